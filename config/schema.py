@@ -1,0 +1,271 @@
+"""The configuration schema: every setting the server, kiosks and consoles read, typed and validated.
+
+One TOML file describes a city: its departments and procedures, opening hours, kiosks and their devices,
+the server's limits and the ICE servers calls may use. `config.loader.load_config` reads and validates it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Audience(StrEnum):
+    RESIDENTS = "residents"
+    BUSINESSES = "businesses"
+
+
+class CounterKind(StrEnum):
+    ONE_TO_ONE = "one_to_one"
+    ONE_STOP = "one_stop"  # おくやみ: one resident walked through several departments
+    MOBILE = "mobile"  # 動くリモート窓口: a kit carried to businesses
+
+
+class RoutingStrategy(StrEnum):
+    LONGEST_IDLE = "longest_idle"
+    FEWEST_CALLS = "fewest_calls"
+    RING_ALL = "ring_all"
+
+
+_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class OpeningHours(Strict):
+    """A weekly schedule: for each weekday a list of "HH:MM-HH:MM" spans (empty: closed that day)."""
+
+    mon: list[str] = ["08:30-17:15"]
+    tue: list[str] = ["08:30-17:15"]
+    wed: list[str] = ["08:30-17:15"]
+    thu: list[str] = ["08:30-17:15"]
+    fri: list[str] = ["08:30-17:15"]
+    sat: list[str] = []
+    sun: list[str] = []
+    closed_on_public_holidays: bool = True
+    closed_new_year: bool = True  # 年末年始: 12/29–1/3
+    last_join_minutes_before_close: int = Field(default=15, ge=0, le=240)
+
+    @field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    @classmethod
+    def _spans(cls, spans: list[str]) -> list[str]:
+        for span in spans:
+            match = _SPAN.match(span)
+            if not match:
+                raise ValueError(f"{span!r} is not a span like '08:30-17:15'")
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
+                raise ValueError(f"{span!r} has an impossible time")
+            if (h1, m1) >= (h2, m2):
+                raise ValueError(f"{span!r} ends before it starts")
+        return spans
+
+    def spans_for(self, day: dt.date) -> list[tuple[dt.time, dt.time]]:
+        spans = getattr(self, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()])
+        result = []
+        for span in spans:
+            h1, m1, h2, m2 = (int(g) for g in _SPAN.match(span).groups())  # type: ignore[union-attr]
+            end = dt.time(23, 59, 59) if h2 == 24 else dt.time(h2, m2)
+            result.append((dt.time(h1, m1), end))
+        return result
+
+
+class Department(Strict):
+    id: Identifier
+    name_ja: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    audience: Audience
+    kind: CounterKind = CounterKind.ONE_TO_ONE
+    remote: bool = True  # False: listed for reference only, never offered at a kiosk
+    strategy: RoutingStrategy = RoutingStrategy.LONGEST_IDLE
+    ring_timeout_s: float = Field(default=20, gt=0, le=300)
+    wrap_up_s: float = Field(default=15, ge=0, le=3600)
+    overflow_after_s: float | None = Field(default=180, gt=0)
+    max_queue: int = Field(default=30, ge=1, le=10_000)
+    service_level_s: float = Field(default=120, gt=0)
+    hours: OpeningHours = OpeningHours()
+    one_stop_departments: list[Identifier] = []  # for kind one_stop: the departments a case may visit
+
+
+class ProcedureSource(StrEnum):
+    MYNAPORTAL_27 = "mynaportal_27"  # 国が示す優先的にオンライン化を推進すべき27手続
+    R4_ONLINE = "r4_online"  # 令和4年度にオンライン化を予定している手続き
+    R3_FREQUENT = "r3_frequent"  # 令和3年度件数の多かった申請手続き
+    PILOT_COUNTER = "pilot_counter"  # リモート窓口実証実験の窓口
+
+
+class Procedure(Strict):
+    id: Identifier
+    name_ja: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    category: str = Field(min_length=1)  # e.g. 子育て, 介護, 年金, 国保, 住民票, おくやみ, 上下水道, 建築
+    department: Identifier
+    audience: Audience
+    source: ProcedureSource
+    convenience_store: bool = False  # コンビニ交付可: the kiosk can say so
+
+
+class IceServer(Strict):
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls")
+    @classmethod
+    def _schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a stun:, turn: or turns: URL")
+        return urls
+
+
+class TurnConfig(Strict):
+    """coturn with `use-auth-secret`: the server hands out time-limited credentials per call."""
+
+    urls: list[str] = Field(min_length=1)
+    secret: str = Field(min_length=16)
+    ttl_s: int = Field(default=3600, ge=60, le=86_400)
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65_535)
+    database: str = "var/madoguchi.sqlite3"
+    allowed_origins: list[str] = []
+    max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    ws_heartbeat_s: float = Field(default=10, gt=0)
+    messages_per_second: float = Field(default=50, gt=0)
+    message_burst: int = Field(default=200, ge=1)
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    rejoin_grace_s: float = Field(default=120, ge=0)
+    max_unanswered_offers: int = Field(default=2, ge=1)
+    position_push_s: float = Field(default=15, gt=0)
+    setup_timeout_s: float = Field(default=30, gt=0)  # media must come up within this after an accept
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+class DeviceDriver(StrEnum):
+    REAL = "real"
+    SIMULATED = "simulated"
+    NONE = "none"
+
+
+class CameraConfig(Strict):
+    driver: DeviceDriver = DeviceDriver.SIMULATED
+    source: str | int = 0  # device index, device path or a video file (looped)
+    width: int = Field(default=640, ge=160, le=3840)
+    height: int = Field(default=480, ge=120, le=2160)
+    fps: int = Field(default=15, ge=1, le=60)
+
+
+class AudioConfig(Strict):
+    driver: DeviceDriver = DeviceDriver.SIMULATED
+    input_device: str | None = None  # sounddevice name; None: system default
+    output_device: str | None = None
+    echo_cancellation: bool = True
+    tone_hz: float = Field(default=440.0, ge=0, le=20_000)  # simulated microphone; 0 is silence
+
+
+class ScannerConfig(Strict):
+    driver: DeviceDriver = DeviceDriver.SIMULATED
+    backend: Literal["sane", "document_camera"] = "sane"
+    device: str | int = "test"  # SANE device name, or camera index/path for a document camera
+    resolution_dpi: int = Field(default=200, ge=75, le=600)
+
+
+class PrinterConfig(Strict):
+    driver: DeviceDriver = DeviceDriver.SIMULATED
+    connection: Literal["network", "usb", "serial", "file"] = "network"
+    address: str = "127.0.0.1:9100"  # host:port, usb vendor:product, serial port or file path
+    profile: str = "TM-T88V"
+    width_px: int = Field(default=512, ge=256, le=832)
+    status_timeout_s: float = Field(default=1.0, gt=0, le=30)
+
+
+class DevicesConfig(Strict):
+    camera: CameraConfig = CameraConfig()
+    audio: AudioConfig = AudioConfig()
+    scanner: ScannerConfig = ScannerConfig()
+    printer: PrinterConfig = PrinterConfig()
+
+
+class Kiosk(Strict):
+    id: Identifier
+    name: str = Field(min_length=1)  # shown to officers and IT: 上田公民館
+    location: str = ""
+    audience: Audience = Audience.RESIDENTS
+    screen_diagonal_inch: float = Field(default=21.5, gt=5, le=100)
+    screen_width_px: int = Field(default=1920, ge=320)
+    screen_height_px: int = Field(default=1080, ge=240)
+    devices: DevicesConfig = DevicesConfig()
+
+
+class CityConfig(Strict):
+    name_ja: str = "盛岡市"
+    name_en: str = "Morioka City"
+    phone: str = "019-651-4111"
+    timezone: str = "Asia/Tokyo"
+
+
+class KioskAppConfig(Strict):
+    idle_reset_s: float = Field(default=60, ge=10)
+    idle_warning_s: float = Field(default=15, ge=3)
+    exit_pin: str = Field(default="0000", pattern=r"^\d{4,12}$")
+    heartbeat_s: float = Field(default=10, gt=0)
+
+
+class AppConfig(Strict):
+    city: CityConfig = CityConfig()
+    server: ServerConfig = ServerConfig()
+    ice_servers: list[IceServer] = []  # default: none (closed city LAN); never a public STUN server
+    turn: TurnConfig | None = None
+    kiosk_app: KioskAppConfig = KioskAppConfig()
+    departments: list[Department] = Field(min_length=1)
+    procedures: list[Procedure] = []
+    kiosks: list[Kiosk] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> AppConfig:
+        seen: set[str] = set()
+        for dep in self.departments:
+            if dep.id in seen:
+                raise ValueError(f"department id {dep.id!r} is defined twice")
+            seen.add(dep.id)
+        for dep in self.departments:
+            for other in dep.one_stop_departments:
+                if other not in seen:
+                    raise ValueError(f"department {dep.id!r}: one_stop_departments names unknown {other!r}")
+        proc_ids: set[str] = set()
+        for proc in self.procedures:
+            if proc.department not in seen:
+                raise ValueError(f"procedure {proc.id!r} names unknown department {proc.department!r}")
+            if proc.id in proc_ids:
+                raise ValueError(f"procedure id {proc.id!r} is defined twice")
+            proc_ids.add(proc.id)
+        kiosk_ids = [k.id for k in self.kiosks]
+        if len(kiosk_ids) != len(set(kiosk_ids)):
+            raise ValueError("kiosk ids must be unique")
+        return self
+
+    def department(self, department_id: str) -> Department:
+        for dep in self.departments:
+            if dep.id == department_id:
+                return dep
+        raise KeyError(department_id)
+
+    def kiosk(self, kiosk_id: str) -> Kiosk:
+        for kiosk in self.kiosks:
+            if kiosk.id == kiosk_id:
+                return kiosk
+        raise KeyError(kiosk_id)

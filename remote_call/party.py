@@ -1,0 +1,102 @@
+"""One party of a call (kiosk or console): builds the CallSession when the server says so, relays SDP and
+ICE, reports when media is up, and tears everything down on every ending path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiortc import MediaStreamTrack
+
+from remote_call import protocol as p
+from remote_call.events import EventHub
+from remote_call.session import CallSession
+
+log = logging.getLogger(__name__)
+
+
+class MediaSources(Protocol):
+    """What a party sends and how it plays what it receives; real devices or simulated ones."""
+
+    def camera_track(self) -> MediaStreamTrack | None: ...
+
+    def microphone_track(self) -> MediaStreamTrack | None: ...
+
+    async def play_remote_audio(self, track: MediaStreamTrack) -> None: ...
+
+
+class CallParty:
+    def __init__(self, send: Callable[[p.Wire], Awaitable[None]], media: MediaSources, events: EventHub):
+        self._send = send
+        self.media = media
+        self.events = events
+        self.session: CallSession | None = None
+        self.call_id: str | None = None
+        self._watch: asyncio.Task | None = None
+
+    async def handle(self, message: p.Wire) -> bool:
+        """Handle a call-related message; False if it is not one."""
+        if isinstance(message, p.CallConnecting):
+            await self._connect(message)
+        elif isinstance(message, p.SessionDescription | p.IceCandidate):
+            if self.session is not None and message.call_id == self.call_id:
+                await self.session.handle_signal(message)
+        elif isinstance(message, p.CallStarted):
+            self.events.emit("call_started", call_id=message.call_id)
+        elif isinstance(message, p.CallEnded):
+            stats = self.media_stats() if message.call_id == self.call_id else {}
+            if message.call_id == self.call_id:
+                await self.hang_up()
+            self.events.emit("call_ended", call_id=message.call_id, reason=message.reason.value, **stats)
+        elif isinstance(message, p.CallRequeued):
+            await self.hang_up()
+            self.events.emit("call_requeued", call_id=message.call_id)
+        else:
+            return False
+        return True
+
+    async def _connect(self, message: p.CallConnecting) -> None:
+        await self.hang_up()
+        self.call_id = message.call_id
+        session = CallSession(
+            message.call_id,
+            offerer=message.offerer,
+            ice_servers=message.ice_servers,
+            send_signal=self._send,
+            video=self.media.camera_track(),
+            audio=self.media.microphone_track(),
+            audio_consumer=self.media.play_remote_audio,
+        )
+        self.session = session
+        self.events.emit("call_connecting", call_id=message.call_id, peer_name=message.peer_name,
+                         department=message.department)
+        self._watch = asyncio.create_task(self._report_media(session), name=f"media-up {message.call_id}")
+        await session.start()
+
+    async def _report_media(self, session: CallSession) -> None:
+        await session.connected.wait()
+        with contextlib.suppress(ConnectionError):
+            await self._send(p.MediaConnected(call_id=session.call_id))
+        self.events.emit("media_connected", call_id=session.call_id)
+
+    def media_stats(self) -> dict[str, float | int | None]:
+        """What arrived from the other party during the current call."""
+        if self.session is None:
+            return {}
+        return {
+            "video_frames_in": self.session.remote_video.count,
+            "audio_frames_in": self.session.remote_audio.count,
+            "first_video_at": self.session.remote_video.first_at,
+        }
+
+    async def hang_up(self) -> None:
+        """Close the current session, if any. Safe to call at any time, any number of times."""
+        session, self.session, self.call_id = self.session, None, None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        if session is not None:
+            await session.close()

@@ -1,0 +1,377 @@
+"""The signaling wire protocol: JSON over one websocket per client, every message a typed model.
+
+Every message is an object with a ``type`` field naming its model; ``parse_message`` turns raw text into
+exactly one model of the ``Message`` union or raises ``ProtocolError`` naming the problem. The protocol
+version is carried in ``hello`` and ``welcome``; see docs/protocol.md for the sequence of a call.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+ShortText = Annotated[str, Field(max_length=200)]
+LongText = Annotated[str, Field(max_length=4000)]
+Sdp = Annotated[str, Field(min_length=1, max_length=48_000)]
+
+
+class Role(StrEnum):
+    KIOSK = "kiosk"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    IT_ADMIN = "it_admin"
+
+
+class CallState(StrEnum):
+    QUEUED = "queued"
+    RINGING = "ringing"
+    CONNECTING = "connecting"
+    IN_CALL = "in_call"
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"  # one party ended the call normally
+    CANCELLED = "cancelled"  # the resident left the queue before being answered
+    KIOSK_DISCONNECTED = "kiosk_disconnected"  # the kiosk dropped and did not come back in time
+    SETUP_FAILED = "setup_failed"  # media never came up
+
+
+class ErrorCode(StrEnum):
+    MALFORMED = "malformed"  # not JSON, or not an object
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID = "invalid"  # a known type with wrong fields
+    TOO_LARGE = "too_large"
+    VERSION = "version"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # valid but not now (wrong state)
+    RATE_LIMITED = "rate_limited"
+    INTERNAL = "internal"  # the server failed on a valid message; it is logged and others are unaffected
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------- credentials
+
+
+class DeviceTokenCredentials(Wire):
+    kind: Literal["device_token"] = "device_token"
+    kiosk_id: Id
+    token: Annotated[str, Field(min_length=16, max_length=200)]
+
+
+class PasswordCredentials(Wire):
+    kind: Literal["password"] = "password"
+    username: Id
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SessionCredentials(Wire):
+    kind: Literal["session"] = "session"
+    token: Annotated[str, Field(min_length=16, max_length=200)]
+
+
+Credentials = Annotated[
+    DeviceTokenCredentials | PasswordCredentials | SessionCredentials, Field(discriminator="kind")
+]
+
+
+# ----------------------------------------------------------------- shared parts
+
+
+class IceServerInfo(Wire):
+    urls: list[Annotated[str, Field(max_length=300)]] = Field(max_length=8)
+    username: ShortText | None = None
+    credential: ShortText | None = None
+
+
+class DepartmentInfo(Wire):
+    id: Id
+    name_ja: ShortText
+    name_en: ShortText
+    open: bool
+    waiting: int
+    ewt_s: float | None = None
+    next_open: ShortText | None = None  # ISO 8601 local time when closed
+
+
+class KioskInfo(Wire):
+    id: Id
+    name: ShortText
+    location: ShortText = ""
+
+
+class CallerInfo(Wire):
+    """What the officer is told about the resident before answering: never personal data."""
+
+    procedure: Id | None = None
+    language: Annotated[str, Field(max_length=16)] = "ja"
+    accessibility: list[Annotated[str, Field(max_length=32)]] = Field(default=[], max_length=8)
+
+
+# ----------------------------------------------------------------- client -> server
+
+
+class Hello(Wire):
+    type: Literal["hello"] = "hello"
+    v: int
+    role: Role
+    credentials: Credentials
+    app_version: ShortText = ""
+
+
+class RequestCall(Wire):
+    """Kiosk: put the resident in a department's queue."""
+
+    type: Literal["request_call"] = "request_call"
+    department: Id
+    caller: CallerInfo = CallerInfo()
+    rejoin_ticket: Annotated[str, Field(max_length=300)] | None = None
+
+
+class CancelCall(Wire):
+    type: Literal["cancel_call"] = "cancel_call"
+    call_id: Id
+
+
+class SetStatus(Wire):
+    """Officer: available, or away with a reason (休憩, 窓口対応中, 会議)."""
+
+    type: Literal["set_status"] = "set_status"
+    status: Literal["available", "away"]
+    reason: Literal["break", "counter", "meeting"] | None = None
+
+
+class AcceptCall(Wire):
+    type: Literal["accept_call"] = "accept_call"
+    call_id: Id
+
+
+class DeclineCall(Wire):
+    type: Literal["decline_call"] = "decline_call"
+    call_id: Id
+
+
+class SessionDescription(Wire):
+    """An SDP offer or answer, relayed only to the other party of the same call."""
+
+    type: Literal["sdp"] = "sdp"
+    call_id: Id
+    sdp_type: Literal["offer", "answer"]
+    sdp: Sdp
+
+
+class IceCandidate(Wire):
+    type: Literal["ice_candidate"] = "ice_candidate"
+    call_id: Id
+    candidate: Annotated[str, Field(max_length=1000)]
+    sdp_mid: Annotated[str, Field(max_length=32)] | None = None
+    sdp_mline_index: Annotated[int, Field(ge=0, le=64)] | None = None
+
+
+class MediaConnected(Wire):
+    """Either party: the peer connection reached "connected"."""
+
+    type: Literal["media_connected"] = "media_connected"
+    call_id: Id
+
+
+class EndCall(Wire):
+    type: Literal["end_call"] = "end_call"
+    call_id: Id
+    outcome: Literal["resolved", "visit_city_hall", "transferred", "appointment_made", "other"] | None = None
+    notes: LongText = ""
+
+
+class Ping(Wire):
+    type: Literal["ping"] = "ping"
+    nonce: Annotated[int, Field(ge=0, le=2**53)] = 0
+
+
+# ----------------------------------------------------------------- server -> client
+
+
+class Welcome(Wire):
+    type: Literal["welcome"] = "welcome"
+    v: int = PROTOCOL_VERSION
+    role: Role
+    identity: Id
+    display_name: ShortText = ""
+    session_token: str | None = None  # officers: use it to reconnect without the password
+    ice_servers: list[IceServerInfo] = []
+    departments: list[DepartmentInfo] = []
+    kiosk: KioskInfo | None = None
+
+
+class Error(Wire):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    detail: LongText
+    about: ShortText | None = None  # the type of the message that caused it, when known
+
+
+class Queued(Wire):
+    """Kiosk: the resident is waiting; sent on every change of position and at least every 15 s."""
+
+    type: Literal["queued"] = "queued"
+    call_id: Id
+    department: Id
+    position: int = Field(ge=1)
+    ewt_s: float | None = None
+    rejoin_ticket: Annotated[str, Field(max_length=300)] | None = None
+
+
+class CallRefused(Wire):
+    type: Literal["call_refused"] = "call_refused"
+    department: Id
+    reason: Literal["closed", "last_join_passed", "queue_full", "unknown_department", "not_remote"]
+    next_open: ShortText | None = None
+
+
+class CallOffer(Wire):
+    """Officer: ring. Accept or decline within ring_timeout_s."""
+
+    type: Literal["call_offer"] = "call_offer"
+    call_id: Id
+    department: Id
+    kiosk: KioskInfo
+    caller: CallerInfo
+    waited_s: float
+    ring_timeout_s: float
+
+
+class OfferWithdrawn(Wire):
+    type: Literal["offer_withdrawn"] = "offer_withdrawn"
+    call_id: Id
+    reason: Literal["answered_elsewhere", "timeout", "caller_left", "declined"]
+
+
+class CallConnecting(Wire):
+    """Both parties: start WebRTC. The offerer creates the offer; ICE servers are for this call."""
+
+    type: Literal["call_connecting"] = "call_connecting"
+    call_id: Id
+    offerer: bool
+    department: Id
+    peer_name: ShortText
+    ice_servers: list[IceServerInfo] = []
+
+
+class CallStarted(Wire):
+    type: Literal["call_started"] = "call_started"
+    call_id: Id
+
+
+class CallEnded(Wire):
+    type: Literal["call_ended"] = "call_ended"
+    call_id: Id
+    reason: EndReason
+
+
+class CallRequeued(Wire):
+    """Kiosk: the officer dropped; the resident is back at the head of the queue."""
+
+    type: Literal["call_requeued"] = "call_requeued"
+    call_id: Id
+
+
+class OfficerState(Wire):
+    type: Literal["officer_state"] = "officer_state"
+    state: Literal["offline", "available", "ringing", "in_call", "wrap_up", "away"]
+    reason: ShortText | None = None
+
+
+class Pong(Wire):
+    type: Literal["pong"] = "pong"
+    nonce: int = 0
+
+
+ClientMessage = (
+    Hello
+    | RequestCall
+    | CancelCall
+    | SetStatus
+    | AcceptCall
+    | DeclineCall
+    | SessionDescription
+    | IceCandidate
+    | MediaConnected
+    | EndCall
+    | Ping
+)
+ServerMessage = (
+    Welcome
+    | Error
+    | Queued
+    | CallRefused
+    | CallOffer
+    | OfferWithdrawn
+    | CallConnecting
+    | CallStarted
+    | CallEnded
+    | CallRequeued
+    | OfficerState
+    | Pong
+)
+# SDP and ICE travel both ways: the server relays them unchanged between the two parties.
+Message = Annotated[ClientMessage | ServerMessage, Field(discriminator="type")]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Message)
+MESSAGE_TYPES: dict[str, type[Wire]] = {
+    m.model_fields["type"].default: m
+    for m in (*ClientMessage.__args__, *ServerMessage.__args__)  # type: ignore[attr-defined]
+}
+CLIENT_TYPES = frozenset(m.model_fields["type"].default for m in ClientMessage.__args__)  # type: ignore[attr-defined]
+
+
+class ProtocolError(Exception):
+    """A message that cannot be accepted; ``code`` and ``detail`` go back to the sender."""
+
+    def __init__(self, code: ErrorCode, detail: str, about: str | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.about = about
+
+    def to_message(self) -> Error:
+        return Error(code=self.code, detail=self.detail[:4000], about=self.about)
+
+
+def parse_message(raw: str | bytes, *, max_bytes: int = 64 * 1024) -> Wire:
+    """Parse one message, or raise ProtocolError naming what is wrong."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {size} bytes exceeds the limit of {max_bytes}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(ErrorCode.MALFORMED, f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.MALFORMED, f"a message must be a JSON object, not {type(data).__name__}")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(ErrorCode.MALFORMED, "a message needs a string field 'type'")
+    if kind not in MESSAGE_TYPES:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}", about=kind[:40])
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or '(message)'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise ProtocolError(ErrorCode.INVALID, f"invalid {kind!r} message: {problems}", about=kind) from None
+
+
+def encode(message: Wire) -> str:
+    return message.model_dump_json(exclude_none=True)

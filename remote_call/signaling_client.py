@@ -1,0 +1,154 @@
+"""The signaling client: one websocket to the server, hello/welcome, typed messages, reconnect with backoff.
+
+The client keeps reconnecting (exponential backoff with full jitter, capped) until ``close()``; after each
+(re)connection it performs the hello and hands the welcome to ``on_welcome``. Messages from the server are
+parsed and handed to ``on_message``; a message the client cannot parse is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from remote_call import protocol as p
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[p.Wire], Awaitable[None] | None]
+
+
+class SignalingRefused(Exception):
+    """The server refused our hello (bad credentials, wrong version): retrying will not help."""
+
+
+class SignalingClient:
+    def __init__(
+        self,
+        url: str,
+        hello: Callable[[], p.Hello],
+        *,
+        on_message: Handler,
+        on_welcome: Handler | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 15.0,
+    ):
+        self.url = url
+        self._hello = hello
+        self._on_message = on_message
+        self._on_welcome = on_welcome
+        self._on_disconnect = on_disconnect
+        self._ssl = ssl_context
+        self._backoff_initial = backoff_initial_s
+        self._backoff_max = backoff_max_s
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task | None = None
+        self._closing = False
+        self.connected = asyncio.Event()
+        self.refused: SignalingRefused | None = None
+        self.welcome: p.Welcome | None = None
+        self.attempts = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"signaling {self.url}")
+
+    async def wait_connected(self, timeout: float) -> p.Welcome:
+        """Wait for a welcome; raise SignalingRefused at once if the server refused our credentials."""
+        waiter = asyncio.create_task(self.connected.wait())
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if self.refused is not None:
+            raise self.refused
+        if not self.connected.is_set():
+            raise TimeoutError(f"no connection to {self.url} within {timeout} s")
+        return self.welcome  # type: ignore[return-value]
+
+    async def send(self, message: p.Wire) -> None:
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise ConnectionError("not connected to the signaling server")
+        await ws.send_str(p.encode(message))
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._session is not None:
+            await self._session.close()
+
+    async def _run(self) -> None:
+        self._session = aiohttp.ClientSession()
+        delay = self._backoff_initial
+        while not self._closing:
+            self.attempts += 1
+            try:
+                await self._connect_once()
+                delay = self._backoff_initial  # a session that got welcomed resets the backoff
+            except SignalingRefused as exc:
+                self.refused = exc
+                log.error("signaling refused: %s", exc)
+                return
+            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError) as exc:
+                log.info("signaling connection to %s failed: %s", self.url, exc)
+            finally:
+                if self.connected.is_set():
+                    self.connected.clear()
+                    if self._on_disconnect:
+                        self._on_disconnect()
+            if self._closing:
+                return
+            await asyncio.sleep(random.uniform(0, delay))  # full jitter: spreads a fleet's reconnects
+            delay = min(self._backoff_max, delay * 2)
+
+    async def _connect_once(self) -> None:
+        assert self._session is not None
+        async with self._session.ws_connect(
+            self.url, heartbeat=10.0, ssl=self._ssl if self._ssl is not None else True, max_msg_size=1 << 20
+        ) as ws:
+            self._ws = ws
+            await ws.send_str(p.encode(self._hello()))
+            first = await ws.receive(timeout=15)
+            if first.type is not aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"connection closed before welcome ({first.type.name})")
+            message = p.parse_message(first.data, max_bytes=1 << 20)
+            if isinstance(message, p.Error):
+                if message.code in (p.ErrorCode.UNAUTHENTICATED, p.ErrorCode.VERSION, p.ErrorCode.INVALID):
+                    raise SignalingRefused(message.detail)
+                raise ConnectionError(message.detail)
+            if not isinstance(message, p.Welcome):
+                raise ConnectionError(f"expected welcome, got {message.type}")
+            self.welcome = message
+            self.connected.set()
+            if self._on_welcome:
+                await _maybe_await(self._on_welcome(message))
+            async for frame in ws:
+                if frame.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    message = p.parse_message(frame.data, max_bytes=1 << 20)
+                except p.ProtocolError as exc:
+                    log.warning("ignored an unreadable message from the server: %s", exc.detail)
+                    continue
+                try:
+                    await _maybe_await(self._on_message(message))
+                except Exception:
+                    log.exception("handling %s failed", message.type)
+        self._ws = None
+
+
+async def _maybe_await(result: Awaitable[None] | None) -> None:
+    if result is not None:
+        await result

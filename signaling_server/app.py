@@ -1,0 +1,216 @@
+"""The aiohttp application: the signaling websocket, health and REST endpoints.
+
+`create_app(config, store)` builds everything; `signaling_server.cli` runs it. Tests run the same app with
+aiohttp's own test utilities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiohttp import WSMsgType, web
+
+from config.schema import AppConfig
+from remote_call import protocol as p
+from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
+from signaling_server.auth import Authenticator, AuthError
+from signaling_server.store import Store
+from signaling_server.switchboard import Client, Switchboard
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10.0
+SEND_QUEUE_LIMIT = 256  # messages waiting for a slow client before it is cut off
+
+SWITCHBOARD = web.AppKey("switchboard", Switchboard)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+STORE = web.AppKey("store", Store)
+CONFIG = web.AppKey("config", AppConfig)
+
+
+def create_app(config: AppConfig, store: Store | None = None) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    store = store if store is not None else Store(config.server.database)
+    app[CONFIG] = config
+    app[STORE] = store
+    app[AUTHENTICATOR] = Authenticator(store, session_ttl_s=config.server.session_ttl_s)
+    app.router.add_get("/ws", websocket_handler)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/departments", departments)
+    app.cleanup_ctx.append(_switchboard_ctx)
+    return app
+
+
+async def _switchboard_ctx(app: web.Application):
+    board = Switchboard(app[CONFIG], app[STORE])
+    app[SWITCHBOARD] = board
+    timers = asyncio.create_task(board.run_timers(), name="router-timers")
+    yield
+    board.shutdown()
+    timers.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await timers
+    app[STORE].close()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    board = request.app[SWITCHBOARD]
+    return web.json_response(
+        {
+            "status": "ok",
+            "protocol": PROTOCOL_VERSION,
+            "kiosks": len(board.kiosks),
+            "officers": len(board.officers),
+            "calls": len(board.calls),
+        }
+    )
+
+
+async def departments(request: web.Request) -> web.Response:
+    board = request.app[SWITCHBOARD]
+    return web.json_response([d.model_dump() for d in board.department_infos()])
+
+
+class _Connection:
+    """Owns one websocket: a bounded send queue, its writer task, and the read loop."""
+
+    def __init__(self, ws: web.WebSocketResponse, peer: str):
+        self.ws = ws
+        self.peer = peer
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self.writer = asyncio.create_task(self._write(), name=f"ws-writer {peer}")
+
+    def send_raw(self, text: str) -> None:
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("%s: cannot keep up with its messages; closing", self.peer)
+            self.close()
+
+    def send(self, message: p.Wire) -> None:
+        self.send_raw(p.encode(message))
+
+    def close(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outbox.put_nowait(None)
+        if not self.ws.closed:
+            asyncio.ensure_future(self.ws.close(code=1008, message=b"closed by server"))
+
+    async def _write(self) -> None:
+        while True:
+            text = await self.outbox.get()
+            if text is None or self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def finish(self) -> None:
+        self.writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.writer
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    config = request.app[CONFIG]
+    board = request.app[SWITCHBOARD]
+    limit = config.server.max_message_bytes
+    ws = web.WebSocketResponse(
+        heartbeat=config.server.ws_heartbeat_s,
+        max_msg_size=limit * 4,  # oversize frames up to this get a readable error; beyond, 1009
+        compress=False,
+    )
+    await ws.prepare(request)
+    conn = _Connection(ws, request.remote or "?")
+    client: Client | None = None
+    try:
+        client = await _handshake(request, ws, conn, limit)
+        if client is None:
+            return ws
+        log.info("%s connected as %s %s", conn.peer, client.role.value, client.identity)
+        async for frame in ws:
+            if frame.type is not WSMsgType.TEXT:
+                if frame.type is WSMsgType.BINARY:
+                    conn.send(p.Error(code=ErrorCode.MALFORMED, detail="binary frames are not accepted"))
+                continue
+            try:
+                message = p.parse_message(frame.data, max_bytes=limit)
+                if message.type not in p.CLIENT_TYPES or isinstance(message, p.Hello):
+                    raise ProtocolError(
+                        ErrorCode.FORBIDDEN, f"{message.type!r} is not a message a client sends now",
+                        about=message.type,
+                    )
+                board.handle(client, message)
+            except ProtocolError as exc:
+                log.info("%s %s: %s", client.identity, exc.code.value, exc.detail[:200])
+                conn.send(exc.to_message())
+            except Exception:
+                log.exception("%s: handling a message failed", client.identity)
+                conn.send(p.Error(code=ErrorCode.INTERNAL, detail="the server could not handle that message"))
+    finally:
+        if client is not None:
+            board.detach(client)
+            log.info("%s disconnected (%s %s)", conn.peer, client.role.value, client.identity)
+        await conn.finish()
+    return ws
+
+
+async def _handshake(
+    request: web.Request, ws: web.WebSocketResponse, conn: _Connection, limit: int
+) -> Client | None:
+    """The first message must be a valid hello with valid credentials, within HELLO_TIMEOUT_S."""
+    try:
+        frame = await ws.receive(timeout=HELLO_TIMEOUT_S)
+    except TimeoutError:
+        conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="no hello within the time allowed"))
+        await _close(ws, conn)
+        return None
+    if frame.type is not WSMsgType.TEXT:
+        await _close(ws, conn)
+        return None
+    try:
+        hello = p.parse_message(frame.data, max_bytes=limit)
+    except ProtocolError as exc:
+        conn.send(exc.to_message())
+        await _close(ws, conn)
+        return None
+    if not isinstance(hello, p.Hello):
+        conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="the first message must be 'hello'"))
+        await _close(ws, conn)
+        return None
+    if hello.v != PROTOCOL_VERSION:
+        conn.send(
+            p.Error(code=ErrorCode.VERSION, detail=f"protocol version {hello.v} is not supported; "
+                    f"this server speaks {PROTOCOL_VERSION}")
+        )
+        await _close(ws, conn)
+        return None
+    started = time.perf_counter()
+    try:
+        principal = await request.app[AUTHENTICATOR].authenticate(hello.role, hello.credentials)
+    except AuthError as exc:
+        log.warning("%s: sign-in refused for %s: %s", conn.peer, hello.role.value, exc)
+        conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail=str(exc), about="hello"))
+        await _close(ws, conn)
+        return None
+    log.debug("authenticated in %.1f ms", (time.perf_counter() - started) * 1000)
+    client = Client(principal=principal, send_raw=conn.send_raw, close=conn.close)
+    welcome = request.app[SWITCHBOARD].attach(client)
+    # The welcome must precede anything attach() queued (e.g. a ring for an officer).
+    pending = []
+    while not conn.outbox.empty():
+        pending.append(conn.outbox.get_nowait())
+    conn.send(welcome)
+    for item in pending:
+        conn.outbox.put_nowait(item)
+    return client
+
+
+async def _close(ws: web.WebSocketResponse, conn: _Connection) -> None:
+    conn.outbox.put_nowait(None)
+    await conn.writer
+    await ws.close(code=1008, message=b"authentication failed")

@@ -1,0 +1,58 @@
+"""Call sessions as an explicit state machine: queued → ringing → connecting → in_call → ended.
+
+A call may also step back (ringing → queued when an officer declines or does not answer; connecting or
+in_call → queued when the officer drops and the resident goes back to the head of the queue). Every
+transition is checked; an illegal one raises ``IllegalTransition`` naming both states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from remote_call.protocol import CallerInfo, CallState, EndReason
+from signaling_server.store import CallRecord
+
+ALLOWED: dict[CallState, frozenset[CallState]] = {
+    CallState.QUEUED: frozenset({CallState.RINGING, CallState.ENDED}),
+    CallState.RINGING: frozenset({CallState.QUEUED, CallState.CONNECTING, CallState.ENDED}),
+    CallState.CONNECTING: frozenset({CallState.IN_CALL, CallState.QUEUED, CallState.ENDED}),
+    CallState.IN_CALL: frozenset({CallState.QUEUED, CallState.ENDED}),
+    CallState.ENDED: frozenset(),
+}
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+@dataclass
+class Call:
+    record: CallRecord
+    caller: CallerInfo = field(default_factory=CallerInfo)  # what the officer is told before answering
+    media_up: set[str] = field(default_factory=set)  # parties that reported media_connected
+
+    @property
+    def call_id(self) -> str:
+        return self.record.call_id
+
+    @property
+    def state(self) -> CallState:
+        return CallState(self.record.state)
+
+    def move(self, new: CallState, now: float, *, reason: EndReason | None = None) -> None:
+        old = self.state
+        if new not in ALLOWED[old]:
+            raise IllegalTransition(f"call {self.call_id}: {old.value} → {new.value} is not allowed")
+        if (new is CallState.ENDED) != (reason is not None):
+            raise IllegalTransition(f"call {self.call_id}: an end reason goes with 'ended' and only with it")
+        self.record.state = new.value
+        if new is CallState.CONNECTING:
+            self.record.answered_at = now
+        elif new is CallState.IN_CALL:
+            self.record.started_at = now
+        elif new is CallState.QUEUED:
+            self.record.officer = None
+            self.media_up.clear()
+        elif new is CallState.ENDED:
+            self.record.ended_at = now
+            self.record.end_reason = reason.value  # type: ignore[union-attr]

@@ -1,0 +1,45 @@
+"""`madoguchi-server`: run the signaling server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from config import ConfigError, load_config
+from signaling_server.app import create_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="madoguchi-server", description=__doc__)
+    parser.add_argument("--config", help="TOML configuration (default: $MADOGUCHI_CONFIG or Morioka defaults)")
+    parser.add_argument("--host", help="override server.host")
+    parser.add_argument("--port", type=int, help="override server.port")
+    parser.add_argument("--database", help="override server.database")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    server = config.server.model_copy(
+        update={k: v for k, v in (("host", args.host), ("port", args.port), ("database", args.database)) if v}
+    )
+    config = config.model_copy(update={"server": server})
+    ssl_context = None
+    if server.tls_cert and server.tls_key:
+        import ssl
+
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(server.tls_cert, server.tls_key)
+    web.run_app(create_app(config), host=server.host, port=server.port, ssl_context=ssl_context,
+                access_log=None, print=lambda msg: logging.getLogger("madoguchi").info(msg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Per-day counters for departments and officers, and the figures derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+@dataclass(slots=True)
+class DepartmentCounters:
+    offered: int = 0  # entries into the queue: joins (and rejoins), transfers in, one-stop steps
+    rejoined: int = 0  # of which rejoins within the grace period
+    transferred_in: int = 0  # of which transfers and one-stop steps
+    requeued: int = 0  # connected callers put back at the head (not counted in offered)
+    answered: int = 0
+    answered_wait_s: float = 0.0
+    answered_within_sl: int = 0
+    abandoned: int = 0
+    abandoned_wait_s: float = 0.0
+    abandoned_within_sl: int = 0
+    withdrawn: int = 0  # warm transfers cancelled while queued
+    transferred_out: int = 0
+    handled: int = 0
+    handle_s: float = 0.0
+    rings: int = 0
+    ring_timeouts: int = 0
+    declines: int = 0
+
+    def summary(self, service_level_s: float) -> dict[str, Any]:
+        data: dict[str, Any] = asdict(self)
+        data["asa_s"] = _ratio(self.answered_wait_s, self.answered)
+        data["aht_s"] = _ratio(self.handle_s, self.handled)
+        data["mean_abandon_wait_s"] = _ratio(self.abandoned_wait_s, self.abandoned)
+        data["service_level"] = _ratio(self.answered_within_sl, self.answered)
+        data["service_level_sl2"] = _ratio(
+            self.answered_within_sl + self.abandoned_within_sl, self.answered + self.abandoned
+        )
+        data["service_level_s"] = service_level_s
+        return data
+
+
+@dataclass(slots=True)
+class OfficerCounters:
+    offered: int = 0  # rings
+    answered: int = 0
+    declined: int = 0
+    missed: int = 0  # rings that timed out
+    auto_away: int = 0  # times put away for not answering
+    handled: int = 0
+    handle_s: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        data: dict[str, Any] = asdict(self)
+        data["aht_s"] = _ratio(self.handle_s, self.handled)
+        return data
+
+
+@dataclass(slots=True)
+class DailyStats:
+    date: str  # ISO local date
+    departments: dict[str, DepartmentCounters] = field(default_factory=dict)
+    officers: dict[str, OfficerCounters] = field(default_factory=dict)
+
+    def department(self, department_id: str) -> DepartmentCounters:
+        counters = self.departments.get(department_id)
+        if counters is None:
+            counters = self.departments[department_id] = DepartmentCounters()
+        return counters
+
+    def officer(self, officer_id: str) -> OfficerCounters:
+        counters = self.officers.get(officer_id)
+        if counters is None:
+            counters = self.officers[officer_id] = OfficerCounters()
+        return counters
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "departments": {k: asdict(v) for k, v in self.departments.items()},
+            "officers": {k: asdict(v) for k, v in self.officers.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DailyStats:
+        dep_fields = {f.name for f in fields(DepartmentCounters)}
+        off_fields = {f.name for f in fields(OfficerCounters)}
+        result = cls(date=str(data["date"]))
+        for key, values in data.get("departments", {}).items():
+            result.departments[key] = DepartmentCounters(
+                **{k: v for k, v in values.items() if k in dep_fields}
+            )
+        for key, values in data.get("officers", {}).items():
+            result.officers[key] = OfficerCounters(**{k: v for k, v in values.items() if k in off_fields})
+        return result

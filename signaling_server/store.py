@@ -1,0 +1,218 @@
+"""SQLite persistence: accounts, kiosk tokens, sessions, call records and the waiting queue.
+
+One file, created on first use, in WAL mode. Every method is a short synchronous transaction; the server
+calls them from its event loop (each takes well under a millisecond for these row counts).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS officers (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    skills TEXT NOT NULL DEFAULT '{}',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kiosk_tokens (
+    kiosk_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    issued_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    call_id TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    department TEXT NOT NULL,
+    procedure TEXT,
+    language TEXT,
+    officer TEXT,
+    state TEXT NOT NULL,
+    end_reason TEXT,
+    outcome TEXT,
+    notes TEXT,
+    created_at REAL NOT NULL,
+    answered_at REAL,
+    started_at REAL,
+    ended_at REAL
+);
+CREATE INDEX IF NOT EXISTS calls_by_state ON calls(state);
+CREATE TABLE IF NOT EXISTS queue_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    snapshot TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class OfficerAccount:
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    skills: dict[str, str]
+    disabled: bool
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    kiosk_id: str
+    department: str
+    procedure: str | None
+    language: str | None
+    state: str
+    created_at: float
+    officer: str | None = None
+    end_reason: str | None = None
+    outcome: str | None = None
+    notes: str | None = None
+    answered_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+
+
+_CALL_FIELDS = tuple(CallRecord.__dataclass_fields__)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ------------------------------------------------------------- officers
+
+    def add_officer(
+        self, username: str, display_name: str, role: str, password_hash: str, skills: dict[str, str]
+    ) -> None:
+        try:
+            self.conn.execute(
+                "INSERT INTO officers(username, display_name, role, password_hash, skills, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (username, display_name, role, password_hash, json.dumps(skills), time.time()),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"an account named {username!r} already exists") from None
+
+    def officer(self, username: str) -> OfficerAccount | None:
+        row = self.conn.execute("SELECT * FROM officers WHERE username = ?", (username,)).fetchone()
+        if row is None:
+            return None
+        return OfficerAccount(
+            username=row["username"],
+            display_name=row["display_name"],
+            role=row["role"],
+            password_hash=row["password_hash"],
+            skills=json.loads(row["skills"]),
+            disabled=bool(row["disabled"]),
+        )
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        self.conn.execute("UPDATE officers SET password_hash = ? WHERE username = ?", (password_hash, username))
+
+    def officers(self) -> list[OfficerAccount]:
+        names = [r[0] for r in self.conn.execute("SELECT username FROM officers ORDER BY username")]
+        return [a for a in (self.officer(n) for n in names) if a is not None]
+
+    # ------------------------------------------------------------- kiosk tokens
+
+    def set_kiosk_token(self, kiosk_id: str, token_hash: str) -> None:
+        self.conn.execute(
+            "INSERT INTO kiosk_tokens(kiosk_id, token_hash, revoked, issued_at) VALUES (?, ?, 0, ?)"
+            " ON CONFLICT(kiosk_id) DO UPDATE SET token_hash = excluded.token_hash, revoked = 0,"
+            " issued_at = excluded.issued_at",
+            (kiosk_id, token_hash, time.time()),
+        )
+
+    def revoke_kiosk_token(self, kiosk_id: str) -> bool:
+        cur = self.conn.execute("UPDATE kiosk_tokens SET revoked = 1 WHERE kiosk_id = ?", (kiosk_id,))
+        return cur.rowcount > 0
+
+    def kiosk_token_hash(self, kiosk_id: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT token_hash FROM kiosk_tokens WHERE kiosk_id = ? AND revoked = 0", (kiosk_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------- sessions
+
+    def add_session(self, token_hash: str, username: str, expires_at: float) -> None:
+        self.conn.execute(
+            "INSERT INTO sessions(token_hash, username, expires_at) VALUES (?, ?, ?)",
+            (token_hash, username, expires_at),
+        )
+
+    def session_user(self, token_hash: str, now: float) -> str | None:
+        row = self.conn.execute(
+            "SELECT username FROM sessions WHERE token_hash = ? AND expires_at > ?", (token_hash, now)
+        ).fetchone()
+        return row[0] if row else None
+
+    def purge_sessions(self, now: float) -> None:
+        self.conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+
+    # ------------------------------------------------------------- calls
+
+    def save_call(self, record: CallRecord) -> None:
+        values = tuple(getattr(record, f) for f in _CALL_FIELDS)
+        placeholders = ", ".join("?" for _ in _CALL_FIELDS)
+        updates = ", ".join(f"{f} = excluded.{f}" for f in _CALL_FIELDS if f != "call_id")
+        self.conn.execute(
+            f"INSERT INTO calls({', '.join(_CALL_FIELDS)}) VALUES ({placeholders})"
+            f" ON CONFLICT(call_id) DO UPDATE SET {updates}",
+            values,
+        )
+
+    def call(self, call_id: str) -> CallRecord | None:
+        row = self.conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        return CallRecord(**{f: row[f] for f in _CALL_FIELDS}) if row else None
+
+    def calls(self, *, state: str | None = None, since: float | None = None) -> Iterator[CallRecord]:
+        query, args = "SELECT * FROM calls WHERE 1 = 1", []
+        if state is not None:
+            query += " AND state = ?"
+            args.append(state)
+        if since is not None:
+            query += " AND created_at >= ?"
+            args.append(since)
+        for row in self.conn.execute(query + " ORDER BY created_at", args):
+            yield CallRecord(**{f: row[f] for f in _CALL_FIELDS})
+
+    # ------------------------------------------------------------- queue snapshot
+
+    def save_queue(self, snapshot: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO queue_state(id, snapshot, saved_at) VALUES (1, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, saved_at = excluded.saved_at",
+            (json.dumps(snapshot, ensure_ascii=False), time.time()),
+        )
+
+    def load_queue(self) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT snapshot FROM queue_state WHERE id = 1").fetchone()
+        return json.loads(row[0]) if row else None

@@ -1,0 +1,82 @@
+"""`madoguchi-sim`: a headless fleet of kiosks and officers placing real calls (media both ways)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from config import ConfigError, load_config
+from signaling_server.embedded import EmbeddedServer, provision
+from signaling_server.testing import always_open
+from simulator.fleet import Fleet, FleetOptions
+
+
+async def run(args: argparse.Namespace) -> dict:
+    config = load_config(args.config)
+    if not args.respect_hours:
+        config = always_open(config)
+    options = FleetOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
+                           call_seconds=args.call_seconds, wrap_up_s=args.wrap_up_seconds, width=args.width, height=args.height, fps=args.fps,
+                           seed=args.seed)
+    kiosk_ids = [f"sim-kiosk-{i:04d}" for i in range(args.kiosks)]
+    officers = [f"sim-officer-{i:04d}" for i in range(args.officers)]
+    if args.server:
+        fleet_file = json.loads(Path(args.fleet).read_text())
+        fleet = Fleet(args.server, fleet_file["kiosk_tokens"], fleet_file["officer_passwords"], options)
+        report = await fleet.run()
+        return report.summary()
+    with tempfile.TemporaryDirectory(prefix="madoguchi-sim-") as tmp:
+        async with EmbeddedServer(config, Path(tmp) / "sim.sqlite3") as server:
+            creds = provision(server.store, config, kiosk_ids=kiosk_ids, officers=officers)
+            fleet = Fleet(server.url, creds.kiosk_tokens, creds.officer_passwords, options)
+            report = await fleet.run()
+            return report.summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="madoguchi-sim", description=__doc__)
+    parser.add_argument("--kiosks", type=int, default=2)
+    parser.add_argument("--officers", type=int, default=2)
+    parser.add_argument("--calls", type=int, default=6)
+    parser.add_argument("--call-seconds", type=float, default=3.0)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--fps", type=int, default=20)
+    parser.add_argument("--wrap-up-seconds", type=float, default=0.0,
+                        help="simulated officers' time for notes after a call before they are ready again")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--config", help="TOML configuration (default: Morioka defaults)")
+    parser.add_argument("--respect-hours", action="store_true",
+                        help="keep the configured opening hours (default: every department open)")
+    parser.add_argument("--server", help="ws(s):// URL of a running server instead of an embedded one")
+    parser.add_argument("--fleet", help="with --server: JSON file of kiosk_tokens and officer_passwords")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    if args.server and not args.fleet:
+        parser.error("--server needs --fleet (the credentials of the kiosks and officers to use)")
+    if min(args.kiosks, args.officers) < 1 or args.calls < 0:
+        parser.error("--kiosks and --officers must be at least 1 and --calls at least 0")
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        summary = asyncio.run(run(args))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            print(f"{key:32} {value}")
+    ok = summary["calls_completed"] == summary["calls_requested"] == args.calls
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Fixtures shared by the whole suite: an embedded server with provisioned kiosks and officers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from signaling_server.auth import hash_password  # noqa: E402
+from signaling_server.embedded import EmbeddedServer, provision  # noqa: E402
+from signaling_server.testing import test_config  # noqa: E402
+
+KIOSKS = ["kiosk-ueda", "kiosk-tonan", "kiosk-tamayama"]
+OFFICERS = ["hanako", "jiro"]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_server(tmp_path: Path):
+    """A factory: ``async with make_server(**server_overrides) as srv`` (srv.fleet has the credentials)."""
+
+    def factory(config=None, **overrides) -> EmbeddedServer:
+        config = config or test_config(**overrides)
+        server = EmbeddedServer(config, tmp_path / "madoguchi.sqlite3")
+        server.fleet = provision(server.store, config, kiosk_ids=KIOSKS, officers=OFFICERS, password=PASSWORD)
+        # An officer serving one department only, for authorisation tests.
+        server.store.add_officer("kenji", "健康 賢治", "officer", hash_password(PASSWORD),
+                                 {"kenko-hoken": "primary"})
+        return server
+
+    return factory
+
+
+@pytest.fixture
+async def server(make_server) -> AsyncIterator[EmbeddedServer]:
+    async with make_server() as srv:
+        yield srv

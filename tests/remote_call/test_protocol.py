@@ -1,0 +1,93 @@
+"""Every protocol message round-trips; bad input is named precisely."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from remote_call import protocol as p
+
+SAMPLES: list[p.Wire] = [
+    p.Hello(v=1, role=p.Role.KIOSK, credentials=p.DeviceTokenCredentials(kiosk_id="k1", token="t" * 32)),
+    p.Hello(v=1, role=p.Role.OFFICER, credentials=p.PasswordCredentials(username="hanako", password="pw")),
+    p.Hello(v=1, role=p.Role.OFFICER, credentials=p.SessionCredentials(token="s" * 40), app_version="0.1"),
+    p.RequestCall(department="kosodate", caller=p.CallerInfo(procedure="ninshin-todoke", language="en",
+                                                             accessibility=["large_text"])),
+    p.CancelCall(call_id="c1"),
+    p.SetStatus(status="away", reason="counter"),
+    p.SetStatus(status="available"),
+    p.AcceptCall(call_id="c1"),
+    p.DeclineCall(call_id="c1"),
+    p.SessionDescription(call_id="c1", sdp_type="offer", sdp="v=0\r\n"),
+    p.IceCandidate(call_id="c1", candidate="candidate:1 1 udp 1 127.0.0.1 5000 typ host", sdp_mid="0",
+                   sdp_mline_index=0),
+    p.MediaConnected(call_id="c1"),
+    p.EndCall(call_id="c1", outcome="visit_city_hall", notes="持ち物: 印鑑"),
+    p.Ping(nonce=7),
+    p.Welcome(role=p.Role.KIOSK, identity="k1", ice_servers=[p.IceServerInfo(urls=["turn:10.0.0.1"])],
+              departments=[p.DepartmentInfo(id="kosodate", name_ja="子育てあんしん課", name_en="Child",
+                                            open=False, waiting=0, next_open="2026-11-27T08:30")],
+              kiosk=p.KioskInfo(id="k1", name="上田公民館")),
+    p.Error(code=p.ErrorCode.INVALID, detail="bad", about="hello"),
+    p.Queued(call_id="c1", department="kosodate", position=3, ewt_s=240.0),
+    p.CallRefused(department="kosodate", reason="closed", next_open="2026-11-27T08:30"),
+    p.CallOffer(call_id="c1", department="kosodate", kiosk=p.KioskInfo(id="k1", name="上田公民館"),
+                caller=p.CallerInfo(), waited_s=12.5, ring_timeout_s=20),
+    p.OfferWithdrawn(call_id="c1", reason="timeout"),
+    p.CallConnecting(call_id="c1", offerer=True, department="kosodate", peer_name="子育てあんしん課"),
+    p.CallStarted(call_id="c1"),
+    p.CallEnded(call_id="c1", reason=p.EndReason.KIOSK_DISCONNECTED),
+    p.CallRequeued(call_id="c1"),
+    p.OfficerState(state="away", reason="no_answer"),
+    p.Pong(nonce=7),
+]
+
+
+def test_every_message_type_has_a_sample():
+    assert {m.type for m in SAMPLES} == set(p.MESSAGE_TYPES)
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: m.type)
+def test_round_trip(message: p.Wire):
+    assert p.parse_message(p.encode(message)) == message
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "fragment"),
+    [
+        ("{not json", p.ErrorCode.MALFORMED, "not valid JSON"),
+        ("[1, 2]", p.ErrorCode.MALFORMED, "JSON object"),
+        ('{"call_id": "x"}', p.ErrorCode.MALFORMED, "'type'"),
+        ('{"type": "teleport"}', p.ErrorCode.UNKNOWN_TYPE, "teleport"),
+        ('{"type": "accept_call"}', p.ErrorCode.INVALID, "call_id"),
+        ('{"type": "accept_call", "call_id": "../etc"}', p.ErrorCode.INVALID, "call_id"),
+        ('{"type": "accept_call", "call_id": "c1", "extra": 1}', p.ErrorCode.INVALID, "extra"),
+        ('{"type": "set_status", "status": "asleep"}', p.ErrorCode.INVALID, "status"),
+        ('{"type": "sdp", "call_id": "c1", "sdp_type": "pranswer", "sdp": "v=0"}', p.ErrorCode.INVALID,
+         "sdp_type"),
+    ],
+)
+def test_bad_input_is_named(raw: str, code: p.ErrorCode, fragment: str):
+    with pytest.raises(p.ProtocolError) as info:
+        p.parse_message(raw)
+    assert info.value.code is code
+    assert fragment in info.value.detail
+
+
+def test_oversized_message_is_refused_before_parsing():
+    raw = json.dumps({"type": "end_call", "call_id": "c1", "notes": "x" * 70_000})
+    with pytest.raises(p.ProtocolError) as info:
+        p.parse_message(raw, max_bytes=64 * 1024)
+    assert info.value.code is p.ErrorCode.TOO_LARGE
+
+
+def test_long_text_fields_are_bounded():
+    with pytest.raises(p.ProtocolError) as info:
+        p.parse_message(json.dumps({"type": "end_call", "call_id": "c1", "notes": "x" * 5000}))
+    assert "notes" in info.value.detail
+
+
+def test_error_message_carries_the_problem():
+    error = p.ProtocolError(p.ErrorCode.FORBIDDEN, "nope", about="sdp").to_message()
+    assert error == p.Error(code=p.ErrorCode.FORBIDDEN, detail="nope", about="sdp")

@@ -1,0 +1,103 @@
+"""Two real aiortc peers through CallSession, wired back to back in memory: media and control both ways."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hardware.simulated import TestPatternVideoTrack, ToneAudioTrack
+from remote_call import protocol as p
+from remote_call.session import CallSession, rtc_configuration
+
+TIMEOUT = 20.0
+
+
+def pair(**kwargs) -> tuple[CallSession, CallSession]:
+    """An offerer and an answerer whose signals go straight to each other."""
+    sessions: dict[str, CallSession] = {}
+
+    def to(name: str):
+        async def send(message: p.Wire) -> None:
+            await sessions[name].handle_signal(message)
+        return send
+
+    sessions["kiosk"] = CallSession("c1", offerer=True, ice_servers=[], send_signal=to("officer"),
+                                    video=TestPatternVideoTrack("kiosk", 320, 240, 20), audio=ToneAudioTrack(440),
+                                    **kwargs)
+    sessions["officer"] = CallSession("c1", offerer=False, ice_servers=[], send_signal=to("kiosk"),
+                                      video=TestPatternVideoTrack("officer", 320, 240, 20),
+                                      audio=ToneAudioTrack(660))
+    return sessions["kiosk"], sessions["officer"]
+
+
+async def wait_frames(session: CallSession, video: int, audio: int) -> None:
+    async def enough() -> None:
+        while session.remote_video.count < video or session.remote_audio.count < audio:
+            got = asyncio.Event()
+            session.remote_video.listeners.append(lambda _f: got.set())
+            session.remote_audio.listeners.append(lambda _f: got.set())
+            await got.wait()
+    await asyncio.wait_for(enough(), TIMEOUT)
+
+
+async def test_media_and_control_flow_both_ways():
+    kiosk, officer = pair()
+    try:
+        await kiosk.start()
+        await asyncio.wait_for(asyncio.gather(kiosk.connected.wait(), officer.connected.wait()), TIMEOUT)
+        await wait_frames(kiosk, video=10, audio=25)
+        await wait_frames(officer, video=10, audio=25)
+        frame = officer.remote_video.frame
+        assert (frame.width, frame.height) == (320, 240)
+        assert kiosk.remote_audio.frame.sample_rate == 48000
+        # VP8 was negotiated for video.
+        video_sender = next(t for t in kiosk.pc.getTransceivers() if t.kind == "video")
+        assert "VP8" in kiosk.pc.localDescription.sdp and video_sender.sender.track is not None
+        # The control channel carries JSON both ways.
+        await asyncio.wait_for(asyncio.gather(kiosk.channel_open.wait(), officer.channel_open.wait()), TIMEOUT)
+        received: asyncio.Future = asyncio.get_running_loop().create_future()
+        officer.control_handlers.append(lambda m: received.done() or received.set_result(m))
+        kiosk.send_control({"type": "chat", "text": "こんにちは"})
+        assert (await asyncio.wait_for(received, TIMEOUT)) == {"type": "chat", "text": "こんにちは"}
+    finally:
+        await asyncio.gather(kiosk.close(), officer.close())
+    assert kiosk.closed.is_set() and officer.closed.is_set()
+    assert kiosk.remote_video.frame is None  # nothing of the resident kept after the call
+
+
+async def test_audio_goes_to_the_consumer_when_there_is_one():
+    played: list = []
+    consumed = asyncio.Event()
+
+    async def speaker(track) -> None:
+        while True:
+            played.append(await track.recv())
+            if len(played) >= 10:
+                consumed.set()
+
+    kiosk, officer = pair(audio_consumer=speaker)
+    try:
+        await kiosk.start()
+        await asyncio.wait_for(consumed.wait(), TIMEOUT)
+        assert kiosk.remote_audio.count >= 10  # counted on the way through
+    finally:
+        await asyncio.gather(kiosk.close(), officer.close())
+
+
+async def test_close_is_safe_on_every_path():
+    kiosk, officer = pair()
+    await officer.close()  # before anything started
+    await officer.close()  # twice
+    await kiosk.start()
+    await kiosk.close()
+    await asyncio.gather(kiosk.close(), kiosk.close())
+    assert kiosk.pc.connectionState == "closed"
+    with pytest.raises(RuntimeError, match="not open"):
+        kiosk.send_control({"type": "x"})
+
+
+def test_no_ice_servers_means_none_at_all():
+    assert rtc_configuration([]).iceServers == []
+    turn = rtc_configuration([p.IceServerInfo(urls=["turn:127.0.0.1:3478"], username="u", credential="c")])
+    assert turn.iceServers[0].urls == ["turn:127.0.0.1:3478"]
