@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from aiortc import RTCDataChannel
 
 from remote_call.incall import DocumentOffer, InCallError, incall_dict, parse_incall
+from remote_call.session import DOCUMENTS_CHANNEL
+
+__all__ = ["DOCUMENTS_CHANNEL", "DocumentReceiver", "send_document", "sha256_hex"]
 
 log = logging.getLogger(__name__)
 
-DOCUMENTS_CHANNEL = "documents"
+
 CHUNK_BYTES = 16 * 1024
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024

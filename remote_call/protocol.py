@@ -198,6 +198,72 @@ class Ping(Wire):
     nonce: Annotated[int, Field(ge=0, le=2**53)] = 0
 
 
+class SetShift(Wire):
+    """Officer: the departments served this shift (a subset of the officer's skills)."""
+
+    type: Literal["set_shift"] = "set_shift"
+    departments: list[Id] = Field(min_length=1, max_length=32)
+
+
+class TransferCall(Wire):
+    """Officer: send the resident to another department, blind (now) or warm (stay until answered)."""
+
+    type: Literal["transfer_call"] = "transfer_call"
+    call_id: Id
+    to_department: Id
+    note: LongText = ""
+    warm: bool = False
+
+
+class CancelTransfer(Wire):
+    type: Literal["cancel_transfer"] = "cancel_transfer"
+    call_id: Id
+
+
+class DeviceStatus(Wire):
+    status: Literal["ok", "degraded", "error", "absent", "unknown"]
+    detail: ShortText = ""
+    since: float = 0.0
+
+
+class Heartbeat(Wire):
+    """Kiosk (and console): health every few seconds."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    app_version: ShortText = ""
+    uptime_s: float = Field(ge=0)
+    os: ShortText = ""
+    cpu_percent: float = Field(ge=0, le=100 * 256)
+    memory_percent: float = Field(ge=0, le=100)
+    disk_percent: float = Field(ge=0, le=100)
+    devices: dict[Annotated[str, Field(max_length=32)], DeviceStatus] = Field(default={}, max_length=16)
+    rtt_ms: float | None = Field(default=None, ge=0)
+
+
+class CallQuality(Wire):
+    """Either party during a call, every 5 s: WebRTC statistics of both directions."""
+
+    type: Literal["call_quality"] = "call_quality"
+    call_id: Id
+    rtt_ms: float | None = Field(default=None, ge=0)
+    loss_in_pct: float | None = Field(default=None, ge=0, le=100)
+    loss_out_pct: float | None = Field(default=None, ge=0, le=100)
+    jitter_ms: float | None = Field(default=None, ge=0)
+    bitrate_in_kbps: float | None = Field(default=None, ge=0)
+    bitrate_out_kbps: float | None = Field(default=None, ge=0)
+    fps_in: float | None = Field(default=None, ge=0)
+    fps_out: float | None = Field(default=None, ge=0)
+
+
+class ActionResult(Wire):
+    """Kiosk: the outcome of a remote action an IT administrator asked for."""
+
+    type: Literal["action_result"] = "action_result"
+    action_id: Id
+    ok: bool
+    detail: LongText = ""
+
+
 # ----------------------------------------------------------------- server -> client
 
 
@@ -248,6 +314,7 @@ class CallOffer(Wire):
     caller: CallerInfo
     waited_s: float
     ring_timeout_s: float
+    notes: list[LongText] = Field(default=[], max_length=20)  # earlier officers' transfer notes
 
 
 class OfferWithdrawn(Wire):
@@ -291,6 +358,31 @@ class OfficerState(Wire):
     reason: ShortText | None = None
 
 
+class CallTransferred(Wire):
+    """Both parties (and the next officer through call_offer.notes): the resident moves department."""
+
+    type: Literal["call_transferred"] = "call_transferred"
+    call_id: Id
+    to_department: Id
+    note: LongText = ""
+    warm: bool = False
+
+
+class SupervisorStats(Wire):
+    """Supervisors (and officers, for their departments): live queue and officer statistics."""
+
+    type: Literal["supervisor_stats"] = "supervisor_stats"
+    stats: dict[str, Any]
+
+
+class RemoteAction(Wire):
+    """Kiosk: an IT administrator asks for a self-test, an app restart or a config reload."""
+
+    type: Literal["remote_action"] = "remote_action"
+    action_id: Id
+    action: Literal["selftest", "restart", "reload_config"]
+
+
 class Pong(Wire):
     type: Literal["pong"] = "pong"
     nonce: int = 0
@@ -308,6 +400,12 @@ ClientMessage = (
     | MediaConnected
     | EndCall
     | Ping
+    | SetShift
+    | TransferCall
+    | CancelTransfer
+    | Heartbeat
+    | CallQuality
+    | ActionResult
 )
 ServerMessage = (
     Welcome
@@ -322,6 +420,9 @@ ServerMessage = (
     | CallRequeued
     | OfficerState
     | Pong
+    | CallTransferred
+    | SupervisorStats
+    | RemoteAction
 )
 # SDP and ICE travel both ways: the server relays them unchanged between the two parties.
 Message = Annotated[ClientMessage | ServerMessage, Field(discriminator="type")]

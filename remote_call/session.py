@@ -33,6 +33,7 @@ from remote_call import protocol as p
 log = logging.getLogger(__name__)
 
 CONTROL_CHANNEL = "control"
+DOCUMENTS_CHANNEL = "documents"  # binary document transfer, see remote_call.documents
 MAX_CONTROL_MESSAGE = 64 * 1024
 
 
@@ -113,6 +114,9 @@ class CallSession:
         self.channel: RTCDataChannel | None = None
         self.channel_open = asyncio.Event()
         self.control_handlers: list[Callable[[dict[str, Any]], None]] = []
+        self.documents: RTCDataChannel | None = None
+        self.documents_open = asyncio.Event()
+        self.document_handlers: list[Callable[[bytes | str], None]] = []
         self._tasks: set[asyncio.Task] = set()
         self._closing = False
         self.pc.on("track", self._on_track)
@@ -126,6 +130,7 @@ class CallSession:
         if not self.offerer:
             return
         self._adopt_channel(self.pc.createDataChannel(CONTROL_CHANNEL, ordered=True))
+        self._adopt_channel(self.pc.createDataChannel(DOCUMENTS_CHANNEL, ordered=True))
         self._add_media()
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)  # returns after ICE gathering; candidates are in the SDP
@@ -209,6 +214,18 @@ class CallSession:
     # ------------------------------------------------------------------ control channel
 
     def _adopt_channel(self, channel: RTCDataChannel) -> None:
+        if channel.label == DOCUMENTS_CHANNEL:
+            self.documents = channel
+            if channel.readyState == "open":
+                self.documents_open.set()
+            channel.on("open", self.documents_open.set)
+
+            @channel.on("message")
+            def _on_document_frame(data: str | bytes) -> None:
+                for handler in self.document_handlers:
+                    handler(data)
+
+            return
         if channel.label != CONTROL_CHANNEL:
             return
         self.channel = channel

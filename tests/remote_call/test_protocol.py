@@ -41,6 +41,17 @@ SAMPLES: list[p.Wire] = [
     p.CallRequeued(call_id="c1"),
     p.OfficerState(state="away", reason="no_answer"),
     p.Pong(nonce=7),
+    p.SetShift(departments=["kosodate", "okuyami"]),
+    p.TransferCall(call_id="c1", to_department="kenko-hoken", note="国保の喪失も必要", warm=True),
+    p.CancelTransfer(call_id="c1"),
+    p.Heartbeat(app_version="0.1.0", uptime_s=12.0, os="Linux", cpu_percent=3.5, memory_percent=41.0,
+                disk_percent=60.0, devices={"printer": p.DeviceStatus(status="degraded", detail="paper near end",
+                                                                       since=1.0)}, rtt_ms=4.2),
+    p.CallQuality(call_id="c1", rtt_ms=12.0, loss_in_pct=0.5, jitter_ms=3.0, bitrate_in_kbps=800, fps_in=15),
+    p.ActionResult(action_id="a1", ok=False, detail="scanner: error"),
+    p.CallTransferred(call_id="c1", to_department="kenko-hoken", note="国保", warm=False),
+    p.SupervisorStats(stats={"departments": {"kosodate": {"waiting": 2}}}),
+    p.RemoteAction(action_id="a1", action="selftest"),
 ]
 
 

@@ -101,3 +101,34 @@ def test_no_ice_servers_means_none_at_all():
     assert rtc_configuration([]).iceServers == []
     turn = rtc_configuration([p.IceServerInfo(urls=["turn:127.0.0.1:3478"], username="u", credential="c")])
     assert turn.iceServers[0].urls == ["turn:127.0.0.1:3478"]
+
+
+async def test_a_document_crosses_the_call_whole_and_verified():
+    import hashlib
+    import os
+
+    from remote_call.documents import DocumentReceiver, send_document
+    from remote_call.incall import DocumentOffer
+
+    kiosk, officer = pair()
+    verdicts: asyncio.Queue = asyncio.Queue()
+    receiver = DocumentReceiver(lambda offer, data, ok, detail: verdicts.put_nowait((offer, data, ok, detail)))
+    officer.document_handlers.append(receiver.feed)
+    try:
+        await kiosk.start()
+        await asyncio.wait_for(asyncio.gather(kiosk.documents_open.wait(), officer.documents_open.wait()), TIMEOUT)
+        data = os.urandom(3 * 1024 * 1024 + 123)  # several hundred chunks, past the high-water mark
+        offer = DocumentOffer(doc_id="scan1", purpose="scan", mime="image/png", size=len(data),
+                              sha256=hashlib.sha256(data).hexdigest())
+        await send_document(kiosk.documents, offer, data)
+        got_offer, got, ok, detail = await asyncio.wait_for(verdicts.get(), TIMEOUT)
+        assert ok and detail == "" and got == data and got_offer.doc_id == "scan1"
+        # A lying sender (announced digest differs) is caught by the receiver.
+        small = os.urandom(1000)
+        bad = offer.model_copy(update={"doc_id": "scan2", "size": len(small), "sha256": "0" * 64})
+        kiosk.documents.send(b"O" + bad.model_dump_json().encode())
+        kiosk.documents.send(b"C\x05scan2" + small)
+        _, got, ok, detail = await asyncio.wait_for(verdicts.get(), TIMEOUT)
+        assert not ok and got is None and "SHA-256" in detail
+    finally:
+        await asyncio.gather(kiosk.close(), officer.close())
