@@ -230,6 +230,8 @@ class AppConfig(Strict):
     server: ServerConfig = ServerConfig()
     ice_servers: list[IceServer] = []  # default: none (closed city LAN); never a public STUN server
     turn: TurnConfig | None = None
+    # "relay": media only through TURN (e.g. kiosks on a network that must not reach consoles directly)
+    ice_transport_policy: Literal["all", "relay"] = "all"
     kiosk_app: KioskAppConfig = KioskAppConfig()
     departments: list[Department] = Field(min_length=1)
     procedures: list[Procedure] = []

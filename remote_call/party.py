@@ -54,6 +54,11 @@ class CallParty:
         elif isinstance(message, p.CallRequeued):
             await self.hang_up()
             self.events.emit("call_requeued", call_id=message.call_id)
+        elif isinstance(message, p.CallTransferred):
+            if not message.warm:
+                await self.hang_up()  # blind: media with this officer ends; the next one connects afresh
+            self.events.emit("call_transferred", call_id=message.call_id, to_department=message.to_department,
+                             note=message.note, warm=message.warm)
         else:
             return False
         return True
@@ -69,6 +74,7 @@ class CallParty:
             video=self.media.camera_track(),
             audio=self.media.microphone_track(),
             audio_consumer=self.media.play_remote_audio,
+            ice_transport_policy=message.ice_transport_policy,
         )
         self.session = session
         self.events.emit("call_connecting", call_id=message.call_id, peer_name=message.peer_name,

@@ -41,6 +41,7 @@ class EndReason(StrEnum):
     CANCELLED = "cancelled"  # the resident left the queue before being answered
     KIOSK_DISCONNECTED = "kiosk_disconnected"  # the kiosk dropped and did not come back in time
     SETUP_FAILED = "setup_failed"  # media never came up
+    TRANSFERRED = "transferred"  # to the officer only: the resident went on to another officer/department
 
 
 class ErrorCode(StrEnum):
@@ -255,6 +256,19 @@ class CallQuality(Wire):
     fps_out: float | None = Field(default=None, ge=0)
 
 
+class CaseEvent(Wire):
+    """Officer: something happened to a resident's document or slip during a call, for the audit trail.
+    Carries identifiers and digests only, never document contents."""
+
+    type: Literal["case_event"] = "case_event"
+    call_id: Id
+    action: Literal["document_received", "document_shown", "document_saved", "slip_printed"]
+    doc_id: Annotated[str, Field(max_length=40)] = ""
+    sha256: Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")] = ""
+    size: int = Field(default=0, ge=0)
+    label: ShortText = ""  # e.g. the file name or slip title, never its contents
+
+
 class ActionResult(Wire):
     """Kiosk: the outcome of a remote action an IT administrator asked for."""
 
@@ -332,6 +346,7 @@ class CallConnecting(Wire):
     department: Id
     peer_name: ShortText
     ice_servers: list[IceServerInfo] = []
+    ice_transport_policy: Literal["all", "relay"] = "all"
 
 
 class CallStarted(Wire):
@@ -406,6 +421,7 @@ ClientMessage = (
     | Heartbeat
     | CallQuality
     | ActionResult
+    | CaseEvent
 )
 ServerMessage = (
     Welcome

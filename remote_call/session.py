@@ -21,6 +21,7 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -79,11 +80,12 @@ SendSignal = Callable[[p.Wire], Awaitable[None] | None]
 AudioConsumer = Callable[[MediaStreamTrack], Awaitable[None]]
 
 
-def rtc_configuration(ice_servers: list[p.IceServerInfo]) -> RTCConfiguration:
+def rtc_configuration(ice_servers: list[p.IceServerInfo], policy: str = "all") -> RTCConfiguration:
     """ICE servers only from the server's list; an empty list means none at all (closed LAN), never
-    aiortc's default public STUN server."""
+    aiortc's default public STUN server. ``policy`` "relay" allows TURN relay candidates only."""
     return RTCConfiguration(
-        iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers]
+        iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if policy == "relay" else RTCIceTransportPolicy.ALL,
     )
 
 
@@ -98,6 +100,7 @@ class CallSession:
         video: MediaStreamTrack | None,
         audio: MediaStreamTrack | None,
         audio_consumer: AudioConsumer | None = None,
+        ice_transport_policy: str = "all",
     ):
         self.call_id = call_id
         self.offerer = offerer
@@ -105,7 +108,7 @@ class CallSession:
         self._video = video
         self._audio = audio
         self._audio_consumer = audio_consumer
-        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers, ice_transport_policy))
         self.remote_video = LatestFrame()
         self.remote_audio = LatestFrame()
         self.connected = asyncio.Event()

@@ -54,6 +54,8 @@ def cmd_add_officer(args: argparse.Namespace) -> int:
                           skills)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
+    _audit(store).append("admin", "account_created", args.username,  # type: ignore[attr-defined]
+                         {"role": args.role, "departments": ",".join(skills)})
     print(f"created {args.role} {args.username} serving {', '.join(skills) or 'no department'}")
     return 0
 
@@ -65,6 +67,7 @@ def cmd_issue_kiosk_token(args: argparse.Namespace) -> int:
         raise SystemExit(f"kiosk {args.kiosk_id!r} is not in the configuration (known: {', '.join(sorted(known))});"
                          " use --force to issue anyway")
     token = Authenticator(store, session_ttl_s=60).issue_kiosk_token(args.kiosk_id)
+    _audit(store).append("admin", "kiosk_token_issued", args.kiosk_id)  # type: ignore[attr-defined]
     print(token)
     print(f"token issued for {args.kiosk_id}; it is shown only now — put it in the kiosk's token file",
           file=sys.stderr)
@@ -75,6 +78,7 @@ def cmd_revoke_kiosk(args: argparse.Namespace) -> int:
     store, _ = _store(args)
     if not store.revoke_kiosk_token(args.kiosk_id):
         raise SystemExit(f"kiosk {args.kiosk_id!r} has no token")
+    _audit(store).append("admin", "kiosk_token_revoked", args.kiosk_id)  # type: ignore[attr-defined]
     print(f"revoked the token of {args.kiosk_id}")
     return 0
 
@@ -100,6 +104,62 @@ def cmd_provision_demo(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "w") as fh:
         json.dump({"kiosk_tokens": fleet.kiosk_tokens, "officer_passwords": fleet.officer_passwords}, fh)
     print(f"demo credentials written to {out}")
+    return 0
+
+
+def _audit(store: Store) -> object:
+    from signaling_server.audit import AuditLog
+
+    return AuditLog(store.conn)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from signaling_server.audit import parse_anchor, verify_cli
+
+    config = load_config(args.config)
+    anchor = parse_anchor(args.anchor) if args.anchor else None
+    return verify_cli(args.database or config.server.database, anchor)
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    store, _ = _store(args)
+    for entry in _audit(store).entries(since_seq=args.since, limit=args.limit):  # type: ignore[attr-defined]
+        details = json.dumps(entry.details, ensure_ascii=False)
+        print(f"{entry.seq}\t{entry.at:.0f}\t{entry.actor}\t{entry.action}\t{entry.target}\t{details}")
+    return 0
+
+
+def cmd_tls_init_ca(args: argparse.Namespace) -> int:
+    from signaling_server.tls import create_ca
+
+    cert, key = create_ca(args.dir)
+    print(f"development CA: {cert} (key {key}, mode 0600) — install the certificate on kiosks and consoles")
+    return 0
+
+
+def cmd_tls_issue(args: argparse.Namespace) -> int:
+    from signaling_server.tls import issue_server_cert
+
+    cert, key = issue_server_cert(args.ca_cert, args.ca_key, args.host, args.dir)
+    print(f"server certificate for {', '.join(args.host)}: {cert} (key {key}); set server.tls_cert/tls_key")
+    return 0
+
+
+def cmd_tls_show(args: argparse.Namespace) -> int:
+    from signaling_server.tls import describe_certificate
+
+    print(describe_certificate(args.path))
+    return 0
+
+
+def cmd_turn_config(args: argparse.Namespace) -> int:
+    from signaling_server.turn import coturn_config
+
+    config = load_config(args.config)
+    if config.turn is None:
+        raise SystemExit("the configuration has no [turn] section (urls, secret, ttl_s)")
+    print(coturn_config([config.turn.secret, *args.old_secret], realm=args.realm, listening_ip=args.listen,
+                        relay_ip=args.relay, allowed_peer_networks=args.allow_peer), end="")
     return 0
 
 
@@ -134,6 +194,39 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--officer", default="demo-officer")
     demo.add_argument("--demo-password", default="madoguchi-demo")
     demo.set_defaults(func=cmd_provision_demo)
+
+    audit = sub.add_parser("audit", help="the hash-chained audit trail").add_subparsers(dest="audit_command",
+                                                                                        required=True)
+    verify = audit.add_parser("verify", help="check the chain; exit 1 if it was tampered with")
+    verify.add_argument("--anchor", help="SEQ:HASH recorded earlier elsewhere (detects a full rewrite)")
+    verify.set_defaults(func=cmd_audit_verify)
+    show = audit.add_parser("show", help="print entries")
+    show.add_argument("--since", type=int, default=0)
+    show.add_argument("--limit", type=int, default=100)
+    show.set_defaults(func=cmd_audit_show)
+
+    tls = sub.add_parser("tls", help="development CA and server certificates").add_subparsers(
+        dest="tls_command", required=True)
+    init_ca = tls.add_parser("init-ca", help="create a development certificate authority")
+    init_ca.add_argument("--dir", required=True)
+    init_ca.set_defaults(func=cmd_tls_init_ca)
+    issue_cert = tls.add_parser("issue", help="issue a server certificate signed by the CA")
+    issue_cert.add_argument("--ca-cert", required=True)
+    issue_cert.add_argument("--ca-key", required=True)
+    issue_cert.add_argument("--host", action="append", required=True, help="DNS name or IP (repeat)")
+    issue_cert.add_argument("--dir", required=True)
+    issue_cert.set_defaults(func=cmd_tls_issue)
+    show_cert = tls.add_parser("show", help="describe a certificate")
+    show_cert.add_argument("path")
+    show_cert.set_defaults(func=cmd_tls_show)
+
+    turn = sub.add_parser("turn-config", help="print a coturn turnserver.conf matching [turn]")
+    turn.add_argument("--realm", required=True)
+    turn.add_argument("--listen", required=True, help="coturn's listening IP")
+    turn.add_argument("--relay", required=True, help="coturn's relay IP")
+    turn.add_argument("--allow-peer", action="append", required=True, help="kiosk/console network (repeat)")
+    turn.add_argument("--old-secret", action="append", default=[], help="a secret being rotated out")
+    turn.set_defaults(func=cmd_turn_config)
     return parser
 
 
@@ -143,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"madoguchi-admin: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"madoguchi-admin: {exc}", file=sys.stderr)
         return 2
 
 

@@ -16,7 +16,8 @@ from aiohttp import WSMsgType, web
 from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
-from signaling_server.auth import Authenticator, AuthError
+from signaling_server.auth import Authenticator, AuthError, token_hash
+from signaling_server.ratelimit import LoginThrottle, TokenBucket
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Switchboard
 
@@ -29,6 +30,8 @@ SWITCHBOARD = web.AppKey("switchboard", Switchboard)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 STORE = web.AppKey("store", Store)
 CONFIG = web.AppKey("config", AppConfig)
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+FLOOD_STRIKES = 3  # a client refused this many bursts in a row is cut off
 
 
 def create_app(config: AppConfig, store: Store | None = None) -> web.Application:
@@ -37,15 +40,18 @@ def create_app(config: AppConfig, store: Store | None = None) -> web.Application
     app[CONFIG] = config
     app[STORE] = store
     app[AUTHENTICATOR] = Authenticator(store, session_ttl_s=config.server.session_ttl_s)
+    app[THROTTLE] = LoginThrottle()
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/departments", departments)
+    app.router.add_get("/api/stats", stats)
     app.cleanup_ctx.append(_switchboard_ctx)
     return app
 
 
 async def _switchboard_ctx(app: web.Application):
     board = Switchboard(app[CONFIG], app[STORE])
+    board.session_valid = app[AUTHENTICATOR].session_valid
     app[SWITCHBOARD] = board
     timers = asyncio.create_task(board.run_timers(), name="router-timers")
     yield
@@ -72,6 +78,21 @@ async def healthz(request: web.Request) -> web.Response:
 async def departments(request: web.Request) -> web.Response:
     board = request.app[SWITCHBOARD]
     return web.json_response([d.model_dump() for d in board.department_infos()])
+
+
+async def stats(request: web.Request) -> web.Response:
+    """Queue and officer statistics (live and per day) for supervisors and IT: `Authorization: Bearer
+    <session token>` of a supervisor or it_admin account."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    store = request.app[STORE]
+    username = store.session_user(token_hash(token), time.time()) if token else None
+    account = store.officer(username) if username else None
+    if account is None:
+        return web.json_response({"error": "sign in as a supervisor or IT administrator"}, status=401)
+    if account.role not in ("supervisor", "it_admin"):
+        return web.json_response({"error": "supervisors and IT administrators only"}, status=403)
+    return web.json_response(request.app[SWITCHBOARD].router.stats())
 
 
 class _Connection:
@@ -132,7 +153,20 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         if client is None:
             return ws
         log.info("%s connected as %s %s", conn.peer, client.role.value, client.identity)
+        bucket = TokenBucket(config.server.messages_per_second, config.server.message_burst)
+        strikes = 0
         async for frame in ws:
+            if not bucket.allow():
+                strikes += 1
+                conn.send(p.Error(code=ErrorCode.RATE_LIMITED,
+                                  detail=f"too many messages; at most {config.server.messages_per_second:g}/s"))
+                if strikes >= FLOOD_STRIKES * config.server.message_burst:
+                    log.warning("%s (%s %s) flooded the server; disconnecting", conn.peer, client.role.value,
+                                client.identity)
+                    await ws.close(code=1008, message=b"message flood")
+                    break
+                continue
+            strikes = 0
             if frame.type is not WSMsgType.TEXT:
                 if frame.type is WSMsgType.BINARY:
                     conn.send(p.Error(code=ErrorCode.MALFORMED, detail="binary frames are not accepted"))
@@ -189,15 +223,32 @@ async def _handshake(
         )
         await _close(ws, conn)
         return None
-    started = time.perf_counter()
+    credentials = hello.credentials
+    if isinstance(credentials, p.SessionCredentials):
+        who = f"session-{token_hash(credentials.token)[:12]}"
+    else:
+        who = getattr(credentials, "username", None) or getattr(credentials, "kiosk_id", "?")
+    remote = request.remote or "unknown"
+    throttle = request.app[THROTTLE]
+    wait_s = throttle.check_login(who, remote)
+    if wait_s > 0:
+        log.warning("%s: sign-in for %s refused: locked out for %.0f s", remote, who, wait_s)
+        conn.send(p.Error(code=ErrorCode.RATE_LIMITED, about="hello",
+                          detail=f"too many failed sign-ins; try again in {wait_s:.0f} s"))
+        await _close(ws, conn)
+        return None
+    audit = request.app[SWITCHBOARD].audit
     try:
-        principal = await request.app[AUTHENTICATOR].authenticate(hello.role, hello.credentials)
+        principal = await request.app[AUTHENTICATOR].authenticate(hello.role, credentials)
     except AuthError as exc:
-        log.warning("%s: sign-in refused for %s: %s", conn.peer, hello.role.value, exc)
+        throttle.login_failed(who, remote)
+        log.warning("%s: sign-in refused for %s %s: %s", remote, hello.role.value, who, exc)
+        audit.append(who, "sign_in_failed", "", {"role": hello.role.value, "remote": remote})
         conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail=str(exc), about="hello"))
         await _close(ws, conn)
         return None
-    log.debug("authenticated in %.1f ms", (time.perf_counter() - started) * 1000)
+    throttle.login_succeeded(who, remote)
+    audit.append(principal.identity, "sign_in", "", {"role": principal.role.value, "remote": remote})
     client = Client(principal=principal, send_raw=conn.send_raw, close=conn.close)
     welcome = request.app[SWITCHBOARD].attach(client)
     # The welcome must precede anything attach() queued (e.g. a ring for an officer).

@@ -16,7 +16,8 @@ ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.QUEUED: frozenset({CallState.RINGING, CallState.ENDED}),
     CallState.RINGING: frozenset({CallState.QUEUED, CallState.CONNECTING, CallState.ENDED}),
     CallState.CONNECTING: frozenset({CallState.IN_CALL, CallState.QUEUED, CallState.ENDED}),
-    CallState.IN_CALL: frozenset({CallState.QUEUED, CallState.ENDED}),
+    # in_call → connecting: a warm transfer, the next officer accepted and media is set up afresh.
+    CallState.IN_CALL: frozenset({CallState.QUEUED, CallState.CONNECTING, CallState.ENDED}),
     CallState.ENDED: frozenset(),
 }
 

@@ -32,10 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     config = config.model_copy(update={"server": server})
     ssl_context = None
     if server.tls_cert and server.tls_key:
-        import ssl
+        from signaling_server.tls import server_ssl_context
 
-        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(server.tls_cert, server.tls_key)
+        ssl_context = server_ssl_context(server.tls_cert, server.tls_key)
     web.run_app(create_app(config), host=server.host, port=server.port, ssl_context=ssl_context,
                 access_log=None, print=lambda msg: logging.getLogger("madoguchi").info(msg))
     return 0

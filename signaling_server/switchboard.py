@@ -12,16 +12,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError, Role
+from signaling_server.audit import AuditLog
 from signaling_server.auth import Principal
 from signaling_server.calls import Call
 from signaling_server.routing import CallRequeued as RouterCallRequeued
+from signaling_server.routing import CallTransferred as RouterCallTransferred
 from signaling_server.routing import (
     CallerRemoved,
+    CaseAdvanced,
     Connect,
     JoinRefused,
     OfficerStateChanged,
@@ -30,11 +33,26 @@ from signaling_server.routing import (
     Router,
     RouterError,
     SkillLevel,
+    TransferCancelled,
     WithdrawRing,
 )
+from signaling_server.turn import ice_servers_for_call
 from signaling_server.store import CallRecord, Store
 
 log = logging.getLogger(__name__)
+
+STATS_PUSH_S = 2.0  # supervisors' live view
+SESSION_CHECK_S = 30.0  # staff sessions are re-validated on long connections
+
+
+class Monitor(Protocol):
+    """What the health registry (signaling_server.health) receives from the switchboard."""
+
+    def heartbeat(self, kiosk_id: str, msg: p.Heartbeat, now: float) -> None: ...
+    def call_quality(self, identity: str, role: str, msg: p.CallQuality, now: float) -> None: ...
+    def action_result(self, kiosk_id: str, msg: p.ActionResult) -> None: ...
+    def client_attached(self, role: str, identity: str, now: float) -> None: ...
+    def client_detached(self, role: str, identity: str, now: float) -> None: ...
 
 
 @dataclass(eq=False)
@@ -85,6 +103,11 @@ class Switchboard:
         self._queue_dirty = False
         self._closing = False
         self.listeners: list[Callable[[str, dict], None]] = []  # observers: metrics, tests
+        self.monitor: Monitor | None = None
+        self.audit = AuditLog(store.conn)
+        self._next_stats_push = 0.0
+        self._next_session_check = 0.0
+        self.session_valid: Callable[[str], bool] | None = None  # set by the app: staff session check
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -99,6 +122,13 @@ class Switchboard:
             except TimeoutError:
                 pass
             self.apply(self.router.tick())
+            now = self.clock()
+            if now >= self._next_stats_push:
+                self._next_stats_push = now + STATS_PUSH_S
+                self.push_stats()
+            if now >= self._next_session_check:
+                self._next_session_check = now + SESSION_CHECK_S
+                self._revalidate_sessions()
             if self._queue_dirty:
                 self._queue_dirty = False
                 self.store.save_queue(self.router.snapshot())
@@ -131,7 +161,11 @@ class Switchboard:
             self.apply(self.router.officer_online(principal.identity, skills))
         else:
             self.watchers.add(client)
+            self._next_stats_push = 0.0  # a new supervisor sees the numbers at once
+            self._wake.set()
         kiosk = self.kiosk_names.get(principal.identity) if principal.role is Role.KIOSK else None
+        if self.monitor is not None:
+            self.monitor.client_attached(principal.role.value, principal.identity, self.clock())
         self._emit("attached", {"role": principal.role.value, "identity": principal.identity})
         return p.Welcome(
             role=principal.role,
@@ -167,6 +201,8 @@ class Switchboard:
             self.apply(self.router.officer_offline(identity))
         else:
             self.watchers.discard(client)
+        if self.monitor is not None:
+            self.monitor.client_detached(client.role.value, identity, self.clock())
         self._emit("detached", {"role": client.role.value, "identity": identity})
 
     # ------------------------------------------------------------------ messages
@@ -274,6 +310,8 @@ class Switchboard:
             call.move(CallState.IN_CALL, self.clock())
             self.store.save_call(call.record)
             self._send_parties(call, p.CallStarted(call_id=call.call_id))
+            self.audit.append(call.record.officer or "?", "call_started", call.call_id,
+                              {"kiosk": call.record.kiosk_id, "department": call.record.department})
             self._emit("call_started", {"call_id": call.call_id})
 
     def _end_call(self, client: Client, msg: p.EndCall) -> None:
@@ -284,10 +322,66 @@ class Switchboard:
         if client.role is Role.OFFICER:
             call.record.outcome = msg.outcome
             call.record.notes = msg.notes or None
-        self._finish(call, EndReason.COMPLETED)
+        self._finish(call, EndReason.COMPLETED, outcome=msg.outcome, note=msg.notes or None)
 
     def _ping(self, client: Client, msg: p.Ping) -> None:
         client.send(p.Pong(nonce=msg.nonce))
+
+    def _set_shift(self, client: Client, msg: p.SetShift) -> None:
+        skills = client.principal.skills
+        unknown = [d for d in msg.departments if d not in skills or d not in self.departments]
+        if unknown:
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"you do not serve {', '.join(unknown)}", msg.type)
+        state = self.router.officer_state(client.identity)
+        if state.value in ("ringing", "in_call"):
+            raise ProtocolError(ErrorCode.CONFLICT, "change the shift's departments between calls", msg.type)
+        reason = self.router.officer_reason(client.identity)
+        shift = {d: SkillLevel(skills[d]) for d in msg.departments}
+        self.apply(self.router.officer_offline(client.identity))
+        self.apply(self.router.officer_online(client.identity, shift))
+        if state.value == "away":
+            self.apply(self.router.set_away(client.identity, reason or "break"))
+
+    def _transfer_call(self, client: Client, msg: p.TransferCall) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        if call.state is not CallState.IN_CALL:
+            raise ProtocolError(ErrorCode.CONFLICT, "only a call in progress can be transferred", msg.type)
+        try:
+            decisions = self.router.transfer(msg.call_id, msg.to_department, msg.note, warm=msg.warm)
+        except RouterError as exc:
+            raise ProtocolError(ErrorCode.CONFLICT, str(exc), msg.type) from None
+        self.audit.append(client.identity, "call_transferred", msg.call_id,
+                          {"to": msg.to_department, "warm": msg.warm})
+        self.apply(decisions)
+
+    def _cancel_transfer(self, client: Client, msg: p.CancelTransfer) -> None:
+        self._party_call(client, msg.call_id, msg.type)
+        try:
+            decisions = self.router.cancel_transfer(msg.call_id)
+        except RouterError as exc:
+            raise ProtocolError(ErrorCode.CONFLICT, str(exc), msg.type) from None
+        self.apply(decisions)
+
+    def _heartbeat(self, client: Client, msg: p.Heartbeat) -> None:
+        if self.monitor is not None:
+            self.monitor.heartbeat(client.identity, msg, self.clock())
+
+    def _call_quality(self, client: Client, msg: p.CallQuality) -> None:
+        self._party_call(client, msg.call_id, msg.type)
+        if self.monitor is not None:
+            self.monitor.call_quality(client.identity, client.role.value, msg, self.clock())
+
+    def _action_result(self, client: Client, msg: p.ActionResult) -> None:
+        if self.monitor is not None:
+            self.monitor.action_result(client.identity, msg)
+
+    def _case_event(self, client: Client, msg: p.CaseEvent) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        self.audit.append(
+            client.identity, msg.action, msg.call_id,
+            {"kiosk": call.record.kiosk_id, "doc_id": msg.doc_id, "sha256": msg.sha256, "size": msg.size,
+             "label": msg.label},
+        )
 
     _handlers: ClassVar[dict[type, tuple[frozenset[Role], Callable]]] = {
         p.RequestCall: (frozenset({Role.KIOSK}), _request_call),
@@ -300,6 +394,13 @@ class Switchboard:
         p.MediaConnected: (frozenset({Role.KIOSK, Role.OFFICER}), _media_connected),
         p.EndCall: (frozenset({Role.KIOSK, Role.OFFICER}), _end_call),
         p.Ping: (frozenset(Role), _ping),
+        p.SetShift: (frozenset({Role.OFFICER}), _set_shift),
+        p.TransferCall: (frozenset({Role.OFFICER}), _transfer_call),
+        p.CancelTransfer: (frozenset({Role.OFFICER}), _cancel_transfer),
+        p.Heartbeat: (frozenset({Role.KIOSK, Role.OFFICER}), _heartbeat),
+        p.CallQuality: (frozenset({Role.KIOSK, Role.OFFICER}), _call_quality),
+        p.ActionResult: (frozenset({Role.KIOSK}), _action_result),
+        p.CaseEvent: (frozenset({Role.OFFICER}), _case_event),
     }
 
     # ------------------------------------------------------------------ decisions
@@ -316,6 +417,10 @@ class Switchboard:
                 self._on_position(decision)
             elif isinstance(decision, RouterCallRequeued):
                 self._on_requeued(decision)
+            elif isinstance(decision, RouterCallTransferred):
+                self._on_transferred(decision)
+            elif isinstance(decision, TransferCancelled):
+                self._emit("transfer_cancelled", {"call_id": decision.call_id})
             elif isinstance(decision, OfficerStateChanged):
                 officer = self.officers.get(decision.officer_id)
                 if officer is not None:
@@ -349,6 +454,7 @@ class Switchboard:
                     caller=call.caller,
                     waited_s=round(d.waited_s, 1),
                     ring_timeout_s=d.ring_timeout_s,
+                    notes=self._notes(d.call_id),
                 )
             )
         self._emit("ring", {"call_id": d.call_id, "officer": d.officer_id})
@@ -367,8 +473,14 @@ class Switchboard:
         call = self.calls[d.call_id]
         self._rings.pop(d.call_id, None)
         now = self.clock()
+        previous = call.record.officer
+        if call.state is CallState.IN_CALL and previous and previous != d.officer_id:
+            # Warm transfer: the next officer accepted; the first one hands over and leaves.
+            self._release_officer(call, previous)
         call.move(CallState.CONNECTING, now)
+        call.media_up.clear()
         call.record.officer = d.officer_id
+        call.record.department = self.router.call_info(d.call_id)["department"]
         self.store.save_call(call.record)
         officer = self.officers.get(d.officer_id)
         kiosk = self.kiosks.get(call.record.kiosk_id)
@@ -384,6 +496,7 @@ class Switchboard:
                     department=call.record.department,
                     peer_name=department.name_ja,
                     ice_servers=self.ice_servers(call.record.kiosk_id),
+                    ice_transport_policy=self.config.ice_transport_policy,
                 )
             )
         if officer is not None:
@@ -394,6 +507,7 @@ class Switchboard:
                     department=call.record.department,
                     peer_name=kiosk_info.name if kiosk_info else call.record.kiosk_id,
                     ice_servers=self.ice_servers(d.officer_id),
+                    ice_transport_policy=self.config.ice_transport_policy,
                 )
             )
         loop = asyncio.get_running_loop()
@@ -444,10 +558,61 @@ class Switchboard:
 
     # ------------------------------------------------------------------ helpers
 
-    def _finish(self, call: Call, reason: EndReason) -> None:
-        """End a call that had an officer: the officer goes to wrap-up."""
+    def _finish(self, call: Call, reason: EndReason, *, outcome: str | None = None,
+                note: str | None = None) -> None:
+        """End a call that had an officer: the officer goes to wrap-up. A one-stop case (おくやみ) whose
+        checklist has more departments does not end: the resident goes on to the next one."""
+        try:
+            decisions = self.router.call_finished(call.call_id, outcome=outcome, note=note)
+        except RouterError as exc:
+            log.warning("call %s: %s", call.call_id, exc)
+            decisions = []
+        advance = next((d for d in decisions if isinstance(d, CaseAdvanced) and d.to_department), None)
+        if advance is not None and reason is EndReason.COMPLETED and call.state is CallState.IN_CALL:
+            officer = call.record.officer
+            call.move(CallState.QUEUED, self.clock())
+            call.record.department = advance.to_department  # type: ignore[assignment]
+            self.store.save_call(call.record)
+            if officer:
+                self._release_officer(call, officer)
+            kiosk = self.kiosks.get(call.record.kiosk_id)
+            if kiosk is not None:
+                kiosk.send(p.CallTransferred(call_id=call.call_id, to_department=advance.to_department,
+                                             note="", warm=False))
+            self.apply(decisions)
+            return
         self._end(call, reason)
-        self.apply(self.router.call_finished(call.call_id))
+        self.apply(decisions)
+
+    def _release_officer(self, call: Call, officer_id: str) -> None:
+        """Tell an officer the resident went on elsewhere; the call itself continues."""
+        officer = self.officers.get(officer_id)
+        if officer is not None:
+            officer.calls.discard(call.call_id)
+            officer.send(p.CallEnded(call_id=call.call_id, reason=EndReason.TRANSFERRED))
+
+    def _on_transferred(self, d: RouterCallTransferred) -> None:
+        call = self.calls.get(d.call_id)
+        if call is None:
+            return
+        message = p.CallTransferred(call_id=d.call_id, to_department=d.to_department, note=d.note[:4000],
+                                    warm=d.warm)
+        self._send_parties(call, message)
+        if not d.warm and call.state in (CallState.CONNECTING, CallState.IN_CALL):
+            officer = call.record.officer
+            call.move(CallState.QUEUED, self.clock())
+            call.record.department = d.to_department
+            self.store.save_call(call.record)
+            if officer:
+                self._release_officer(call, officer)
+        self._emit("call_transferred", {"call_id": d.call_id, "to": d.to_department, "warm": d.warm})
+
+    def _notes(self, call_id: str) -> list[str]:
+        try:
+            notes = self.router.call_info(call_id).get("notes", [])
+        except RouterError:
+            return []
+        return [f"{n.get('from_department', '')}: {n.get('note', '')}"[:4000] for n in notes][-20:]
 
     def _end(self, call: Call, reason: EndReason) -> None:
         if call.state is CallState.ENDED:
@@ -459,6 +624,9 @@ class Switchboard:
         call.move(CallState.ENDED, self.clock(), reason=reason)
         self.store.save_call(call.record)
         self._send_parties(call, p.CallEnded(call_id=call.call_id, reason=reason))
+        if call.record.officer:
+            self.audit.append(call.record.officer, "call_ended", call.call_id,
+                              {"reason": reason.value, "outcome": call.record.outcome})
         for client in (self.kiosks.get(call.record.kiosk_id), self.officers.get(call.record.officer or "")):
             if client is not None:
                 client.calls.discard(call.call_id)
@@ -493,11 +661,41 @@ class Switchboard:
         return self.kiosks.get(call.record.kiosk_id)
 
     def ice_servers(self, user_id: str) -> list[p.IceServerInfo]:
-        servers = [
-            p.IceServerInfo(urls=s.urls, username=s.username, credential=s.credential)
-            for s in self.config.ice_servers
-        ]
-        return servers
+        """The configured ICE servers plus time-limited TURN credentials for this user (coturn REST API)."""
+        servers = ice_servers_for_call(self.config.turn, self.config.ice_servers, user_id, now=self.clock())
+        return [p.IceServerInfo(**server) for server in servers]
+
+    def send_to_kiosk(self, kiosk_id: str, message: p.Wire) -> bool:
+        client = self.kiosks.get(kiosk_id)
+        if client is None:
+            return False
+        client.send(message)
+        return True
+
+    def stats(self) -> dict:
+        """Live statistics without the day-by-day history (that is read over REST)."""
+        stats = self.router.stats()
+        stats.pop("history", None)
+        return stats
+
+    def push_stats(self) -> None:
+        supervisors = [c for c in self.watchers if c.role is Role.SUPERVISOR]
+        if supervisors:
+            message = p.SupervisorStats(stats=self.stats())
+            for client in supervisors:
+                client.send(message)
+
+    def _revalidate_sessions(self) -> None:
+        if self.session_valid is None:
+            return
+        staff = [*self.officers.values(), *self.watchers]
+        for client in staff:
+            token = client.principal.session_token
+            if token and not self.session_valid(token):
+                log.info("%s: session expired; disconnecting", client.identity)
+                client.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="your session has expired"))
+                self.detach(client)
+                client.close()
 
     def department_infos(self) -> list[p.DepartmentInfo]:
         infos = []
