@@ -73,3 +73,10 @@ def load_config(path: Path | str | None = None) -> AppConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
     return parse_config(data, path)
+
+
+def dump_config(config: AppConfig) -> str:
+    """The configuration as TOML that load_config reads back to an equal AppConfig."""
+    import tomli_w
+
+    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))

@@ -151,6 +151,7 @@ class ServerConfig(Strict):
     max_unanswered_offers: int = Field(default=2, ge=1)
     position_push_s: float = Field(default=15, gt=0)
     setup_timeout_s: float = Field(default=30, gt=0)  # media must come up within this after an accept
+    reconnect_grace_s: float = Field(default=20, ge=0)  # a dropped kiosk/officer may come back within this
     tls_cert: str | None = None
     tls_key: str | None = None
 

@@ -13,9 +13,13 @@ from aiortc import MediaStreamTrack
 
 from remote_call import protocol as p
 from remote_call.events import EventHub
+from remote_call.incall import InCallError, LinkPing, LinkPong, incall_dict, parse_incall
 from remote_call.session import CallSession
 
 log = logging.getLogger(__name__)
+
+LINK_PING_S = 1.0  # a link ping a second over the control channel...
+LINK_DEAD_S = 5.0  # ...and a media path with no pong for this long is rebuilt (aiortc alone: ~32 s)
 
 
 class MediaSources(Protocol):
@@ -36,6 +40,11 @@ class CallParty:
         self.session: CallSession | None = None
         self.call_id: str | None = None
         self._watch: asyncio.Task | None = None
+        self._link: asyncio.Task | None = None
+        self.link_rtt_ms: float | None = None
+        self._last_pong = 0.0
+        self.link_ping_s = LINK_PING_S
+        self.link_dead_s = LINK_DEAD_S
 
     async def handle(self, message: p.Wire) -> bool:
         """Handle a call-related message; False if it is not one."""
@@ -45,6 +54,13 @@ class CallParty:
             if self.session is not None and message.call_id == self.call_id:
                 await self.session.handle_signal(message)
         elif isinstance(message, p.CallStarted):
+            if self.session is None or self.call_id != message.call_id:
+                # We lost our side of this call (app restart): ask for the media to be rebuilt.
+                self.call_id = message.call_id
+                with contextlib.suppress(ConnectionError):
+                    await self._send(p.RestartMedia(call_id=message.call_id))
+                self.events.emit("media_lost", call_id=message.call_id)
+                return True
             self.events.emit("call_started", call_id=message.call_id)
         elif isinstance(message, p.CallEnded):
             stats = self.media_stats() if message.call_id == self.call_id else {}
@@ -77,9 +93,11 @@ class CallParty:
             ice_transport_policy=message.ice_transport_policy,
         )
         self.session = session
+        session.control_handlers.append(self._on_control)
         self.events.emit("call_connecting", call_id=message.call_id, peer_name=message.peer_name,
-                         department=message.department)
+                         department=message.department, restart=message.restart)
         self._watch = asyncio.create_task(self._report_media(session), name=f"media-up {message.call_id}")
+        self._link = asyncio.create_task(self._watch_link(session), name=f"link {message.call_id}")
         await session.start()
 
     async def _report_media(self, session: CallSession) -> None:
@@ -87,6 +105,41 @@ class CallParty:
         with contextlib.suppress(ConnectionError):
             await self._send(p.MediaConnected(call_id=session.call_id))
         self.events.emit("media_connected", call_id=session.call_id)
+
+    def _on_control(self, message: dict) -> None:
+        kind = message.get("type")
+        if kind not in ("link_ping", "link_pong") or self.session is None:
+            return
+        try:
+            parsed = parse_incall(message)
+        except InCallError:
+            return
+        if isinstance(parsed, LinkPing):
+            with contextlib.suppress(RuntimeError):
+                self.session.send_control(incall_dict(LinkPong(seq=parsed.seq, sent_ms=parsed.sent_ms)))
+        elif isinstance(parsed, LinkPong):
+            self._last_pong = asyncio.get_running_loop().time()
+            self.link_rtt_ms = max(0.0, self._last_pong * 1000 - parsed.sent_ms)
+
+    async def _watch_link(self, session: CallSession) -> None:
+        """Ping the peer every second over the data channel; no pong for link_dead_s → rebuild the media."""
+        loop = asyncio.get_running_loop()
+        await session.channel_open.wait()
+        self._last_pong = loop.time()
+        seq = 0
+        while not session.closed.is_set():
+            seq += 1
+            with contextlib.suppress(RuntimeError):  # the channel may be closing
+                session.send_control(incall_dict(LinkPing(seq=seq, sent_ms=loop.time() * 1000)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.closed.wait(), self.link_ping_s)
+            if loop.time() - self._last_pong > self.link_dead_s and not session.closed.is_set():
+                log.warning("call %s: no link pong for %.0f s; asking for a media restart",
+                            session.call_id, self.link_dead_s)
+                self.events.emit("media_lost", call_id=session.call_id)
+                with contextlib.suppress(ConnectionError):
+                    await self._send(p.RestartMedia(call_id=session.call_id))
+                self._last_pong = loop.time()  # one request per dead period
 
     def media_stats(self) -> dict[str, float | int | None]:
         """What arrived from the other party during the current call."""
@@ -101,8 +154,9 @@ class CallParty:
     async def hang_up(self) -> None:
         """Close the current session, if any. Safe to call at any time, any number of times."""
         session, self.session, self.call_id = self.session, None, None
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
+        for task in (self._watch, self._link):
+            if task is not None:
+                task.cancel()
+        self._watch = self._link = None
         if session is not None:
             await session.close()

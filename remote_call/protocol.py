@@ -187,6 +187,15 @@ class MediaConnected(Wire):
     call_id: Id
 
 
+class RestartMedia(Wire):
+    """Either party: the media path died (no link pong for 5 s); rebuild the peer connection for the
+    same call. The server answers both parties with a fresh call_connecting."""
+
+    type: Literal["restart_media"] = "restart_media"
+    call_id: Id
+    reason: Literal["link_lost", "ice_failed"] = "link_lost"
+
+
 class EndCall(Wire):
     type: Literal["end_call"] = "end_call"
     call_id: Id
@@ -347,6 +356,7 @@ class CallConnecting(Wire):
     peer_name: ShortText
     ice_servers: list[IceServerInfo] = []
     ice_transport_policy: Literal["all", "relay"] = "all"
+    restart: bool = False  # the same call's media is being rebuilt ("reconnecting")
 
 
 class CallStarted(Wire):
@@ -413,6 +423,7 @@ ClientMessage = (
     | SessionDescription
     | IceCandidate
     | MediaConnected
+    | RestartMedia
     | EndCall
     | Ping
     | SetShift

@@ -98,8 +98,17 @@ async def call_quality(
             counted = getattr(sender.track, "frames_sent", None)
             if isinstance(counted, int):
                 frames_out = counted
-    snapshot = StatsSnapshot(at, bytes_out, bytes_in, received, lost_in, remote_received, remote_lost,
-                             session.remote_video.count, frames_out)
+    snapshot = StatsSnapshot(
+        at,
+        bytes_out,
+        bytes_in,
+        received,
+        lost_in,
+        remote_received,
+        remote_lost,
+        session.remote_video.count,
+        frames_out,
+    )
     base = previous or StatsSnapshot(at, 0, 0, 0, 0, 0, 0, 0, 0)
     dt = at - base.at
     bitrate_out = bitrate_in = fps_in = fps_out = None
@@ -131,14 +140,20 @@ def device_statuses(health: Mapping[str, Any]) -> dict[str, p.DeviceStatus]:
         if isinstance(value, p.DeviceStatus):
             status = value
         else:
-            data = value if isinstance(value, Mapping) else {
-                "status": getattr(value, "status", "unknown"),
-                "detail": getattr(value, "detail", ""),
-                "since": getattr(value, "since", 0.0),
-            }
-            status = p.DeviceStatus(status=data.get("status", "unknown"),
-                                    detail=str(data.get("detail", ""))[:200],
-                                    since=float(data.get("since", 0.0) or 0.0))
+            data = (
+                value
+                if isinstance(value, Mapping)
+                else {
+                    "status": getattr(value, "status", "unknown"),
+                    "detail": getattr(value, "detail", ""),
+                    "since": getattr(value, "since", 0.0),
+                }
+            )
+            status = p.DeviceStatus(
+                status=data.get("status", "unknown"),
+                detail=str(data.get("detail", ""))[:200],
+                since=float(data.get("since", 0.0) or 0.0),
+            )
         result[str(name)[:32]] = status
     return result
 
@@ -180,8 +195,10 @@ class TelemetryReporter:
 
     def start(self) -> None:
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self._heartbeats(), name="telemetry-heartbeat"),
-                           asyncio.create_task(self._qualities(), name="telemetry-quality")]
+            self._tasks = [
+                asyncio.create_task(self._heartbeats(), name="telemetry-heartbeat"),
+                asyncio.create_task(self._qualities(), name="telemetry-quality"),
+            ]
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []

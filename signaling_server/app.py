@@ -31,6 +31,7 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 STORE = web.AppKey("store", Store)
 CONFIG = web.AppKey("config", AppConfig)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+SOCKETS = web.AppKey("sockets", set)
 FLOOD_STRIKES = 3  # a client refused this many bursts in a row is cut off
 
 
@@ -41,6 +42,8 @@ def create_app(config: AppConfig, store: Store | None = None) -> web.Application
     app[STORE] = store
     app[AUTHENTICATOR] = Authenticator(store, session_ttl_s=config.server.session_ttl_s)
     app[THROTTLE] = LoginThrottle()
+    app[SOCKETS] = set()
+    app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/departments", departments)
@@ -52,6 +55,7 @@ def create_app(config: AppConfig, store: Store | None = None) -> web.Application
 async def _switchboard_ctx(app: web.Application):
     board = Switchboard(app[CONFIG], app[STORE])
     board.session_valid = app[AUTHENTICATOR].session_valid
+    board.restore()
     app[SWITCHBOARD] = board
     timers = asyncio.create_task(board.run_timers(), name="router-timers")
     yield
@@ -60,6 +64,14 @@ async def _switchboard_ctx(app: web.Application):
     with contextlib.suppress(asyncio.CancelledError):
         await timers
     app[STORE].close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown (SIGTERM): save the queue, then tell every client to go away; they reconnect by
+    themselves to the restarted server, and calls in progress keep their peer-to-peer media."""
+    app[SWITCHBOARD].shutdown()
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=1001, message=b"server shutting down")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -146,6 +158,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         compress=False,
     )
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
     conn = _Connection(ws, request.remote or "?")
     client: Client | None = None
     try:
@@ -190,6 +203,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             board.detach(client)
             log.info("%s disconnected (%s %s)", conn.peer, client.role.value, client.identity)
         await conn.finish()
+        request.app[SOCKETS].discard(ws)
     return ws
 
 

@@ -31,6 +31,7 @@ class Call:
     record: CallRecord
     caller: CallerInfo = field(default_factory=CallerInfo)  # what the officer is told before answering
     media_up: set[str] = field(default_factory=set)  # parties that reported media_connected
+    restarted_at: float = float("-inf")  # last media restart, to serve both parties' requests with one
 
     @property
     def call_id(self) -> str:

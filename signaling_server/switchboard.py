@@ -20,8 +20,6 @@ from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError,
 from signaling_server.audit import AuditLog
 from signaling_server.auth import Principal
 from signaling_server.calls import Call
-from signaling_server.routing import CallRequeued as RouterCallRequeued
-from signaling_server.routing import CallTransferred as RouterCallTransferred
 from signaling_server.routing import (
     CallerRemoved,
     CaseAdvanced,
@@ -36,12 +34,16 @@ from signaling_server.routing import (
     TransferCancelled,
     WithdrawRing,
 )
-from signaling_server.turn import ice_servers_for_call
+from signaling_server.routing import CallRequeued as RouterCallRequeued
+from signaling_server.routing import CallTransferred as RouterCallTransferred
+from signaling_server.routing.router import NORMAL, SNAPSHOT_VERSION
 from signaling_server.store import CallRecord, Store
+from signaling_server.turn import ice_servers_for_call
 
 log = logging.getLogger(__name__)
 
 STATS_PUSH_S = 2.0  # supervisors' live view
+RESTART_DEBOUNCE_S = 3.0  # both parties usually notice a dead media path within a moment of each other
 SESSION_CHECK_S = 30.0  # staff sessions are re-validated on long connections
 
 
@@ -99,6 +101,7 @@ class Switchboard:
         self.calls: dict[str, Call] = {}
         self._rings: dict[str, set[str]] = {}  # call id -> officers it is ringing
         self._setup_timers: dict[str, asyncio.TimerHandle] = {}
+        self._absent: dict[tuple[Role, str], asyncio.TimerHandle] = {}  # parties inside the reconnect grace
         self._wake = asyncio.Event()
         self._queue_dirty = False
         self._closing = False
@@ -133,77 +136,189 @@ class Switchboard:
                 self._queue_dirty = False
                 self.store.save_queue(self.router.snapshot())
 
+    def restore(self) -> None:
+        """After a restart (clean or kill -9): waiting callers get their places back with their original
+        join times; calls that were connected are held for their officer (media is peer to peer and goes
+        on) until the parties reconnect within the grace. The queue snapshot gives order and priorities;
+        call records, saved at every change, say where each call stood."""
+        active = {r.call_id: r for state in ("queued", "ringing", "connecting", "in_call")
+                  for r in self.store.calls(state=state)}
+        snapshot = self._reconcile(self.store.load_queue() or {"version": SNAPSHOT_VERSION}, active)
+        try:
+            self.router.restore(snapshot)
+        except RouterError as exc:
+            log.error("the saved queue cannot be restored (%s); waiting callers rejoin by join time", exc)
+            snapshot = self._reconcile({"version": SNAPSHOT_VERSION}, active)
+            self.router.restore(snapshot)
+        restored = {c["call_id"]: c for c in snapshot["callers"]}
+        for record in active.values():
+            caller = restored.get(record.call_id)
+            if caller is None:  # its department is gone from the configuration
+                record.state, record.end_reason, record.ended_at = "ended", "kiosk_disconnected", self.clock()
+                self.store.save_call(record)
+                continue
+            if caller["queued"]:
+                record.state, record.officer = "queued", None
+            try:
+                info = p.CallerInfo.model_validate(caller.get("info") or {})
+            except ValueError:
+                info = p.CallerInfo()
+            self.calls[record.call_id] = Call(record, caller=info)
+            self.store.save_call(record)
+        if active:
+            log.info("restored %d calls after a restart", len(self.calls))
+
+    def _reconcile(self, snapshot: dict, active: dict[str, CallRecord]) -> dict:
+        """The queue snapshot is saved at most once a tick, call records at every change: where they
+        disagree the record wins (ended calls dropped, connected ones held for their officer, requeued
+        ones waiting again, ones newer than the snapshot added by their join time); the snapshot keeps
+        the order, priorities and join times it knows."""
+        callers, seen = [], set()
+        for caller in snapshot.get("callers", []):
+            record = active.get(caller.get("call_id", ""))
+            if record is None or record.department not in self.departments:
+                continue
+            seen.add(record.call_id)
+            callers.append({**caller, **self._placement(record, caller.get("queued", True))})
+        seq = max((int(c.get("seq", 0)) for c in callers), default=0)
+        for record in sorted(active.values(), key=lambda r: r.created_at):
+            if record.call_id in seen or record.department not in self.departments:
+                continue
+            seq += 1
+            callers.append({
+                "call_id": record.call_id, "kiosk_id": record.kiosk_id, "join_time": record.created_at,
+                "entered_at": record.created_at, "priority": NORMAL, "seq": seq, "notes": [], "case": None,
+                "info": {"procedure": record.procedure, "language": record.language or "ja"},
+                **self._placement(record, True),
+            })
+        return {**snapshot, "callers": callers}
+
+    @staticmethod
+    def _placement(record: CallRecord, queued: bool) -> dict:
+        if record.state in ("connecting", "in_call") and record.officer:
+            return {"queued": False, "officer": record.officer, "officer_department": record.department,
+                    "department": record.department}
+        if record.state in ("queued", "ringing"):
+            return {"queued": True, "officer": None, "officer_department": None, "department": record.department}
+        return {"queued": queued, "department": record.department}
+
     def shutdown(self) -> None:
+        if self._closing:
+            return
         self._closing = True
         self._wake.set()
-        for handle in self._setup_timers.values():
+        for handle in (*self._setup_timers.values(), *self._absent.values()):
             handle.cancel()
         self.store.save_queue(self.router.snapshot())
 
     # ------------------------------------------------------------------ connections
 
     def attach(self, client: Client) -> p.Welcome:
-        """Register an authenticated client; a second connection of the same identity replaces the first."""
+        """Register an authenticated client. A second connection of the same identity replaces the first;
+        one that comes back within the reconnect grace resumes its calls and queue places."""
         principal = client.principal
-        if principal.role is Role.KIOSK:
-            old = self.kiosks.get(principal.identity)
+        identity = principal.identity
+        if principal.role in (Role.KIOSK, Role.OFFICER):
+            registry = self.kiosks if principal.role is Role.KIOSK else self.officers
+            old = registry.get(identity)
             if old is not None and old is not client:
                 self.detach(old)
                 old.close()
-            self.kiosks[principal.identity] = client
-        elif principal.role is Role.OFFICER:
-            old = self.officers.get(principal.identity)
-            if old is not None and old is not client:
-                self.detach(old)
-                old.close()
-            self.officers[principal.identity] = client
-            skills = {d: SkillLevel(level) for d, level in principal.skills.items() if d in self.departments}
-            self.apply(self.router.officer_online(principal.identity, skills))
+            registry[identity] = client
+            returning = self._absent.pop((principal.role, identity), None)
+            if returning is not None:
+                returning.cancel()
+            if principal.role is Role.OFFICER and self._router_state(identity) in (None, "offline"):
+                skills = {d: SkillLevel(level) for d, level in principal.skills.items() if d in self.departments}
+                self.apply(self.router.officer_online(identity, skills))
+            self._resume(client)
         else:
             self.watchers.add(client)
             self._next_stats_push = 0.0  # a new supervisor sees the numbers at once
             self._wake.set()
-        kiosk = self.kiosk_names.get(principal.identity) if principal.role is Role.KIOSK else None
+        kiosk = self.kiosk_names.get(identity) if principal.role is Role.KIOSK else None
         if self.monitor is not None:
-            self.monitor.client_attached(principal.role.value, principal.identity, self.clock())
-        self._emit("attached", {"role": principal.role.value, "identity": principal.identity})
+            self.monitor.client_attached(principal.role.value, identity, self.clock())
+        self._emit("attached", {"role": principal.role.value, "identity": identity})
         return p.Welcome(
             role=principal.role,
-            identity=principal.identity,
+            identity=identity,
             display_name=kiosk.name if kiosk else principal.display_name,
             session_token=principal.session_token if principal.role is not Role.KIOSK else None,
-            ice_servers=self.ice_servers(principal.identity),
+            ice_servers=self.ice_servers(identity),
             departments=self.department_infos(),
             kiosk=p.KioskInfo(id=kiosk.id, name=kiosk.name, location=kiosk.location) if kiosk else None,
         )
 
+    def _router_state(self, officer_id: str) -> str | None:
+        try:
+            return self.router.officer_state(officer_id).value
+        except RouterError:
+            return None
+
+    def _resume(self, client: Client) -> None:
+        """Give a (re)connected party its live calls back and tell it where each one stands."""
+        is_kiosk = client.role is Role.KIOSK
+        for call in list(self.calls.values()):
+            party = call.record.kiosk_id if is_kiosk else call.record.officer
+            if party != client.identity:
+                continue
+            client.calls.add(call.call_id)
+            if call.state in (CallState.QUEUED, CallState.RINGING) and is_kiosk:
+                position = self.router.position(call.call_id)
+                if position is not None:
+                    self._on_position(position)
+            elif call.state is CallState.CONNECTING:
+                self._restart(call)  # half-made media cannot be trusted: both sides start afresh
+            elif call.state is CallState.IN_CALL:
+                # Media is peer to peer and probably still flowing; a party that lost its session
+                # (app restarted) answers with restart_media.
+                client.send(p.CallStarted(call_id=call.call_id))
+
     def detach(self, client: Client) -> None:
-        """The connection is gone: nobody may be left stuck because of it."""
+        """The connection is gone. A party with a call in progress gets the reconnect grace to come back;
+        after it (or at once when there is nothing to resume) nobody may be left stuck because of it."""
         identity = client.identity
-        if client.role is Role.KIOSK:
-            if self.kiosks.get(identity) is not client:
+        if client.role in (Role.KIOSK, Role.OFFICER):
+            registry = self.kiosks if client.role is Role.KIOSK else self.officers
+            if registry.get(identity) is not client:
                 return
-            del self.kiosks[identity]
-            for call_id in list(client.calls):
-                call = self.calls.get(call_id)
-                if call is None:
-                    continue
-                if call.state in (CallState.QUEUED, CallState.RINGING):
-                    self.apply(self.router.leave(call_id))
-                    self._end(call, EndReason.KIOSK_DISCONNECTED)
-                else:
-                    self._end(call, EndReason.KIOSK_DISCONNECTED)
-                    self.apply(self.router.call_finished(call_id))
-        elif client.role is Role.OFFICER:
-            if self.officers.get(identity) is not client:
-                return
-            del self.officers[identity]
-            self.apply(self.router.officer_offline(identity))
+            del registry[identity]
+            live = [c for c in client.calls if c in self.calls]
+            if client.role is Role.OFFICER:
+                live = [c for c in live if self.calls[c].state in (CallState.CONNECTING, CallState.IN_CALL)]
+            grace = self.config.server.reconnect_grace_s
+            if self._closing:
+                pass  # shutting down: every call stays as saved, for the restarted server to resume
+            elif live and grace > 0:
+                loop = asyncio.get_running_loop()
+                self._absent[(client.role, identity)] = loop.call_later(
+                    grace, self._gone, client.role, identity
+                )
+            else:
+                self._gone(client.role, identity)
         else:
             self.watchers.discard(client)
         if self.monitor is not None:
             self.monitor.client_detached(client.role.value, identity, self.clock())
         self._emit("detached", {"role": client.role.value, "identity": identity})
+
+    def _gone(self, role: Role, identity: str) -> None:
+        """A party did not come back: end or requeue what depended on it."""
+        self._absent.pop((role, identity), None)
+        if role is Role.OFFICER:
+            if identity not in self.officers:
+                self.apply(self.router.officer_offline(identity))
+            return
+        if identity in self.kiosks:
+            return
+        for call in [c for c in self.calls.values() if c.record.kiosk_id == identity]:
+            if call.state in (CallState.QUEUED, CallState.RINGING):
+                decisions = self.router.leave(call.call_id)
+                self._end(call, EndReason.KIOSK_DISCONNECTED)  # before the router's "cancelled" applies
+                self.apply(decisions)
+            else:
+                self._finish(call, EndReason.KIOSK_DISCONNECTED)
 
     # ------------------------------------------------------------------ messages
 
@@ -314,6 +429,25 @@ class Switchboard:
                               {"kiosk": call.record.kiosk_id, "department": call.record.department})
             self._emit("call_started", {"call_id": call.call_id})
 
+    def _restart_media(self, client: Client, msg: p.RestartMedia) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        if call.state not in (CallState.CONNECTING, CallState.IN_CALL):
+            raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} has no media to restart", msg.type)
+        if call.state is CallState.CONNECTING and self.clock() - call.restarted_at < RESTART_DEBOUNCE_S:
+            return  # the other party asked a moment ago: one restart serves both
+        log.info("call %s: media restart asked by %s (%s)", call.call_id, client.identity, msg.reason)
+        self._restart(call)
+
+    def _restart(self, call: Call) -> None:
+        """Rebuild the call's media: both parties get a fresh call_connecting for the same call."""
+        if call.state is CallState.IN_CALL:
+            call.move(CallState.CONNECTING, self.clock())
+        call.media_up.clear()
+        call.restarted_at = self.clock()
+        self.store.save_call(call.record)
+        self._send_connecting(call, restart=True)
+        self._emit("media_restart", {"call_id": call.call_id})
+
     def _end_call(self, client: Client, msg: p.EndCall) -> None:
         call = self._party_call(client, msg.call_id, msg.type)
         if call.state in (CallState.QUEUED, CallState.RINGING):
@@ -392,6 +526,7 @@ class Switchboard:
         p.SessionDescription: (frozenset({Role.KIOSK, Role.OFFICER}), _relay),
         p.IceCandidate: (frozenset({Role.KIOSK, Role.OFFICER}), _relay),
         p.MediaConnected: (frozenset({Role.KIOSK, Role.OFFICER}), _media_connected),
+        p.RestartMedia: (frozenset({Role.KIOSK, Role.OFFICER}), _restart_media),
         p.EndCall: (frozenset({Role.KIOSK, Role.OFFICER}), _end_call),
         p.Ping: (frozenset(Role), _ping),
         p.SetShift: (frozenset({Role.OFFICER}), _set_shift),
@@ -483,38 +618,32 @@ class Switchboard:
         call.record.department = self.router.call_info(d.call_id)["department"]
         self.store.save_call(call.record)
         officer = self.officers.get(d.officer_id)
-        kiosk = self.kiosks.get(call.record.kiosk_id)
         if officer is not None:
             officer.calls.add(d.call_id)
+        self._send_connecting(call, restart=False)
+        self._emit("call_connecting", {"call_id": d.call_id, "officer": d.officer_id})
+
+    def _send_connecting(self, call: Call, *, restart: bool) -> None:
+        """Both parties: build the peer connection (the kiosk offers). Starts the setup timer."""
+        kiosk = self.kiosks.get(call.record.kiosk_id)
+        officer = self.officers.get(call.record.officer or "")
         kiosk_info = self.kiosk_names.get(call.record.kiosk_id)
         department = self.departments[call.record.department]
+        common = {"call_id": call.call_id, "department": call.record.department, "restart": restart,
+                  "ice_transport_policy": self.config.ice_transport_policy}
         if kiosk is not None:
-            kiosk.send(
-                p.CallConnecting(
-                    call_id=d.call_id,
-                    offerer=True,
-                    department=call.record.department,
-                    peer_name=department.name_ja,
-                    ice_servers=self.ice_servers(call.record.kiosk_id),
-                    ice_transport_policy=self.config.ice_transport_policy,
-                )
-            )
+            kiosk.send(p.CallConnecting(offerer=True, peer_name=department.name_ja,
+                                        ice_servers=self.ice_servers(call.record.kiosk_id), **common))
         if officer is not None:
-            officer.send(
-                p.CallConnecting(
-                    call_id=d.call_id,
-                    offerer=False,
-                    department=call.record.department,
-                    peer_name=kiosk_info.name if kiosk_info else call.record.kiosk_id,
-                    ice_servers=self.ice_servers(d.officer_id),
-                    ice_transport_policy=self.config.ice_transport_policy,
-                )
-            )
-        loop = asyncio.get_running_loop()
-        self._setup_timers[d.call_id] = loop.call_later(
-            self.config.server.setup_timeout_s, self._setup_expired, d.call_id
+            officer.send(p.CallConnecting(offerer=False,
+                                          peer_name=kiosk_info.name if kiosk_info else call.record.kiosk_id,
+                                          ice_servers=self.ice_servers(officer.identity), **common))
+        old = self._setup_timers.pop(call.call_id, None)
+        if old is not None:
+            old.cancel()
+        self._setup_timers[call.call_id] = asyncio.get_running_loop().call_later(
+            self.config.server.setup_timeout_s, self._setup_expired, call.call_id
         )
-        self._emit("call_connecting", {"call_id": d.call_id, "officer": d.officer_id})
 
     def _on_requeued(self, d: RouterCallRequeued) -> None:
         """The officer is gone or media failed: the resident goes back to the head of the queue."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -274,34 +275,120 @@ async def test_cancel_while_queued_ends_the_call_as_cancelled(server):
     await k.close()
 
 
-async def test_kiosk_drop_mid_call_ends_it_and_officer_wraps_up(server):
+async def test_kiosk_drop_mid_call_ends_it_after_the_grace_and_officer_wraps_up(make_server):
+    async with make_server(reconnect_grace_s=0.3) as server:
+        k = await kiosk(server)
+        o = await officer(server)
+        await k.send(p.RequestCall(department="kosodate"))
+        offer = await o.expect(p.CallOffer)
+        await o.send(p.AcceptCall(call_id=offer.call_id))
+        await o.expect(p.CallConnecting)
+        await k.close()
+        assert (await o.expect(p.CallEnded)).reason is p.EndReason.KIOSK_DISCONNECTED
+        assert (await o.expect(p.OfficerState, state="wrap_up")).state == "wrap_up"
+        assert server.store.call(offer.call_id).end_reason == "kiosk_disconnected"
+        await o.close()
+
+
+async def test_kiosk_drop_while_waiting_ends_after_the_grace(make_server):
+    async with make_server(reconnect_grace_s=0.3) as server:
+        k = await kiosk(server)
+        await k.send(p.RequestCall(department="kenchiku-shido"))
+        queued = await k.expect(p.Queued)
+        ended = asyncio.Event()
+        server.switchboard.listeners.append(lambda e, d: e == "call_ended" and ended.set())
+        await k.close()
+        await asyncio.wait_for(ended.wait(), 5)
+        assert server.store.call(queued.call_id).end_reason == "kiosk_disconnected"
+        assert server.switchboard.router.waiting("kenchiku-shido") == []
+
+
+async def test_officer_drop_requeues_the_caller_at_the_head(make_server):
+    async with make_server(reconnect_grace_s=0.3) as server:
+        k = await kiosk(server)
+        o = await officer(server)
+        await k.send(p.RequestCall(department="kosodate"))
+        offer = await o.expect(p.CallOffer)
+        await o.send(p.AcceptCall(call_id=offer.call_id))
+        await k.expect(p.CallConnecting)
+        await o.close()
+        assert (await k.expect(p.CallRequeued)).call_id == offer.call_id
+        assert (await k.expect(p.Queued)).position == 1
+        backup = await officer(server, "jiro")
+        assert (await backup.expect(p.CallOffer)).call_id == offer.call_id
+        await k.close()
+        await backup.close()
+
+
+async def test_parties_that_come_back_within_the_grace_resume_the_call(server):
+    k = await kiosk(server)
+    o = await WireClient.connect(server.url, officer_hello("hanako", PASSWORD))
+    session_token = (await o.expect(p.Welcome)).session_token
+    await k.send(p.RequestCall(department="kosodate"))
+    offer = await o.expect(p.CallOffer)
+    await o.send(p.AcceptCall(call_id=offer.call_id))
+    for c in (k, o):
+        await c.expect(p.CallConnecting)
+        await c.send(p.MediaConnected(call_id=offer.call_id))
+    for c in (k, o):
+        await c.expect(p.CallStarted)
+    # Both signaling connections drop (media would go on peer to peer) and come back.
+    await k.close()
+    await o.close()
+    k = await kiosk(server)
+    o = await WireClient.connect(server.url, p.Hello(v=1, role=p.Role.OFFICER,
+                                                     credentials=p.SessionCredentials(token=session_token)))
+    await o.expect(p.Welcome)
+    assert (await k.expect(p.CallStarted)).call_id == offer.call_id
+    assert (await o.expect(p.CallStarted)).call_id == offer.call_id
+    assert server.switchboard.router.officer_state("hanako").value == "in_call"
+    await k.send(p.SessionDescription(call_id=offer.call_id, sdp_type="offer", sdp="v=0 after-reconnect"))
+    assert (await o.expect(p.SessionDescription)).sdp == "v=0 after-reconnect"
+    await o.send(p.EndCall(call_id=offer.call_id, outcome="resolved"))
+    assert (await k.expect(p.CallEnded)).reason is p.EndReason.COMPLETED
+    await k.close()
+    await o.close()
+
+
+async def test_a_waiting_kiosk_that_comes_back_keeps_its_place(server):
+    first = await kiosk(server)
+    second = await kiosk(server, 1)
+    await first.send(p.RequestCall(department="kenchiku-shido"))
+    call_id = (await first.expect(p.Queued)).call_id
+    await second.send(p.RequestCall(department="kenchiku-shido"))
+    assert (await second.expect(p.Queued)).position == 2
+    await first.close()
+    first = await kiosk(server)
+    again = await first.expect(p.Queued)
+    assert (again.call_id, again.position) == (call_id, 1)
+    await first.close()
+    await second.close()
+
+
+async def test_restart_media_rebuilds_both_sides_once(server):
     k = await kiosk(server)
     o = await officer(server)
     await k.send(p.RequestCall(department="kosodate"))
     offer = await o.expect(p.CallOffer)
     await o.send(p.AcceptCall(call_id=offer.call_id))
-    await o.expect(p.CallConnecting)
+    for c in (k, o):
+        await c.expect(p.CallConnecting)
+        await c.send(p.MediaConnected(call_id=offer.call_id))
+    for c in (k, o):
+        await c.expect(p.CallStarted)
+    await k.send(p.RestartMedia(call_id=offer.call_id))
+    await o.send(p.RestartMedia(call_id=offer.call_id))  # the other side noticed too: one restart serves both
+    for c in (k, o):
+        again = await c.expect(p.CallConnecting)
+        assert again.restart and again.call_id == offer.call_id
+        await c.send(p.Ping(nonce=9))
+        await c.expect(p.Pong)
+        assert sum(isinstance(m, p.CallConnecting) for m in c.seen) == 2
+        await c.send(p.MediaConnected(call_id=offer.call_id))
+    await k.expect(p.CallStarted)
+    await o.expect(p.CallStarted)
     await k.close()
-    assert (await o.expect(p.CallEnded)).reason is p.EndReason.KIOSK_DISCONNECTED
-    assert (await o.expect(p.OfficerState, state="wrap_up")).state == "wrap_up"
-    assert server.store.call(offer.call_id).end_reason == "kiosk_disconnected"
     await o.close()
-
-
-async def test_officer_drop_requeues_the_caller_at_the_head(server):
-    k = await kiosk(server)
-    o = await officer(server)
-    await k.send(p.RequestCall(department="kosodate"))
-    offer = await o.expect(p.CallOffer)
-    await o.send(p.AcceptCall(call_id=offer.call_id))
-    await k.expect(p.CallConnecting)
-    await o.close()
-    assert (await k.expect(p.CallRequeued)).call_id == offer.call_id
-    assert (await k.expect(p.Queued)).position == 1
-    backup = await officer(server, "jiro")
-    assert (await backup.expect(p.CallOffer)).call_id == offer.call_id
-    await k.close()
-    await backup.close()
 
 
 async def test_media_that_never_comes_up_ends_as_setup_failed(make_server):
