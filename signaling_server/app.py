@@ -17,7 +17,7 @@ from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
 from signaling_server.auth import Authenticator, AuthError, token_hash
-from signaling_server.ratelimit import LoginThrottle, TokenBucket
+from signaling_server.ratelimit import LoginThrottle, TokenBucket, user_key
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Switchboard
 
@@ -171,6 +171,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         async for frame in ws:
             if not bucket.allow():
                 strikes += 1
+                if strikes == 1:
+                    log.warning("%s (%s %s) is sending too many messages", conn.peer, client.role.value,
+                                client.identity)
                 conn.send(p.Error(code=ErrorCode.RATE_LIMITED,
                                   detail=f"too many messages; at most {config.server.messages_per_second:g}/s"))
                 if strikes >= FLOOD_STRIKES * config.server.message_burst:
@@ -211,40 +214,45 @@ async def _handshake(
     request: web.Request, ws: web.WebSocketResponse, conn: _Connection, limit: int
 ) -> Client | None:
     """The first message must be a valid hello with valid credentials, within HELLO_TIMEOUT_S."""
+    remote = request.remote or "unknown"
+
+    async def refuse(error: p.Error) -> None:
+        log.warning("%s: connection refused before sign-in: %s: %s", remote, error.code.value, error.detail[:200])
+        conn.send(error)
+        await _close(ws, conn)
+
     try:
         frame = await ws.receive(timeout=HELLO_TIMEOUT_S)
     except TimeoutError:
-        conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="no hello within the time allowed"))
-        await _close(ws, conn)
+        await refuse(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="no hello within the time allowed"))
         return None
     if frame.type is not WSMsgType.TEXT:
-        await _close(ws, conn)
+        await refuse(p.Error(code=ErrorCode.MALFORMED, detail="the first message must be a text 'hello'"))
         return None
     try:
         hello = p.parse_message(frame.data, max_bytes=limit)
     except ProtocolError as exc:
-        conn.send(exc.to_message())
-        await _close(ws, conn)
+        await refuse(exc.to_message())
         return None
     if not isinstance(hello, p.Hello):
-        conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="the first message must be 'hello'"))
-        await _close(ws, conn)
+        await refuse(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="the first message must be 'hello'"))
         return None
     if hello.v != PROTOCOL_VERSION:
-        conn.send(
-            p.Error(code=ErrorCode.VERSION, detail=f"protocol version {hello.v} is not supported; "
-                    f"this server speaks {PROTOCOL_VERSION}")
-        )
-        await _close(ws, conn)
+        await refuse(p.Error(code=ErrorCode.VERSION, detail=f"protocol version {hello.v} is not supported; "
+                             f"this server speaks {PROTOCOL_VERSION}"))
         return None
     credentials = hello.credentials
-    if isinstance(credentials, p.SessionCredentials):
-        who = f"session-{token_hash(credentials.token)[:12]}"
-    else:
-        who = getattr(credentials, "username", None) or getattr(credentials, "kiosk_id", "?")
-    remote = request.remote or "unknown"
+    # Passwords can be guessed: throttle the account and the address. Device and session tokens are
+    # 256-bit random: throttle only that identity, so that failures from one address (a community centre
+    # behind one NAT) cannot lock out the other kiosks there.
     throttle = request.app[THROTTLE]
-    wait_s = throttle.check_login(who, remote)
+    if isinstance(credentials, p.PasswordCredentials):
+        who = credentials.username
+        wait_s = throttle.check_login(who, remote)
+    else:
+        who = (f"session-{token_hash(credentials.token)[:12]}" if isinstance(credentials, p.SessionCredentials)
+               else credentials.kiosk_id)
+        wait_s = throttle.check(user_key(who))
     if wait_s > 0:
         log.warning("%s: sign-in for %s refused: locked out for %.0f s", remote, who, wait_s)
         conn.send(p.Error(code=ErrorCode.RATE_LIMITED, about="hello",
@@ -255,13 +263,19 @@ async def _handshake(
     try:
         principal = await request.app[AUTHENTICATOR].authenticate(hello.role, credentials)
     except AuthError as exc:
-        throttle.login_failed(who, remote)
+        if isinstance(credentials, p.PasswordCredentials):
+            throttle.login_failed(who, remote)
+        else:
+            throttle.failure(user_key(who))
         log.warning("%s: sign-in refused for %s %s: %s", remote, hello.role.value, who, exc)
         audit.append(who, "sign_in_failed", "", {"role": hello.role.value, "remote": remote})
         conn.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail=str(exc), about="hello"))
         await _close(ws, conn)
         return None
-    throttle.login_succeeded(who, remote)
+    if isinstance(credentials, p.PasswordCredentials):
+        throttle.login_succeeded(who, remote)
+    else:
+        throttle.success(user_key(who))
     audit.append(principal.identity, "sign_in", "", {"role": principal.role.value, "remote": remote})
     client = Client(principal=principal, send_raw=conn.send_raw, close=conn.close)
     welcome = request.app[SWITCHBOARD].attach(client)

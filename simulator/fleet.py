@@ -59,6 +59,8 @@ class CallResult:
     video_to_kiosk: int = 0
     audio_to_officer: int = 0
     audio_to_kiosk: int = 0
+    first_ewt_s: float | None = None  # the estimate the resident saw on joining
+    connected_at: float | None = None  # when media set-up began at the kiosk: the real wait ended
     completed: bool = False
     end_reason: str | None = None  # None: the kiosk was never told how its call ended
     error: str | None = None
@@ -75,6 +77,8 @@ class FleetOptions:
     fps: int = 20
     call_timeout_s: float = 60.0
     wrap_up_s: float = 0.0  # how long a simulated officer takes for notes before pressing "ready"
+    abandon_rate: float = 0.0  # share of residents who give up waiting after a random patience
+    patience_s: tuple[float, float] = (0.5, 4.0)
     seed: int | None = None
 
 
@@ -87,6 +91,7 @@ class FleetReport:
 
     def summary(self) -> dict[str, Any]:
         done = [r for r in self.results if r.completed]
+        abandoned = [r for r in self.results if r.end_reason == "cancelled"]
         setup = [
             (max(r.first_video_kiosk_at, r.first_video_officer_at) - r.accepted_at) * 1000
             for r in done
@@ -95,11 +100,15 @@ class FleetReport:
         route = [(r.ring_at - r.requested_at) * 1000 for r in self.results if r.ring_at]
         # Lost: a resident who was never served and never told the call ended (still waiting at the end).
         lost = sum(1 for r in self.results if not r.completed and r.end_reason is None)
+        waits = [(r.first_ewt_s, r.connected_at - r.requested_at) for r in self.results
+                 if r.first_ewt_s is not None and r.connected_at is not None]
         return {
             "calls_requested": self.calls_requested,
             "calls_completed": len(done),
-            "calls_failed": self.calls_requested - len(done),
+            "calls_failed": self.calls_requested - len(done) - len(abandoned),
             "callers_lost": lost,
+            "abandoned": sum(1 for r in self.results if r.end_reason == "cancelled"),
+            "ewt_mae_s": round(statistics.fmean(abs(e - w) for e, w in waits), 2) if waits else None,
             "setup_ms": _percentiles(setup),
             "route_ms": _percentiles(route),
             "video_frames_to_officer_min": min((r.video_to_officer for r in done), default=0),
@@ -174,13 +183,21 @@ class Fleet:
             result = CallResult(call_id="", kiosk=kiosk.kiosk_id, officer="", department=department,
                                 requested_at=time.perf_counter())
             self.report.results.append(result)
+            unsubscribe = kiosk.events.subscribe(self._kiosk_listener(result))
             try:
                 queued = asyncio.ensure_future(kiosk.events.wait("queue", self.options.call_timeout_s))
                 await kiosk.request_call(department)
-                await queued
+                first = await queued
+                result.first_ewt_s = first.get("ewt_s")
                 result.call_id = kiosk.resident.call_id or ""
-                ended = await kiosk.events.wait("call_ended", self.options.call_timeout_s,
-                                                call_id=result.call_id)
+                ending = asyncio.ensure_future(kiosk.events.wait("call_ended", self.options.call_timeout_s,
+                                                                 call_id=result.call_id))
+                if self.rng.random() < self.options.abandon_rate:
+                    patience = self.rng.uniform(*self.options.patience_s)
+                    done, _ = await asyncio.wait({ending}, timeout=patience)
+                    if not done and result.connected_at is None:
+                        await kiosk.cancel()  # the resident gives up waiting
+                ended = await ending
                 result.end_reason = ended.get("reason")
                 result.video_to_kiosk = ended.get("video_frames_in", 0)
                 result.audio_to_kiosk = ended.get("audio_frames_in", 0)
@@ -189,16 +206,26 @@ class Fleet:
                 for key, value in self._officer_side.pop(result.call_id, {}).items():
                     setattr(result, key, value)
                 result.completed = ended.get("reason") == "completed" and result.accepted_at is not None
-                if not result.completed:
+                if not result.completed and result.end_reason != "cancelled":
                     result.error = f"ended: {ended.get('reason')}"
             except TimeoutError:
                 result.error = f"timed out in state {kiosk.state.value}"
             except Exception as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                unsubscribe()
             if result.error:
                 self.report.errors.append(f"{kiosk.kiosk_id} call {result.call_id or '?'}: {result.error}")
             if kiosk.state is not KioskState.IDLE:
                 await kiosk.reset()
+
+    @staticmethod
+    def _kiosk_listener(result: CallResult):
+        def listener(event: str, data: dict) -> None:
+            if event == "call_connecting" and result.connected_at is None:
+                result.connected_at = time.perf_counter()
+
+        return listener
 
     def _officer_listener(self, officer: ConsoleController):
         def listener(event: str, data: dict) -> None:
