@@ -226,6 +226,32 @@ class KioskAppConfig(Strict):
     heartbeat_s: float = Field(default=10, gt=0)
 
 
+class MonitoringConfig(Strict):
+    """IT monitoring: heartbeats, alert thresholds, webhook, history (see docs/monitoring.md)."""
+
+    heartbeat_s: float | None = Field(default=None, gt=0)  # None: kiosk_app.heartbeat_s
+    offline_after_missed: int = Field(default=3, ge=1, le=100)
+    loss_pct: float = Field(default=5.0, ge=0, le=100)
+    rtt_ms: float = Field(default=300.0, gt=0)
+    sustained_s: float = Field(default=15.0, ge=0)
+    webhook_url: str = ""
+    webhook_retries: int = Field(default=5, ge=0, le=50)
+    webhook_backoff_s: float = Field(default=1.0, gt=0)
+    webhook_max_backoff_s: float = Field(default=60.0, gt=0)
+    history_step_s: int = Field(default=600, ge=10)
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    dashboard_flush_s: float = Field(default=0.25, gt=0, le=10)
+    metrics_token: str = ""
+    board_refresh_s: int = Field(default=15, ge=2, le=3600)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
 class AppConfig(Strict):
     city: CityConfig = CityConfig()
     server: ServerConfig = ServerConfig()
@@ -234,6 +260,7 @@ class AppConfig(Strict):
     # "relay": media only through TURN (e.g. kiosks on a network that must not reach consoles directly)
     ice_transport_policy: Literal["all", "relay"] = "all"
     kiosk_app: KioskAppConfig = KioskAppConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     departments: list[Department] = Field(min_length=1)
     procedures: list[Procedure] = []
     kiosks: list[Kiosk] = []

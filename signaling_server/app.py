@@ -16,7 +16,9 @@ from aiohttp import WSMsgType, web
 from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
+from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
 from signaling_server.auth import Authenticator, AuthError, token_hash
+from signaling_server.monitoring import setup_monitoring
 from signaling_server.ratelimit import LoginThrottle, TokenBucket, user_key
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Switchboard
@@ -26,10 +28,6 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
 SEND_QUEUE_LIMIT = 256  # messages waiting for a slow client before it is cut off
 
-SWITCHBOARD = web.AppKey("switchboard", Switchboard)
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
-STORE = web.AppKey("store", Store)
-CONFIG = web.AppKey("config", AppConfig)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 SOCKETS = web.AppKey("sockets", set)
 FLOOD_STRIKES = 3  # a client refused this many bursts in a row is cut off
@@ -49,6 +47,7 @@ def create_app(config: AppConfig, store: Store | None = None) -> web.Application
     app.router.add_get("/api/departments", departments)
     app.router.add_get("/api/stats", stats)
     app.cleanup_ctx.append(_switchboard_ctx)
+    setup_monitoring(app)  # health registry, alerts, IT dashboard, /metrics, public wait board
     return app
 
 

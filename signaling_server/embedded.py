@@ -10,7 +10,8 @@ from pathlib import Path
 from aiohttp import web
 
 from config.schema import AppConfig
-from signaling_server.app import SWITCHBOARD, create_app
+from signaling_server.app import create_app
+from signaling_server.appkeys import SWITCHBOARD
 from signaling_server.auth import Authenticator, hash_password
 from signaling_server.store import Store
 from signaling_server.switchboard import Switchboard

@@ -1,0 +1,620 @@
+"""The kiosk health registry: who is online, each device's status since when, network quality, history.
+
+The switchboard hands every heartbeat, call-quality report and (dis)connection to the registry (through
+``signaling_server.monitoring.Monitor``). The registry keeps the live picture in memory and writes to SQLite:
+
+- ``health_kiosks``: the last known picture of each kiosk (so a restarted server still lists its fleet);
+- ``health_history``: one row per kiosk per ``history_step_s`` bucket (downsampled heartbeats), kept for
+  ``retention_s`` (30 days by default);
+- ``health_events``: online/offline transitions and device status changes, kept as long;
+- ``call_quality``: the quality summary of each call and party (samples, mean/max RTT, max loss, means of
+  bitrate and frame rate), keyed by call id.
+
+A kiosk is offline once ``offline_after_missed`` heartbeats are missed (plus half an interval of grace):
+``check_offline(now)`` decides, called by a timer in production and directly by tests with a fake clock.
+Observers (alert rules, the dashboard, metrics) subscribe to ``listeners``: ``(kind, kiosk_id, data)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from remote_call.protocol import CallQuality, DeviceStatus, Heartbeat
+
+log = logging.getLogger(__name__)
+
+SPARKLINE_POINTS = 60
+DEVICE_STATUSES = ("ok", "degraded", "error", "absent", "unknown")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS health_kiosks (
+    kiosk_id TEXT PRIMARY KEY,
+    last_seen REAL NOT NULL,
+    app_version TEXT NOT NULL DEFAULT '',
+    os TEXT NOT NULL DEFAULT '',
+    devices TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS health_history (
+    kiosk_id TEXT NOT NULL,
+    bucket REAL NOT NULL,
+    samples INTEGER NOT NULL,
+    cpu_mean REAL,
+    memory_mean REAL,
+    disk_max REAL,
+    rtt_mean REAL,
+    rtt_max REAL,
+    worst_device TEXT,
+    PRIMARY KEY (kiosk_id, bucket)
+);
+CREATE INDEX IF NOT EXISTS health_history_by_time ON health_history(bucket);
+CREATE TABLE IF NOT EXISTS health_events (
+    at REAL NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    device TEXT,
+    status TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS health_events_by_kiosk ON health_events(kiosk_id, at);
+CREATE TABLE IF NOT EXISTS call_quality (
+    call_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    rtt_n INTEGER NOT NULL DEFAULT 0,
+    rtt_sum REAL NOT NULL DEFAULT 0,
+    rtt_max REAL,
+    loss_max REAL,
+    jitter_max REAL,
+    bitrate_n INTEGER NOT NULL DEFAULT 0,
+    bitrate_in_sum REAL NOT NULL DEFAULT 0,
+    bitrate_out_sum REAL NOT NULL DEFAULT 0,
+    fps_n INTEGER NOT NULL DEFAULT 0,
+    fps_in_sum REAL NOT NULL DEFAULT 0,
+    fps_out_sum REAL NOT NULL DEFAULT 0,
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (call_id, role)
+);
+"""
+
+# What "worse" means when one number must stand for all devices of a kiosk.
+_SEVERITY = {"ok": 0, "absent": 0, "unknown": 1, "degraded": 2, "error": 3}
+
+Listener = Callable[[str, str, dict[str, Any]], None]
+_QUALITY_FIELDS = (
+    "call_id",
+    "role",
+    "identity",
+    "samples",
+    "rtt_n",
+    "rtt_sum",
+    "rtt_max",
+    "loss_max",
+    "jitter_max",
+    "bitrate_n",
+    "bitrate_in_sum",
+    "bitrate_out_sum",
+    "fps_n",
+    "fps_in_sum",
+    "fps_out_sum",
+    "first_at",
+    "last_at",
+)
+
+
+@dataclass
+class DeviceState:
+    status: str
+    detail: str
+    since: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "detail": self.detail, "since": self.since}
+
+
+@dataclass
+class _Bucket:
+    start: float
+    samples: int = 0
+    cpu: float = 0.0
+    memory: float = 0.0
+    disk_max: float = 0.0
+    rtt_n: int = 0
+    rtt_sum: float = 0.0
+    rtt_max: float | None = None
+    worst: str = "ok"
+
+
+@dataclass
+class KioskHealth:
+    kiosk_id: str
+    name: str = ""
+    location: str = ""
+    online: bool | None = None  # None: never seen by this server
+    connected: bool = False
+    last_seen: float | None = None
+    watch_from: float | None = None  # the time offline is counted from (last beat, or server start)
+    app_version: str = ""
+    uptime_s: float | None = None
+    os: str = ""
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
+    disk_percent: float | None = None
+    rtt_ms: float | None = None
+    devices: dict[str, DeviceState] = field(default_factory=dict)
+    rtt_history: deque[float | None] = field(default_factory=lambda: deque(maxlen=SPARKLINE_POINTS))
+    loss_history: deque[float | None] = field(default_factory=lambda: deque(maxlen=SPARKLINE_POINTS))
+    call_id: str | None = None
+    call_quality: dict[str, Any] | None = None
+    bucket: _Bucket | None = None
+
+    @property
+    def state(self) -> str:
+        """online / degraded / error / offline / never: the dashboard colour."""
+        if self.online is None:
+            return "never"
+        if not self.online:
+            return "offline"
+        worst = max((_SEVERITY.get(d.status, 1) for d in self.devices.values()), default=0)
+        return "error" if worst >= 3 else "degraded" if worst >= 1 else "online"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.kiosk_id,
+            "name": self.name or self.kiosk_id,
+            "location": self.location,
+            "state": self.state,
+            "online": bool(self.online),
+            "connected": self.connected,
+            "last_seen": self.last_seen,
+            "app_version": self.app_version,
+            "uptime_s": self.uptime_s,
+            "os": self.os,
+            "cpu_percent": self.cpu_percent,
+            "memory_percent": self.memory_percent,
+            "disk_percent": self.disk_percent,
+            "rtt_ms": self.rtt_ms,
+            "devices": {name: d.to_json() for name, d in sorted(self.devices.items())},
+            "rtt_history": [None if v is None else round(v, 1) for v in self.rtt_history],
+            "loss_history": [None if v is None else round(v, 2) for v in self.loss_history],
+            "call_id": self.call_id,
+            "call_quality": self.call_quality,
+        }
+
+
+class HealthRegistry:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        heartbeat_s: float = 10.0,
+        offline_after_missed: int = 3,
+        history_step_s: float = 600.0,
+        retention_s: float = 30 * 86400.0,
+        kiosks: Iterable[tuple[str, str, str]] = (),
+        now: float = 0.0,
+    ):
+        if heartbeat_s <= 0:
+            raise ValueError(f"heartbeat_s must be positive, got {heartbeat_s!r}")
+        if offline_after_missed < 1:
+            raise ValueError(f"offline_after_missed must be at least 1, got {offline_after_missed!r}")
+        if history_step_s <= 0:
+            raise ValueError(f"history_step_s must be positive, got {history_step_s!r}")
+        self.conn = conn
+        self.heartbeat_s = heartbeat_s
+        self.offline_after_missed = offline_after_missed
+        self.history_step_s = history_step_s
+        self.retention_s = retention_s
+        self.kiosks: dict[str, KioskHealth] = {}
+        self.listeners: list[Listener] = []
+        self.heartbeats = 0
+        self._calls: dict[tuple[str, str], dict[str, Any]] = {}
+        self._last_purge = now
+        conn.executescript(SCHEMA)
+        for kiosk_id, name, location in kiosks:
+            self.kiosks[kiosk_id] = KioskHealth(kiosk_id, name=name, location=location)
+        self._load(now)
+
+    @property
+    def offline_after_s(self) -> float:
+        return self.heartbeat_s * (self.offline_after_missed + 0.5)
+
+    def _load(self, now: float) -> None:
+        """Kiosks known from earlier runs are watched from now: back within the window or offline."""
+        rows = self.conn.execute("SELECT kiosk_id, last_seen, app_version, os, devices FROM health_kiosks")
+        for row in rows:
+            kiosk = self.kiosks.setdefault(row[0], KioskHealth(row[0]))
+            kiosk.online = True
+            kiosk.last_seen = row[1]
+            kiosk.watch_from = max(row[1], now)
+            kiosk.app_version = row[2]
+            kiosk.os = row[3]
+            try:
+                devices = json.loads(row[4])
+                kiosk.devices = {
+                    n: DeviceState(d["status"], d.get("detail", ""), d.get("since", 0.0))
+                    for n, d in devices.items()
+                }
+            except (ValueError, KeyError, TypeError, AttributeError):
+                log.warning("kiosk %s: stored device states are unreadable; starting empty", row[0])
+
+    # ------------------------------------------------------------------ events in
+
+    def heartbeat(self, kiosk_id: str, msg: Heartbeat, now: float) -> None:
+        self.heartbeats += 1
+        kiosk = self.kiosks.get(kiosk_id)
+        if kiosk is None:
+            kiosk = self.kiosks[kiosk_id] = KioskHealth(kiosk_id)
+        kiosk.connected = True
+        came_online = kiosk.online is not True
+        kiosk.online = True
+        kiosk.last_seen = kiosk.watch_from = now
+        kiosk.app_version = msg.app_version
+        kiosk.uptime_s = msg.uptime_s
+        kiosk.os = msg.os
+        kiosk.cpu_percent = msg.cpu_percent
+        kiosk.memory_percent = msg.memory_percent
+        kiosk.disk_percent = msg.disk_percent
+        kiosk.rtt_ms = msg.rtt_ms
+        if kiosk.call_id is None:  # during a call the sparkline follows the call's statistics
+            kiosk.rtt_history.append(msg.rtt_ms)
+            kiosk.loss_history.append(None)
+        if came_online:
+            self._event(now, kiosk_id, "online")
+            self._emit("online", kiosk_id, {"now": now})
+        changed = self._devices(kiosk, msg.devices, now)
+        self._accumulate(kiosk, msg, now)
+        if came_online or changed:
+            self._save_kiosk(kiosk)
+        self._emit("updated", kiosk_id, {})
+
+    def _devices(self, kiosk: KioskHealth, reported: dict[str, DeviceStatus], now: float) -> bool:
+        changed = False
+        for name, status in reported.items():
+            old = kiosk.devices.get(name)
+            if old is not None and old.status == status.status:
+                if old.detail != status.detail:
+                    old.detail = status.detail
+                    changed = True
+                    self._emit(
+                        "device",
+                        kiosk.kiosk_id,
+                        {
+                            "device": name,
+                            "old": old.status,
+                            "new": old.status,
+                            "detail": old.detail,
+                            "now": now,
+                        },
+                    )
+                continue
+            # The kiosk's own "since" is preferred; it cannot lie about the future.
+            since = status.since if 0 < status.since <= now else now
+            kiosk.devices[name] = DeviceState(status.status, status.detail, since)
+            changed = True
+            self._event(now, kiosk.kiosk_id, "device", name, status.status, status.detail)
+            self._emit(
+                "device",
+                kiosk.kiosk_id,
+                {
+                    "device": name,
+                    "old": old.status if old else None,
+                    "new": status.status,
+                    "detail": status.detail,
+                    "now": now,
+                },
+            )
+        for name in [n for n in kiosk.devices if n not in reported]:
+            old = kiosk.devices.pop(name)
+            changed = True
+            self._event(now, kiosk.kiosk_id, "device", name, "unreported", "")
+            self._emit(
+                "device",
+                kiosk.kiosk_id,
+                {"device": name, "old": old.status, "new": None, "detail": "", "now": now},
+            )
+        return changed
+
+    def client_attached(self, role: str, identity: str, now: float) -> None:
+        if role == "kiosk":
+            kiosk = self.kiosks.setdefault(identity, KioskHealth(identity))
+            kiosk.connected = True
+            self._emit("updated", identity, {})
+
+    def client_detached(self, role: str, identity: str, now: float) -> None:
+        """The websocket is gone; the kiosk turns offline only when its heartbeats are missed."""
+        if role == "kiosk" and identity in self.kiosks:
+            kiosk = self.kiosks[identity]
+            kiosk.connected = False
+            kiosk.call_id = None
+            self._emit("updated", identity, {})
+
+    def call_quality(self, identity: str, role: str, msg: CallQuality, now: float) -> dict[str, Any]:
+        """Fold one sample into the call's summary (memory and database); returns the sample as a dict."""
+        sample = msg.model_dump(exclude={"type"})
+        loss = max((v for v in (msg.loss_in_pct, msg.loss_out_pct) if v is not None), default=None)
+        key = (msg.call_id, role)
+        summary = self._calls.get(key)
+        if summary is None:
+            summary = self._calls[key] = self._load_call(msg.call_id, role) or {
+                "call_id": msg.call_id,
+                "role": role,
+                "identity": identity,
+                "samples": 0,
+                "rtt_n": 0,
+                "rtt_sum": 0.0,
+                "rtt_max": None,
+                "loss_max": None,
+                "jitter_max": None,
+                "bitrate_n": 0,
+                "bitrate_in_sum": 0.0,
+                "bitrate_out_sum": 0.0,
+                "fps_n": 0,
+                "fps_in_sum": 0.0,
+                "fps_out_sum": 0.0,
+                "first_at": now,
+                "last_at": now,
+            }
+        summary["samples"] += 1
+        summary["last_at"] = now
+        if msg.rtt_ms is not None:
+            summary["rtt_n"] += 1
+            summary["rtt_sum"] += msg.rtt_ms
+            summary["rtt_max"] = _max(summary["rtt_max"], msg.rtt_ms)
+        summary["loss_max"] = _max(summary["loss_max"], loss)
+        summary["jitter_max"] = _max(summary["jitter_max"], msg.jitter_ms)
+        if msg.bitrate_in_kbps is not None or msg.bitrate_out_kbps is not None:
+            summary["bitrate_n"] += 1
+            summary["bitrate_in_sum"] += msg.bitrate_in_kbps or 0.0
+            summary["bitrate_out_sum"] += msg.bitrate_out_kbps or 0.0
+        if msg.fps_in is not None or msg.fps_out is not None:
+            summary["fps_n"] += 1
+            summary["fps_in_sum"] += msg.fps_in or 0.0
+            summary["fps_out_sum"] += msg.fps_out or 0.0
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO call_quality ({', '.join(_QUALITY_FIELDS)}) "
+            f"VALUES ({', '.join(':' + f for f in _QUALITY_FIELDS)})",
+            summary,
+        )
+        if role == "kiosk" and identity in self.kiosks:
+            kiosk = self.kiosks[identity]
+            kiosk.call_id = msg.call_id
+            kiosk.call_quality = sample
+            kiosk.rtt_history.append(msg.rtt_ms)
+            kiosk.loss_history.append(loss)
+            self._emit("updated", identity, {})
+        self._emit(
+            "quality",
+            identity,
+            {"role": role, "call_id": msg.call_id, "sample": sample, "loss": loss, "now": now},
+        )
+        return sample
+
+    def call_ended(self, call_id: str) -> None:
+        """Forget the in-memory summaries of a finished call (the database keeps them)."""
+        for role in ("kiosk", "officer"):
+            summary = self._calls.pop((call_id, role), None)
+            if summary and role == "kiosk" and summary["identity"] in self.kiosks:
+                kiosk = self.kiosks[summary["identity"]]
+                if kiosk.call_id == call_id:
+                    kiosk.call_id = None
+                    kiosk.call_quality = None
+                    self._emit("updated", kiosk.kiosk_id, {})
+
+    def _load_call(self, call_id: str, role: str) -> dict[str, Any] | None:
+        cursor = self.conn.execute(
+            "SELECT * FROM call_quality WHERE call_id = ? AND role = ?", (call_id, role)
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    # ------------------------------------------------------------------ timers
+
+    def check_offline(self, now: float) -> list[str]:
+        """Mark kiosks whose heartbeats stopped as offline; returns the ids that went offline now."""
+        gone = []
+        for kiosk in self.kiosks.values():
+            overdue = kiosk.watch_from is not None and now - kiosk.watch_from > self.offline_after_s
+            if kiosk.online and overdue:
+                kiosk.online = False
+                kiosk.call_id = None
+                self._flush_bucket(kiosk)
+                self._event(now, kiosk.kiosk_id, "offline")
+                gone.append(kiosk.kiosk_id)
+                self._emit("offline", kiosk.kiosk_id, {"last_seen": kiosk.last_seen, "now": now})
+                self._emit("updated", kiosk.kiosk_id, {})
+        if now - self._last_purge > 3600:
+            self.purge(now)
+        return gone
+
+    def purge(self, now: float) -> None:
+        """Drop history and events older than the retention period."""
+        cutoff = now - self.retention_s
+        self.conn.execute("DELETE FROM health_history WHERE bucket < ?", (cutoff,))
+        self.conn.execute("DELETE FROM health_events WHERE at < ?", (cutoff,))
+        self.conn.execute("DELETE FROM call_quality WHERE last_at < ?", (cutoff,))
+        self._last_purge = now
+
+    def flush(self) -> None:
+        """Write every open history bucket (at shutdown)."""
+        for kiosk in self.kiosks.values():
+            self._flush_bucket(kiosk)
+
+    # ------------------------------------------------------------------ queries
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [k.to_json() for k in sorted(self.kiosks.values(), key=lambda k: k.kiosk_id)]
+
+    def history(self, kiosk_id: str, since: float) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT bucket, samples, cpu_mean, memory_mean, disk_max, rtt_mean, rtt_max, worst_device "
+            "FROM health_history WHERE kiosk_id = ? AND bucket >= ? ORDER BY bucket",
+            (kiosk_id, since),
+        )
+        names = [c[0] for c in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor]
+        kiosk = self.kiosks.get(kiosk_id)
+        if kiosk is not None and kiosk.bucket is not None and kiosk.bucket.start >= since:
+            rows.append(_bucket_row(kiosk.bucket))
+        return rows
+
+    def events(self, kiosk_id: str, since: float) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT at, kind, device, status, detail FROM health_events WHERE kiosk_id = ? AND at >= ? "
+            "ORDER BY at",
+            (kiosk_id, since),
+        )
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def call_quality_summary(self, call_id: str) -> dict[str, Any] | None:
+        """The quality summary of one call: per party (kiosk, officer) and overall; None if never reported."""
+        cursor = self.conn.execute("SELECT * FROM call_quality WHERE call_id = ?", (call_id,))
+        names = [c[0] for c in cursor.description]
+        parties = {}
+        for row in cursor:
+            data = dict(zip(names, row, strict=True))
+            parties[data["role"]] = _summary(data)
+        if not parties:
+            return None
+        overall = {
+            "samples": sum(p["samples"] for p in parties.values()),
+            "rtt_max_ms": _max_of(p["rtt_max_ms"] for p in parties.values()),
+            "loss_max_pct": _max_of(p["loss_max_pct"] for p in parties.values()),
+            "jitter_max_ms": _max_of(p["jitter_max_ms"] for p in parties.values()),
+        }
+        return {"call_id": call_id, "overall": overall, "parties": parties}
+
+    # ------------------------------------------------------------------ internals
+
+    def _accumulate(self, kiosk: KioskHealth, msg: Heartbeat, now: float) -> None:
+        start = now - now % self.history_step_s
+        bucket = kiosk.bucket
+        if bucket is not None and bucket.start != start:
+            self._flush_bucket(kiosk)
+            bucket = None
+        if bucket is None:
+            bucket = kiosk.bucket = _Bucket(start)
+        bucket.samples += 1
+        bucket.cpu += msg.cpu_percent
+        bucket.memory += msg.memory_percent
+        bucket.disk_max = max(bucket.disk_max, msg.disk_percent)
+        if msg.rtt_ms is not None:
+            bucket.rtt_n += 1
+            bucket.rtt_sum += msg.rtt_ms
+            bucket.rtt_max = _max(bucket.rtt_max, msg.rtt_ms)
+        for device in kiosk.devices.values():
+            if _SEVERITY.get(device.status, 1) > _SEVERITY.get(bucket.worst, 1):
+                bucket.worst = device.status
+
+    def _flush_bucket(self, kiosk: KioskHealth) -> None:
+        bucket, kiosk.bucket = kiosk.bucket, None
+        if bucket is None or bucket.samples == 0:
+            return
+        row = _bucket_row(bucket)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO health_history (kiosk_id, bucket, samples, cpu_mean, memory_mean, "
+            "disk_max, rtt_mean, rtt_max, worst_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                kiosk.kiosk_id,
+                row["bucket"],
+                row["samples"],
+                row["cpu_mean"],
+                row["memory_mean"],
+                row["disk_max"],
+                row["rtt_mean"],
+                row["rtt_max"],
+                row["worst_device"],
+            ),
+        )
+        self._save_kiosk(kiosk)
+
+    def _save_kiosk(self, kiosk: KioskHealth) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO health_kiosks (kiosk_id, last_seen, app_version, os, devices) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                kiosk.kiosk_id,
+                kiosk.last_seen or 0.0,
+                kiosk.app_version,
+                kiosk.os,
+                json.dumps({n: d.to_json() for n, d in kiosk.devices.items()}, ensure_ascii=False),
+            ),
+        )
+
+    def _event(
+        self,
+        now: float,
+        kiosk_id: str,
+        kind: str,
+        device: str | None = None,
+        status: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO health_events (at, kiosk_id, kind, device, status, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (now, kiosk_id, kind, device, status, detail),
+        )
+
+    def _emit(self, kind: str, kiosk_id: str, data: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, kiosk_id, data)
+            except Exception:
+                log.exception("health listener failed on %s for %s", kind, kiosk_id)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _max_of(values: Iterable[float | None]) -> float | None:
+    result = None
+    for v in values:
+        result = _max(result, v)
+    return result
+
+
+def _bucket_row(bucket: _Bucket) -> dict[str, Any]:
+    n = max(bucket.samples, 1)
+    return {
+        "bucket": bucket.start,
+        "samples": bucket.samples,
+        "cpu_mean": bucket.cpu / n,
+        "memory_mean": bucket.memory / n,
+        "disk_max": bucket.disk_max,
+        "rtt_mean": bucket.rtt_sum / bucket.rtt_n if bucket.rtt_n else None,
+        "rtt_max": bucket.rtt_max,
+        "worst_device": bucket.worst,
+    }
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "identity": row["identity"],
+        "samples": row["samples"],
+        "rtt_mean_ms": row["rtt_sum"] / row["rtt_n"] if row["rtt_n"] else None,
+        "rtt_max_ms": row["rtt_max"],
+        "loss_max_pct": row["loss_max"],
+        "jitter_max_ms": row["jitter_max"],
+        "bitrate_in_mean_kbps": row["bitrate_in_sum"] / row["bitrate_n"] if row["bitrate_n"] else None,
+        "bitrate_out_mean_kbps": row["bitrate_out_sum"] / row["bitrate_n"] if row["bitrate_n"] else None,
+        "fps_in_mean": row["fps_in_sum"] / row["fps_n"] if row["fps_n"] else None,
+        "fps_out_mean": row["fps_out_sum"] / row["fps_n"] if row["fps_n"] else None,
+        "first_at": row["first_at"],
+        "last_at": row["last_at"],
+    }
