@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config.schema import CounterKind, Department, RoutingStrategy
+from config.schema import AppConfig, CounterKind, Department, RoutingStrategy
 from signaling_server.routing.decisions import (
     CallerRemoved,
     CallRequeued,
@@ -198,6 +198,18 @@ class Router:
         self._today = DailyStats(date="")
         self._day_end = -math.inf
         self._now()
+
+    @classmethod
+    def from_config(cls, config: AppConfig, *, clock: Callable[[], float] = time.time) -> Router:
+        """A router for a whole city configuration: its departments, server limits and time zone."""
+        return cls(
+            config.departments,
+            clock=clock,
+            max_unanswered=config.server.max_unanswered_offers,
+            rejoin_grace_s=config.server.rejoin_grace_s,
+            position_push_s=config.server.position_push_s,
+            tz=config.city.timezone,
+        )
 
     # ------------------------------------------------------------------ officers
 
@@ -396,6 +408,9 @@ class Router:
         freed = self._unqueue(caller, "caller_left", now, out)
         if caller.officer is not None:  # left during a warm transfer: the first officer's call ends too
             self._end_connected(caller, now, out)
+        if caller.held_officer is not None:
+            self._held.pop(caller.held_officer, None)
+            caller.held_officer = None
         del self._calls[call_id]
         if caller.kiosk_id and self._grace > 0:
             self._park(caller, now)
@@ -470,9 +485,12 @@ class Router:
         caller = self._call(call_id)
         now = self._now()
         out: list[Decision] = []
-        if caller.held_officer is not None:
+        if caller.held_officer is not None:  # its officer never came back after a restart
             self._held.pop(caller.held_officer, None)
-            del self._calls[call_id]
+            caller.held_officer = None
+            caller.officer_department = None
+            if not caller.queued:  # (queued: a warm transfer was pending; the caller keeps waiting)
+                del self._calls[call_id]
             return out
         if caller.officer is None:
             raise RouterError(f"call {call_id!r} is not connected to an officer")
@@ -645,6 +663,21 @@ class Router:
         officer = self._officers.get(officer_id)
         return None if officer is None else officer.reason
 
+    def officer_info(self, officer_id: str) -> dict[str, Any]:
+        """State, reason, skills, the call it is offered and the call it is in (supervisor views)."""
+        officer = self._officer(officer_id)
+        return {
+            "officer_id": officer.officer_id,
+            "state": officer.state.value,
+            "reason": officer.reason,
+            "skills": {k: v.value for k, v in officer.skills.items()},
+            "ringing_call": officer.ringing_call,
+            "call": officer.call,
+            "calls_today": officer.calls_today,
+            "idle_since": officer.idle_since if officer.state is OfficerState.AVAILABLE else None,
+            "unanswered": officer.unanswered,
+        }
+
     def waiting(self, department: str) -> list[str]:
         """Call ids in the department's queue, in service order (callers being offered included)."""
         return self._dep(department).queue.call_ids()
@@ -661,14 +694,12 @@ class Router:
     def call_info(self, call_id: str) -> dict[str, Any]:
         """What the officer's console shows: kiosk, department, caller info, notes and one-stop case."""
         caller = self._call(call_id)
-        if caller.officer is not None and not caller.queued:
+        if caller.queued:
+            state = "ringing" if caller.ringing else "queued"
+        elif caller.officer is not None:
             state = "connected"
-        elif caller.held_officer is not None:
-            state = "held"
-        elif caller.ringing:
-            state = "ringing"
         else:
-            state = "queued"
+            state = "held"
         return _copy_json(
             {
                 "call_id": caller.call_id,
@@ -677,7 +708,9 @@ class Router:
                 "info": caller.info,
                 "state": state,
                 "officer_id": caller.officer,
+                "transfer_pending": caller.queued and caller.officer is not None,
                 "join_time": caller.join_time,
+                "entered_at": caller.entered_at,
                 "priority": caller.priority,
                 "notes": caller.notes,
                 "case": caller.case,
