@@ -252,6 +252,24 @@ class MonitoringConfig(Strict):
         return url
 
 
+class DocumentsConfig(Strict):
+    """Documents officers save to a case: AES-256-GCM at rest. ``keys`` maps key ids to base64 256-bit
+    keys (``madoguchi-admin documents new-key``); ``current_key`` encrypts new documents, the others only
+    decrypt (rotation: add a key, make it current, ``madoguchi-admin documents rekey``, remove the old)."""
+
+    keys: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")], str] = {}
+    current_key: str | None = None
+    retention_days: float = Field(default=30, gt=0, le=3650)
+
+    @model_validator(mode="after")
+    def _current(self) -> DocumentsConfig:
+        if self.current_key is not None and self.current_key not in self.keys:
+            raise ValueError(f"current_key {self.current_key!r} is not one of keys ({', '.join(self.keys)})")
+        if self.keys and self.current_key is None:
+            raise ValueError("keys are set but current_key is not")
+        return self
+
+
 class AppConfig(Strict):
     city: CityConfig = CityConfig()
     server: ServerConfig = ServerConfig()
@@ -261,6 +279,7 @@ class AppConfig(Strict):
     ice_transport_policy: Literal["all", "relay"] = "all"
     kiosk_app: KioskAppConfig = KioskAppConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    documents: DocumentsConfig = DocumentsConfig()
     departments: list[Department] = Field(min_length=1)
     procedures: list[Procedure] = []
     kiosks: list[Kiosk] = []

@@ -42,6 +42,7 @@ class EndReason(StrEnum):
     KIOSK_DISCONNECTED = "kiosk_disconnected"  # the kiosk dropped and did not come back in time
     SETUP_FAILED = "setup_failed"  # media never came up
     TRANSFERRED = "transferred"  # to the officer only: the resident went on to another officer/department
+    REQUEUED = "requeued"  # to the officer only: their connection was gone too long; the resident waits again
 
 
 class ErrorCode(StrEnum):

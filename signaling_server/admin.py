@@ -163,6 +163,29 @@ def cmd_turn_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_documents_new_key(args: argparse.Namespace) -> int:
+    from signaling_server.case_documents import new_key
+
+    print(new_key())
+    print("put it under [documents] keys = { <id> = \"...\" } and set current_key; keep it secret",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_documents_rekey(args: argparse.Namespace) -> int:
+    from signaling_server.case_documents import CaseDocuments, parse_key
+
+    store, config = _store(args)
+    docs = config.documents  # type: ignore[attr-defined]
+    if docs.current_key is None:
+        raise SystemExit("no [documents] keys configured")
+    keys = {key_id: parse_key(text) for key_id, text in docs.keys.items()}
+    count = CaseDocuments(store.conn, keys, docs.current_key).rekey()
+    _audit(store).append("admin", "secret_rotated", "documents", {"reencrypted": count})  # type: ignore[attr-defined]
+    print(f"re-encrypted {count} documents under key {docs.current_key!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi-admin", description=__doc__)
     parser.add_argument("--config", help="TOML configuration (default: $MADOGUCHI_CONFIG or Morioka defaults)")
@@ -219,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     show_cert = tls.add_parser("show", help="describe a certificate")
     show_cert.add_argument("path")
     show_cert.set_defaults(func=cmd_tls_show)
+
+    documents = sub.add_parser("documents", help="keys of documents saved to cases").add_subparsers(
+        dest="documents_command", required=True)
+    documents.add_parser("new-key", help="print a new 256-bit key").set_defaults(func=cmd_documents_new_key)
+    documents.add_parser("rekey", help="re-encrypt every document under the current key").set_defaults(
+        func=cmd_documents_rekey)
 
     turn = sub.add_parser("turn-config", help="print a coturn turnserver.conf matching [turn]")
     turn.add_argument("--realm", required=True)

@@ -18,6 +18,7 @@ from remote_call import protocol as p
 from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
 from signaling_server.auth import Authenticator, AuthError, token_hash
+from signaling_server.case_routes import setup_case_documents
 from signaling_server.monitoring import setup_monitoring
 from signaling_server.ratelimit import LoginThrottle, TokenBucket, user_key
 from signaling_server.store import Store
@@ -48,6 +49,7 @@ def create_app(config: AppConfig, store: Store | None = None) -> web.Application
     app.router.add_get("/api/stats", stats)
     app.cleanup_ctx.append(_switchboard_ctx)
     setup_monitoring(app)  # health registry, alerts, IT dashboard, /metrics, public wait board
+    setup_case_documents(app)  # documents officers save to a case, encrypted at rest
     return app
 
 

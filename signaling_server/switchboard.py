@@ -102,12 +102,15 @@ class Switchboard:
         self._rings: dict[str, set[str]] = {}  # call id -> officers it is ringing
         self._setup_timers: dict[str, asyncio.TimerHandle] = {}
         self._absent: dict[tuple[Role, str], asyncio.TimerHandle] = {}  # parties inside the reconnect grace
+        # What happened to a party's calls while it was gone too long, told when it comes back.
+        self._missed: dict[tuple[Role, str], list[p.Wire]] = {}
         self._wake = asyncio.Event()
         self._queue_dirty = False
         self._closing = False
         self.listeners: list[Callable[[str, dict], None]] = []  # observers: metrics, tests
         self.monitor: Monitor | None = None
-        self.audit = AuditLog(store.conn)
+        self.audit = AuditLog(store.conn, extra_actions=("document_opened", "documents_purged",
+                                                          "document_received"))
         self._next_stats_push = 0.0
         self._next_session_check = 0.0
         self.session_valid: Callable[[str], bool] | None = None  # set by the app: staff session check
@@ -257,14 +260,23 @@ class Switchboard:
             return None
 
     def _resume(self, client: Client) -> None:
-        """Give a (re)connected party its live calls back and tell it where each one stands."""
+        """Give a (re)connected party its live calls back and tell it where each one stands, including
+        what happened while it was away too long (its call ended or went back to the queue)."""
         is_kiosk = client.role is Role.KIOSK
+        for missed in self._missed.pop((client.role, client.identity), []):
+            client.send(missed)
+        if not is_kiosk:
+            state = self._router_state(client.identity)
+            if state is not None:
+                client.send(p.OfficerState(state=state, reason=self.router.officer_reason(client.identity)))
         for call in list(self.calls.values()):
             party = call.record.kiosk_id if is_kiosk else call.record.officer
             if party != client.identity:
                 continue
             client.calls.add(call.call_id)
             if call.state in (CallState.QUEUED, CallState.RINGING) and is_kiosk:
+                if call.record.answered_at is not None:
+                    client.send(p.CallRequeued(call_id=call.call_id))  # drop any media it still holds
                 position = self.router.position(call.call_id)
                 if position is not None:
                     self._on_position(position)
@@ -308,10 +320,17 @@ class Switchboard:
         self._absent.pop((role, identity), None)
         if role is Role.OFFICER:
             if identity not in self.officers:
+                held = [c.call_id for c in self.calls.values() if c.record.officer == identity
+                        and c.state in (CallState.CONNECTING, CallState.IN_CALL)]
                 self.apply(self.router.officer_offline(identity))
+                self._missed[(role, identity)] = [p.CallEnded(call_id=c, reason=EndReason.REQUEUED) for c in held]
             return
         if identity in self.kiosks:
             return
+        self._missed[(role, identity)] = [
+            p.CallEnded(call_id=c.call_id, reason=EndReason.KIOSK_DISCONNECTED)
+            for c in self.calls.values() if c.record.kiosk_id == identity
+        ]
         for call in [c for c in self.calls.values() if c.record.kiosk_id == identity]:
             if call.state in (CallState.QUEUED, CallState.RINGING):
                 decisions = self.router.leave(call.call_id)
@@ -337,6 +356,7 @@ class Switchboard:
 
     def _request_call(self, client: Client, msg: p.RequestCall) -> None:
         if any(self.calls[c].state is not CallState.ENDED for c in client.calls if c in self.calls):
+            self._resume(client)  # tell the kiosk where its existing call stands, so it can pick it up
             raise ProtocolError(ErrorCode.CONFLICT, "this kiosk already has a call in progress", msg.type)
         if msg.department not in self.departments:
             client.send(p.CallRefused(department=msg.department, reason="unknown_department"))
@@ -752,7 +772,13 @@ class Switchboard:
         self._rings.pop(call.call_id, None)
         call.move(CallState.ENDED, self.clock(), reason=reason)
         self.store.save_call(call.record)
-        self._send_parties(call, p.CallEnded(call_id=call.call_id, reason=reason))
+        ended = p.CallEnded(call_id=call.call_id, reason=reason)
+        self._send_parties(call, ended)
+        # A party inside its reconnect grace hears about the end when it comes back.
+        if (Role.KIOSK, call.record.kiosk_id) in self._absent:
+            self._missed.setdefault((Role.KIOSK, call.record.kiosk_id), []).append(ended)
+        if call.record.officer and (Role.OFFICER, call.record.officer) in self._absent:
+            self._missed.setdefault((Role.OFFICER, call.record.officer), []).append(ended)
         if call.record.officer:
             self.audit.append(call.record.officer, "call_ended", call.call_id,
                               {"reason": reason.value, "outcome": call.record.outcome})

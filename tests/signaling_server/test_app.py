@@ -420,3 +420,23 @@ async def test_a_kiosk_has_one_call_at_a_time(server):
     await k.send(p.RequestCall(department="kenko-hoken"))
     assert (await k.expect(p.Error)).code is p.ErrorCode.CONFLICT
     await k.close()
+
+
+async def test_a_call_that_ends_while_a_party_is_away_is_told_on_return(server):
+    k = await kiosk(server)
+    o = await officer(server)
+    await k.send(p.RequestCall(department="kosodate"))
+    offer = await o.expect(p.CallOffer)
+    await o.send(p.AcceptCall(call_id=offer.call_id))
+    for c in (k, o):
+        await c.expect(p.CallConnecting)
+        await c.send(p.MediaConnected(call_id=offer.call_id))
+    for c in (k, o):
+        await c.expect(p.CallStarted)
+    await k.close()  # the kiosk's network blips...
+    await o.send(p.EndCall(call_id=offer.call_id, outcome="resolved"))  # ...while the officer ends the call
+    assert (await o.expect(p.CallEnded)).reason is p.EndReason.COMPLETED
+    k = await kiosk(server)
+    assert (await k.expect(p.CallEnded)).call_id == offer.call_id
+    await k.close()
+    await o.close()

@@ -1,0 +1,147 @@
+"""Documents an officer explicitly saves to a case: encrypted at rest, audited, removed after retention.
+
+Scans travel kiosk → console peer to peer; nothing reaches the server unless the officer presses "save".
+Then the console uploads the bytes over HTTPS with its session token; the server checks the SHA-256,
+encrypts with AES-256-GCM under the configured key (the call id and document id are bound in as
+associated data, so a ciphertext cannot be moved to another case), stores it in SQLite and writes an audit
+entry. Only the officer who handled the call, supervisors and IT administrators can read it back (each
+read audited). A retention job deletes documents older than ``documents.retention_days``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS case_documents (
+    call_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    saved_by TEXT NOT NULL,
+    saved_at REAL NOT NULL,
+    PRIMARY KEY (call_id, doc_id)
+);
+CREATE INDEX IF NOT EXISTS case_documents_by_age ON case_documents(saved_at);
+"""
+
+MAX_BYTES = 40 * 1024 * 1024
+
+
+class DocumentError(Exception):
+    """A document that cannot be saved or read; the message says why (safe to show the officer)."""
+
+
+def parse_key(text: str) -> bytes:
+    """A 256-bit key given as base64 (``madoguchi-admin documents new-key`` prints one)."""
+    try:
+        key = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise DocumentError("the document key is not valid base64") from None
+    if len(key) != 32:
+        raise DocumentError(f"the document key must be 32 bytes (256 bits), not {len(key)}")
+    return key
+
+
+def new_key() -> str:
+    return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+
+
+@dataclass(frozen=True)
+class SavedDocument:
+    call_id: str
+    doc_id: str
+    name: str
+    mime: str
+    size: int
+    sha256: str
+    saved_by: str
+    saved_at: float
+
+
+class CaseDocuments:
+    def __init__(self, conn: sqlite3.Connection, keys: dict[str, bytes], current: str, *, clock=time.time):
+        if current not in keys:
+            raise DocumentError(f"the current document key {current!r} is not among the configured keys")
+        self.conn = conn
+        self.keys = keys
+        self.current = current
+        self.clock = clock
+        conn.executescript(SCHEMA)
+
+    @staticmethod
+    def _aad(call_id: str, doc_id: str) -> bytes:
+        return f"{call_id}/{doc_id}".encode()
+
+    def save(self, *, call_id: str, doc_id: str, name: str, mime: str, data: bytes, sha256: str,
+             saved_by: str) -> SavedDocument:
+        if not data or len(data) > MAX_BYTES:
+            raise DocumentError(f"a document must be 1 byte to {MAX_BYTES // (1024 * 1024)} MiB")
+        if hashlib.sha256(data).hexdigest() != sha256.lower():
+            raise DocumentError("the SHA-256 does not match the uploaded bytes: nothing was saved")
+        nonce = os.urandom(12)
+        ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self._aad(call_id, doc_id))
+        saved = SavedDocument(call_id, doc_id, name[:200], mime, len(data), sha256.lower(), saved_by, self.clock())
+        try:
+            self.conn.execute(
+                "INSERT INTO case_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (call_id, doc_id, saved.name, mime, saved.size, saved.sha256, self.current, nonce, ciphertext,
+                 saved_by, saved.saved_at),
+            )
+        except sqlite3.IntegrityError:
+            raise DocumentError(f"document {doc_id!r} is already saved to this case") from None
+        return saved
+
+    def list(self, call_id: str) -> list[SavedDocument]:
+        rows = self.conn.execute(
+            "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at FROM case_documents"
+            " WHERE call_id = ? ORDER BY saved_at", (call_id,))
+        return [SavedDocument(*row) for row in rows]
+
+    def read(self, call_id: str, doc_id: str) -> tuple[SavedDocument, bytes]:
+        row = self.conn.execute(
+            "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at, key_id, nonce, ciphertext"
+            " FROM case_documents WHERE call_id = ? AND doc_id = ?", (call_id, doc_id)).fetchone()
+        if row is None:
+            raise DocumentError(f"no document {doc_id!r} in case {call_id!r}")
+        meta, key_id, nonce, ciphertext = SavedDocument(*row[:8]), row[8], row[9], row[10]
+        key = self.keys.get(key_id)
+        if key is None:
+            raise DocumentError(f"document {doc_id!r} was encrypted with key {key_id!r}, which is no longer "
+                                "configured")
+        try:
+            data = AESGCM(key).decrypt(nonce, ciphertext, self._aad(call_id, doc_id))
+        except InvalidTag:
+            raise DocumentError(f"document {doc_id!r} fails its integrity check (tampered or wrong key)") from None
+        return meta, data
+
+    def purge(self, retention_days: float) -> int:
+        """Delete documents older than the retention period; the number deleted."""
+        cutoff = self.clock() - retention_days * 86_400
+        return self.conn.execute("DELETE FROM case_documents WHERE saved_at < ?", (cutoff,)).rowcount
+
+    def rekey(self) -> int:
+        """Re-encrypt every document under the current key (after rotating it); the number re-encrypted."""
+        rows = self.conn.execute(
+            "SELECT call_id, doc_id FROM case_documents WHERE key_id != ?", (self.current,)).fetchall()
+        for call_id, doc_id in rows:
+            _, data = self.read(call_id, doc_id)
+            nonce = os.urandom(12)
+            ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self._aad(call_id, doc_id))
+            self.conn.execute(
+                "UPDATE case_documents SET key_id = ?, nonce = ?, ciphertext = ? WHERE call_id = ? AND doc_id = ?",
+                (self.current, nonce, ciphertext, call_id, doc_id))
+        return len(rows)
