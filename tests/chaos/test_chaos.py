@@ -1,0 +1,151 @@
+"""Chaos: kiosks, officers and the server on separate hosts (network namespaces on one bridge), real calls
+with media, and many randomised faults — packet loss, link cuts, server kill -9 (and delay where the kernel
+has netem). Afterwards: no caller lost, every call record complete, every officer in a correct state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from config.loader import dump_config
+from signaling_server.auth import hash_password
+from signaling_server.embedded import provision
+from signaling_server.store import Store
+from signaling_server.testing import test_config
+from simulator.netlab import NetLab, NetLabUnavailable
+
+KIOSKS = 6
+OFFICERS = 3
+CALLS_PER_KIOSK = 8
+FAULT_PHASE_S = 50.0
+SEED = int(os.environ.get("CHAOS_SEED", "20261126"))
+PY = sys.executable
+
+
+@pytest.fixture
+def lab():
+    if os.geteuid() != 0:
+        pytest.skip("the chaos test needs root to create network namespaces")
+    net = NetLab(f"mdg{os.getpid() % 100000}", ["srv", "kio", "off"])
+    try:
+        net.up()
+    except NetLabUnavailable as exc:
+        pytest.skip(f"network namespaces are unavailable here: {exc}")
+    yield net
+    net.down()
+
+
+async def spawn(lab: NetLab, host: str, *argv: str, log: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(*lab.command(host, *argv), stdout=log.open("ab"),
+                                                stderr=asyncio.subprocess.STDOUT, cwd=Path(__file__).parents[2])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(480)
+async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path):
+    rng = random.Random(SEED)
+    server_address = lab.address("srv")
+    config = test_config(host=server_address, port=8765, database=str(tmp_path / "madoguchi.sqlite3"),
+                         reconnect_grace_s=8.0, setup_timeout_s=15.0)
+    config_path = tmp_path / "city.toml"
+    config_path.write_text(dump_config(config), encoding="utf-8")
+    store = Store(config.server.database)
+    kiosk_ids = [f"chaos-k{i}" for i in range(KIOSKS)]
+    officers = [f"chaos-o{i}" for i in range(OFFICERS)]
+    fleet = provision(store, config, kiosk_ids=kiosk_ids, officers=officers, password="chaos-password")
+    store.add_officer("chaos-boss", "係長", "supervisor", hash_password("chaos-password"), {})
+    store.close()
+    (tmp_path / "kiosks.json").write_text(json.dumps({"kiosk_tokens": fleet.kiosk_tokens}))
+    (tmp_path / "officers.json").write_text(json.dumps({"officer_passwords": fleet.officer_passwords}))
+    (tmp_path / "boss.pw").write_text("chaos-password")
+    url = f"ws://{server_address}:8765/ws"
+    log = tmp_path / "chaos.log"
+
+    def start_server():
+        return spawn(lab, "srv", PY, "-m", "signaling_server.cli", "--config", str(config_path),
+                     "--log-level", "WARNING", log=log)
+
+    server = await start_server()
+    officers_agent = await spawn(lab, "off", PY, "-m", "simulator.chaos_agent", "officers", "--server", url,
+                                 "--fleet", str(tmp_path / "officers.json"), "--call-seconds", "2",
+                                 "--out", str(tmp_path / "officers-report.json"), log=log)
+    kiosks_agent = await spawn(lab, "kio", PY, "-m", "simulator.chaos_agent", "kiosks", "--server", url,
+                               "--fleet", str(tmp_path / "kiosks.json"), "--calls-per-kiosk", str(CALLS_PER_KIOSK),
+                               "--seed", str(SEED), "--out", str(tmp_path / "kiosks-report.json"), log=log)
+    faults: dict[str, int] = {}
+    try:
+        deadline = time.monotonic() + FAULT_PHASE_S
+        while time.monotonic() < deadline and kiosks_agent.returncode is None:
+            await asyncio.sleep(rng.uniform(1.0, 2.5))  # calm between faults (the schedule, not a wait)
+            kind = rng.choice(["loss", "loss", "cut", "cut", "kill", "delay"])
+            host = rng.choice(["kio", "off"])
+            length = rng.uniform(1.5, 5.0)
+            if kind == "kill":
+                server.kill()
+                await server.wait()
+                await asyncio.sleep(rng.uniform(0.5, 2.0))  # the server stays down a moment
+                server = await start_server()
+            elif kind == "loss":
+                if not lab.loss(host, rng.choice([10, 25, 50])):
+                    continue
+                await asyncio.sleep(length)
+                lab.restore(host)
+            elif kind == "cut":
+                lab.cut(host)
+                await asyncio.sleep(length)
+                lab.restore(host)
+            elif kind == "delay":
+                if not lab.delay(host, rng.choice([100, 300])):
+                    continue  # this kernel has no netem
+                await asyncio.sleep(length)
+                lab.restore(host)
+            faults[f"{kind}:{host}" if kind != "kill" else "kill:server"] = faults.get(
+                f"{kind}:{host}" if kind != "kill" else "kill:server", 0) + 1
+        for host in ("kio", "off"):
+            lab.restore(host)
+        # No more faults: every resident's calls must now come to an end.
+        await asyncio.wait_for(kiosks_agent.wait(), 300)
+        await asyncio.sleep(0)  # let the server see the kiosks leave
+        check = await asyncio.create_subprocess_exec(
+            *lab.command("srv", PY, "-m", "simulator.chaos_agent", "check", "--server", url, "--username",
+                         "chaos-boss", "--password-file", str(tmp_path / "boss.pw")),
+            stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+        view = json.loads((await asyncio.wait_for(check.communicate(), 60))[0])
+    finally:
+        for proc in (kiosks_agent, officers_agent):
+            if proc.returncode is None:
+                proc.terminate()
+        for proc in (kiosks_agent, officers_agent):
+            await asyncio.wait_for(proc.wait(), 60)
+        server.terminate()
+        await server.wait()
+
+    kiosk_report = json.loads((tmp_path / "kiosks-report.json").read_text())
+    store = Store(config.server.database)
+    records = list(store.calls())
+    store.close()
+    calls = kiosk_report["calls"]
+    lost = [c for c in calls if c["reason"] is None]
+    stuck = {name: state for name, state in view["officers"].items()
+             if name in officers and state in ("ringing", "in_call")}
+    open_records = [r.call_id for r in records if r.state != "ended"]
+    incomplete = [r.call_id for r in records if r.state == "ended" and (
+        not r.end_reason or r.ended_at is None
+        or (r.end_reason == "completed" and not (r.officer and r.answered_at and r.started_at)))]
+    completed = sum(1 for c in calls if c["reason"] == "completed")
+    print(f"\nchaos summary: seed {SEED}, faults injected {sum(faults.values())} {dict(sorted(faults.items()))}, "
+          f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, stuck officers {len(stuck)}, "
+          f"open records {len(open_records)}, incomplete records {len(incomplete)}")
+    assert sum(faults.values()) >= 10, faults
+    assert len(calls) == KIOSKS * CALLS_PER_KIOSK, kiosk_report.get("errors")
+    assert not lost, lost
+    assert not stuck, stuck
+    assert not open_records and not incomplete, (open_records, incomplete, log.read_text()[-3000:])
+    assert completed > 0
