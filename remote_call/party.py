@@ -45,6 +45,17 @@ class CallParty:
         self._last_pong = 0.0
         self.link_ping_s = LINK_PING_S
         self.link_dead_s = LINK_DEAD_S
+        self._sync: asyncio.Task | None = None
+        events.subscribe(self._on_event)
+
+    def _on_event(self, event: str, data: dict) -> None:
+        if event == "online" and self.call_id is not None:
+            # After a reconnection: a call_ended may have died with the old connection. Ask.
+            self._sync = asyncio.ensure_future(self._ask(p.SyncCall(call_id=self.call_id)))
+
+    async def _ask(self, message: p.Wire) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self._send(message)
 
     async def handle(self, message: p.Wire) -> bool:
         """Handle a call-related message; False if it is not one."""

@@ -197,6 +197,14 @@ class RestartMedia(Wire):
     reason: Literal["link_lost", "ice_failed"] = "link_lost"
 
 
+class SyncCall(Wire):
+    """Either party, after every (re)connection while it believes it is in a call: where does this call
+    stand? Covers a message lost in a connection that died before anyone noticed."""
+
+    type: Literal["sync_call"] = "sync_call"
+    call_id: Id
+
+
 class EndCall(Wire):
     type: Literal["end_call"] = "end_call"
     call_id: Id
@@ -425,6 +433,7 @@ ClientMessage = (
     | IceCandidate
     | MediaConnected
     | RestartMedia
+    | SyncCall
     | EndCall
     | Ping
     | SetShift

@@ -468,6 +468,24 @@ class Switchboard:
         self._send_connecting(call, restart=True)
         self._emit("media_restart", {"call_id": call.call_id})
 
+    def _sync_call(self, client: Client, msg: p.SyncCall) -> None:
+        call = self.calls.get(msg.call_id)
+        is_kiosk = client.role is Role.KIOSK
+        if call is not None:
+            if (call.record.kiosk_id if is_kiosk else call.record.officer) == client.identity:
+                self._resume(client)
+            elif not is_kiosk:
+                client.send(p.CallEnded(call_id=msg.call_id, reason=EndReason.REQUEUED))  # someone else has it
+            else:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
+            return
+        record = self.store.call(msg.call_id)
+        if record is None or (is_kiosk and record.kiosk_id != client.identity) or record.state != "ended":
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
+        reason = EndReason(record.end_reason) if is_kiosk or record.officer == client.identity \
+            else EndReason.REQUEUED
+        client.send(p.CallEnded(call_id=msg.call_id, reason=reason))
+
     def _end_call(self, client: Client, msg: p.EndCall) -> None:
         call = self._party_call(client, msg.call_id, msg.type)
         if call.state in (CallState.QUEUED, CallState.RINGING):
@@ -547,6 +565,7 @@ class Switchboard:
         p.IceCandidate: (frozenset({Role.KIOSK, Role.OFFICER}), _relay),
         p.MediaConnected: (frozenset({Role.KIOSK, Role.OFFICER}), _media_connected),
         p.RestartMedia: (frozenset({Role.KIOSK, Role.OFFICER}), _restart_media),
+        p.SyncCall: (frozenset({Role.KIOSK, Role.OFFICER}), _sync_call),
         p.EndCall: (frozenset({Role.KIOSK, Role.OFFICER}), _end_call),
         p.Ping: (frozenset(Role), _ping),
         p.SetShift: (frozenset({Role.OFFICER}), _set_shift),

@@ -24,6 +24,7 @@ SAMPLES: list[p.Wire] = [
                    sdp_mline_index=0),
     p.MediaConnected(call_id="c1"),
     p.RestartMedia(call_id="c1"),
+    p.SyncCall(call_id="c1"),
     p.EndCall(call_id="c1", outcome="visit_city_hall", notes="持ち物: 印鑑"),
     p.Ping(nonce=7),
     p.Welcome(role=p.Role.KIOSK, identity="k1", ice_servers=[p.IceServerInfo(urls=["turn:10.0.0.1"])],

@@ -440,3 +440,22 @@ async def test_a_call_that_ends_while_a_party_is_away_is_told_on_return(server):
     assert (await k.expect(p.CallEnded)).call_id == offer.call_id
     await k.close()
     await o.close()
+
+
+async def test_sync_call_tells_a_party_how_its_call_stands(server):
+    k = await kiosk(server)
+    o = await officer(server)
+    await k.send(p.RequestCall(department="kosodate"))
+    offer = await o.expect(p.CallOffer)
+    await o.send(p.AcceptCall(call_id=offer.call_id))
+    await k.expect(p.CallConnecting)
+    await o.send(p.EndCall(call_id=offer.call_id, outcome="resolved"))
+    await k.expect(p.CallEnded)
+    # Suppose that call_ended had died with a connection: the kiosk asks after reconnecting.
+    await k.send(p.SyncCall(call_id=offer.call_id))
+    assert (await k.expect(p.CallEnded)).reason is p.EndReason.COMPLETED
+    intruder = await kiosk(server, 1)
+    await intruder.send(p.SyncCall(call_id=offer.call_id))
+    assert (await intruder.expect(p.Error)).code is p.ErrorCode.NOT_FOUND
+    for c in (k, o, intruder):
+        await c.close()
