@@ -7,6 +7,7 @@ here: call states move, messages are sent, records are saved. Nothing in this mo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -610,6 +611,7 @@ class Switchboard:
         call = self.calls.get(d.call_id)
         officer = self.officers.get(d.officer_id)
         if call is None:
+            self._forget_in_router(d.call_id)  # a ring for a call that no longer exists
             return
         if call.state is CallState.QUEUED:
             call.move(CallState.RINGING, self.clock())
@@ -751,6 +753,18 @@ class Switchboard:
             return
         self._end(call, reason)
         self.apply(decisions)
+        self._forget_in_router(call.call_id)
+
+    def _forget_in_router(self, call_id: str) -> None:
+        """A call the switchboard ended for good must not live on in the router (e.g. a warm transfer
+        still queued elsewhere when the kiosk left): it would ring officers for nobody."""
+        try:
+            self.router.call_info(call_id)
+        except RouterError:
+            return
+        log.warning("call %s ended but the router still held it; removing it", call_id)
+        with contextlib.suppress(RouterError):
+            self.apply(self.router.leave(call_id))
 
     def _release_officer(self, call: Call, officer_id: str) -> None:
         """Tell an officer the resident went on elsewhere; the call itself continues."""

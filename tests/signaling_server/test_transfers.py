@@ -154,3 +154,18 @@ async def test_supervisors_get_live_statistics_and_rest(server):
             assert resp.status == 403
     for c in (boss, k, officer):
         await c.close()
+
+
+async def test_kiosk_leaving_during_a_warm_transfer_rings_nobody_afterwards(make_server):
+    async with make_server(reconnect_grace_s=0.2) as server:
+        k, o, call_id = await connected_call(server)
+        kenji = await WireClient.officer(server.url, "kenji", PASSWORD)
+        await o.send(p.TransferCall(call_id=call_id, to_department="kenko-hoken", warm=True))
+        await kenji.expect(p.CallOffer)
+        await k.close()  # the resident walks away while the next officer's phone rings
+        assert (await o.expect(p.CallEnded)).reason is p.EndReason.KIOSK_DISCONNECTED
+        assert (await kenji.expect(p.OfferWithdrawn)).call_id == call_id
+        assert server.switchboard.router.waiting("kenko-hoken") == []
+        assert server.switchboard.router.officer_state("kenji").value == "available"
+        for c in (o, kenji):
+            await c.close()
