@@ -19,7 +19,7 @@ from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
 from signaling_server.auth import Authenticator, AuthError, token_hash
 from signaling_server.case_routes import setup_case_documents
-from signaling_server.monitoring import setup_monitoring
+from signaling_server.monitoring import same_origin, setup_monitoring
 from signaling_server.ratelimit import LoginThrottle, TokenBucket, user_key
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Switchboard
@@ -153,6 +153,11 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     board = request.app[SWITCHBOARD]
     limit = config.server.max_message_bytes
+    if not same_origin(request):
+        # A browser page from elsewhere may not open signaling connections (cross-site websocket hijacking).
+        log.warning("%s: websocket from a foreign origin refused: %s", request.remote,
+                    request.headers.get("Origin", "")[:100])
+        raise web.HTTPForbidden(text="origin not allowed")
     ws = web.WebSocketResponse(
         heartbeat=config.server.ws_heartbeat_s,
         max_msg_size=limit * 4,  # oversize frames up to this get a readable error; beyond, 1009

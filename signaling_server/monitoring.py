@@ -470,7 +470,7 @@ def _session_user(request: web.Request) -> str | None:
     return account.username
 
 
-def _same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request) -> bool:
     """Browsers send Origin on POST; it must be this server (SameSite=Strict is the first line)."""
     origin = request.headers.get("Origin")
     if origin is None:
@@ -496,7 +496,7 @@ def _it_api(handler: Handler) -> Handler:
         user = _session_user(request)
         if user is None:
             return _json({"error": "sign in as an IT administrator"}, status=401)
-        if request.method != "GET" and not _same_origin(request):
+        if request.method != "GET" and not same_origin(request):
             return _json({"error": "cross-origin request refused"}, status=403)
         request[IT_USER] = user
         return await handler(request)
@@ -509,7 +509,7 @@ async def _login_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _login(request: web.Request) -> web.StreamResponse:
-    if not _same_origin(request):
+    if not same_origin(request):
         return _json({"error": "cross-origin request refused"}, status=403)
     monitor = request.app[MONITOR]
     form = await request.post()
@@ -546,7 +546,7 @@ async def _login(request: web.Request) -> web.StreamResponse:
 
 
 async def _logout(request: web.Request) -> web.StreamResponse:
-    if not _same_origin(request):
+    if not same_origin(request):
         return _json({"error": "cross-origin request refused"}, status=403)
     token = request.cookies.get(COOKIE)
     if token and len(token) <= 200:

@@ -341,3 +341,40 @@ async def test_fuzzed_messages_never_stop_the_server_or_a_live_call(make_server)
             for client in (fuzz_kiosk, fuzz_officer):
                 if client is not None:
                     await client.close()
+
+
+async def test_websocket_from_a_foreign_origin_is_refused(server, caplog):
+    caplog.set_level(logging.WARNING, logger="signaling_server")
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await http.ws_connect(server.url, headers={"Origin": "https://evil.example"})
+        assert info.value.status == 403
+        # The server's own pages (same origin) and non-browser clients (no Origin) are fine.
+        ws = await http.ws_connect(server.url, headers={"Origin": server.http_url})
+        await ws.close()
+    assert any("foreign origin" in r.getMessage() for r in caplog.records)
+
+
+async def test_clients_verify_the_server_certificate(tmp_path):
+    from kiosk_client.controller import KioskController
+    from signaling_server.embedded import EmbeddedServer, provision
+    from signaling_server.tls import client_ssl_context, create_ca, issue_server_cert, server_ssl_context
+
+    ca_cert, ca_key = create_ca(tmp_path / "ca")
+    cert, key = issue_server_cert(ca_cert, ca_key, ["127.0.0.1", "localhost"], tmp_path / "server")
+    other_ca, _ = create_ca(tmp_path / "other-ca")
+    config = test_config()
+    async with EmbeddedServer(config, tmp_path / "db.sqlite3", ssl_context=server_ssl_context(cert, key)) as srv:
+        assert srv.url.startswith("wss://")
+        fleet = provision(srv.store, config, kiosk_ids=["kiosk-ueda"], officers=[], password="unused-pw")
+        trusted = KioskController(srv.url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
+                                  SimulatedMedia("k", 160, 120, 5, 0), ssl_context=client_ssl_context(ca_cert))
+        await trusted.start(timeout=10)
+        assert trusted.online
+        await trusted.stop()
+        fooled = KioskController(srv.url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
+                                 SimulatedMedia("k", 160, 120, 5, 0), ssl_context=client_ssl_context(other_ca))
+        with pytest.raises(TimeoutError):
+            await fooled.start(timeout=2)  # keeps retrying, never talks to a server it cannot verify
+        assert not fooled.online and fooled.client.attempts >= 1
+        await fooled.stop()
