@@ -14,6 +14,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from hardware.fonts import draw_text_mask, text_mask
 from hardware.pacing import Pacer, video_pacer
 
 # SMPTE-like colour bars, BGR.
@@ -66,6 +67,8 @@ class TestPatternVideoTrack(VideoStreamTrack):
         self._pacer = video_pacer(fps)
         self._box = max(8, min(width, height) // 8)
         self._scale = max(0.4, height / 480)
+        # A Japanese kiosk label is drawn from a pre-rendered mask (cv2.putText only knows ASCII).
+        self._label_mask = None if label.isascii() else text_mask(label, round(30 * self._scale), bold=True)
 
     async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
         if self.readyState != "live":
@@ -85,10 +88,13 @@ class TestPatternVideoTrack(VideoStreamTrack):
         img[y : y + box, x : x + box] = (255, 255, 255)
         scale = self._scale
         thick = max(1, round(2 * scale))
-        cv2.putText(img, _ascii(self.label), (10, int(34 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                    scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
-        cv2.putText(img, _ascii(self.label), (10, int(34 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                    scale, (255, 255, 255), thick, cv2.LINE_AA)
+        if self._label_mask is not None:
+            draw_text_mask(img, self._label_mask, 10, int(8 * scale), (255, 255, 255))
+        else:
+            cv2.putText(img, _ascii(self.label), (10, int(34 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                        scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+            cv2.putText(img, _ascii(self.label), (10, int(34 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                        scale, (255, 255, 255), thick, cv2.LINE_AA)
         clock = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}  #{index}"
         cv2.putText(img, clock, (10, self.height - int(14 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.8 * scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
@@ -155,3 +161,67 @@ class ToneAudioTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, self.sample_rate)
         self.frames_sent += 1
         return frame
+
+
+class SimulatedMicrophone:
+    """Hands out tone tracks (one per call) and meters what they send, like a real microphone would."""
+
+    def __init__(self, frequency: float = 440.0, sample_rate: int = 48_000) -> None:
+        from hardware.audio import LevelMeter
+
+        self.frequency = frequency
+        self.sample_rate = sample_rate
+        self.meter = LevelMeter()
+
+    def track(self) -> ToneAudioTrack:
+        return _MeteredTone(self, self.frequency, self.sample_rate)
+
+    def input_level(self) -> float:
+        return self.meter.level
+
+    def input_dbfs(self) -> float:
+        return self.meter.dbfs
+
+    async def record(self, seconds: float, timeout: float | None = None) -> np.ndarray:
+        """Seconds of the tone, generated without waiting (nothing real to wait for)."""
+        tone = ToneAudioTrack(self.frequency, self.sample_rate)
+        samples = tone.samples(int(seconds * self.sample_rate))
+        for i in range(0, samples.size, 960):
+            self.meter.update(samples[i : i + 960])
+        return samples
+
+
+class _MeteredTone(ToneAudioTrack):
+    def __init__(self, owner: SimulatedMicrophone, frequency: float, sample_rate: int) -> None:
+        super().__init__(frequency, sample_rate)
+        self._owner = owner
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await super().recv()
+        self._owner.meter.update(frame.to_ndarray().reshape(-1))
+        return frame
+
+
+class SimulatedSpeaker:
+    """Drains remote audio (so the receiver's queue cannot grow) and counts what it would have played."""
+
+    def __init__(self) -> None:
+        self.frames_received = 0
+        self.samples_queued = 0
+        self.samples_played = 0
+
+    async def play_remote_audio(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            self.frames_received += 1
+            self.samples_queued += frame.samples
+            self.samples_played += frame.samples
+
+    async def play(self, samples: np.ndarray, timeout: float | None = None) -> None:
+        if samples.ndim != 1:
+            raise ValueError(f"speaker wants mono samples, got shape {samples.shape}")
+        self.samples_queued += samples.size
+        self.samples_played += samples.size

@@ -41,7 +41,7 @@ if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages (pinned by constraints.txt)" >&2
   log=$(mktemp)
   if ! { .venv/bin/python -m pip install -q --upgrade pip &&
-         .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"; } >"$log" 2>&1; then
+         .venv/bin/python -m pip install -q -c constraints.txt -e ".[test,aec]"; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "bootstrap: pip install failed (output above)" >&2
     exit 1
