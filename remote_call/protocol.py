@@ -309,6 +309,7 @@ class Welcome(Wire):
     ice_servers: list[IceServerInfo] = []
     departments: list[DepartmentInfo] = []
     kiosk: KioskInfo | None = None
+    skills: dict[Id, Literal["primary", "secondary"]] = {}  # officers: departments they may serve
 
 
 class Error(Wire):
@@ -402,6 +403,13 @@ class CallTransferred(Wire):
     warm: bool = False
 
 
+class TransferCancelled(Wire):
+    """Officer: the warm transfer they asked for was withdrawn; the resident stays with them."""
+
+    type: Literal["transfer_cancelled"] = "transfer_cancelled"
+    call_id: Id
+
+
 class SupervisorStats(Wire):
     """Supervisors (and officers, for their departments): live queue and officer statistics."""
 
@@ -458,6 +466,7 @@ ServerMessage = (
     | OfficerState
     | Pong
     | CallTransferred
+    | TransferCancelled
     | SupervisorStats
     | RemoteAction
 )

@@ -252,6 +252,8 @@ class Switchboard:
             ice_servers=self.ice_servers(identity),
             departments=self.department_infos(),
             kiosk=p.KioskInfo(id=kiosk.id, name=kiosk.name, location=kiosk.location) if kiosk else None,
+            skills={d: level for d, level in principal.skills.items() if d in self.departments}
+            if principal.role is Role.OFFICER else {},
         )
 
     def _router_state(self, officer_id: str) -> str | None:
@@ -595,6 +597,9 @@ class Switchboard:
             elif isinstance(decision, RouterCallTransferred):
                 self._on_transferred(decision)
             elif isinstance(decision, TransferCancelled):
+                officer = self.officers.get(decision.officer_id)
+                if officer is not None:
+                    officer.send(p.TransferCancelled(call_id=decision.call_id))
                 self._emit("transfer_cancelled", {"call_id": decision.call_id})
             elif isinstance(decision, OfficerStateChanged):
                 officer = self.officers.get(decision.officer_id)
@@ -867,11 +872,18 @@ class Switchboard:
         return stats
 
     def push_stats(self) -> None:
+        """Supervisors get everything; officers the queues of the departments they serve."""
         supervisors = [c for c in self.watchers if c.role is Role.SUPERVISOR]
+        if not supervisors and not self.officers:
+            return
+        stats = self.stats()
         if supervisors:
-            message = p.SupervisorStats(stats=self.stats())
+            message = p.SupervisorStats(stats=stats)
             for client in supervisors:
                 client.send(message)
+        for officer in self.officers.values():
+            mine = {d: v for d, v in stats["departments"].items() if d in officer.principal.skills}
+            officer.send(p.SupervisorStats(stats={"date": stats["date"], "at": stats["at"], "departments": mine}))
 
     def _revalidate_sessions(self) -> None:
         if self.session_valid is None:

@@ -53,6 +53,7 @@ SAMPLES: list[p.Wire] = [
     p.ActionResult(action_id="a1", ok=False, detail="scanner: error"),
     p.CallTransferred(call_id="c1", to_department="kenko-hoken", note="国保", warm=False),
     p.SupervisorStats(stats={"departments": {"kosodate": {"waiting": 2}}}),
+    p.TransferCancelled(call_id="c1"),
     p.RemoteAction(action_id="a1", action="selftest"),
     p.CaseEvent(call_id="c1", action="document_saved", doc_id="scan1", sha256="a" * 64, size=123,
                 label="scan.png"),

@@ -169,3 +169,26 @@ async def test_kiosk_leaving_during_a_warm_transfer_rings_nobody_afterwards(make
         assert server.switchboard.router.officer_state("kenji").value == "available"
         for c in (o, kenji):
             await c.close()
+
+
+async def test_officer_gets_skills_own_queues_confirmation_and_history(server):
+    k, o, call_id = await connected_call(server)
+    welcome = o.seen[0]
+    assert welcome.skills["kosodate"] == "primary"
+    mine = await o.expect(p.SupervisorStats, timeout=10)
+    assert "kosodate" in mine.stats["departments"] and "officers" not in mine.stats
+    kenji = await WireClient.officer(server.url, "kenji", PASSWORD)
+    assert set(kenji.seen[0].skills) == {"kenko-hoken"}
+    await o.send(p.TransferCall(call_id=call_id, to_department="kenko-hoken", warm=True))
+    await kenji.expect(p.CallOffer)
+    await o.send(p.CancelTransfer(call_id=call_id))
+    assert (await o.expect(p.TransferCancelled)).call_id == call_id
+    await o.send(p.EndCall(call_id=call_id, outcome="appointment_made", notes="来週予約"))
+    await o.expect(p.CallEnded)
+    async with aiohttp.ClientSession() as http, http.get(
+            server.http_url + "/api/officers/me/calls", headers={"Authorization": f"Bearer {welcome.session_token}"}
+    ) as resp:
+        history = await resp.json()
+    assert [(c["call_id"], c["outcome"], c["notes"]) for c in history] == [(call_id, "appointment_made", "来週予約")]
+    for c in (k, o, kenji):
+        await c.close()
