@@ -46,6 +46,7 @@ class CallParty:
         self.link_ping_s = LINK_PING_S
         self.link_dead_s = LINK_DEAD_S
         self._sync: asyncio.Task | None = None
+        self._connecting: p.CallConnecting | None = None  # the last set-up instructions, for a rebuild
         events.subscribe(self._on_event)
 
     def _on_event(self, event: str, data: dict) -> None:
@@ -63,6 +64,11 @@ class CallParty:
             await self._connect(message)
         elif isinstance(message, p.SessionDescription | p.IceCandidate):
             if self.session is not None and message.call_id == self.call_id:
+                if (isinstance(message, p.SessionDescription) and message.sdp_type == "offer"
+                        and self.session.pc.remoteDescription is not None and self._connecting is not None):
+                    # A fresh offer on an established session: the other side rebuilt its media (a
+                    # restart whose call_connecting we missed). Answer it with a fresh session too.
+                    await self._connect(self._connecting)
                 await self.session.handle_signal(message)
         elif isinstance(message, p.CallStarted):
             if self.session is None or self.call_id != message.call_id:
@@ -92,6 +98,7 @@ class CallParty:
 
     async def _connect(self, message: p.CallConnecting) -> None:
         await self.hang_up()
+        self._connecting = message
         self.call_id = message.call_id
         session = CallSession(
             message.call_id,

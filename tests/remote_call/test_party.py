@@ -64,3 +64,36 @@ async def test_dead_media_path_is_rebuilt_for_the_same_call(server):
     finally:
         await kiosk.stop()
         await officer.stop()
+
+
+async def test_a_fresh_offer_on_an_established_session_is_answered_afresh(server):
+    """The officer missed a restart's call_connecting (its connection blipped): the kiosk's new offer
+    arrives on the officer's old session; the officer rebuilds and the call carries on."""
+    from remote_call import protocol as p
+
+    kiosk = KioskController(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"],
+                            SimulatedMedia("kiosk", 320, 240, 15, 440))
+    officer = ConsoleController(server.url, "hanako", PASSWORD, SimulatedMedia("officer", 320, 240, 15, 660))
+    try:
+        await kiosk.start()
+        await officer.start()
+        ringing = asyncio.ensure_future(officer.events.wait("ring", TIMEOUT))
+        await kiosk.request_call("kosodate")
+        await ringing
+        started = asyncio.ensure_future(officer.events.wait("call_started", TIMEOUT))
+        await officer.accept()
+        call_id = (await started)["call_id"]
+        old = officer.party.session
+        await more_frames(old, 5)
+        # Only the kiosk rebuilds (as if the officer never got the restart's call_connecting).
+        connecting = kiosk.party._connecting.model_copy(update={"restart": True})
+        rebuilt = asyncio.ensure_future(officer.events.wait("call_connecting", TIMEOUT, call_id=call_id))
+        await kiosk.party.handle(connecting)
+        await rebuilt
+        await more_frames(officer.party.session, 10)
+        await more_frames(kiosk.party.session, 10)
+        assert officer.party.session is not old and officer.party.call_id == call_id
+        assert isinstance(connecting, p.CallConnecting)
+    finally:
+        await kiosk.stop()
+        await officer.stop()
