@@ -105,6 +105,9 @@ class Switchboard:
         self._absent: dict[tuple[Role, str], asyncio.TimerHandle] = {}  # parties inside the reconnect grace
         # What happened to a party's calls while it was gone too long, told when it comes back.
         self._missed: dict[tuple[Role, str], list[p.Wire]] = {}
+        # Each party's latest call: if it ended while the party's connection was dying unnoticed, the
+        # call_ended was lost with it; the party hears it again when it comes back.
+        self._last_call: dict[tuple[Role, str], str] = {}
         self._wake = asyncio.Event()
         self._queue_dirty = False
         self._closing = False
@@ -266,8 +269,19 @@ class Switchboard:
         """Give a (re)connected party its live calls back and tell it where each one stands, including
         what happened while it was away too long (its call ended or went back to the queue)."""
         is_kiosk = client.role is Role.KIOSK
-        for missed in self._missed.pop((client.role, client.identity), []):
-            client.send(missed)
+        missed = self._missed.pop((client.role, client.identity), [])
+        last = self._last_call.get((client.role, client.identity))
+        if last is not None and last not in self.calls:
+            del self._last_call[(client.role, client.identity)]
+            record = self.store.call(last)
+            if record is not None and record.state == "ended" and record.end_reason \
+                    and not any(m.call_id == last for m in missed):
+                reason = EndReason(record.end_reason)
+                if not is_kiosk and record.officer != client.identity:
+                    reason = EndReason.REQUEUED
+                missed.append(p.CallEnded(call_id=last, reason=reason))
+        for message in missed:
+            client.send(message)
         if not is_kiosk:
             state = self._router_state(client.identity)
             if state is not None:
@@ -386,6 +400,7 @@ class Switchboard:
         call = Call(record, caller=msg.caller)
         self.calls[call_id] = call
         client.calls.add(call_id)
+        self._last_call[(Role.KIOSK, client.identity)] = call_id
         self.store.save_call(record)
         self._queue_dirty = True
         self._emit("call_queued", {"call_id": call_id, "department": msg.department})
@@ -666,6 +681,7 @@ class Switchboard:
         officer = self.officers.get(d.officer_id)
         if officer is not None:
             officer.calls.add(d.call_id)
+        self._last_call[(Role.OFFICER, d.officer_id)] = d.call_id
         self._send_connecting(call, restart=False)
         self._emit("call_connecting", {"call_id": d.call_id, "officer": d.officer_id})
 

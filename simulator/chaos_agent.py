@@ -70,11 +70,20 @@ async def run_kiosks(args: argparse.Namespace) -> dict[str, Any]:
             placed += 1
             entry["call_id"] = kiosk.resident.call_id
             calls.append(entry)
-            try:
-                ended = await kiosk.events.wait("call_ended", args.call_timeout, call_id=entry["call_id"])
-                entry["reason"] = ended["reason"]
-            except TimeoutError:
-                entry["reason"] = None  # lost: the resident was never told how the call ended
+            ending = asyncio.ensure_future(kiosk.events.wait("call_ended", args.call_timeout,
+                                                              call_id=entry["call_id"]))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({ending, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if ending.done() and ending.exception() is None:
+                entry["reason"] = ending.result()["reason"]
+            else:
+                ending.cancel()
+                # Lost: the resident was never told how the call ended. Say what the kiosk believed.
+                entry["reason"] = None
+                entry["kiosk_state"] = {"state": kiosk.state.value, "online": kiosk.online,
+                                        "resident_call": kiosk.resident.call_id, "party_call": kiosk.party.call_id,
+                                        "position": kiosk.resident.position}
                 with contextlib.suppress(Exception):
                     await kiosk.cancel()
             if kiosk.state is not KioskState.IDLE:

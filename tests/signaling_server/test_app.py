@@ -459,3 +459,21 @@ async def test_sync_call_tells_a_party_how_its_call_stands(server):
     assert (await intruder.expect(p.Error)).code is p.ErrorCode.NOT_FOUND
     for c in (k, o, intruder):
         await c.close()
+
+
+async def test_a_call_ended_into_a_dead_connection_is_told_again_on_return(make_server):
+    """The kiosk's connection died unnoticed: the server wrote call_ended into it. On return it hears it."""
+    async with make_server(setup_timeout_s=0.3) as server:
+        k = await kiosk(server)
+        o = await officer(server)
+        await k.send(p.RequestCall(department="kosodate"))
+        offer = await o.expect(p.CallOffer)
+        await o.send(p.AcceptCall(call_id=offer.call_id))
+        await o.expect(p.CallConnecting)
+        assert (await o.expect(p.CallEnded)).reason is p.EndReason.SETUP_FAILED
+        # Everything the kiosk received so far is "lost": it reconnects knowing nothing but its kiosk id.
+        again = await kiosk(server)  # replaces the first connection
+        ended = await again.expect(p.CallEnded)
+        assert (ended.call_id, ended.reason) == (offer.call_id, p.EndReason.SETUP_FAILED)
+        for c in (k, o, again):
+            await c.close()
