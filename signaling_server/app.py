@@ -229,7 +229,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                         ErrorCode.FORBIDDEN, f"{message.type!r} is not a message a client sends now",
                         about=message.type,
                     )
-                board.handle(client, message)
+                board.handle(client, message, frame.data)
             except ProtocolError as exc:
                 log.info("%s %s: %s", client.identity, exc.code.value, exc.detail[:200])
                 conn.send(exc.to_message())

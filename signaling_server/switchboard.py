@@ -358,8 +358,9 @@ class Switchboard:
 
     # ------------------------------------------------------------------ messages
 
-    def handle(self, client: Client, message: p.Wire) -> None:
-        """Act on one validated message from an authenticated client, or raise ProtocolError."""
+    def handle(self, client: Client, message: p.Wire, raw: str | None = None) -> None:
+        """Act on one validated message from an authenticated client, or raise ProtocolError. ``raw`` is the
+        message's original text: relayed messages are forwarded as received, not re-encoded."""
         handler = self._handlers.get(type(message))
         if handler is None:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"{message.type!r} is not a message a client sends here",
@@ -369,7 +370,10 @@ class Switchboard:
             raise ProtocolError(
                 ErrorCode.FORBIDDEN, f"a {client.role.value} may not send {message.type!r}", about=message.type
             )
-        method(self, client, message)
+        if method is Switchboard._relay:
+            self._relay(client, message, raw)  # type: ignore[arg-type]
+        else:
+            method(self, client, message)
 
     def _request_call(self, client: Client, msg: p.RequestCall) -> None:
         if any(self.calls[c].state is not CallState.ENDED for c in client.calls if c in self.calls):
@@ -443,13 +447,17 @@ class Switchboard:
             raise ProtocolError(ErrorCode.CONFLICT, str(exc), msg.type) from None
         self.apply(decisions)
 
-    def _relay(self, client: Client, msg: p.SessionDescription | p.IceCandidate) -> None:
+    def _relay(self, client: Client, msg: p.SessionDescription | p.IceCandidate, raw: str | None = None) -> None:
         call = self._party_call(client, msg.call_id, msg.type)
         if call.state not in (CallState.CONNECTING, CallState.IN_CALL):
             raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} is {call.state.value}", msg.type)
         peer = self._peer_of(call, client)
         if peer is not None:
-            peer.send(msg)
+            # Validated above (strict model, no unknown fields): the original text is exactly the message.
+            if raw is not None:
+                peer.send_raw(raw)
+            else:
+                peer.send(msg)
 
     def _media_connected(self, client: Client, msg: p.MediaConnected) -> None:
         call = self._party_call(client, msg.call_id, msg.type)

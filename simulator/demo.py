@@ -63,7 +63,7 @@ async def run(args: argparse.Namespace) -> int:
             [*_tool("madoguchi-kiosk"), "--server", server.url, "--kiosk-id", kiosk_id,
              "--token-file", str(token_file), "--windowed"],
             [*_tool("madoguchi-console"), "--server", server.url, "--username", DEMO_OFFICER,
-             "--password-file", str(password_file)],
+             "--password-file", str(password_file), "--media", "simulated"],
         ]
         if args.config:
             for command in commands:
