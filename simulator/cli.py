@@ -21,7 +21,8 @@ async def run(args: argparse.Namespace) -> dict:
     if not args.respect_hours:
         config = always_open(config)
     options = FleetOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
-                           call_seconds=args.call_seconds, wrap_up_s=args.wrap_up_seconds, width=args.width, height=args.height, fps=args.fps,
+                           call_seconds=args.call_seconds, wrap_up_s=args.wrap_up_seconds, width=args.width,
+                           height=args.height, fps=args.fps,
                            seed=args.seed)
     kiosk_ids = [f"sim-kiosk-{i:04d}" for i in range(args.kiosks)]
     officers = [f"sim-officer-{i:04d}" for i in range(args.officers)]
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosks", type=int, default=2)
     parser.add_argument("--officers", type=int, default=2)
     parser.add_argument("--calls", type=int, default=6)
-    parser.add_argument("--call-seconds", type=float, default=3.0)
+    parser.add_argument("--call-seconds", type=float, default=None,
+                        help="how long each call lasts once started (default: 3; 0 with --signaling-only)")
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=20)
@@ -57,7 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fleet", help="with --server: JSON file of kiosk_tokens and officer_passwords")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--signaling-only", action="store_true",
+                        help="no media: raw protocol clients (SDP exchanged) against a server process")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="with --signaling-only: client processes (default: 1, or 2 above 1000 clients)")
+    parser.add_argument("--ice-candidates", type=int, default=0,
+                        help="with --signaling-only: trickled ICE candidates each party sends per call")
+    parser.add_argument("--max-in-flight", type=int, default=0,
+                        help="with --signaling-only: calls placed at once (default 0: every kiosk at once)")
+    parser.add_argument("--officer-auth", choices=("password", "session"), default="password",
+                        help="with --signaling-only: officers sign in with a password (argon2) or reconnect "
+                             "with a session token")
     args = parser.parse_args(argv)
+    if args.call_seconds is None:
+        args.call_seconds = 0.0 if args.signaling_only else 3.0
+    if args.signaling_only:
+        return _signaling_only(parser, args)
     if args.server and not args.fleet:
         parser.error("--server needs --fleet (the credentials of the kiosks and officers to use)")
     if min(args.kiosks, args.officers) < 1 or args.calls < 0:
@@ -76,6 +93,33 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key:32} {value}")
     ok = summary["calls_completed"] == summary["calls_requested"] == args.calls
     return 0 if ok else 1
+
+
+def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from simulator.load import LoadOptions, run_load, succeeded
+
+    if args.server:
+        parser.error("--signaling-only starts its own server process; it cannot use --server")
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        options = LoadOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
+                              call_seconds=args.call_seconds, workers=args.workers, seed=args.seed,
+                              ice_candidates=args.ice_candidates, config_path=args.config,
+                              respect_hours=args.respect_hours, max_in_flight=args.max_in_flight,
+                              officer_auth=args.officer_auth)
+        summary = run_load(options)
+    except ValueError as exc:
+        parser.error(str(exc))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            print(f"{key:32} {value}")
+    return 0 if succeeded(summary) else 1
 
 
 if __name__ == "__main__":
