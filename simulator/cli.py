@@ -22,7 +22,7 @@ async def run(args: argparse.Namespace) -> dict:
         config = always_open(config)
     options = FleetOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
                            call_seconds=args.call_seconds, wrap_up_s=args.wrap_up_seconds, width=args.width,
-                           height=args.height, fps=args.fps,
+                           height=args.height, fps=args.fps, abandon_rate=args.abandon_rate,
                            seed=args.seed)
     kiosk_ids = [f"sim-kiosk-{i:04d}" for i in range(args.kiosks)]
     officers = [f"sim-officer-{i:04d}" for i in range(args.officers)]
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=20)
+    parser.add_argument("--abandon-rate", type=float, default=0.0,
+                        help="share of residents (0-1) who give up waiting after a random patience")
     parser.add_argument("--wrap-up-seconds", type=float, default=0.0,
                         help="simulated officers' time for notes after a call before they are ready again")
     parser.add_argument("--seed", type=int)
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--server needs --fleet (the credentials of the kiosks and officers to use)")
     if min(args.kiosks, args.officers) < 1 or args.calls < 0:
         parser.error("--kiosks and --officers must be at least 1 and --calls at least 0")
+    if not 0.0 <= args.abandon_rate <= 1.0:
+        parser.error(f"--abandon-rate must be between 0 and 1, not {args.abandon_rate}")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -91,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for key, value in summary.items():
             print(f"{key:32} {value}")
-    ok = summary["calls_completed"] == summary["calls_requested"] == args.calls
+    # Success: every resident either had their call or chose to give up, and nobody was lost.
+    served = summary["calls_completed"] + summary["abandoned"]
+    ok = served == summary["calls_requested"] == args.calls and summary["callers_lost"] == 0
     return 0 if ok else 1
 
 
