@@ -227,8 +227,11 @@ class Microphone:
         try:
             stream = await asyncio.to_thread(self._open_stream)
         except Exception as exc:
+            already_down = self._health.get().status == "error"
             self._health.set("error", f"microphone {self.device_name or 'default'}: {exc}")
-            log.warning("microphone %s cannot open: %s", self.device_name or "default", exc)
+            # Say it once when the device goes away; the supervisor keeps retrying quietly.
+            report = log.debug if already_down else log.warning
+            report("microphone %s cannot open: %s", self.device_name or "default", exc)
             return False
         self._stream = stream
         self.opens += 1
@@ -413,8 +416,11 @@ class Speaker:
         try:
             self._stream = await asyncio.to_thread(self._open_stream)
         except Exception as exc:
+            already_down = self._health.get().status == "error"
             self._health.set("error", f"speaker {self.device_name or 'default'}: {exc}")
-            log.warning("speaker %s cannot open: %s", self.device_name or "default", exc)
+            # Say it once when the device goes away; the supervisor keeps retrying quietly.
+            report = log.debug if already_down else log.warning
+            report("speaker %s cannot open: %s", self.device_name or "default", exc)
             return False
         self.opens += 1
         self._last_callback = time.monotonic()
