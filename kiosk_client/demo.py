@@ -1,0 +1,215 @@
+"""Simulated sessions for screenshots and view tests: put a server-less controller on any screen.
+
+``demo_controller(config)`` builds a controller that never connects (departments from the config with
+varied live status, one closed); ``await stage(controller, name)`` resets it and sets it up as in a real
+session at that point (a call with test-pattern video both ways, a chat, a scan, a shown document...).
+Nothing here touches a network, a device or the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+import av
+
+from config.schema import AppConfig
+from hardware.simulated import TestPatternVideoTrack
+from kiosk_client.controller import KioskController, KioskState, ScanTask, Screen, ShownDocument
+from kiosk_client.media import FrameSlot
+from kiosk_client.peripherals import Peripherals, PrintOutcome
+from remote_call import protocol as p
+from simulator.fleet import SimulatedMedia
+
+STAGES: tuple[str, ...] = (
+    "welcome",
+    "offline",
+    "choose_procedure",
+    "choose_category",
+    "choose_department",
+    "choose_closed",
+    "consent",
+    "preflight",
+    "waiting",
+    "connecting",
+    "in_call_chat",
+    "in_call_scan",
+    "in_call_scan_done",
+    "in_call_scanner_broken",
+    "in_call_document",
+    "in_call_end_confirm",
+    "after_call",
+    "after_call_no_paper",
+    "idle_warning",
+    "service",
+)
+OFFICER_NAME = "市民登録課 盛岡 花子"
+CHAT_LINES = ("こんにちは。市民登録課の盛岡です。", "本人確認書類をスキャナーに置いてください。")
+SCAN_PROMPT = "運転免許証またはマイナンバーカードの表面を置いてください"
+
+
+class DemoSession:
+    """Stands in for a CallSession on screens that show a call."""
+
+    def __init__(self, frame: Any):
+        self.remote_video = FrameSlot()
+        self.remote_video.push(frame)
+        self.control_handlers: list[Any] = []
+        self.document_handlers: list[Any] = []
+        self.documents = None
+        self.documents_open = asyncio.Event()
+
+    def send_control(self, message: dict[str, Any]) -> None:
+        return None
+
+    async def close(self) -> None:
+        self.remote_video.clear()
+
+
+def video_frame(label: str, width: int = 1280, height: int = 720, index: int = 40) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(
+        TestPatternVideoTrack(label, width, height, 15).render(index), format="bgr24"
+    )
+
+
+def _png(image: Any) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def sample_scan_png() -> bytes:
+    from hardware.sample_form import render_form_page
+
+    image = render_form_page(60)
+    image.thumbnail((360, 360))
+    return _png(image)
+
+
+def sample_document_png() -> bytes:
+    from hardware.receipt import Slip, render_preview
+
+    slip = Slip(
+        reception_number="A-012",
+        department="市民登録課",
+        message="住民票の写しはコンビニでも取れます。マイナンバーカードと暗証番号（4桁）をご用意ください。",
+    )
+    return _png(render_preview(slip, 384))
+
+
+def demo_departments(config: AppConfig) -> dict[str, p.DepartmentInfo]:
+    infos = {}
+    for i, dep in enumerate(d for d in config.departments if d.remote):
+        closed = dep.id == "kenko-hoken"
+        infos[dep.id] = p.DepartmentInfo(
+            id=dep.id,
+            name_ja=dep.name_ja,
+            name_en=dep.name_en,
+            open=not closed,
+            waiting=0 if closed else i % 4,
+            ewt_s=None if closed else 120.0 * (i % 4),
+            next_open="2026-11-30T08:30" if closed else None,
+        )
+    return infos
+
+
+def demo_controller(config: AppConfig, kiosk_id: str = "kiosk-ueda") -> KioskController:
+    controller = KioskController(
+        "ws://127.0.0.1:9/ws",
+        kiosk_id,
+        "demo-token-never-sent",
+        SimulatedMedia("kiosk", 640, 360, 15, 440.0),
+        config=config,
+        peripherals=Peripherals.simulated(),
+        telemetry=False,
+    )
+    controller.departments = demo_departments(config)
+    controller._departments_at = float("inf")  # never ask a server for fresher figures
+    controller.online = True
+    return controller
+
+
+async def stage(controller: KioskController, name: str, language: str = "ja") -> None:
+    """Reset ``controller`` and set it up as a real session would be on screen ``name``."""
+    if name not in STAGES:
+        raise ValueError(f"unknown demo stage {name!r}; expected one of {', '.join(STAGES)}")
+    await controller.reset()
+    controller.online = name != "offline"
+    c, r = controller, controller.resident
+    if name in ("welcome", "offline"):
+        if language != "ja":
+            r.language = language
+        return
+    c.choose_language(language)
+    if name == "choose_category":
+        c.set_category("住民票・戸籍")
+    elif name == "choose_department":
+        c.set_choose_mode("department")
+    elif name == "choose_closed":
+        c.set_choose_mode("department")
+        c.select_department("kenko-hoken")
+    if name.startswith("choose"):
+        return
+    c.select_procedure("juminhyo")
+    if name == "consent":
+        return
+    if name == "preflight":
+        c._set_screen(Screen.PREFLIGHT)
+        c.media.preview.push(video_frame("KIOSK CAMERA", 640, 360))
+        c.media.mic_level = 0.05
+        return
+    if name == "idle_warning":
+        c.idle.warning, c.idle.seconds_left = True, 12
+        return
+    if name == "service":
+        c._open_service()
+        c.service_message = "service.wrong_pin"
+        return
+    r.call_id, r.position, r.ewt_s, r.requested = "demo-call", 3, 420.0, True
+    c._set_state(KioskState.WAITING)
+    if name == "waiting":
+        c._set_screen(Screen.WAITING)
+        return
+    r.officer_name = OFFICER_NAME
+    if name == "connecting":
+        c._set_state(KioskState.CONNECTING)
+        c._set_screen(Screen.CONNECTING)
+        return
+    if name.startswith("after_call"):
+        r.call_id = None
+        r.end_reason = "completed"
+        r.slip = (
+            PrintOutcome(True, "ok", "printed")
+            if name == "after_call"
+            else PrintOutcome(False, "paper_out", "not printed: paper out")
+        )
+        c._set_state(KioskState.FINISHED)
+        c._set_screen(Screen.AFTER_CALL)
+        c.idle.warning, c.idle.seconds_left = True, 14
+        return
+    c.party.session = DemoSession(video_frame("OFFICER"))  # type: ignore[assignment]
+    c.party.call_id = "demo-call"
+    c.media.self_view.push(video_frame("KIOSK CAMERA", 640, 360))
+    r.chat.extend(
+        [_line("officer", CHAT_LINES[0]), _line("resident", "はい"), _line("officer", CHAT_LINES[1])]
+    )
+    c._set_state(KioskState.IN_CALL)
+    c._set_screen(Screen.IN_CALL)
+    if name == "in_call_scan":
+        r.scan = ScanTask("req-1", SCAN_PROMPT)
+    elif name == "in_call_scan_done":
+        r.scan = ScanTask("req-1", SCAN_PROMPT, stage="done", thumbnail=sample_scan_png())
+    elif name == "in_call_scanner_broken":
+        r.scan = ScanTask("req-1", SCAN_PROMPT, stage="failed", error_key="scan.unavailable")
+    elif name == "in_call_document":
+        r.shown["doc-1"] = ShownDocument("doc-1", "guide.png", "image/png", sample_document_png())
+    elif name == "in_call_end_confirm":
+        c.media.set_muted(True)
+        r.end_confirm = True
+
+
+def _line(sender: str, text: str) -> Any:
+    from kiosk_client.controller import ChatLine
+
+    return ChatLine(sender, text)

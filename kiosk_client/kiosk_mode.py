@@ -1,0 +1,79 @@
+"""Kiosk mode's only way out: an IT gesture (hold a corner for 5 s) followed by the PIN from the config.
+
+Both parts are Qt-free: the view forwards presses and releases with their position; the gesture arms a
+timer on the asyncio loop and calls ``on_gesture`` if the press is still held when it fires. PIN attempts
+are compared in constant time and locked out for a while after repeated failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Callable
+
+
+class ExitGesture:
+    def __init__(self, on_gesture: Callable[[], None], *, hold_s: float = 5.0, corner_px: int = 120):
+        self.on_gesture = on_gesture
+        self.hold_s = hold_s
+        self.corner_px = corner_px
+        self._timer: asyncio.TimerHandle | None = None
+
+    def in_corner(self, x: float, y: float, width: int, height: int) -> bool:
+        """The top-right corner (away from where residents touch, out of reach of a casual lean)."""
+        return x >= width - self.corner_px and y <= self.corner_px
+
+    def press(self, x: float, y: float, width: int, height: int) -> None:
+        self.release()
+        if self.in_corner(x, y, width, height):
+            self._timer = asyncio.get_running_loop().call_later(self.hold_s, self._fire)
+
+    def release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    @property
+    def pending(self) -> bool:
+        return self._timer is not None
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.on_gesture()
+
+
+class PinCheck:
+    def __init__(
+        self,
+        pin: str,
+        *,
+        max_failures: int = 5,
+        lockout_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if not pin.isdigit() or not 4 <= len(pin) <= 12:
+            raise ValueError("the exit PIN must be 4 to 12 digits")
+        self._pin = pin.encode()
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self._clock = clock
+        self.failures = 0
+        self._locked_until = 0.0
+
+    @property
+    def locked(self) -> bool:
+        return self._clock() < self._locked_until
+
+    def check(self, entered: str) -> bool:
+        if self.locked:
+            return False
+        ok = hmac.compare_digest(entered.encode(), self._pin)
+        if ok:
+            self.failures = 0
+            return True
+        self.failures += 1
+        if self.failures >= self.max_failures:
+            self.failures = 0
+            self._locked_until = self._clock() + self.lockout_s
+        return False
