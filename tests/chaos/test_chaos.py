@@ -50,7 +50,7 @@ async def spawn(lab: NetLab, host: str, *argv: str, log: Path) -> asyncio.subpro
 
 @pytest.mark.slow
 @pytest.mark.timeout(480)
-async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path):
+async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
     rng = random.Random(SEED)
     server_address = lab.address("srv")
     config = test_config(host=server_address, port=8765, database=str(tmp_path / "madoguchi.sqlite3"),
@@ -151,9 +151,10 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path):
         or (r.end_reason == "completed" and not (r.officer and r.answered_at and r.started_at)))]
     completed = sum(1 for c in calls if c["reason"] == "completed")
     delay_note = "" if "delay" in kinds else " (no netem in this kernel: no delay faults)"
-    print(f"\nchaos summary{delay_note}: seed {SEED}, faults injected {sum(faults.values())} {dict(sorted(faults.items()))}, "
-          f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, stuck officers {len(stuck)}, "
-          f"open records {len(open_records)}, incomplete records {len(incomplete)}")
+    with capsys.disabled():  # the summary belongs in every test run's output, passed or not
+        print(f"\nchaos summary{delay_note}: seed {SEED}, faults injected {sum(faults.values())} {dict(sorted(faults.items()))}, "
+              f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, stuck officers {len(stuck)}, "
+              f"open records {len(open_records)}, incomplete records {len(incomplete)}")
     assert sum(faults.values()) >= TARGET_FAULTS, faults
     assert len(calls) == KIOSKS * CALLS_PER_KIOSK, kiosk_report.get("errors")
     assert not lost, (lost, [r for r in records if r.call_id in {c["call_id"] for c in lost}])
