@@ -504,7 +504,9 @@ def parse_message(raw: str | bytes, *, max_bytes: int = 64 * 1024) -> Wire:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(ErrorCode.MALFORMED, f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise ProtocolError(ErrorCode.MALFORMED, f"a message must be a JSON object, not {type(data).__name__}")
+        raise ProtocolError(
+            ErrorCode.MALFORMED, f"a message must be a JSON object, not {type(data).__name__}"
+        )
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError(ErrorCode.MALFORMED, "a message needs a string field 'type'")

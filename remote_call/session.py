@@ -84,7 +84,9 @@ def rtc_configuration(ice_servers: list[p.IceServerInfo], policy: str = "all") -
     """ICE servers only from the server's list; an empty list means none at all (closed LAN), never
     aiortc's default public STUN server. ``policy`` "relay" allows TURN relay candidates only."""
     return RTCConfiguration(
-        iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers],
+        iceServers=[
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers
+        ],
         iceTransportPolicy=RTCIceTransportPolicy.RELAY if policy == "relay" else RTCIceTransportPolicy.ALL,
     )
 
@@ -138,9 +140,7 @@ class CallSession:
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)  # returns after ICE gathering; candidates are in the SDP
         await self._signal(
-            p.SessionDescription(
-                call_id=self.call_id, sdp_type="offer", sdp=self.pc.localDescription.sdp
-            )
+            p.SessionDescription(call_id=self.call_id, sdp_type="offer", sdp=self.pc.localDescription.sdp)
         )
 
     def _add_media(self) -> None:
@@ -209,10 +209,9 @@ class CallSession:
         log.debug("call %s: peer connection %s", self.call_id, state)
         if state == "connected":
             self.connected.set()
-        elif state in ("failed", "closed"):
-            if state == "failed":
-                self.failed.set()
-                await self.close()
+        elif state == "failed":
+            self.failed.set()
+            await self.close()
 
     # ------------------------------------------------------------------ control channel
 

@@ -64,7 +64,9 @@ class SignalingClient:
     async def wait_connected(self, timeout: float) -> p.Welcome:
         """Wait for a welcome; raise SignalingRefused at once if the server refused our credentials."""
         waiter = asyncio.create_task(self.connected.wait())
-        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         waiter.cancel()
         if self.refused is not None:
             raise self.refused

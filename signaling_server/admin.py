@@ -45,17 +45,24 @@ def cmd_add_officer(args: argparse.Namespace) -> int:
         dep, _, level = item.partition(":")
         level = level or "primary"
         if dep not in departments:
-            raise SystemExit(f"--skill {item!r}: unknown department {dep!r}; known: {', '.join(sorted(departments))}")
+            raise SystemExit(
+                f"--skill {item!r}: unknown department {dep!r}; known: {', '.join(sorted(departments))}"
+            )
         if level not in ("primary", "secondary"):
             raise SystemExit(f"--skill {item!r}: level must be primary or secondary")
         skills[dep] = level
     try:
-        store.add_officer(args.username, args.name or args.username, args.role, hash_password(_read_password(args)),
-                          skills)
+        store.add_officer(
+            args.username, args.name or args.username, args.role, hash_password(_read_password(args)), skills
+        )
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
-    _audit(store).append("admin", "account_created", args.username,  # type: ignore[attr-defined]
-                         {"role": args.role, "departments": ",".join(skills)})
+    _audit(store).append(
+        "admin",
+        "account_created",
+        args.username,  # type: ignore[attr-defined]
+        {"role": args.role, "departments": ",".join(skills)},
+    )
     print(f"created {args.role} {args.username} serving {', '.join(skills) or 'no department'}")
     return 0
 
@@ -64,13 +71,17 @@ def cmd_issue_kiosk_token(args: argparse.Namespace) -> int:
     store, config = _store(args)
     known = {k.id for k in config.kiosks}  # type: ignore[attr-defined]
     if args.kiosk_id not in known and not args.force:
-        raise SystemExit(f"kiosk {args.kiosk_id!r} is not in the configuration (known: {', '.join(sorted(known))});"
-                         " use --force to issue anyway")
+        raise SystemExit(
+            f"kiosk {args.kiosk_id!r} is not in the configuration (known: {', '.join(sorted(known))});"
+            " use --force to issue anyway"
+        )
     token = Authenticator(store, session_ttl_s=60).issue_kiosk_token(args.kiosk_id)
     _audit(store).append("admin", "kiosk_token_issued", args.kiosk_id)  # type: ignore[attr-defined]
     print(token)
-    print(f"token issued for {args.kiosk_id}; it is shown only now — put it in the kiosk's token file",
-          file=sys.stderr)
+    print(
+        f"token issued for {args.kiosk_id}; it is shown only now — put it in the kiosk's token file",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -96,8 +107,13 @@ def cmd_provision_demo(args: argparse.Namespace) -> int:
     from signaling_server.embedded import provision
 
     store, config = _store(args)
-    fleet = provision(store, config, kiosk_ids=[k.id for k in config.kiosks],  # type: ignore[attr-defined]
-                      officers=[args.officer], password=args.demo_password)
+    fleet = provision(
+        store,
+        config,
+        kiosk_ids=[k.id for k in config.kiosks],  # type: ignore[attr-defined]
+        officers=[args.officer],
+        password=args.demo_password,
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -158,8 +174,16 @@ def cmd_turn_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if config.turn is None:
         raise SystemExit("the configuration has no [turn] section (urls, secret, ttl_s)")
-    print(coturn_config([config.turn.secret, *args.old_secret], realm=args.realm, listening_ip=args.listen,
-                        relay_ip=args.relay, allowed_peer_networks=args.allow_peer), end="")
+    print(
+        coturn_config(
+            [config.turn.secret, *args.old_secret],
+            realm=args.realm,
+            listening_ip=args.listen,
+            relay_ip=args.relay,
+            allowed_peer_networks=args.allow_peer,
+        ),
+        end="",
+    )
     return 0
 
 
@@ -167,8 +191,10 @@ def cmd_documents_new_key(args: argparse.Namespace) -> int:
     from signaling_server.case_documents import new_key
 
     print(new_key())
-    print("put it under [documents] keys = { <id> = \"...\" } and set current_key; keep it secret",
-          file=sys.stderr)
+    print(
+        'put it under [documents] keys = { <id> = "..." } and set current_key; keep it secret',
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -188,7 +214,9 @@ def cmd_documents_rekey(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi-admin", description=__doc__)
-    parser.add_argument("--config", help="TOML configuration (default: $MADOGUCHI_CONFIG or Morioka defaults)")
+    parser.add_argument(
+        "--config", help="TOML configuration (default: $MADOGUCHI_CONFIG or Morioka defaults)"
+    )
     parser.add_argument("--database", help="override server.database")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -218,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--demo-password", default="madoguchi-demo")
     demo.set_defaults(func=cmd_provision_demo)
 
-    audit = sub.add_parser("audit", help="the hash-chained audit trail").add_subparsers(dest="audit_command",
-                                                                                        required=True)
+    audit = sub.add_parser("audit", help="the hash-chained audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
     verify = audit.add_parser("verify", help="check the chain; exit 1 if it was tampered with")
     verify.add_argument("--anchor", help="SEQ:HASH recorded earlier elsewhere (detects a full rewrite)")
     verify.set_defaults(func=cmd_audit_verify)
@@ -229,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_audit_show)
 
     tls = sub.add_parser("tls", help="development CA and server certificates").add_subparsers(
-        dest="tls_command", required=True)
+        dest="tls_command", required=True
+    )
     init_ca = tls.add_parser("init-ca", help="create a development certificate authority")
     init_ca.add_argument("--dir", required=True)
     init_ca.set_defaults(func=cmd_tls_init_ca)
@@ -244,10 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     show_cert.set_defaults(func=cmd_tls_show)
 
     documents = sub.add_parser("documents", help="keys of documents saved to cases").add_subparsers(
-        dest="documents_command", required=True)
+        dest="documents_command", required=True
+    )
     documents.add_parser("new-key", help="print a new 256-bit key").set_defaults(func=cmd_documents_new_key)
     documents.add_parser("rekey", help="re-encrypt every document under the current key").set_defaults(
-        func=cmd_documents_rekey)
+        func=cmd_documents_rekey
+    )
 
     turn = sub.add_parser("turn-config", help="print a coturn turnserver.conf matching [turn]")
     turn.add_argument("--realm", required=True)

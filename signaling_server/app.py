@@ -123,16 +123,30 @@ async def my_calls(request: web.Request) -> web.Response:
         return web.json_response({"error": "sign in first"}, status=401)
     tz = ZoneInfo(request.app[CONFIG].city.timezone)
     try:
-        day = dt.date.fromisoformat(request.query.get("date", "")) if request.query.get("date") \
+        day = (
+            dt.date.fromisoformat(request.query.get("date", ""))
+            if request.query.get("date")
             else dt.datetime.now(tz).date()
+        )
     except ValueError:
         return web.json_response({"error": "date must be YYYY-MM-DD"}, status=400)
     start = dt.datetime.combine(day, dt.time(), tz).timestamp()
     calls = [
-        {"call_id": r.call_id, "kiosk_id": r.kiosk_id, "department": r.department, "procedure": r.procedure,
-         "state": r.state, "end_reason": r.end_reason, "outcome": r.outcome, "notes": r.notes,
-         "created_at": r.created_at, "answered_at": r.answered_at, "ended_at": r.ended_at}
-        for r in store.calls(since=start) if r.officer == username and r.created_at < start + 86_400
+        {
+            "call_id": r.call_id,
+            "kiosk_id": r.kiosk_id,
+            "department": r.department,
+            "procedure": r.procedure,
+            "state": r.state,
+            "end_reason": r.end_reason,
+            "outcome": r.outcome,
+            "notes": r.notes,
+            "created_at": r.created_at,
+            "answered_at": r.answered_at,
+            "ended_at": r.ended_at,
+        }
+        for r in store.calls(since=start)
+        if r.officer == username and r.created_at < start + 86_400
     ]
     return web.json_response(calls)
 
@@ -145,6 +159,7 @@ class _Connection:
         self.peer = peer
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
         self.writer = asyncio.create_task(self._write(), name=f"ws-writer {peer}")
+        self._closer: asyncio.Future | None = None
 
     def send_raw(self, text: str) -> None:
         try:
@@ -159,8 +174,8 @@ class _Connection:
     def close(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
             self.outbox.put_nowait(None)
-        if not self.ws.closed:
-            asyncio.ensure_future(self.ws.close(code=1008, message=b"closed by server"))
+        if not self.ws.closed and self._closer is None:
+            self._closer = asyncio.ensure_future(self.ws.close(code=1008, message=b"closed by server"))
 
     async def _write(self) -> None:
         while True:
@@ -184,8 +199,11 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     limit = config.server.max_message_bytes
     if not same_origin(request):
         # A browser page from elsewhere may not open signaling connections (cross-site websocket hijacking).
-        log.warning("%s: websocket from a foreign origin refused: %s", request.remote,
-                    request.headers.get("Origin", "")[:100])
+        log.warning(
+            "%s: websocket from a foreign origin refused: %s",
+            request.remote,
+            request.headers.get("Origin", "")[:100],
+        )
         raise web.HTTPForbidden(text="origin not allowed")
     ws = web.WebSocketResponse(
         heartbeat=config.server.ws_heartbeat_s,
@@ -207,13 +225,25 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             if not bucket.allow():
                 strikes += 1
                 if strikes == 1:
-                    log.warning("%s (%s %s) is sending too many messages", conn.peer, client.role.value,
-                                client.identity)
-                conn.send(p.Error(code=ErrorCode.RATE_LIMITED,
-                                  detail=f"too many messages; at most {config.server.messages_per_second:g}/s"))
+                    log.warning(
+                        "%s (%s %s) is sending too many messages",
+                        conn.peer,
+                        client.role.value,
+                        client.identity,
+                    )
+                conn.send(
+                    p.Error(
+                        code=ErrorCode.RATE_LIMITED,
+                        detail=f"too many messages; at most {config.server.messages_per_second:g}/s",
+                    )
+                )
                 if strikes >= FLOOD_STRIKES * config.server.message_burst:
-                    log.warning("%s (%s %s) flooded the server; disconnecting", conn.peer, client.role.value,
-                                client.identity)
+                    log.warning(
+                        "%s (%s %s) flooded the server; disconnecting",
+                        conn.peer,
+                        client.role.value,
+                        client.identity,
+                    )
                     await ws.close(code=1008, message=b"message flood")
                     break
                 continue
@@ -226,7 +256,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                 message = p.parse_message(frame.data, max_bytes=limit)
                 if message.type not in p.CLIENT_TYPES or isinstance(message, p.Hello):
                     raise ProtocolError(
-                        ErrorCode.FORBIDDEN, f"{message.type!r} is not a message a client sends now",
+                        ErrorCode.FORBIDDEN,
+                        f"{message.type!r} is not a message a client sends now",
                         about=message.type,
                     )
                 board.handle(client, message, frame.data)
@@ -252,7 +283,9 @@ async def _handshake(
     remote = request.remote or "unknown"
 
     async def refuse(error: p.Error) -> None:
-        log.warning("%s: connection refused before sign-in: %s: %s", remote, error.code.value, error.detail[:200])
+        log.warning(
+            "%s: connection refused before sign-in: %s: %s", remote, error.code.value, error.detail[:200]
+        )
         conn.send(error)
         await _close(ws, conn)
 
@@ -273,8 +306,12 @@ async def _handshake(
         await refuse(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="the first message must be 'hello'"))
         return None
     if hello.v != PROTOCOL_VERSION:
-        await refuse(p.Error(code=ErrorCode.VERSION, detail=f"protocol version {hello.v} is not supported; "
-                             f"this server speaks {PROTOCOL_VERSION}"))
+        await refuse(
+            p.Error(
+                code=ErrorCode.VERSION,
+                detail=f"protocol version {hello.v} is not supported; this server speaks {PROTOCOL_VERSION}",
+            )
+        )
         return None
     credentials = hello.credentials
     # Passwords can be guessed: throttle the account and the address. Device and session tokens are
@@ -285,13 +322,21 @@ async def _handshake(
         who = credentials.username
         wait_s = throttle.check_login(who, remote)
     else:
-        who = (f"session-{token_hash(credentials.token)[:12]}" if isinstance(credentials, p.SessionCredentials)
-               else credentials.kiosk_id)
+        who = (
+            f"session-{token_hash(credentials.token)[:12]}"
+            if isinstance(credentials, p.SessionCredentials)
+            else credentials.kiosk_id
+        )
         wait_s = throttle.check(user_key(who))
     if wait_s > 0:
         log.warning("%s: sign-in for %s refused: locked out for %.0f s", remote, who, wait_s)
-        conn.send(p.Error(code=ErrorCode.RATE_LIMITED, about="hello",
-                          detail=f"too many failed sign-ins; try again in {wait_s:.0f} s"))
+        conn.send(
+            p.Error(
+                code=ErrorCode.RATE_LIMITED,
+                about="hello",
+                detail=f"too many failed sign-ins; try again in {wait_s:.0f} s",
+            )
+        )
         await _close(ws, conn)
         return None
     audit = request.app[SWITCHBOARD].audit

@@ -97,7 +97,10 @@ class Authenticator:
             account = self.store.officer(credentials.username)
             async with self._argon2:
                 valid = await asyncio.get_running_loop().run_in_executor(
-                    None, verify_password, account.password_hash if account else _DUMMY_HASH, credentials.password
+                    None,
+                    verify_password,
+                    account.password_hash if account else _DUMMY_HASH,
+                    credentials.password,
                 )
             if account is None or not valid or account.disabled:
                 raise AuthError("wrong username or password")

@@ -86,20 +86,34 @@ class CaseDocuments:
     def _aad(call_id: str, doc_id: str) -> bytes:
         return f"{call_id}/{doc_id}".encode()
 
-    def save(self, *, call_id: str, doc_id: str, name: str, mime: str, data: bytes, sha256: str,
-             saved_by: str) -> SavedDocument:
+    def save(
+        self, *, call_id: str, doc_id: str, name: str, mime: str, data: bytes, sha256: str, saved_by: str
+    ) -> SavedDocument:
         if not data or len(data) > MAX_BYTES:
             raise DocumentError(f"a document must be 1 byte to {MAX_BYTES // (1024 * 1024)} MiB")
         if hashlib.sha256(data).hexdigest() != sha256.lower():
             raise DocumentError("the SHA-256 does not match the uploaded bytes: nothing was saved")
         nonce = os.urandom(12)
         ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self._aad(call_id, doc_id))
-        saved = SavedDocument(call_id, doc_id, name[:200], mime, len(data), sha256.lower(), saved_by, self.clock())
+        saved = SavedDocument(
+            call_id, doc_id, name[:200], mime, len(data), sha256.lower(), saved_by, self.clock()
+        )
         try:
             self.conn.execute(
                 "INSERT INTO case_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call_id, doc_id, saved.name, mime, saved.size, saved.sha256, self.current, nonce, ciphertext,
-                 saved_by, saved.saved_at),
+                (
+                    call_id,
+                    doc_id,
+                    saved.name,
+                    mime,
+                    saved.size,
+                    saved.sha256,
+                    self.current,
+                    nonce,
+                    ciphertext,
+                    saved_by,
+                    saved.saved_at,
+                ),
             )
         except sqlite3.IntegrityError:
             raise DocumentError(f"document {doc_id!r} is already saved to this case") from None
@@ -108,24 +122,31 @@ class CaseDocuments:
     def list(self, call_id: str) -> list[SavedDocument]:
         rows = self.conn.execute(
             "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at FROM case_documents"
-            " WHERE call_id = ? ORDER BY saved_at", (call_id,))
+            " WHERE call_id = ? ORDER BY saved_at",
+            (call_id,),
+        )
         return [SavedDocument(*row) for row in rows]
 
     def read(self, call_id: str, doc_id: str) -> tuple[SavedDocument, bytes]:
         row = self.conn.execute(
             "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at, key_id, nonce, ciphertext"
-            " FROM case_documents WHERE call_id = ? AND doc_id = ?", (call_id, doc_id)).fetchone()
+            " FROM case_documents WHERE call_id = ? AND doc_id = ?",
+            (call_id, doc_id),
+        ).fetchone()
         if row is None:
             raise DocumentError(f"no document {doc_id!r} in case {call_id!r}")
         meta, key_id, nonce, ciphertext = SavedDocument(*row[:8]), row[8], row[9], row[10]
         key = self.keys.get(key_id)
         if key is None:
-            raise DocumentError(f"document {doc_id!r} was encrypted with key {key_id!r}, which is no longer "
-                                "configured")
+            raise DocumentError(
+                f"document {doc_id!r} was encrypted with key {key_id!r}, which is no longer configured"
+            )
         try:
             data = AESGCM(key).decrypt(nonce, ciphertext, self._aad(call_id, doc_id))
         except InvalidTag:
-            raise DocumentError(f"document {doc_id!r} fails its integrity check (tampered or wrong key)") from None
+            raise DocumentError(
+                f"document {doc_id!r} fails its integrity check (tampered or wrong key)"
+            ) from None
         return meta, data
 
     def purge(self, retention_days: float) -> int:
@@ -136,12 +157,15 @@ class CaseDocuments:
     def rekey(self) -> int:
         """Re-encrypt every document under the current key (after rotating it); the number re-encrypted."""
         rows = self.conn.execute(
-            "SELECT call_id, doc_id FROM case_documents WHERE key_id != ?", (self.current,)).fetchall()
+            "SELECT call_id, doc_id FROM case_documents WHERE key_id != ?", (self.current,)
+        ).fetchall()
         for call_id, doc_id in rows:
             _, data = self.read(call_id, doc_id)
             nonce = os.urandom(12)
             ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self._aad(call_id, doc_id))
             self.conn.execute(
-                "UPDATE case_documents SET key_id = ?, nonce = ?, ciphertext = ? WHERE call_id = ? AND doc_id = ?",
-                (self.current, nonce, ciphertext, call_id, doc_id))
+                "UPDATE case_documents SET key_id = ?, nonce = ?, ciphertext = ?"
+                " WHERE call_id = ? AND doc_id = ?",
+                (self.current, nonce, ciphertext, call_id, doc_id),
+            )
         return len(rows)

@@ -39,7 +39,9 @@ async def _documents_ctx(app: web.Application):
         keys = {key_id: parse_key(text) for key_id, text in config.keys.items()}
         documents = CaseDocuments(app[STORE].conn, keys, config.current_key)
         app[DOCUMENTS] = documents
-        purge = asyncio.create_task(_retention(app, documents, config.retention_days), name="document-retention")
+        purge = asyncio.create_task(
+            _retention(app, documents, config.retention_days), name="document-retention"
+        )
     yield
     if purge is not None:
         purge.cancel()
@@ -85,7 +87,9 @@ def _case(request: web.Request, account: OfficerAccount, *, writing: bool) -> st
     if writing:
         recent = record.ended_at is None or time.time() - record.ended_at < UPLOAD_WINDOW_S
         if not (handled and recent):
-            raise web.HTTPForbidden(text="only the officer who handled the call saves its documents, within a day")
+            raise web.HTTPForbidden(
+                text="only the officer who handled the call saves its documents, within a day"
+            )
     elif not (handled or account.role in ("supervisor", "it_admin")):
         raise web.HTTPForbidden(text="not your case")
     return call_id
@@ -109,24 +113,43 @@ async def save_document(request: web.Request) -> web.Response:
         if len(body) > MAX_BYTES:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_BYTES, actual_size=len(body))
     try:
-        saved = documents.save(call_id=call_id, doc_id=doc_id, name=name, mime=mime, data=bytes(body),
-                               sha256=sha256, saved_by=account.username)
+        saved = documents.save(
+            call_id=call_id,
+            doc_id=doc_id,
+            name=name,
+            mime=mime,
+            data=bytes(body),
+            sha256=sha256,
+            saved_by=account.username,
+        )
     except DocumentError as exc:
         raise web.HTTPUnprocessableEntity(text=str(exc)) from None
-    request.app[SWITCHBOARD].audit.append(account.username, "document_saved", call_id,
-                                          {"doc_id": doc_id, "sha256": saved.sha256, "size": saved.size,
-                                           "label": saved.name})
+    request.app[SWITCHBOARD].audit.append(
+        account.username,
+        "document_saved",
+        call_id,
+        {"doc_id": doc_id, "sha256": saved.sha256, "size": saved.size, "label": saved.name},
+    )
     return web.json_response({"call_id": call_id, "doc_id": doc_id, "size": saved.size}, status=201)
 
 
 async def list_documents(request: web.Request) -> web.Response:
     account = _staff(request)
     call_id = _case(request, account, writing=False)
-    return web.json_response([
-        {"doc_id": d.doc_id, "name": d.name, "mime": d.mime, "size": d.size, "sha256": d.sha256,
-         "saved_by": d.saved_by, "saved_at": d.saved_at}
-        for d in _documents(request).list(call_id)
-    ])
+    return web.json_response(
+        [
+            {
+                "doc_id": d.doc_id,
+                "name": d.name,
+                "mime": d.mime,
+                "size": d.size,
+                "sha256": d.sha256,
+                "saved_by": d.saved_by,
+                "saved_at": d.saved_at,
+            }
+            for d in _documents(request).list(call_id)
+        ]
+    )
 
 
 async def read_document(request: web.Request) -> web.Response:
@@ -136,7 +159,11 @@ async def read_document(request: web.Request) -> web.Response:
         meta, data = _documents(request).read(call_id, request.match_info["doc_id"])
     except DocumentError as exc:
         raise web.HTTPNotFound(text=str(exc)) from None
-    request.app[SWITCHBOARD].audit.append(account.username, "document_opened", call_id,
-                                          {"doc_id": meta.doc_id, "sha256": meta.sha256})
-    return web.Response(body=data, content_type=meta.mime,
-                        headers={"Cache-Control": "no-store", "X-Content-SHA256": meta.sha256})
+    request.app[SWITCHBOARD].audit.append(
+        account.username, "document_opened", call_id, {"doc_id": meta.doc_id, "sha256": meta.sha256}
+    )
+    return web.Response(
+        body=data,
+        content_type=meta.mime,
+        headers={"Cache-Control": "no-store", "X-Content-SHA256": meta.sha256},
+    )

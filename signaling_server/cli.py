@@ -14,13 +14,17 @@ from signaling_server.app import create_app
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="madoguchi-server", description=__doc__)
-    parser.add_argument("--config", help="TOML configuration (default: $MADOGUCHI_CONFIG or Morioka defaults)")
+    parser.add_argument(
+        "--config", help="TOML configuration (default: $MADOGUCHI_CONFIG or Morioka defaults)"
+    )
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port")
     parser.add_argument("--database", help="override server.database")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -35,8 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         from signaling_server.tls import server_ssl_context
 
         ssl_context = server_ssl_context(server.tls_cert, server.tls_key)
-    web.run_app(create_app(config), host=server.host, port=server.port, ssl_context=ssl_context,
-                access_log=None, print=lambda msg: logging.getLogger("madoguchi").info(msg))
+    web.run_app(
+        create_app(config),
+        host=server.host,
+        port=server.port,
+        ssl_context=ssl_context,
+        access_log=None,
+        print=lambda msg: logging.getLogger("madoguchi").info(msg),
+    )
     return 0
 
 

@@ -134,7 +134,9 @@ class Store:
         )
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        self.conn.execute("UPDATE officers SET password_hash = ? WHERE username = ?", (password_hash, username))
+        self.conn.execute(
+            "UPDATE officers SET password_hash = ? WHERE username = ?", (password_hash, username)
+        )
 
     def officers(self) -> list[OfficerAccount]:
         names = [r[0] for r in self.conn.execute("SELECT username FROM officers ORDER BY username")]

@@ -113,8 +113,9 @@ class Switchboard:
         self._closing = False
         self.listeners: list[Callable[[str, dict], None]] = []  # observers: metrics, tests
         self.monitor: Monitor | None = None
-        self.audit = AuditLog(store.conn, extra_actions=("document_opened", "documents_purged",
-                                                          "document_received"))
+        self.audit = AuditLog(
+            store.conn, extra_actions=("document_opened", "documents_purged", "document_received")
+        )
         self._next_stats_push = 0.0
         self._next_session_check = 0.0
         self.session_valid: Callable[[str], bool] | None = None  # set by the app: staff session check
@@ -127,10 +128,8 @@ class Switchboard:
             deadline = self.router.next_deadline()
             timeout = 1.0 if deadline is None else min(1.0, max(0.0, deadline - self.clock()))
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
             self.apply(self.router.tick())
             now = self.clock()
             if now >= self._next_stats_push:
@@ -148,8 +147,11 @@ class Switchboard:
         join times; calls that were connected are held for their officer (media is peer to peer and goes
         on) until the parties reconnect within the grace. The queue snapshot gives order and priorities;
         call records, saved at every change, say where each call stood."""
-        active = {r.call_id: r for state in ("queued", "ringing", "connecting", "in_call")
-                  for r in self.store.calls(state=state)}
+        active = {
+            r.call_id: r
+            for state in ("queued", "ringing", "connecting", "in_call")
+            for r in self.store.calls(state=state)
+        }
         snapshot = self._reconcile(self.store.load_queue() or {"version": SNAPSHOT_VERSION}, active)
         try:
             self.router.restore(snapshot)
@@ -192,21 +194,38 @@ class Switchboard:
             if record.call_id in seen or record.department not in self.departments:
                 continue
             seq += 1
-            callers.append({
-                "call_id": record.call_id, "kiosk_id": record.kiosk_id, "join_time": record.created_at,
-                "entered_at": record.created_at, "priority": NORMAL, "seq": seq, "notes": [], "case": None,
-                "info": {"procedure": record.procedure, "language": record.language or "ja"},
-                **self._placement(record, True),
-            })
+            callers.append(
+                {
+                    "call_id": record.call_id,
+                    "kiosk_id": record.kiosk_id,
+                    "join_time": record.created_at,
+                    "entered_at": record.created_at,
+                    "priority": NORMAL,
+                    "seq": seq,
+                    "notes": [],
+                    "case": None,
+                    "info": {"procedure": record.procedure, "language": record.language or "ja"},
+                    **self._placement(record, True),
+                }
+            )
         return {**snapshot, "callers": callers}
 
     @staticmethod
     def _placement(record: CallRecord, queued: bool) -> dict:
         if record.state in ("connecting", "in_call") and record.officer:
-            return {"queued": False, "officer": record.officer, "officer_department": record.department,
-                    "department": record.department}
+            return {
+                "queued": False,
+                "officer": record.officer,
+                "officer_department": record.department,
+                "department": record.department,
+            }
         if record.state in ("queued", "ringing"):
-            return {"queued": True, "officer": None, "officer_department": None, "department": record.department}
+            return {
+                "queued": True,
+                "officer": None,
+                "officer_department": None,
+                "department": record.department,
+            }
         return {"queued": queued, "department": record.department}
 
     def shutdown(self) -> None:
@@ -236,7 +255,9 @@ class Switchboard:
             if returning is not None:
                 returning.cancel()
             if principal.role is Role.OFFICER and self._router_state(identity) in (None, "offline"):
-                skills = {d: SkillLevel(level) for d, level in principal.skills.items() if d in self.departments}
+                skills = {
+                    d: SkillLevel(level) for d, level in principal.skills.items() if d in self.departments
+                }
                 self.apply(self.router.officer_online(identity, skills))
             self._resume(client)
         else:
@@ -256,7 +277,8 @@ class Switchboard:
             departments=self.department_infos(),
             kiosk=p.KioskInfo(id=kiosk.id, name=kiosk.name, location=kiosk.location) if kiosk else None,
             skills={d: level for d, level in principal.skills.items() if d in self.departments}
-            if principal.role is Role.OFFICER else {},
+            if principal.role is Role.OFFICER
+            else {},
         )
 
     def _router_state(self, officer_id: str) -> str | None:
@@ -274,8 +296,12 @@ class Switchboard:
         if last is not None and last not in self.calls:
             del self._last_call[(client.role, client.identity)]
             record = self.store.call(last)
-            if record is not None and record.state == "ended" and record.end_reason \
-                    and not any(m.call_id == last for m in missed):
+            if (
+                record is not None
+                and record.state == "ended"
+                and record.end_reason
+                and not any(m.call_id == last for m in missed)
+            ):
                 reason = EndReason(record.end_reason)
                 if not is_kiosk and record.officer != client.identity:
                     reason = EndReason.REQUEUED
@@ -337,16 +363,22 @@ class Switchboard:
         self._absent.pop((role, identity), None)
         if role is Role.OFFICER:
             if identity not in self.officers:
-                held = [c.call_id for c in self.calls.values() if c.record.officer == identity
-                        and c.state in (CallState.CONNECTING, CallState.IN_CALL)]
+                held = [
+                    c.call_id
+                    for c in self.calls.values()
+                    if c.record.officer == identity and c.state in (CallState.CONNECTING, CallState.IN_CALL)
+                ]
                 self.apply(self.router.officer_offline(identity))
-                self._missed[(role, identity)] = [p.CallEnded(call_id=c, reason=EndReason.REQUEUED) for c in held]
+                self._missed[(role, identity)] = [
+                    p.CallEnded(call_id=c, reason=EndReason.REQUEUED) for c in held
+                ]
             return
         if identity in self.kiosks:
             return
         self._missed[(role, identity)] = [
             p.CallEnded(call_id=c.call_id, reason=EndReason.KIOSK_DISCONNECTED)
-            for c in self.calls.values() if c.record.kiosk_id == identity
+            for c in self.calls.values()
+            if c.record.kiosk_id == identity
         ]
         for call in [c for c in self.calls.values() if c.record.kiosk_id == identity]:
             if call.state in (CallState.QUEUED, CallState.RINGING):
@@ -363,12 +395,17 @@ class Switchboard:
         message's original text: relayed messages are forwarded as received, not re-encoded."""
         handler = self._handlers.get(type(message))
         if handler is None:
-            raise ProtocolError(ErrorCode.FORBIDDEN, f"{message.type!r} is not a message a client sends here",
-                                about=getattr(message, "type", None))
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"{message.type!r} is not a message a client sends here",
+                about=getattr(message, "type", None),
+            )
         allowed_roles, method = handler
         if client.role not in allowed_roles:
             raise ProtocolError(
-                ErrorCode.FORBIDDEN, f"a {client.role.value} may not send {message.type!r}", about=message.type
+                ErrorCode.FORBIDDEN,
+                f"a {client.role.value} may not send {message.type!r}",
+                about=message.type,
             )
         if method is Switchboard._relay:
             self._relay(client, message, raw)  # type: ignore[arg-type]
@@ -447,7 +484,9 @@ class Switchboard:
             raise ProtocolError(ErrorCode.CONFLICT, str(exc), msg.type) from None
         self.apply(decisions)
 
-    def _relay(self, client: Client, msg: p.SessionDescription | p.IceCandidate, raw: str | None = None) -> None:
+    def _relay(
+        self, client: Client, msg: p.SessionDescription | p.IceCandidate, raw: str | None = None
+    ) -> None:
         call = self._party_call(client, msg.call_id, msg.type)
         if call.state not in (CallState.CONNECTING, CallState.IN_CALL):
             raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} is {call.state.value}", msg.type)
@@ -471,8 +510,12 @@ class Switchboard:
             call.move(CallState.IN_CALL, self.clock())
             self.store.save_call(call.record)
             self._send_parties(call, p.CallStarted(call_id=call.call_id))
-            self.audit.append(call.record.officer or "?", "call_started", call.call_id,
-                              {"kiosk": call.record.kiosk_id, "department": call.record.department})
+            self.audit.append(
+                call.record.officer or "?",
+                "call_started",
+                call.call_id,
+                {"kiosk": call.record.kiosk_id, "department": call.record.department},
+            )
             self._emit("call_started", {"call_id": call.call_id})
 
     def _restart_media(self, client: Client, msg: p.RestartMedia) -> None:
@@ -501,15 +544,20 @@ class Switchboard:
             if (call.record.kiosk_id if is_kiosk else call.record.officer) == client.identity:
                 self._resume(client)
             elif not is_kiosk:
-                client.send(p.CallEnded(call_id=msg.call_id, reason=EndReason.REQUEUED))  # someone else has it
+                client.send(
+                    p.CallEnded(call_id=msg.call_id, reason=EndReason.REQUEUED)
+                )  # someone else has it
             else:
                 raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
             return
         record = self.store.call(msg.call_id)
         if record is None or (is_kiosk and record.kiosk_id != client.identity) or record.state != "ended":
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
-        reason = EndReason(record.end_reason) if is_kiosk or record.officer == client.identity \
+        reason = (
+            EndReason(record.end_reason)
+            if is_kiosk or record.officer == client.identity
             else EndReason.REQUEUED
+        )
         client.send(p.CallEnded(call_id=msg.call_id, reason=reason))
 
     def _end_call(self, client: Client, msg: p.EndCall) -> None:
@@ -548,8 +596,9 @@ class Switchboard:
             decisions = self.router.transfer(msg.call_id, msg.to_department, msg.note, warm=msg.warm)
         except RouterError as exc:
             raise ProtocolError(ErrorCode.CONFLICT, str(exc), msg.type) from None
-        self.audit.append(client.identity, "call_transferred", msg.call_id,
-                          {"to": msg.to_department, "warm": msg.warm})
+        self.audit.append(
+            client.identity, "call_transferred", msg.call_id, {"to": msg.to_department, "warm": msg.warm}
+        )
         self.apply(decisions)
 
     def _cancel_transfer(self, client: Client, msg: p.CancelTransfer) -> None:
@@ -576,9 +625,16 @@ class Switchboard:
     def _case_event(self, client: Client, msg: p.CaseEvent) -> None:
         call = self._party_call(client, msg.call_id, msg.type)
         self.audit.append(
-            client.identity, msg.action, msg.call_id,
-            {"kiosk": call.record.kiosk_id, "doc_id": msg.doc_id, "sha256": msg.sha256, "size": msg.size,
-             "label": msg.label},
+            client.identity,
+            msg.action,
+            msg.call_id,
+            {
+                "kiosk": call.record.kiosk_id,
+                "doc_id": msg.doc_id,
+                "sha256": msg.sha256,
+                "size": msg.size,
+                "label": msg.label,
+            },
         )
 
     _handlers: ClassVar[dict[type, tuple[frozenset[Role], Callable]]] = {
@@ -699,15 +755,30 @@ class Switchboard:
         officer = self.officers.get(call.record.officer or "")
         kiosk_info = self.kiosk_names.get(call.record.kiosk_id)
         department = self.departments[call.record.department]
-        common = {"call_id": call.call_id, "department": call.record.department, "restart": restart,
-                  "ice_transport_policy": self.config.ice_transport_policy}
+        common = {
+            "call_id": call.call_id,
+            "department": call.record.department,
+            "restart": restart,
+            "ice_transport_policy": self.config.ice_transport_policy,
+        }
         if kiosk is not None:
-            kiosk.send(p.CallConnecting(offerer=True, peer_name=department.name_ja,
-                                        ice_servers=self.ice_servers(call.record.kiosk_id), **common))
+            kiosk.send(
+                p.CallConnecting(
+                    offerer=True,
+                    peer_name=department.name_ja,
+                    ice_servers=self.ice_servers(call.record.kiosk_id),
+                    **common,
+                )
+            )
         if officer is not None:
-            officer.send(p.CallConnecting(offerer=False,
-                                          peer_name=kiosk_info.name if kiosk_info else call.record.kiosk_id,
-                                          ice_servers=self.ice_servers(officer.identity), **common))
+            officer.send(
+                p.CallConnecting(
+                    offerer=False,
+                    peer_name=kiosk_info.name if kiosk_info else call.record.kiosk_id,
+                    ice_servers=self.ice_servers(officer.identity),
+                    **common,
+                )
+            )
         old = self._setup_timers.pop(call.call_id, None)
         if old is not None:
             old.cancel()
@@ -757,8 +828,9 @@ class Switchboard:
 
     # ------------------------------------------------------------------ helpers
 
-    def _finish(self, call: Call, reason: EndReason, *, outcome: str | None = None,
-                note: str | None = None) -> None:
+    def _finish(
+        self, call: Call, reason: EndReason, *, outcome: str | None = None, note: str | None = None
+    ) -> None:
         """End a call that had an officer: the officer goes to wrap-up. A one-stop case (おくやみ) whose
         checklist has more departments does not end: the resident goes on to the next one."""
         try:
@@ -776,8 +848,11 @@ class Switchboard:
                 self._release_officer(call, officer)
             kiosk = self.kiosks.get(call.record.kiosk_id)
             if kiosk is not None:
-                kiosk.send(p.CallTransferred(call_id=call.call_id, to_department=advance.to_department,
-                                             note="", warm=False))
+                kiosk.send(
+                    p.CallTransferred(
+                        call_id=call.call_id, to_department=advance.to_department, note="", warm=False
+                    )
+                )
             self.apply(decisions)
             return
         self._end(call, reason)
@@ -806,8 +881,9 @@ class Switchboard:
         call = self.calls.get(d.call_id)
         if call is None:
             return
-        message = p.CallTransferred(call_id=d.call_id, to_department=d.to_department, note=d.note[:4000],
-                                    warm=d.warm)
+        message = p.CallTransferred(
+            call_id=d.call_id, to_department=d.to_department, note=d.note[:4000], warm=d.warm
+        )
         self._send_parties(call, message)
         if not d.warm and call.state in (CallState.CONNECTING, CallState.IN_CALL):
             officer = call.record.officer
@@ -842,8 +918,12 @@ class Switchboard:
         if call.record.officer and (Role.OFFICER, call.record.officer) in self._absent:
             self._missed.setdefault((Role.OFFICER, call.record.officer), []).append(ended)
         if call.record.officer:
-            self.audit.append(call.record.officer, "call_ended", call.call_id,
-                              {"reason": reason.value, "outcome": call.record.outcome})
+            self.audit.append(
+                call.record.officer,
+                "call_ended",
+                call.call_id,
+                {"reason": reason.value, "outcome": call.record.outcome},
+            )
         for client in (self.kiosks.get(call.record.kiosk_id), self.officers.get(call.record.officer or "")):
             if client is not None:
                 client.calls.discard(call.call_id)
@@ -907,7 +987,9 @@ class Switchboard:
                 client.send(message)
         for officer in self.officers.values():
             mine = {d: v for d, v in stats["departments"].items() if d in officer.principal.skills}
-            officer.send(p.SupervisorStats(stats={"date": stats["date"], "at": stats["at"], "departments": mine}))
+            officer.send(
+                p.SupervisorStats(stats={"date": stats["date"], "at": stats["at"], "departments": mine})
+            )
 
     def _revalidate_sessions(self) -> None:
         if self.session_valid is None:

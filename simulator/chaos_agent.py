@@ -45,8 +45,10 @@ async def run_kiosks(args: argparse.Namespace) -> dict[str, Any]:
     fleet = json.loads(Path(args.fleet).read_text())
     stop = _stop_event()
     rng = random.Random(args.seed)
-    kiosks = [KioskController(args.server, kid, token, SimulatedMedia(kid, 160, 120, 10, 440), **FAST)
-              for kid, token in fleet["kiosk_tokens"].items()]
+    kiosks = [
+        KioskController(args.server, kid, token, SimulatedMedia(kid, 160, 120, 10, 440), **FAST)
+        for kid, token in fleet["kiosk_tokens"].items()
+    ]
     calls: list[dict[str, Any]] = []
 
     async def one_kiosk(kiosk: KioskController) -> None:
@@ -58,7 +60,9 @@ async def run_kiosks(args: argparse.Namespace) -> dict[str, Any]:
                 if not kiosk.online:
                     await kiosk.events.wait("online", 60)
                 queued = asyncio.ensure_future(kiosk.events.wait("queue", 30))
-                await kiosk.request_call(rng.choice(sorted(d for d, info in kiosk.departments.items() if info.open)))
+                await kiosk.request_call(
+                    rng.choice(sorted(d for d, info in kiosk.departments.items() if info.open))
+                )
                 await queued
             except (ConnectionError, TimeoutError, RuntimeError) as exc:
                 log.info("%s: call not placed (%s)", kiosk.kiosk_id, exc)
@@ -70,8 +74,9 @@ async def run_kiosks(args: argparse.Namespace) -> dict[str, Any]:
             placed += 1
             entry["call_id"] = kiosk.resident.call_id
             calls.append(entry)
-            ending = asyncio.ensure_future(kiosk.events.wait("call_ended", args.call_timeout,
-                                                              call_id=entry["call_id"]))
+            ending = asyncio.ensure_future(
+                kiosk.events.wait("call_ended", args.call_timeout, call_id=entry["call_id"])
+            )
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({ending, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
@@ -81,9 +86,13 @@ async def run_kiosks(args: argparse.Namespace) -> dict[str, Any]:
                 ending.cancel()
                 # Lost: the resident was never told how the call ended. Say what the kiosk believed.
                 entry["reason"] = None
-                entry["kiosk_state"] = {"state": kiosk.state.value, "online": kiosk.online,
-                                        "resident_call": kiosk.resident.call_id, "party_call": kiosk.party.call_id,
-                                        "position": kiosk.resident.position}
+                entry["kiosk_state"] = {
+                    "state": kiosk.state.value,
+                    "online": kiosk.online,
+                    "resident_call": kiosk.resident.call_id,
+                    "party_call": kiosk.party.call_id,
+                    "position": kiosk.resident.position,
+                }
                 with contextlib.suppress(Exception):
                     await kiosk.cancel()
             if kiosk.state is not KioskState.IDLE:
@@ -100,8 +109,10 @@ async def run_kiosks(args: argparse.Namespace) -> dict[str, Any]:
 async def run_officers(args: argparse.Namespace) -> dict[str, Any]:
     fleet = json.loads(Path(args.fleet).read_text())
     stop = _stop_event()
-    officers = [ConsoleController(args.server, name, password, SimulatedMedia(name, 160, 120, 10, 660), **FAST)
-                for name, password in fleet["officer_passwords"].items()]
+    officers = [
+        ConsoleController(args.server, name, password, SimulatedMedia(name, 160, 120, 10, 660), **FAST)
+        for name, password in fleet["officer_passwords"].items()
+    ]
     answered: dict[str, int] = {}
     tasks: set[asyncio.Task] = set()
 
@@ -162,21 +173,29 @@ async def run_check(args: argparse.Namespace) -> dict[str, Any]:
     from signaling_server.testing import WireClient
 
     password = Path(args.password_file).read_text().strip()
-    client = await WireClient.connect(args.server, p.Hello(v=1, role=p.Role.SUPERVISOR,
-                                                           credentials=p.PasswordCredentials(
-                                                               username=args.username, password=password)))
+    client = await WireClient.connect(
+        args.server,
+        p.Hello(
+            v=1,
+            role=p.Role.SUPERVISOR,
+            credentials=p.PasswordCredentials(username=args.username, password=password),
+        ),
+    )
     try:
         await client.expect(p.Welcome, timeout=30)
         stats = (await client.expect(p.SupervisorStats, timeout=30)).stats
     finally:
         await client.close()
-    return {"officers": {k: v["state"] for k, v in stats["officers"].items()},
-            "waiting": {k: v["waiting"] for k, v in stats["departments"].items()}}
+    return {
+        "officers": {k: v["state"] for k, v in stats["officers"].items()},
+        "waiting": {k: v["waiting"] for k, v in stats["departments"].items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chaos_agent", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="chaos_agent", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("role", choices=["kiosks", "officers", "check"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--fleet")
@@ -188,8 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--username")
     parser.add_argument("--password-file")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format=f"%(asctime)s {args.role} %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format=f"%(asctime)s {args.role} %(levelname)s %(name)s: %(message)s",
+    )
     runner = {"kiosks": run_kiosks, "officers": run_officers, "check": run_check}[args.role]
     started = time.time()
     report = asyncio.run(runner(args))

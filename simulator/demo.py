@@ -54,16 +54,34 @@ async def run(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     kiosk_id = args.kiosk or config.kiosks[0].id
     async with EmbeddedServer(config, workdir / "madoguchi.sqlite3", port=args.port) as server:
-        fleet = provision(server.store, config, kiosk_ids=[kiosk_id], officers=[DEMO_OFFICER],
-                          password=DEMO_PASSWORD)
+        fleet = provision(
+            server.store, config, kiosk_ids=[kiosk_id], officers=[DEMO_OFFICER], password=DEMO_PASSWORD
+        )
         token_file = _private_file(workdir / f"{kiosk_id}.token", fleet.kiosk_tokens[kiosk_id])
         password_file = _private_file(workdir / "demo-officer.password", DEMO_PASSWORD)
         print(f"server: {server.url}  (health: {server.http_url}/healthz)", flush=True)
         commands = [
-            [*_tool("madoguchi-kiosk"), "--server", server.url, "--kiosk-id", kiosk_id,
-             "--token-file", str(token_file), "--windowed"],
-            [*_tool("madoguchi-console"), "--server", server.url, "--username", DEMO_OFFICER,
-             "--password-file", str(password_file), "--media", "simulated"],
+            [
+                *_tool("madoguchi-kiosk"),
+                "--server",
+                server.url,
+                "--kiosk-id",
+                kiosk_id,
+                "--token-file",
+                str(token_file),
+                "--windowed",
+            ],
+            [
+                *_tool("madoguchi-console"),
+                "--server",
+                server.url,
+                "--username",
+                DEMO_OFFICER,
+                "--password-file",
+                str(password_file),
+                "--media",
+                "simulated",
+            ],
         ]
         if args.config:
             for command in commands:
@@ -96,8 +114,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="madoguchi-demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="madoguchi-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="TOML configuration (default: Morioka defaults)")
     parser.add_argument("--port", type=int, default=8765, help="server port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--kiosk", help="which configured kiosk the window plays (default: the first)")
@@ -105,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-hours", action="store_true", help="keep the configured opening hours")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return asyncio.run(run(args))
     except ConfigError as exc:

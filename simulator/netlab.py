@@ -96,25 +96,56 @@ class NetLab:
         script = (
             "table inet chaos {\n"
             f" chain out {{ type filter hook output priority 0; numgen random mod 100 < {percent} drop; }}\n"
-            f" chain in {{ type filter hook input priority 0; iifname != \"lo\" numgen random mod 100 < {percent}"
-            " drop; }\n}\n"
+            " chain in { type filter hook input priority 0;"
+            f' iifname != "lo" numgen random mod 100 < {percent} drop; }}\n}}\n'
         )
-        subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=script, text=True, check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["ip", "netns", "exec", ns, "nft", "-f", "-"],
+            input=script,
+            text=True,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         return True
 
     def delay(self, host: str, ms: int) -> bool:
         """Delay the host's outgoing packets; False where the kernel has no netem."""
-        result = _run("ip", "netns", "exec", self.ns(host), "tc", "qdisc", "replace", "dev",
-                      self._veth(host, "a"), "root", "netem", "delay", f"{ms}ms", check=False)
+        result = _run(
+            "ip",
+            "netns",
+            "exec",
+            self.ns(host),
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            self._veth(host, "a"),
+            "root",
+            "netem",
+            "delay",
+            f"{ms}ms",
+            check=False,
+        )
         return result.returncode == 0
 
     def restore(self, host: str) -> None:
         """Plug the cable back in, stop dropping and delaying."""
         _run("ip", "-n", self.hub, "link", "set", self._veth(host, "b"), "up", check=False)
         self._clear_loss(host)
-        _run("ip", "netns", "exec", self.ns(host), "tc", "qdisc", "del", "dev", self._veth(host, "a"), "root",
-             check=False)
+        _run(
+            "ip",
+            "netns",
+            "exec",
+            self.ns(host),
+            "tc",
+            "qdisc",
+            "del",
+            "dev",
+            self._veth(host, "a"),
+            "root",
+            check=False,
+        )
 
     def _clear_loss(self, host: str) -> None:
         if shutil.which("nft"):

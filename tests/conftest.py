@@ -10,9 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from signaling_server.auth import hash_password  # noqa: E402
-from signaling_server.embedded import EmbeddedServer, provision  # noqa: E402
-from signaling_server.testing import test_config  # noqa: E402
+from signaling_server.auth import hash_password
+from signaling_server.embedded import EmbeddedServer, provision
+from signaling_server.testing import test_config
 
 KIOSKS = ["kiosk-ueda", "kiosk-tonan", "kiosk-tamayama"]
 OFFICERS = ["hanako", "jiro"]
@@ -28,8 +28,9 @@ def make_server(tmp_path: Path):
         server = EmbeddedServer(config, tmp_path / "madoguchi.sqlite3")
         server.fleet = provision(server.store, config, kiosk_ids=KIOSKS, officers=OFFICERS, password=PASSWORD)
         # An officer serving one department only, for authorisation tests.
-        server.store.add_officer("kenji", "健康 賢治", "officer", hash_password(PASSWORD),
-                                 {"kenko-hoken": "primary"})
+        server.store.add_officer(
+            "kenji", "健康 賢治", "officer", hash_password(PASSWORD), {"kenko-hoken": "primary"}
+        )
         return server
 
     return factory

@@ -44,8 +44,12 @@ def lab():
 
 
 async def spawn(lab: NetLab, host: str, *argv: str, log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(*lab.command(host, *argv), stdout=log.open("ab"),
-                                                stderr=asyncio.subprocess.STDOUT, cwd=Path(__file__).parents[2])
+    return await asyncio.create_subprocess_exec(
+        *lab.command(host, *argv),
+        stdout=log.open("ab"),
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=Path(__file__).parents[2],
+    )
 
 
 @pytest.mark.slow
@@ -53,8 +57,13 @@ async def spawn(lab: NetLab, host: str, *argv: str, log: Path) -> asyncio.subpro
 async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
     rng = random.Random(SEED)
     server_address = lab.address("srv")
-    config = test_config(host=server_address, port=8765, database=str(tmp_path / "madoguchi.sqlite3"),
-                         reconnect_grace_s=8.0, setup_timeout_s=15.0)
+    config = test_config(
+        host=server_address,
+        port=8765,
+        database=str(tmp_path / "madoguchi.sqlite3"),
+        reconnect_grace_s=8.0,
+        setup_timeout_s=15.0,
+    )
     config_path = tmp_path / "city.toml"
     config_path.write_text(dump_config(config), encoding="utf-8")
     store = Store(config.server.database)
@@ -70,16 +79,56 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
     log = tmp_path / "chaos.log"
 
     def start_server():
-        return spawn(lab, "srv", PY, "-m", "signaling_server.cli", "--config", str(config_path),
-                     "--log-level", "WARNING", log=log)
+        return spawn(
+            lab,
+            "srv",
+            PY,
+            "-m",
+            "signaling_server.cli",
+            "--config",
+            str(config_path),
+            "--log-level",
+            "WARNING",
+            log=log,
+        )
 
     server = await start_server()
-    officers_agent = await spawn(lab, "off", PY, "-m", "simulator.chaos_agent", "officers", "--server", url,
-                                 "--fleet", str(tmp_path / "officers.json"), "--call-seconds", "2",
-                                 "--out", str(tmp_path / "officers-report.json"), log=log)
-    kiosks_agent = await spawn(lab, "kio", PY, "-m", "simulator.chaos_agent", "kiosks", "--server", url,
-                               "--fleet", str(tmp_path / "kiosks.json"), "--calls-per-kiosk", str(CALLS_PER_KIOSK),
-                               "--seed", str(SEED), "--out", str(tmp_path / "kiosks-report.json"), log=log)
+    officers_agent = await spawn(
+        lab,
+        "off",
+        PY,
+        "-m",
+        "simulator.chaos_agent",
+        "officers",
+        "--server",
+        url,
+        "--fleet",
+        str(tmp_path / "officers.json"),
+        "--call-seconds",
+        "2",
+        "--out",
+        str(tmp_path / "officers-report.json"),
+        log=log,
+    )
+    kiosks_agent = await spawn(
+        lab,
+        "kio",
+        PY,
+        "-m",
+        "simulator.chaos_agent",
+        "kiosks",
+        "--server",
+        url,
+        "--fleet",
+        str(tmp_path / "kiosks.json"),
+        "--calls-per-kiosk",
+        str(CALLS_PER_KIOSK),
+        "--seed",
+        str(SEED),
+        "--out",
+        str(tmp_path / "kiosks-report.json"),
+        log=log,
+    )
     faults: dict[str, int] = {}
     kinds: list[str] = []
     try:
@@ -88,8 +137,11 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
             lab.restore("kio")
             kinds.append("delay")
         deadline = time.monotonic() + FAULT_PHASE_MAX_S
-        while sum(faults.values()) < TARGET_FAULTS and time.monotonic() < deadline \
-                and kiosks_agent.returncode is None:
+        while (
+            sum(faults.values()) < TARGET_FAULTS
+            and time.monotonic() < deadline
+            and kiosks_agent.returncode is None
+        ):
             await asyncio.sleep(rng.uniform(1.0, 2.5))  # calm between faults (the schedule, not a wait)
             kind = rng.choice(kinds)
             host = rng.choice(["kio", "off"])
@@ -112,8 +164,9 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
                 lab.delay(host, rng.choice([100, 300]))
                 await asyncio.sleep(length)
                 lab.restore(host)
-            faults[f"{kind}:{host}" if kind != "kill" else "kill:server"] = faults.get(
-                f"{kind}:{host}" if kind != "kill" else "kill:server", 0) + 1
+            faults[f"{kind}:{host}" if kind != "kill" else "kill:server"] = (
+                faults.get(f"{kind}:{host}" if kind != "kill" else "kill:server", 0) + 1
+            )
         for host in ("kio", "off"):
             lab.restore(host)
         # No more faults: every resident's calls must now come to an end.
@@ -124,9 +177,22 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
             await asyncio.wait_for(kiosks_agent.wait(), 30)
         await asyncio.sleep(0)  # let the server see the kiosks leave
         check = await asyncio.create_subprocess_exec(
-            *lab.command("srv", PY, "-m", "simulator.chaos_agent", "check", "--server", url, "--username",
-                         "chaos-boss", "--password-file", str(tmp_path / "boss.pw")),
-            stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+            *lab.command(
+                "srv",
+                PY,
+                "-m",
+                "simulator.chaos_agent",
+                "check",
+                "--server",
+                url,
+                "--username",
+                "chaos-boss",
+                "--password-file",
+                str(tmp_path / "boss.pw"),
+            ),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=Path(__file__).parents[2],
+        )
         view = json.loads((await asyncio.wait_for(check.communicate(), 60))[0])
     finally:
         for proc in (kiosks_agent, officers_agent):
@@ -143,18 +209,32 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
     store.close()
     calls = kiosk_report["calls"]
     lost = [c for c in calls if c["reason"] is None]
-    stuck = {name: state for name, state in view["officers"].items()
-             if name in officers and state in ("ringing", "in_call")}
+    stuck = {
+        name: state
+        for name, state in view["officers"].items()
+        if name in officers and state in ("ringing", "in_call")
+    }
     open_records = [r.call_id for r in records if r.state != "ended"]
-    incomplete = [r.call_id for r in records if r.state == "ended" and (
-        not r.end_reason or r.ended_at is None
-        or (r.end_reason == "completed" and not (r.officer and r.answered_at and r.started_at)))]
+    incomplete = [
+        r.call_id
+        for r in records
+        if r.state == "ended"
+        and (
+            not r.end_reason
+            or r.ended_at is None
+            or (r.end_reason == "completed" and not (r.officer and r.answered_at and r.started_at))
+        )
+    ]
     completed = sum(1 for c in calls if c["reason"] == "completed")
     delay_note = "" if "delay" in kinds else " (no netem in this kernel: no delay faults)"
     with capsys.disabled():  # the summary belongs in every test run's output, passed or not
-        print(f"\nchaos summary{delay_note}: seed {SEED}, faults injected {sum(faults.values())} {dict(sorted(faults.items()))}, "
-              f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, stuck officers {len(stuck)}, "
-              f"open records {len(open_records)}, incomplete records {len(incomplete)}")
+        print(
+            f"\nchaos summary{delay_note}: seed {SEED}, faults injected {sum(faults.values())} "
+            f"{dict(sorted(faults.items()))}, "
+            f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, "
+            f"stuck officers {len(stuck)}, "
+            f"open records {len(open_records)}, incomplete records {len(incomplete)}"
+        )
     assert sum(faults.values()) >= TARGET_FAULTS, faults
     assert len(calls) == KIOSKS * CALLS_PER_KIOSK, kiosk_report.get("errors")
     assert not lost, (lost, [r for r in records if r.call_id in {c["call_id"] for c in lost}])

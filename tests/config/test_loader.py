@@ -17,8 +17,15 @@ DEFAULTS = (DEFAULTS_DIR / "morioka.toml").read_text(encoding="utf-8")
 def test_morioka_defaults():
     config = load_config(DEFAULTS_DIR / "morioka.toml")
     names = {d.name_ja for d in config.departments if d.remote}
-    assert {"子育てあんしん課", "市民登録課", "医療助成年金課", "健康保険課", "介護保険課", "給排水課",
-            "建築指導課"} <= names
+    assert {
+        "子育てあんしん課",
+        "市民登録課",
+        "医療助成年金課",
+        "健康保険課",
+        "介護保険課",
+        "給排水課",
+        "建築指導課",
+    } <= names
     assert any(d.kind == "one_stop" for d in config.departments)
     mynaportal = [p for p in config.procedures if p.source is ProcedureSource.MYNAPORTAL_27]
     assert len(mynaportal) == 27
@@ -42,13 +49,18 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('port = 8765', 'port = 99999'), "server.port"),
-        (('port = 8765', 'prot = 8765'), "server.prot: unknown key"),
-        (('audience = "residents"\n\n[[departments]]\nid = "shimin-toroku"',
-          'audience = "citizens"\n\n[[departments]]\nid = "shimin-toroku"'), "departments[0](id=kosodate).audience"),
+        (("port = 8765", "port = 99999"), "server.port"),
+        (("port = 8765", "prot = 8765"), "server.prot: unknown key"),
+        (
+            (
+                'audience = "residents"\n\n[[departments]]\nid = "shimin-toroku"',
+                'audience = "citizens"\n\n[[departments]]\nid = "shimin-toroku"',
+            ),
+            "departments[0](id=kosodate).audience",
+        ),
         (('department = "kosodate"', 'department = "nowhere"'), "unknown department 'nowhere'"),
         (('id = "kiosk-ueda"', 'id = "Kiosk Ueda"'), "kiosks[0]"),
-        (('ice_servers = []', 'ice_servers = [{ urls = ["http://stun.example"] }]'), "not a stun:"),
+        (("ice_servers = []", 'ice_servers = [{ urls = ["http://stun.example"] }]'), "not a stun:"),
     ],
 )
 def test_errors_name_file_key_and_problem(tmp_path: Path, change: tuple[str, str], expected: str):
@@ -63,8 +75,14 @@ def test_errors_name_file_key_and_problem(tmp_path: Path, change: tuple[str, str
 
 
 def test_bad_hours_span(tmp_path: Path):
-    path = _write(tmp_path, DEFAULTS.replace('audience = "residents"\n', 'audience = "residents"\n'
-                                             '[departments.hours]\nmon = ["17:00-08:30"]\n', 1))
+    path = _write(
+        tmp_path,
+        DEFAULTS.replace(
+            'audience = "residents"\n',
+            'audience = "residents"\n[departments.hours]\nmon = ["17:00-08:30"]\n',
+            1,
+        ),
+    )
     with pytest.raises(ConfigError, match="ends before it starts"):
         load_config(path)
 

@@ -50,7 +50,9 @@ def test_pinned_version_on_python_3_11():
 
 def test_many_void_calls_keep_none_alive():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=120
+    )
     assert result.returncode == 0, f"the interpreter died ({result.returncode}): {result.stderr[-2000:]}"
     plain_lost, qasync_lost = (int(x) for x in result.stdout.split())
     assert plain_lost <= 100 and qasync_lost <= 100, (plain_lost, qasync_lost)

@@ -1,4 +1,4 @@
-"""CallParty through a real server: a dead media path is noticed by link pings and rebuilt for the same call."""
+"""CallParty through a real server: a dead media path is noticed by link pings and rebuilt (same call)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ async def more_frames(session, count: int) -> None:
 
 
 async def test_dead_media_path_is_rebuilt_for_the_same_call(server):
-    kiosk = KioskController(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"],
-                            SimulatedMedia("kiosk", 320, 240, 15, 440))
+    kiosk = KioskController(
+        server.url,
+        "kiosk-ueda",
+        server.fleet.kiosk_tokens["kiosk-ueda"],
+        SimulatedMedia("kiosk", 320, 240, 15, 440),
+    )
     officer = ConsoleController(server.url, "hanako", PASSWORD, SimulatedMedia("officer", 320, 240, 15, 660))
     for party in (kiosk.party, officer.party):
         party.link_dead_s = 2.0  # the default is 5 s; shorter keeps the test quick
@@ -48,8 +52,9 @@ async def test_dead_media_path_is_rebuilt_for_the_same_call(server):
         assert officer.party.link_rtt_ms is not None  # link pings are answered
 
         lost = asyncio.ensure_future(officer.events.wait("media_lost", TIMEOUT, call_id=call_id))
-        rebuilt = asyncio.ensure_future(officer.events.wait("call_connecting", TIMEOUT, call_id=call_id,
-                                                            restart=True))
+        rebuilt = asyncio.ensure_future(
+            officer.events.wait("call_connecting", TIMEOUT, call_id=call_id, restart=True)
+        )
         restarted = asyncio.ensure_future(officer.events.wait("call_started", TIMEOUT, call_id=call_id))
         cut_outgoing_media(kiosk.party.session)
         await lost
@@ -71,8 +76,12 @@ async def test_a_fresh_offer_on_an_established_session_is_answered_afresh(server
     arrives on the officer's old session; the officer rebuilds and the call carries on."""
     from remote_call import protocol as p
 
-    kiosk = KioskController(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"],
-                            SimulatedMedia("kiosk", 320, 240, 15, 440))
+    kiosk = KioskController(
+        server.url,
+        "kiosk-ueda",
+        server.fleet.kiosk_tokens["kiosk-ueda"],
+        SimulatedMedia("kiosk", 320, 240, 15, 440),
+    )
     officer = ConsoleController(server.url, "hanako", PASSWORD, SimulatedMedia("officer", 320, 240, 15, 660))
     try:
         await kiosk.start()

@@ -20,25 +20,40 @@ def pair(**kwargs) -> tuple[CallSession, CallSession]:
     def to(name: str):
         async def send(message: p.Wire) -> None:
             await sessions[name].handle_signal(message)
+
         return send
 
-    sessions["kiosk"] = CallSession("c1", offerer=True, ice_servers=[], send_signal=to("officer"),
-                                    video=TestPatternVideoTrack("kiosk", 320, 240, 20), audio=ToneAudioTrack(440),
-                                    **kwargs)
-    sessions["officer"] = CallSession("c1", offerer=False, ice_servers=[], send_signal=to("kiosk"),
-                                      video=TestPatternVideoTrack("officer", 320, 240, 20),
-                                      audio=ToneAudioTrack(660))
+    sessions["kiosk"] = CallSession(
+        "c1",
+        offerer=True,
+        ice_servers=[],
+        send_signal=to("officer"),
+        video=TestPatternVideoTrack("kiosk", 320, 240, 20),
+        audio=ToneAudioTrack(440),
+        **kwargs,
+    )
+    sessions["officer"] = CallSession(
+        "c1",
+        offerer=False,
+        ice_servers=[],
+        send_signal=to("kiosk"),
+        video=TestPatternVideoTrack("officer", 320, 240, 20),
+        audio=ToneAudioTrack(660),
+    )
     return sessions["kiosk"], sessions["officer"]
 
 
 async def wait_frames(session: CallSession, video: int, audio: int) -> None:
-    async def enough() -> None:
-        while session.remote_video.count < video or session.remote_audio.count < audio:
-            got = asyncio.Event()
-            session.remote_video.listeners.append(lambda _f: got.set())
-            session.remote_audio.listeners.append(lambda _f: got.set())
-            await got.wait()
-    await asyncio.wait_for(enough(), TIMEOUT)
+    enough = asyncio.Event()
+
+    def check(_frame) -> None:
+        if session.remote_video.count >= video and session.remote_audio.count >= audio:
+            enough.set()
+
+    session.remote_video.listeners.append(check)
+    session.remote_audio.listeners.append(check)
+    check(None)
+    await asyncio.wait_for(enough.wait(), TIMEOUT)
 
 
 async def test_media_and_control_flow_both_ways():
@@ -55,7 +70,9 @@ async def test_media_and_control_flow_both_ways():
         video_sender = next(t for t in kiosk.pc.getTransceivers() if t.kind == "video")
         assert "VP8" in kiosk.pc.localDescription.sdp and video_sender.sender.track is not None
         # The control channel carries JSON both ways.
-        await asyncio.wait_for(asyncio.gather(kiosk.channel_open.wait(), officer.channel_open.wait()), TIMEOUT)
+        await asyncio.wait_for(
+            asyncio.gather(kiosk.channel_open.wait(), officer.channel_open.wait()), TIMEOUT
+        )
         received: asyncio.Future = asyncio.get_running_loop().create_future()
         officer.control_handlers.append(lambda m: received.done() or received.set_result(m))
         kiosk.send_control({"type": "chat", "text": "こんにちは"})
@@ -112,14 +129,23 @@ async def test_a_document_crosses_the_call_whole_and_verified():
 
     kiosk, officer = pair()
     verdicts: asyncio.Queue = asyncio.Queue()
-    receiver = DocumentReceiver(lambda offer, data, ok, detail: verdicts.put_nowait((offer, data, ok, detail)))
+    receiver = DocumentReceiver(
+        lambda offer, data, ok, detail: verdicts.put_nowait((offer, data, ok, detail))
+    )
     officer.document_handlers.append(receiver.feed)
     try:
         await kiosk.start()
-        await asyncio.wait_for(asyncio.gather(kiosk.documents_open.wait(), officer.documents_open.wait()), TIMEOUT)
+        await asyncio.wait_for(
+            asyncio.gather(kiosk.documents_open.wait(), officer.documents_open.wait()), TIMEOUT
+        )
         data = os.urandom(3 * 1024 * 1024 + 123)  # several hundred chunks, past the high-water mark
-        offer = DocumentOffer(doc_id="scan1", purpose="scan", mime="image/png", size=len(data),
-                              sha256=hashlib.sha256(data).hexdigest())
+        offer = DocumentOffer(
+            doc_id="scan1",
+            purpose="scan",
+            mime="image/png",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
         await send_document(kiosk.documents, offer, data)
         got_offer, got, ok, detail = await asyncio.wait_for(verdicts.get(), TIMEOUT)
         assert ok and detail == "" and got == data and got_offer.doc_id == "scan1"

@@ -25,11 +25,15 @@ PASSWORD = "correct horse battery"
 
 
 def hello_kiosk(kiosk_id: str, token: str) -> p.Hello:
-    return p.Hello(v=1, role=p.Role.KIOSK, credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token))
+    return p.Hello(
+        v=1, role=p.Role.KIOSK, credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token)
+    )
 
 
 def hello_officer(username: str, password: str) -> p.Hello:
-    return p.Hello(v=1, role=p.Role.OFFICER, credentials=p.PasswordCredentials(username=username, password=password))
+    return p.Hello(
+        v=1, role=p.Role.OFFICER, credentials=p.PasswordCredentials(username=username, password=password)
+    )
 
 
 async def refused_hello(server, hello: p.Hello | str) -> p.Error:
@@ -64,13 +68,16 @@ async def forged_token(server) -> p.Error:
 
 
 async def expired_session(server) -> p.Error:
-    return await refused_hello(server, p.Hello(v=1, role=p.Role.OFFICER,
-                                               credentials=p.SessionCredentials(token="B" * 43)))
+    return await refused_hello(
+        server, p.Hello(v=1, role=p.Role.OFFICER, credentials=p.SessionCredentials(token="B" * 43))
+    )
 
 
 async def revoked_kiosk(server) -> p.Error:
     server.store.revoke_kiosk_token("kiosk-tamayama")
-    return await refused_hello(server, hello_kiosk("kiosk-tamayama", server.fleet.kiosk_tokens["kiosk-tamayama"]))
+    return await refused_hello(
+        server, hello_kiosk("kiosk-tamayama", server.fleet.kiosk_tokens["kiosk-tamayama"])
+    )
 
 
 async def answering_another_departments_call(server) -> p.Error:
@@ -98,7 +105,9 @@ async def sdp_injection(server) -> p.Error:
 async def ice_injection(server) -> p.Error:
     k, o, call_id = await call_between(server)
     intruder = await WireClient.officer(server.url, "jiro", PASSWORD)
-    await intruder.send(p.IceCandidate(call_id=call_id, candidate="candidate:1 1 udp 1 6.6.6.6 6666 typ host"))
+    await intruder.send(
+        p.IceCandidate(call_id=call_id, candidate="candidate:1 1 udp 1 6.6.6.6 6666 typ host")
+    )
     error = await intruder.expect(p.Error)
     for c in (k, o, intruder):
         await c.close()
@@ -156,12 +165,16 @@ async def unknown_message_type(server) -> p.Error:
 async def kiosk_token_guessing_does_not_lock_out_other_kiosks(server) -> p.Error:
     for _ in range(6):
         await refused_hello(server, hello_kiosk("kiosk-tamayama", "C" * 43))
-    return await refused_hello(server, hello_kiosk("kiosk-tamayama", server.fleet.kiosk_tokens["kiosk-tamayama"]))
+    return await refused_hello(
+        server, hello_kiosk("kiosk-tamayama", server.fleet.kiosk_tokens["kiosk-tamayama"])
+    )
 
 
 async def password_guessing(server) -> p.Error:
     for _ in range(5):
-        assert (await refused_hello(server, hello_officer("jiro", "guess"))).code is p.ErrorCode.UNAUTHENTICATED
+        assert (
+            await refused_hello(server, hello_officer("jiro", "guess"))
+        ).code is p.ErrorCode.UNAUTHENTICATED
     # Even the right password is refused now, until the lockout passes.
     return await refused_hello(server, hello_officer("jiro", PASSWORD))
 
@@ -177,22 +190,43 @@ class Attack:
 
 ATTACKS = [
     Attack("no token", no_token, p.ErrorCode.INVALID, "credentials", "invalid"),
-    Attack("forged token", forged_token, p.ErrorCode.UNAUTHENTICATED, "invalid or revoked", "sign-in refused"),
+    Attack(
+        "forged token", forged_token, p.ErrorCode.UNAUTHENTICATED, "invalid or revoked", "sign-in refused"
+    ),
     Attack("expired session", expired_session, p.ErrorCode.UNAUTHENTICATED, "expired", "sign-in refused"),
     Attack("revoked kiosk", revoked_kiosk, p.ErrorCode.UNAUTHENTICATED, "revoked", "sign-in refused"),
-    Attack("officer answering another department's call", answering_another_departments_call,
-           p.ErrorCode.NOT_FOUND, "ringing for you", "not_found"),
+    Attack(
+        "officer answering another department's call",
+        answering_another_departments_call,
+        p.ErrorCode.NOT_FOUND,
+        "ringing for you",
+        "not_found",
+    ),
     Attack("SDP injection into another call", sdp_injection, p.ErrorCode.NOT_FOUND, "of yours", "not_found"),
     Attack("ICE injection into another call", ice_injection, p.ErrorCode.NOT_FOUND, "of yours", "not_found"),
     Attack("hijacking a call id", hijacking_a_call_id, p.ErrorCode.NOT_FOUND, "of yours", "not_found"),
     Attack("oversized message", oversized_message, p.ErrorCode.TOO_LARGE, "exceeds the limit", "too_large"),
-    Attack("message flood", message_flood, p.ErrorCode.RATE_LIMITED, "too many messages", "too many messages"),
+    Attack(
+        "message flood", message_flood, p.ErrorCode.RATE_LIMITED, "too many messages", "too many messages"
+    ),
     Attack("malformed JSON", malformed_json, p.ErrorCode.MALFORMED, "not valid JSON", "malformed"),
-    Attack("unknown message type", unknown_message_type, p.ErrorCode.UNKNOWN_TYPE, "become_admin", "unknown_type"),
-    Attack("kiosk token guessing", kiosk_token_guessing_does_not_lock_out_other_kiosks, p.ErrorCode.RATE_LIMITED,
-           "too many failed sign-ins", "locked out"),
-    Attack("password guessing", password_guessing, p.ErrorCode.RATE_LIMITED, "too many failed sign-ins",
-           "locked out"),
+    Attack(
+        "unknown message type", unknown_message_type, p.ErrorCode.UNKNOWN_TYPE, "become_admin", "unknown_type"
+    ),
+    Attack(
+        "kiosk token guessing",
+        kiosk_token_guessing_does_not_lock_out_other_kiosks,
+        p.ErrorCode.RATE_LIMITED,
+        "too many failed sign-ins",
+        "locked out",
+    ),
+    Attack(
+        "password guessing",
+        password_guessing,
+        p.ErrorCode.RATE_LIMITED,
+        "too many failed sign-ins",
+        "locked out",
+    ),
 ]
 
 
@@ -204,7 +238,9 @@ async def test_attack_is_refused_logged_and_others_keep_being_served(make_server
         assert error.code is attack.code, error
         assert attack.detail in error.detail, error.detail
         assert any(attack.logged in record.getMessage() for record in caplog.records), (
-            attack.logged, [r.getMessage() for r in caplog.records][-10:])
+            attack.logged,
+            [r.getMessage() for r in caplog.records][-10:],
+        )
         # The server still serves everyone else (a flooder being cut off alone: test below).
         other = await WireClient.kiosk(server.url, "kiosk-tonan", server.fleet.kiosk_tokens["kiosk-tonan"])
         await other.send(p.Ping(nonce=77))
@@ -225,11 +261,17 @@ async def test_flooding_client_is_cut_off_alone(make_server):
         await calm.close()
 
 
-@pytest.mark.parametrize("path", [
-    "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/api/..%2f..%2fpyproject.toml",
-    "/static/../../signaling_server/auth.py", "/board/..%2f..%2fconfig%2fdefaults%2fmorioka.toml",
-    "/it/%2e%2e%2f%2e%2e%2fvar%2fmadoguchi.sqlite3",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/api/..%2f..%2fpyproject.toml",
+        "/static/../../signaling_server/auth.py",
+        "/board/..%2f..%2fconfig%2fdefaults%2fmorioka.toml",
+        "/it/%2e%2e%2f%2e%2e%2fvar%2fmadoguchi.sqlite3",
+    ],
+)
 async def test_path_traversal_on_web_routes_finds_nothing(server, path):
     async with aiohttp.ClientSession() as http, http.get(server.http_url + path) as resp:
         body = await resp.text()
@@ -240,17 +282,29 @@ async def test_path_traversal_on_web_routes_finds_nothing(server, path):
 # ------------------------------------------------------------------ fuzzing
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=40),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
     max_leaves=20,
 )
 VALID = [
-    p.RequestCall(department="kosodate"), p.CancelCall(call_id="c1"), p.SetStatus(status="away", reason="break"),
-    p.AcceptCall(call_id="c1"), p.SessionDescription(call_id="c1", sdp_type="offer", sdp="v=0"),
-    p.IceCandidate(call_id="c1", candidate="candidate:x"), p.EndCall(call_id="c1", outcome="resolved"),
-    p.TransferCall(call_id="c1", to_department="kenko-hoken"), p.Heartbeat(uptime_s=1, cpu_percent=1,
-    memory_percent=1, disk_percent=1), p.CallQuality(call_id="c1"), p.SetShift(departments=["kosodate"]),
-    p.CaseEvent(call_id="c1", action="document_saved"), p.RestartMedia(call_id="c1"), p.Ping(nonce=1),
+    p.RequestCall(department="kosodate"),
+    p.CancelCall(call_id="c1"),
+    p.SetStatus(status="away", reason="break"),
+    p.AcceptCall(call_id="c1"),
+    p.SessionDescription(call_id="c1", sdp_type="offer", sdp="v=0"),
+    p.IceCandidate(call_id="c1", candidate="candidate:x"),
+    p.EndCall(call_id="c1", outcome="resolved"),
+    p.TransferCall(call_id="c1", to_department="kenko-hoken"),
+    p.Heartbeat(uptime_s=1, cpu_percent=1, memory_percent=1, disk_percent=1),
+    p.CallQuality(call_id="c1"),
+    p.SetShift(departments=["kosodate"]),
+    p.CaseEvent(call_id="c1", action="document_saved"),
+    p.RestartMedia(call_id="c1"),
+    p.Ping(nonce=1),
 ]
 
 
@@ -286,8 +340,7 @@ def corpus(count: int) -> list[str]:
     """Let hypothesis generate the messages (it explores edge cases far better than random.choice)."""
     found: list[str] = []
 
-    @settings(max_examples=count, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(fuzz_messages)
     def collect(message: str) -> None:
         found.append(message)
@@ -299,9 +352,15 @@ def corpus(count: int) -> list[str]:
 @pytest.mark.slow
 async def test_fuzzed_messages_never_stop_the_server_or_a_live_call(make_server):
     async with make_server(messages_per_second=100_000, message_burst=100_000) as server:
-        kiosk = KioskController(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"],
-                                SimulatedMedia("kiosk", 320, 240, 15, 440))
-        officer = ConsoleController(server.url, "hanako", PASSWORD, SimulatedMedia("officer", 320, 240, 15, 660))
+        kiosk = KioskController(
+            server.url,
+            "kiosk-ueda",
+            server.fleet.kiosk_tokens["kiosk-ueda"],
+            SimulatedMedia("kiosk", 320, 240, 15, 440),
+        )
+        officer = ConsoleController(
+            server.url, "hanako", PASSWORD, SimulatedMedia("officer", 320, 240, 15, 660)
+        )
         fuzz_kiosk = fuzz_officer = None
         try:
             await kiosk.start()
@@ -313,13 +372,15 @@ async def test_fuzzed_messages_never_stop_the_server_or_a_live_call(make_server)
             await officer.accept()
             await started
             frames_before = officer.party.session.remote_video.count
-            fuzz_kiosk = await WireClient.kiosk(server.url, "kiosk-tonan", server.fleet.kiosk_tokens["kiosk-tonan"])
+            fuzz_kiosk = await WireClient.kiosk(
+                server.url, "kiosk-tonan", server.fleet.kiosk_tokens["kiosk-tonan"]
+            )
             fuzz_officer = await WireClient.officer(server.url, "jiro", PASSWORD)
             messages = corpus(3000)
             for start in range(0, len(messages), 100):
                 # In batches with a round trip between them: a client that never reads its replies is
                 # (rightly) cut off by the server's bounded send queue; this one reads them.
-                for i, message in enumerate(messages[start:start + 100]):
+                for i, message in enumerate(messages[start : start + 100]):
                     await (fuzz_kiosk if i % 2 else fuzz_officer).send(message)
                 for client in (fuzz_kiosk, fuzz_officer):
                     await client.send(p.Ping(nonce=start + 1))
@@ -364,16 +425,28 @@ async def test_clients_verify_the_server_certificate(tmp_path):
     cert, key = issue_server_cert(ca_cert, ca_key, ["127.0.0.1", "localhost"], tmp_path / "server")
     other_ca, _ = create_ca(tmp_path / "other-ca")
     config = test_config()
-    async with EmbeddedServer(config, tmp_path / "db.sqlite3", ssl_context=server_ssl_context(cert, key)) as srv:
+    async with EmbeddedServer(
+        config, tmp_path / "db.sqlite3", ssl_context=server_ssl_context(cert, key)
+    ) as srv:
         assert srv.url.startswith("wss://")
         fleet = provision(srv.store, config, kiosk_ids=["kiosk-ueda"], officers=[], password="unused-pw")
-        trusted = KioskController(srv.url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
-                                  SimulatedMedia("k", 160, 120, 5, 0), ssl_context=client_ssl_context(ca_cert))
+        trusted = KioskController(
+            srv.url,
+            "kiosk-ueda",
+            fleet.kiosk_tokens["kiosk-ueda"],
+            SimulatedMedia("k", 160, 120, 5, 0),
+            ssl_context=client_ssl_context(ca_cert),
+        )
         await trusted.start(timeout=10)
         assert trusted.online
         await trusted.stop()
-        fooled = KioskController(srv.url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
-                                 SimulatedMedia("k", 160, 120, 5, 0), ssl_context=client_ssl_context(other_ca))
+        fooled = KioskController(
+            srv.url,
+            "kiosk-ueda",
+            fleet.kiosk_tokens["kiosk-ueda"],
+            SimulatedMedia("k", 160, 120, 5, 0),
+            ssl_context=client_ssl_context(other_ca),
+        )
         with pytest.raises(TimeoutError):
             await fooled.start(timeout=2)  # keeps retrying, never talks to a server it cannot verify
         assert not fooled.online and fooled.client.attempts >= 1

@@ -546,15 +546,25 @@ async def test_full_stack_call_relays_through_coturn(coturn: Coturn, tmp_path: P
     from simulator.fleet import SimulatedMedia
     from staff_console.controller import ConsoleController
 
-    config = test_config().model_copy(update={
-        "turn": TurnConfig(urls=[coturn.url()], secret=coturn.secret, ttl_s=600),
-        "ice_transport_policy": "relay",
-    })
+    config = test_config().model_copy(
+        update={
+            "turn": TurnConfig(urls=[coturn.url()], secret=coturn.secret, ttl_s=600),
+            "ice_transport_policy": "relay",
+        }
+    )
     async with EmbeddedServer(config, tmp_path / "db.sqlite3") as server:
-        fleet = provision(server.store, config, kiosk_ids=["kiosk-ueda"], officers=["hanako"], password="pw-relay-1")
-        kiosk = KioskController(server.url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
-                                SimulatedMedia("kiosk", 320, 240, 15, 440))
-        officer = ConsoleController(server.url, "hanako", "pw-relay-1", SimulatedMedia("officer", 320, 240, 15, 660))
+        fleet = provision(
+            server.store, config, kiosk_ids=["kiosk-ueda"], officers=["hanako"], password="pw-relay-1"
+        )
+        kiosk = KioskController(
+            server.url,
+            "kiosk-ueda",
+            fleet.kiosk_tokens["kiosk-ueda"],
+            SimulatedMedia("kiosk", 320, 240, 15, 440),
+        )
+        officer = ConsoleController(
+            server.url, "hanako", "pw-relay-1", SimulatedMedia("officer", 320, 240, 15, 660)
+        )
         try:
             await kiosk.start()
             await officer.start()

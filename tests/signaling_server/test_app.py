@@ -18,13 +18,17 @@ PASSWORD = "correct horse battery"
 
 
 def kiosk_hello(kiosk_id: str, token: str, role: p.Role = p.Role.KIOSK) -> p.Hello:
-    return p.Hello(v=p.PROTOCOL_VERSION, role=role,
-                   credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token))
+    return p.Hello(
+        v=p.PROTOCOL_VERSION, role=role, credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token)
+    )
 
 
 def officer_hello(username: str, password: str, role: p.Role = p.Role.OFFICER) -> p.Hello:
-    return p.Hello(v=p.PROTOCOL_VERSION, role=role,
-                   credentials=p.PasswordCredentials(username=username, password=password))
+    return p.Hello(
+        v=p.PROTOCOL_VERSION,
+        role=role,
+        credentials=p.PasswordCredentials(username=username, password=password),
+    )
 
 
 async def kiosk(server, index: int = 0) -> WireClient:
@@ -50,20 +54,47 @@ async def test_healthz(server):
     ("case", "hello", "fragment"),
     [
         ("no token", None, "first message must be 'hello'"),
-        ("forged token", lambda s: kiosk_hello("kiosk-ueda", "forged-token-000000000000"), "invalid or revoked"),
-        ("unknown kiosk", lambda s: kiosk_hello("kiosk-nowhere", s.fleet.kiosk_tokens["kiosk-ueda"]),
-         "invalid or revoked"),
-        ("another kiosk's token", lambda s: kiosk_hello("kiosk-tonan", s.fleet.kiosk_tokens["kiosk-ueda"]),
-         "invalid or revoked"),
+        (
+            "forged token",
+            lambda s: kiosk_hello("kiosk-ueda", "forged-token-000000000000"),
+            "invalid or revoked",
+        ),
+        (
+            "unknown kiosk",
+            lambda s: kiosk_hello("kiosk-nowhere", s.fleet.kiosk_tokens["kiosk-ueda"]),
+            "invalid or revoked",
+        ),
+        (
+            "another kiosk's token",
+            lambda s: kiosk_hello("kiosk-tonan", s.fleet.kiosk_tokens["kiosk-ueda"]),
+            "invalid or revoked",
+        ),
         ("wrong password", lambda s: officer_hello("hanako", "guess"), "wrong username or password"),
         ("unknown officer", lambda s: officer_hello("nobody", PASSWORD), "wrong username or password"),
-        ("officer as kiosk", lambda s: p.Hello(v=1, role=p.Role.KIOSK, credentials=p.PasswordCredentials(
-            username="hanako", password=PASSWORD)), "device token"),
-        ("kiosk as officer", lambda s: kiosk_hello("kiosk-ueda", s.fleet.kiosk_tokens["kiosk-ueda"],
-                                                   p.Role.OFFICER), "sign in with a password"),
-        ("officer as it_admin", lambda s: officer_hello("hanako", PASSWORD, p.Role.IT_ADMIN), "may not connect"),
-        ("expired session", lambda s: p.Hello(v=1, role=p.Role.OFFICER, credentials=p.SessionCredentials(
-            token="x" * 43)), "session has expired"),
+        (
+            "officer as kiosk",
+            lambda s: p.Hello(
+                v=1,
+                role=p.Role.KIOSK,
+                credentials=p.PasswordCredentials(username="hanako", password=PASSWORD),
+            ),
+            "device token",
+        ),
+        (
+            "kiosk as officer",
+            lambda s: kiosk_hello("kiosk-ueda", s.fleet.kiosk_tokens["kiosk-ueda"], p.Role.OFFICER),
+            "sign in with a password",
+        ),
+        (
+            "officer as it_admin",
+            lambda s: officer_hello("hanako", PASSWORD, p.Role.IT_ADMIN),
+            "may not connect",
+        ),
+        (
+            "expired session",
+            lambda s: p.Hello(v=1, role=p.Role.OFFICER, credentials=p.SessionCredentials(token="x" * 43)),
+            "session has expired",
+        ),
     ],
 )
 async def test_refused_credentials(server, case, hello, fragment):
@@ -83,7 +114,9 @@ async def test_refused_credentials(server, case, hello, fragment):
 
 async def test_revoked_kiosk_is_refused(server):
     server.store.revoke_kiosk_token("kiosk-ueda")
-    client = await WireClient.connect(server.url, kiosk_hello("kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"]))
+    client = await WireClient.connect(
+        server.url, kiosk_hello("kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"])
+    )
     error = await client.expect(p.Error)
     assert "revoked" in error.detail
     await client.close()
@@ -102,8 +135,10 @@ async def test_session_token_reconnects_without_password(server):
     welcome = await first.expect(p.Welcome)
     assert welcome.session_token and welcome.identity == "hanako"
     await first.close()
-    again = await WireClient.connect(server.url, p.Hello(v=1, role=p.Role.OFFICER,
-                                                         credentials=p.SessionCredentials(token=welcome.session_token)))
+    again = await WireClient.connect(
+        server.url,
+        p.Hello(v=1, role=p.Role.OFFICER, credentials=p.SessionCredentials(token=welcome.session_token)),
+    )
     assert (await again.expect(p.Welcome)).identity == "hanako"
     await again.close()
 
@@ -123,8 +158,14 @@ async def test_bad_input_is_answered_and_the_connection_keeps_serving(server):
         (p.encode(p.Welcome(role=p.Role.KIOSK, identity="x")), p.ErrorCode.FORBIDDEN),
         (p.encode(p.AcceptCall(call_id="c1")), p.ErrorCode.FORBIDDEN),
         (p.encode(p.CancelCall(call_id="someone-elses")), p.ErrorCode.NOT_FOUND),
-        (p.encode(p.Hello(v=1, role=p.Role.KIOSK, credentials=p.DeviceTokenCredentials(
-            kiosk_id="k", token="t" * 20))), p.ErrorCode.FORBIDDEN),
+        (
+            p.encode(
+                p.Hello(
+                    v=1, role=p.Role.KIOSK, credentials=p.DeviceTokenCredentials(kiosk_id="k", token="t" * 20)
+                )
+            ),
+            p.ErrorCode.FORBIDDEN,
+        ),
     ]
     for raw, code in cases:
         await client.send(raw)
@@ -179,7 +220,11 @@ async def test_route_accept_connect_and_end(server):
     assert (await o.expect(p.CallEnded)).reason is p.EndReason.COMPLETED
     record = server.store.call(offer.call_id)
     assert (record.state, record.end_reason, record.officer, record.outcome) == (
-        "ended", "completed", "hanako", "resolved")
+        "ended",
+        "completed",
+        "hanako",
+        "resolved",
+    )
     assert record.answered_at and record.started_at and record.ended_at
     await k.close()
     await o.close()
@@ -230,15 +275,15 @@ async def test_decline_reoffers_to_the_next_officer(server):
     first = await officer(server)
     second = await officer(server, "jiro")
     await k.send(p.RequestCall(department="kosodate"))
-    offers = {}
-    for o in (first, second):
-        try:
-            offers[o] = await o.expect(p.CallOffer, timeout=0.5)
-        except TimeoutError:
-            pass
-    assert len(offers) == 1  # longest idle only, not ring-all
-    ringing, offer = next(iter(offers.items()))
+    rings = {asyncio.ensure_future(o.expect(p.CallOffer)): o for o in (first, second)}
+    done, pending = await asyncio.wait(rings, return_when=asyncio.FIRST_COMPLETED)
+    ringing_task = done.pop()
+    ringing, offer = rings[ringing_task], ringing_task.result()
     other = second if ringing is first else first
+    # Longest idle only, not ring-all: the other officer is not ringing.
+    assert server.switchboard.router.officer_state(other.seen[0].identity).value == "available"
+    for task in pending:
+        task.cancel()
     await ringing.send(p.DeclineCall(call_id=offer.call_id))
     assert (await ringing.expect(p.OfferWithdrawn)).reason == "declined"
     assert (await other.expect(p.CallOffer)).call_id == offer.call_id
@@ -248,7 +293,9 @@ async def test_decline_reoffers_to_the_next_officer(server):
 
 async def test_unanswered_rings_time_out_and_the_officer_is_paused(make_server):
     config = test_config()
-    quick = [d.model_copy(update={"ring_timeout_s": 0.3}) if d.id == "kosodate" else d for d in config.departments]
+    quick = [
+        d.model_copy(update={"ring_timeout_s": 0.3}) if d.id == "kosodate" else d for d in config.departments
+    ]
     async with make_server(config.model_copy(update={"departments": quick})) as server:
         k = await kiosk(server)
         o = await officer(server)
@@ -336,8 +383,9 @@ async def test_parties_that_come_back_within_the_grace_resume_the_call(server):
     await k.close()
     await o.close()
     k = await kiosk(server)
-    o = await WireClient.connect(server.url, p.Hello(v=1, role=p.Role.OFFICER,
-                                                     credentials=p.SessionCredentials(token=session_token)))
+    o = await WireClient.connect(
+        server.url, p.Hello(v=1, role=p.Role.OFFICER, credentials=p.SessionCredentials(token=session_token))
+    )
     await o.expect(p.Welcome)
     assert (await k.expect(p.CallStarted)).call_id == offer.call_id
     assert (await o.expect(p.CallStarted)).call_id == offer.call_id

@@ -27,8 +27,15 @@ def store_with(clock=lambda: 1000.0, **keys) -> CaseDocuments:
 
 def test_round_trip_and_nothing_in_clear_at_rest():
     docs = store_with()
-    docs.save(call_id="c1", doc_id="scan1", name="住民票.png", mime="image/png", data=PNG,
-              sha256=hashlib.sha256(PNG).hexdigest(), saved_by="hanako")
+    docs.save(
+        call_id="c1",
+        doc_id="scan1",
+        name="住民票.png",
+        mime="image/png",
+        data=PNG,
+        sha256=hashlib.sha256(PNG).hexdigest(),
+        saved_by="hanako",
+    )
     meta, data = docs.read("c1", "scan1")
     assert data == PNG and meta.name == "住民票.png" and meta.size == len(PNG)
     raw = docs.conn.execute("SELECT ciphertext FROM case_documents").fetchone()[0]
@@ -38,7 +45,9 @@ def test_round_trip_and_nothing_in_clear_at_rest():
 def test_refusals_are_named():
     docs = store_with()
     with pytest.raises(DocumentError, match="SHA-256 does not match"):
-        docs.save(call_id="c1", doc_id="d", name="", mime="image/png", data=PNG, sha256="0" * 64, saved_by="x")
+        docs.save(
+            call_id="c1", doc_id="d", name="", mime="image/png", data=PNG, sha256="0" * 64, saved_by="x"
+        )
     with pytest.raises(DocumentError, match="must be 32 bytes"):
         parse_key("c2hvcnQ=")
     with pytest.raises(DocumentError, match="no document"):
@@ -47,8 +56,15 @@ def test_refusals_are_named():
 
 def test_a_ciphertext_moved_to_another_case_fails_its_check():
     docs = store_with()
-    docs.save(call_id="c1", doc_id="scan1", name="", mime="image/png", data=PNG,
-              sha256=hashlib.sha256(PNG).hexdigest(), saved_by="hanako")
+    docs.save(
+        call_id="c1",
+        doc_id="scan1",
+        name="",
+        mime="image/png",
+        data=PNG,
+        sha256=hashlib.sha256(PNG).hexdigest(),
+        saved_by="hanako",
+    )
     docs.conn.execute("UPDATE case_documents SET call_id = 'c2'")
     with pytest.raises(DocumentError, match="integrity check"):
         docs.read("c2", "scan1")
@@ -59,11 +75,19 @@ def test_retention_and_key_rotation():
     old, fresh = new_key(), new_key()
     docs = store_with(clock=lambda: now[0], old=old)
     for i in range(3):
-        docs.save(call_id="c1", doc_id=f"d{i}", name="", mime="image/png", data=PNG + bytes([i]),
-                  sha256=hashlib.sha256(PNG + bytes([i])).hexdigest(), saved_by="hanako")
+        docs.save(
+            call_id="c1",
+            doc_id=f"d{i}",
+            name="",
+            mime="image/png",
+            data=PNG + bytes([i]),
+            sha256=hashlib.sha256(PNG + bytes([i])).hexdigest(),
+            saved_by="hanako",
+        )
         now[0] += 86_400 * 10
-    rotated = CaseDocuments(docs.conn, {"old": parse_key(old), "new": parse_key(fresh)}, "new",
-                            clock=lambda: now[0])
+    rotated = CaseDocuments(
+        docs.conn, {"old": parse_key(old), "new": parse_key(fresh)}, "new", clock=lambda: now[0]
+    )
     assert rotated.rekey() == 3
     only_new = CaseDocuments(docs.conn, {"new": parse_key(fresh)}, "new", clock=lambda: now[0])
     assert only_new.read("c1", "d2")[1] == PNG + b"\x02"
@@ -72,8 +96,9 @@ def test_retention_and_key_rotation():
 
 
 async def test_rest_save_read_audit_and_access(make_server):
-    config = test_config().model_copy(update={"documents": DocumentsConfig(keys={"k1": new_key()},
-                                                                           current_key="k1")})
+    config = test_config().model_copy(
+        update={"documents": DocumentsConfig(keys={"k1": new_key()}, current_key="k1")}
+    )
     async with make_server(config) as server:
         server.store.add_officer("boss", "係長", "supervisor", hash_password(PASSWORD), {})
         k = await WireClient.kiosk(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"])
@@ -87,7 +112,11 @@ async def test_rest_save_read_audit_and_access(make_server):
         await o.expect(p.CallConnecting)
         url = f"{server.http_url}/api/cases/{offer.call_id}/documents"
         sha = hashlib.sha256(PNG).hexdigest()
-        headers = {"Content-Type": "image/png", "X-Content-SHA256": sha, "X-Document-Name": "%E4%BD%8F%E6%B0%91"}
+        headers = {
+            "Content-Type": "image/png",
+            "X-Content-SHA256": sha,
+            "X-Document-Name": "%E4%BD%8F%E6%B0%91",
+        }
 
         def bearer(client: WireClient) -> dict:
             return {"Authorization": f"Bearer {client.seen[0].session_token}"}
@@ -101,8 +130,14 @@ async def test_rest_save_read_audit_and_access(make_server):
                 assert resp.status == 422 and "SHA-256" in await resp.text()
             async with http.put(f"{url}/scan1", data=PNG, headers={**headers, **bearer(o)}) as resp:
                 assert resp.status == 201
-            boss = await WireClient.connect(server.url, p.Hello(v=1, role=p.Role.SUPERVISOR,
-                                            credentials=p.PasswordCredentials(username="boss", password=PASSWORD)))
+            boss = await WireClient.connect(
+                server.url,
+                p.Hello(
+                    v=1,
+                    role=p.Role.SUPERVISOR,
+                    credentials=p.PasswordCredentials(username="boss", password=PASSWORD),
+                ),
+            )
             await boss.expect(p.Welcome)
             async with http.get(url, headers=bearer(boss)) as resp:
                 listing = await resp.json()
@@ -119,9 +154,17 @@ async def test_rest_save_read_audit_and_access(make_server):
 
 async def test_rest_without_configured_keys_says_so(server):
     o = await WireClient.officer(server.url, "hanako", PASSWORD)
-    async with aiohttp.ClientSession() as http, http.put(
-            f"{server.http_url}/api/cases/abc/documents/d1", data=b"x",
-            headers={"Authorization": f"Bearer {o.seen[0].session_token}", "Content-Type": "image/png",
-                     "X-Content-SHA256": "0" * 64}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(
+            f"{server.http_url}/api/cases/abc/documents/d1",
+            data=b"x",
+            headers={
+                "Authorization": f"Bearer {o.seen[0].session_token}",
+                "Content-Type": "image/png",
+                "X-Content-SHA256": "0" * 64,
+            },
+        ) as resp,
+    ):
         assert resp.status in (404, 503)
     await o.close()

@@ -33,14 +33,22 @@ def free_port() -> int:
 
 async def start_server(config_path: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signaling_server.cli", "--config", str(config_path), "--log-level", "WARNING",
+        sys.executable,
+        "-m",
+        "signaling_server.cli",
+        "--config",
+        str(config_path),
+        "--log-level",
+        "WARNING",
     )
 
 
 async def more_frames(session, count: int) -> None:
     start = session.remote_video.count
     arrived = asyncio.Event()
-    session.remote_video.listeners.append(lambda _f: session.remote_video.count - start >= count and arrived.set())
+    session.remote_video.listeners.append(
+        lambda _f: session.remote_video.count - start >= count and arrived.set()
+    )
     await asyncio.wait_for(arrived.wait(), TIMEOUT)
 
 
@@ -51,15 +59,22 @@ async def test_kill_9_and_restart_loses_nobody(tmp_path: Path):
     config_path = tmp_path / "city.toml"
     config_path.write_text(dump_config(config), encoding="utf-8")
     store = Store(config.server.database)
-    fleet = provision(store, config, kiosk_ids=["kiosk-ueda", "kiosk-tonan"], officers=["hanako"],
-                      password=PASSWORD)
+    fleet = provision(
+        store, config, kiosk_ids=["kiosk-ueda", "kiosk-tonan"], officers=["hanako"], password=PASSWORD
+    )
     store.close()
     url = f"ws://127.0.0.1:{port}/ws"
     server = await start_server(config_path)
-    talking = KioskController(url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
-                              SimulatedMedia("ueda", 320, 240, 15, 440), **FAST)
-    waiting = KioskController(url, "kiosk-tonan", fleet.kiosk_tokens["kiosk-tonan"],
-                              SimulatedMedia("tonan", 320, 240, 15, 440), **FAST)
+    talking = KioskController(
+        url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"], SimulatedMedia("ueda", 320, 240, 15, 440), **FAST
+    )
+    waiting = KioskController(
+        url,
+        "kiosk-tonan",
+        fleet.kiosk_tokens["kiosk-tonan"],
+        SimulatedMedia("tonan", 320, 240, 15, 440),
+        **FAST,
+    )
     officer = ConsoleController(url, "hanako", PASSWORD, SimulatedMedia("hanako", 320, 240, 15, 660), **FAST)
     try:
         await talking.start(timeout=TIMEOUT)
@@ -109,7 +124,11 @@ async def test_kill_9_and_restart_loses_nobody(tmp_path: Path):
     store = Store(config.server.database)
     record = store.call(call_id)
     assert (record.state, record.end_reason, record.outcome, record.officer) == (
-        "ended", "completed", "resolved", "hanako")
+        "ended",
+        "completed",
+        "resolved",
+        "hanako",
+    )
     assert record.answered_at and record.started_at and record.ended_at > record.started_at
     assert store.call(waiting_call).state in ("queued", "ringing")
     store.close()
@@ -125,8 +144,13 @@ async def test_sigterm_drains_and_the_queue_survives(tmp_path: Path):
     fleet = provision(store, config, kiosk_ids=["kiosk-ueda"], officers=[], password=PASSWORD)
     store.close()
     server = await start_server(config_path)
-    kiosk = KioskController(f"ws://127.0.0.1:{port}/ws", "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"],
-                            SimulatedMedia("ueda", 320, 240, 15, 440), **FAST)
+    kiosk = KioskController(
+        f"ws://127.0.0.1:{port}/ws",
+        "kiosk-ueda",
+        fleet.kiosk_tokens["kiosk-ueda"],
+        SimulatedMedia("ueda", 320, 240, 15, 440),
+        **FAST,
+    )
     try:
         await kiosk.start(timeout=TIMEOUT)
         queued = asyncio.ensure_future(kiosk.events.wait("queue", TIMEOUT))

@@ -125,9 +125,12 @@ async def test_shift_limits_the_departments_offered(server):
 
 async def test_supervisors_get_live_statistics_and_rest(server):
     server.store.add_officer("boss", "係長", "supervisor", hash_password(PASSWORD), {})
-    boss = await WireClient.connect(server.url, p.Hello(v=1, role=p.Role.SUPERVISOR,
-                                                        credentials=p.PasswordCredentials(username="boss",
-                                                                                          password=PASSWORD)))
+    boss = await WireClient.connect(
+        server.url,
+        p.Hello(
+            v=1, role=p.Role.SUPERVISOR, credentials=p.PasswordCredentials(username="boss", password=PASSWORD)
+        ),
+    )
     welcome = await boss.expect(p.Welcome)
     first = await boss.expect(p.SupervisorStats)
     assert first.stats["departments"]["kosodate"]["waiting"] == 0
@@ -141,8 +144,9 @@ async def test_supervisors_get_live_statistics_and_rest(server):
     await boss.send(p.AcceptCall(call_id="x"))
     assert (await boss.expect(p.Error)).code is p.ErrorCode.FORBIDDEN
     async with aiohttp.ClientSession() as http:
-        async with http.get(server.http_url + "/api/stats",
-                            headers={"Authorization": f"Bearer {welcome.session_token}"}) as resp:
+        async with http.get(
+            server.http_url + "/api/stats", headers={"Authorization": f"Bearer {welcome.session_token}"}
+        ) as resp:
             assert resp.status == 200
             body = await resp.json()
             assert body["departments"]["kosodate"]["waiting"] == 1 and "history" in body
@@ -150,7 +154,9 @@ async def test_supervisors_get_live_statistics_and_rest(server):
             assert resp.status == 401
         officer = await WireClient.officer(server.url, "hanako", PASSWORD)
         token = officer.seen[0].session_token
-        async with http.get(server.http_url + "/api/stats", headers={"Authorization": f"Bearer {token}"}) as resp:
+        async with http.get(
+            server.http_url + "/api/stats", headers={"Authorization": f"Bearer {token}"}
+        ) as resp:
             assert resp.status == 403
     for c in (boss, k, officer):
         await c.close()
@@ -185,10 +191,16 @@ async def test_officer_gets_skills_own_queues_confirmation_and_history(server):
     assert (await o.expect(p.TransferCancelled)).call_id == call_id
     await o.send(p.EndCall(call_id=call_id, outcome="appointment_made", notes="来週予約"))
     await o.expect(p.CallEnded)
-    async with aiohttp.ClientSession() as http, http.get(
-            server.http_url + "/api/officers/me/calls", headers={"Authorization": f"Bearer {welcome.session_token}"}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            server.http_url + "/api/officers/me/calls",
+            headers={"Authorization": f"Bearer {welcome.session_token}"},
+        ) as resp,
+    ):
         history = await resp.json()
-    assert [(c["call_id"], c["outcome"], c["notes"]) for c in history] == [(call_id, "appointment_made", "来週予約")]
+    assert [(c["call_id"], c["outcome"], c["notes"]) for c in history] == [
+        (call_id, "appointment_made", "来週予約")
+    ]
     for c in (k, o, kenji):
         await c.close()
