@@ -19,9 +19,18 @@ from remote_call import protocol as p
 def always_open(config: AppConfig) -> AppConfig:
     """Every department open all day, every day: tests and simulations run at any hour."""
     all_day = ["00:00-24:00"]
-    hours = OpeningHours(mon=all_day, tue=all_day, wed=all_day, thu=all_day, fri=all_day, sat=all_day,
-                         sun=all_day, closed_on_public_holidays=False, closed_new_year=False,
-                         last_join_minutes_before_close=0)
+    hours = OpeningHours(
+        mon=all_day,
+        tue=all_day,
+        wed=all_day,
+        thu=all_day,
+        fri=all_day,
+        sat=all_day,
+        sun=all_day,
+        closed_on_public_holidays=False,
+        closed_new_year=False,
+        last_join_minutes_before_close=0,
+    )
     departments = [d.model_copy(update={"hours": hours}) for d in config.departments]
     return config.model_copy(update={"departments": departments})
 
@@ -60,17 +69,27 @@ class WireClient:
 
     @classmethod
     async def kiosk(cls, url: str, kiosk_id: str, token: str) -> WireClient:
-        client = await cls.connect(url, p.Hello(v=p.PROTOCOL_VERSION, role=p.Role.KIOSK,
-                                                credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id,
-                                                                                     token=token)))
+        client = await cls.connect(
+            url,
+            p.Hello(
+                v=p.PROTOCOL_VERSION,
+                role=p.Role.KIOSK,
+                credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token),
+            ),
+        )
         await client.expect(p.Welcome)
         return client
 
     @classmethod
     async def officer(cls, url: str, username: str, password: str) -> WireClient:
-        client = await cls.connect(url, p.Hello(v=p.PROTOCOL_VERSION, role=p.Role.OFFICER,
-                                                credentials=p.PasswordCredentials(username=username,
-                                                                                  password=password)))
+        client = await cls.connect(
+            url,
+            p.Hello(
+                v=p.PROTOCOL_VERSION,
+                role=p.Role.OFFICER,
+                credentials=p.PasswordCredentials(username=username, password=password),
+            ),
+        )
         await client.expect(p.Welcome)
         return client
 
@@ -118,3 +137,30 @@ class WireClient:
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
         await self._session.close()
+
+
+async def call_in_progress(
+    url: str,
+    kiosk_id: str,
+    kiosk_token: str,
+    officer: str,
+    password: str,
+    *,
+    department: str = "kosodate",
+    started: bool = True,
+) -> tuple[WireClient, WireClient, str]:
+    """A kiosk and an officer in a call through the server: (kiosk, officer, call id). With ``started``
+    both report media up and the call is in_call; without, it stays connecting."""
+    kiosk = await WireClient.kiosk(url, kiosk_id, kiosk_token)
+    staff = await WireClient.officer(url, officer, password)
+    await kiosk.send(p.RequestCall(department=department))
+    offer = await staff.expect(p.CallOffer)
+    await staff.send(p.AcceptCall(call_id=offer.call_id))
+    for client in (kiosk, staff):
+        await client.expect(p.CallConnecting)
+    if started:
+        for client in (kiosk, staff):
+            await client.send(p.MediaConnected(call_id=offer.call_id))
+        for client in (kiosk, staff):
+            await client.expect(p.CallStarted)
+    return kiosk, staff, offer.call_id

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from remote_call import protocol as p
-from signaling_server.testing import WireClient, test_config
+from signaling_server.testing import WireClient, call_in_progress, test_config
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,6 +28,12 @@ def officer_hello(username: str, password: str, role: p.Role = p.Role.OFFICER) -
         v=p.PROTOCOL_VERSION,
         role=role,
         credentials=p.PasswordCredentials(username=username, password=password),
+    )
+
+
+async def started_call(server, **options) -> tuple[WireClient, WireClient, str]:
+    return await call_in_progress(
+        server.url, KIOSKS[0], server.fleet.kiosk_tokens[KIOSKS[0]], "hanako", PASSWORD, **options
     )
 
 
@@ -414,25 +420,16 @@ async def test_a_waiting_kiosk_that_comes_back_keeps_its_place(server):
 
 
 async def test_restart_media_rebuilds_both_sides_once(server):
-    k = await kiosk(server)
-    o = await officer(server)
-    await k.send(p.RequestCall(department="kosodate"))
-    offer = await o.expect(p.CallOffer)
-    await o.send(p.AcceptCall(call_id=offer.call_id))
-    for c in (k, o):
-        await c.expect(p.CallConnecting)
-        await c.send(p.MediaConnected(call_id=offer.call_id))
-    for c in (k, o):
-        await c.expect(p.CallStarted)
-    await k.send(p.RestartMedia(call_id=offer.call_id))
-    await o.send(p.RestartMedia(call_id=offer.call_id))  # the other side noticed too: one restart serves both
+    k, o, call_id = await started_call(server)
+    await k.send(p.RestartMedia(call_id=call_id))
+    await o.send(p.RestartMedia(call_id=call_id))  # the other side noticed too: one restart serves both
     for c in (k, o):
         again = await c.expect(p.CallConnecting)
-        assert again.restart and again.call_id == offer.call_id
+        assert again.restart and again.call_id == call_id
         await c.send(p.Ping(nonce=9))
         await c.expect(p.Pong)
         assert sum(isinstance(m, p.CallConnecting) for m in c.seen) == 2
-        await c.send(p.MediaConnected(call_id=offer.call_id))
+        await c.send(p.MediaConnected(call_id=call_id))
     await k.expect(p.CallStarted)
     await o.expect(p.CallStarted)
     await k.close()
@@ -471,21 +468,12 @@ async def test_a_kiosk_has_one_call_at_a_time(server):
 
 
 async def test_a_call_that_ends_while_a_party_is_away_is_told_on_return(server):
-    k = await kiosk(server)
-    o = await officer(server)
-    await k.send(p.RequestCall(department="kosodate"))
-    offer = await o.expect(p.CallOffer)
-    await o.send(p.AcceptCall(call_id=offer.call_id))
-    for c in (k, o):
-        await c.expect(p.CallConnecting)
-        await c.send(p.MediaConnected(call_id=offer.call_id))
-    for c in (k, o):
-        await c.expect(p.CallStarted)
+    k, o, call_id = await started_call(server)
     await k.close()  # the kiosk's network blips...
-    await o.send(p.EndCall(call_id=offer.call_id, outcome="resolved"))  # ...while the officer ends the call
+    await o.send(p.EndCall(call_id=call_id, outcome="resolved"))  # ...while the officer ends the call
     assert (await o.expect(p.CallEnded)).reason is p.EndReason.COMPLETED
     k = await kiosk(server)
-    assert (await k.expect(p.CallEnded)).call_id == offer.call_id
+    assert (await k.expect(p.CallEnded)).call_id == call_id
     await k.close()
     await o.close()
 

@@ -6,24 +6,20 @@ import aiohttp
 
 from remote_call import protocol as p
 from signaling_server.auth import hash_password
-from signaling_server.testing import WireClient
+from signaling_server.testing import WireClient, call_in_progress
 
 PASSWORD = "correct horse battery"
 
 
 async def connected_call(server, department: str = "kosodate", officer_name: str = "hanako"):
-    k = await WireClient.kiosk(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"])
-    o = await WireClient.officer(server.url, officer_name, PASSWORD)
-    await k.send(p.RequestCall(department=department))
-    offer = await o.expect(p.CallOffer)
-    await o.send(p.AcceptCall(call_id=offer.call_id))
-    await k.expect(p.CallConnecting)
-    await o.expect(p.CallConnecting)
-    for c in (k, o):
-        await c.send(p.MediaConnected(call_id=offer.call_id))
-    await k.expect(p.CallStarted)
-    await o.expect(p.CallStarted)
-    return k, o, offer.call_id
+    return await call_in_progress(
+        server.url,
+        "kiosk-ueda",
+        server.fleet.kiosk_tokens["kiosk-ueda"],
+        officer_name,
+        PASSWORD,
+        department=department,
+    )
 
 
 async def test_blind_transfer_sends_the_resident_to_the_head_of_the_other_queue(server):
