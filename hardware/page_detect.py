@@ -58,6 +58,22 @@ def detect_page(frame: np.ndarray, min_area_fraction: float = 0.12) -> np.ndarra
     return None
 
 
+ID1_ASPECT = 85.6 / 54.0  # ISO/IEC 7810 ID-1: マイナンバーカード, driving licence, bank cards
+
+
+def is_card_shaped(corners: np.ndarray, tolerance: float = 0.06) -> bool:
+    """True when the detected outline has an ID card's proportions rather than a sheet of paper's (A4 is
+    1.41). The back of a マイナンバーカード carries the 個人番号, which must not be copied or kept except
+    as the 番号法 allows: both screens warn when a card-shaped document is scanned."""
+    tl, tr, br, bl = (np.asarray(p, dtype=np.float64) for p in corners)
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    if min(width, height) <= 0:
+        return False
+    aspect = max(width, height) / min(width, height)
+    return abs(aspect - ID1_ASPECT) <= ID1_ASPECT * tolerance
+
+
 def warp_to_a4(frame: np.ndarray, corners: np.ndarray, dpi: int = 200) -> np.ndarray:
     """The page cut out and flattened to A4 at `dpi` (portrait, or landscape if the page lies sideways)."""
     tl, tr, br, bl = order_corners(corners)

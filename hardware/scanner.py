@@ -8,6 +8,7 @@ Japanese form. Scans stay in memory: nothing here writes an image to disk or log
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 import threading
@@ -22,7 +23,7 @@ from PIL import Image
 
 from hardware.camera import CameraSource
 from hardware.health import DeviceHealth, HealthTracker
-from hardware.page_detect import Guidance, GuidanceTracker, warp_to_a4
+from hardware.page_detect import Guidance, GuidanceTracker, is_card_shaped, warp_to_a4
 from hardware.sample_form import render_form_page
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ScannedPage:
     format: ImageFormat = "JPEG"
     data: bytes = field(default=b"", repr=False)  # the page encoded as `format`, in memory only
     scanned_at: float = field(default_factory=time.time)
+    card_like: bool = False  # an ID-1 card's outline: possibly the back of a マイナンバーカード
 
     @property
     def width(self) -> int:
@@ -252,6 +254,7 @@ class DocumentCameraScanner:
                     rgb = Image.fromarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB))
                     page = await asyncio.to_thread(ScannedPage.from_image, rgb, self.resolution_dpi,
                                                    f"document_camera:{self.camera.source}", self.format)
+                    page = dataclasses.replace(page, card_like=is_card_shaped(guidance.corners))
                     self.scans += 1
                     return page
         raise ScannerError("document camera: guidance ended without a page")  # pragma: no cover

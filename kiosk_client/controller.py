@@ -836,7 +836,10 @@ class KioskController:
                 self.cues.play("error")
                 return
             scan.thumbnail = await asyncio.to_thread(_thumbnail, page.data)
-            self._scan_stage("done")
+            if getattr(page, "card_like", False):
+                self._scan_stage("done", "card-shaped: possibly a マイナンバーカード", "scan.card_warning")
+            else:
+                self._scan_stage("done")
             self.cues.play("scan_done")
         finally:
             if self._scan_task is asyncio.current_task():
@@ -861,6 +864,8 @@ class KioskController:
             width=page.width,
             height=page.height,
             dpi=page.dpi,
+            # Both screens warn: the back of a マイナンバーカード must not be copied or kept.
+            warning="mynumber_back" if getattr(page, "card_like", False) else None,
         )
         future: asyncio.Future[DocumentReceived] = asyncio.get_running_loop().create_future()
         self._verdicts[doc_id] = future

@@ -613,6 +613,8 @@ class InCallScreen(Screen):
             }.get(scan.stage)
             if scan.stage == "failed":
                 stage_key = scan.error_key or "scan.failed"
+            elif scan.stage == "done" and scan.error_key:
+                stage_key = scan.error_key  # done, with a notice (e.g. a card was scanned)
             self.scan_stage.setText(ctx.h(stage_key) if stage_key else "")
             for wrapped in (self.scan_prompt, self.scan_stage):  # a stacked page ignores wrapped heights
                 wrapped.setMinimumHeight(

@@ -46,3 +46,19 @@ def test_no_page_means_place_and_a_still_page_means_done() -> None:
 def test_order_corners() -> None:
     shuffled = np.array([[10, 100], [100, 0], [0, 0], [100, 100]], np.float32)
     assert order_corners(shuffled).tolist() == [[0, 0], [100, 0], [100, 100], [10, 100]]
+
+
+def test_card_shaped_outlines_are_told_apart_from_paper():
+    import numpy as np
+
+    from hardware.page_detect import is_card_shaped
+
+    def outline(w: float, h: float, skew: float = 0.0) -> np.ndarray:
+        return np.array([[0, 0], [w, skew], [w, h + skew], [0, h]], np.float32)
+
+    assert is_card_shaped(outline(856, 540))  # an ID-1 card, landscape
+    assert is_card_shaped(outline(540, 856))  # portrait
+    assert is_card_shaped(outline(850, 545, skew=12))  # seen a little askew
+    assert not is_card_shaped(outline(2100, 2970))  # A4
+    assert not is_card_shaped(outline(1000, 1000))
+    assert not is_card_shaped(outline(0, 0))

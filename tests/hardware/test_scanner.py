@@ -83,3 +83,26 @@ async def test_simulated_scanner_renders_a_japanese_form() -> None:
     assert dark.mean() > 0.005  # text and ruled lines were drawn
     assert Image.open(io.BytesIO(page.data)).size == (page.width, page.height)
     assert scanner.health().status == "ok"
+
+
+async def test_document_camera_flags_a_card_but_not_a_sheet(tmp_path: Path) -> None:
+    """A card lying on the desk (ID-1 proportions) is flagged for the マイナンバー warning; the A4 form of the
+    test above is not."""
+    frame = np.full((720, 1280, 3), 40, np.uint8)  # a dark desk
+    cv2.rectangle(frame, (380, 200), (380 + 428, 200 + 270), (235, 235, 235), thickness=-1)  # 85.6:54
+    video = tmp_path / "card.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15, (1280, 720))
+    for _ in range(10):
+        writer.write(frame)
+    writer.release()
+    scanner = DocumentCameraScanner(str(video), resolution_dpi=100, width=1280, height=720, fps=30,
+                                    stable_frames=3, timeout_s=20).start()
+    try:
+        card = await asyncio.wait_for(scanner.scan(), 30)
+    finally:
+        await scanner.close()
+    assert card.card_like
+    sheet, _ = desk_scene(render_form_page(100), (1280, 720))
+    from hardware.page_detect import detect_page, is_card_shaped
+
+    assert not is_card_shaped(detect_page(sheet))
