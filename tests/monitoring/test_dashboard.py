@@ -194,15 +194,10 @@ async def test_dashboard_lists_the_fleet_updates_live_and_runs_actions(make_serv
                             action_id=action.action_id, ok=True, detail="カメラ・マイク・プリンタ正常"
                         )
                     )
-                    await page.wait_for_selector(
-                        f"#actions li[data-action-id='{action.action_id}'] .result.ok", timeout=10_000
-                    )
-                    assert (
-                        "正常"
-                        in await page.locator(
-                            f"#actions li[data-action-id='{action.action_id}'] .result"
-                        ).text_content()
-                    )
+                    # The result's class and text may be drawn in separate updates: wait for both.
+                    await page.locator(
+                        f"#actions li[data-action-id='{action.action_id}'] .result.ok", has_text="正常"
+                    ).wait_for(timeout=10_000)
                     audit = [
                         (e.actor, e.action, e.target, e.details.get("phase"))
                         for e in server.switchboard.audit.entries()
