@@ -152,6 +152,8 @@ class ServerConfig(Strict):
     position_push_s: float = Field(default=15, gt=0)
     setup_timeout_s: float = Field(default=30, gt=0)  # media must come up within this after an accept
     reconnect_grace_s: float = Field(default=20, ge=0)  # a dropped kiosk/officer may come back within this
+    # The handle time the wait estimate assumes until calls have been observed (then a rolling mean).
+    expected_handle_s: float = Field(default=300, gt=0, le=7200)
     tls_cert: str | None = None
     tls_key: str | None = None
 

@@ -92,6 +92,7 @@ class Switchboard:
             max_unanswered=config.server.max_unanswered_offers,
             rejoin_grace_s=config.server.rejoin_grace_s,
             position_push_s=config.server.position_push_s,
+            default_handle_s=config.server.expected_handle_s,
             tz=config.city.timezone,
         )
         self.departments = {d.id: d for d in remote}

@@ -20,6 +20,9 @@ async def run(args: argparse.Namespace) -> dict:
     config = load_config(args.config)
     if not args.respect_hours:
         config = always_open(config)
+    # The wait estimate's prior handle time: this fleet's calls, not a city hall's five minutes.
+    server = config.server.model_copy(update={"expected_handle_s": args.call_seconds + 1.0})
+    config = config.model_copy(update={"server": server})
     options = FleetOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
                            call_seconds=args.call_seconds, wrap_up_s=args.wrap_up_seconds, width=args.width,
                            height=args.height, fps=args.fps, abandon_rate=args.abandon_rate,
