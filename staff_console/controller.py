@@ -1,17 +1,30 @@
 """The officer console's headless controller: sign in, take calls, talk, end with an outcome; free of Qt.
 
 The officer signs in with a password once; the server returns a session token that the client uses to
-reconnect, so the password is not kept after the first welcome.
+reconnect, so the password is not kept after the first welcome. Besides the call itself the controller keeps
+the shift (departments served), the wrap-up clock, the supervisor statistics pushed by the server, the in-call
+desk (``desk``: chat, scans, documents, slips) and the history of the officer's calls today.
+The Qt view (staff_console.view) and the tests drive this class; it never imports Qt.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.events import EventHub
 from remote_call.party import CallParty, MediaSources
 from remote_call.signaling_client import SignalingClient
+from remote_call.telemetry import TelemetryReporter
+from staff_console.desk import AuditRecord, CallDesk
+from staff_console.directory import AWAY_REASONS, OUTCOMES, Directory
+from staff_console.history import CallHistory, HistoryEntry
 
 log = logging.getLogger(__name__)
 
@@ -19,29 +32,54 @@ APP_VERSION = "0.1.0"
 
 
 class ConsoleController:
-    def __init__(self, server_url: str, username: str, password: str, media: MediaSources, **client_options):
+    def __init__(self, server_url: str, username: str, password: str, media: MediaSources, *,
+                 role: str = "officer", config: AppConfig | None = None,
+                 clock: Callable[[], float] = time.time, telemetry: bool = True, heartbeat_s: float = 10.0,
+                 quality_s: float = 5.0, **client_options: Any):
+        if role not in ("officer", "supervisor"):
+            raise ValueError(f"the console signs in as 'officer' or 'supervisor', not {role!r}")
         self.username = username
+        self.role = p.Role(role)
         self._password: str | None = password
         self._session_token: str | None = None
+        self.clock = clock
+        self.directory = Directory(config)
         self.events = EventHub()
+        self.online = False
         self.officer_state = "offline"
         self.state_reason: str | None = None
+        self.state_since: float = clock()
         self.offer: p.CallOffer | None = None
         self.call_id: str | None = None
+        self.current: p.CallOffer | None = None  # the offer of the call in progress (kiosk, caller, notes)
         self.in_call = False
+        self.transfer: p.CallTransferred | None = None  # a warm transfer waiting for the other department
         self.display_name = username
         self.departments: dict[str, p.DepartmentInfo] = {}
+        self.shift: list[str] = []
+        self.stats: dict[str, Any] | None = None
+        self.wrap_up_department: str | None = None
         self.last_error: p.Error | None = None
+        self.history = CallHistory()
+        self._pongs: dict[int, asyncio.Future[None]] = {}
+        self._nonce = 0
+        self.desk = CallDesk(self.events)
+        self.desk.audit_sender = self._send_audit
         self.client = SignalingClient(
             server_url,
             self._hello,
             on_message=self._on_message,
             on_welcome=self._on_welcome,
-            on_disconnect=lambda: self.events.emit("offline"),
+            on_disconnect=self._on_disconnect,
             **client_options,
         )
         self.party = CallParty(self.client.send, media, self.events)
         self.events.subscribe(self._on_party_event)
+        # Heartbeats (devices' health, server round trip) and, during calls, CallQuality from getStats().
+        self.telemetry = TelemetryReporter(
+            self._send_telemetry, self.device_health, lambda: self.party.session, lambda: self.party.call_id,
+            heartbeat_s=heartbeat_s, quality_s=quality_s, app_version=APP_VERSION,
+        ) if telemetry else None
 
     def _hello(self) -> p.Hello:
         if self._session_token is not None:
@@ -50,18 +88,70 @@ class ConsoleController:
             )
         else:
             credentials = p.PasswordCredentials(username=self.username, password=self._password or "")
-        return p.Hello(v=p.PROTOCOL_VERSION, role=p.Role.OFFICER, credentials=credentials,
-                       app_version=APP_VERSION)
+        return p.Hello(v=p.PROTOCOL_VERSION, role=self.role, credentials=credentials, app_version=APP_VERSION)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, timeout: float = 10.0) -> None:
         self.client.start()
         await self.client.wait_connected(timeout)
+        if self.telemetry is not None:
+            self.telemetry.start()
 
     async def stop(self) -> None:
+        if self.telemetry is not None:
+            await self.telemetry.stop()
         await self.party.hang_up()
+        self.desk.detach()
         await self.client.close()
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def skills(self) -> list[str]:
+        """Departments this officer may serve. The welcome lists every remote department; the statistics the
+        server pushes to an officer cover exactly the departments of the officer's skills (whatever the
+        shift), so once they arrive the choice is narrowed to those, in the welcome's order."""
+        stats = self.stats or {}
+        mine = stats.get("departments")
+        if self.role is p.Role.OFFICER and "officers" not in stats and isinstance(mine, dict) and mine:
+            return [d for d in self.departments if d in mine] or list(mine)
+        return list(self.departments)
+
+    def wrap_up_remaining(self) -> float | None:
+        """Seconds of wrap-up left (negative: overdue), or None when not in wrap-up."""
+        if self.officer_state != "wrap_up":
+            return None
+        limit = self.directory.wrap_up_s(self.wrap_up_department)
+        elapsed = self.clock() - self.state_since
+        return (limit if limit is not None else 0.0) - elapsed
+
+    def state_elapsed(self) -> float:
+        return max(0.0, self.clock() - self.state_since)
+
+    async def round_trip(self, timeout: float = 10.0) -> float:
+        """Ping the server and wait for its pong: the round-trip time in seconds. The server handles one
+        connection's messages in order, so everything sent before has been handled when this returns."""
+        self._nonce += 1
+        nonce = self._nonce
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pongs[nonce] = waiter
+        start = time.perf_counter()
+        try:
+            await self.client.send(p.Ping(nonce=nonce))
+            await asyncio.wait_for(waiter, timeout)
+        finally:
+            self._pongs.pop(nonce, None)
+        return time.perf_counter() - start
+
+    def device_health(self) -> Mapping[str, Any]:
+        """The console's devices (name -> health), when its media sources report them."""
+        health = getattr(self.party.media, "health", None)
+        return health() if callable(health) else {}
+
+    async def _send_telemetry(self, message: p.Wire) -> None:
+        await self.client.send(message)
+        self.events.emit("telemetry", type=message.type)
 
     # ------------------------------------------------------------------ officer actions
 
@@ -69,7 +159,20 @@ class ConsoleController:
         await self.client.send(p.SetStatus(status="available"))
 
     async def set_away(self, reason: str) -> None:
+        if reason not in AWAY_REASONS:
+            raise ValueError(f"away reason must be one of {', '.join(AWAY_REASONS)}, not {reason!r}")
         await self.client.send(p.SetStatus(status="away", reason=reason))  # type: ignore[arg-type]
+
+    async def set_shift(self, departments: list[str]) -> None:
+        """Serve these departments this shift (a subset of the officer's skills)."""
+        if not departments:
+            raise ValueError("choose at least one department for the shift")
+        unknown = [d for d in departments if self.departments and d not in self.departments]
+        if unknown:
+            raise ValueError(f"unknown department(s) for the shift: {', '.join(unknown)}")
+        await self.client.send(p.SetShift(departments=departments))
+        self.shift = list(departments)
+        self.events.emit("shift", departments=list(departments))
 
     async def accept(self) -> None:
         if self.offer is None:
@@ -81,10 +184,38 @@ class ConsoleController:
             raise RuntimeError("no call is ringing")
         await self.client.send(p.DeclineCall(call_id=self.offer.call_id))
 
+    async def transfer_call(self, to_department: str, note: str = "", *, warm: bool = False) -> None:
+        if self.call_id is None:
+            raise RuntimeError("no call in progress")
+        if self.departments and to_department not in self.departments:
+            raise ValueError(f"cannot transfer to unknown department {to_department!r}")
+        await self.client.send(p.TransferCall(call_id=self.call_id, to_department=to_department, note=note,
+                                              warm=warm))
+
+    async def cancel_transfer(self) -> None:
+        if self.call_id is None:
+            raise RuntimeError("no call in progress")
+        await self.client.send(p.CancelTransfer(call_id=self.call_id))
+        # The server answers a refused cancel with an error and a successful one with nothing: the resident
+        # simply stays in this call, so the pending transfer is forgotten here.
+        self.transfer = None
+        self.events.emit("transfer_cancelled", call_id=self.call_id)
+
     async def end_call(self, outcome: str = "resolved", notes: str = "") -> None:
         if self.call_id is None:
             raise RuntimeError("no call in progress")
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        entry = self.history.get(self.call_id)
+        if entry is not None:
+            entry.outcome = outcome
+            entry.notes = notes
         await self.client.send(p.EndCall(call_id=self.call_id, outcome=outcome, notes=notes))  # type: ignore[arg-type]
+
+    async def _send_audit(self, record: AuditRecord) -> None:
+        await self.client.send(p.CaseEvent(call_id=record.call_id, action=record.action,  # type: ignore[arg-type]
+                                           doc_id=record.doc_id, sha256=record.sha256, size=record.size,
+                                           label=record.label))
 
     # ------------------------------------------------------------------ server messages
 
@@ -92,9 +223,17 @@ class ConsoleController:
         if welcome.session_token:
             self._session_token = welcome.session_token
             self._password = None  # from now on reconnect with the session token only
+        self.online = True
         self.display_name = welcome.display_name or self.username
         self.departments = {d.id: d for d in welcome.departments}
         self.events.emit("online")
+        if self.shift and self.role is p.Role.OFFICER:  # a reconnect: the server forgot our shift
+            with contextlib.suppress(ConnectionError):
+                await self.client.send(p.SetShift(departments=self.shift))
+
+    def _on_disconnect(self) -> None:
+        self.online = False
+        self.events.emit("offline")
 
     async def _on_message(self, message: p.Wire) -> None:
         if isinstance(message, p.CallOffer):
@@ -106,24 +245,73 @@ class ConsoleController:
                 self.offer = None
             self.events.emit("ring_withdrawn", call_id=message.call_id, reason=message.reason)
         elif isinstance(message, p.OfficerState):
+            previous = self.officer_state
             self.officer_state = message.state
             self.state_reason = message.reason
+            if message.state != previous or message.state == "away":
+                self.state_since = self.clock()
             self.events.emit("officer_state", state=message.state, reason=message.reason)
+        elif isinstance(message, p.SupervisorStats):
+            self.stats = message.stats
+            self.events.emit("stats")
+        elif isinstance(message, p.CallTransferred):
+            self._on_transferred(message)
         elif isinstance(message, p.Error):
             self.last_error = message
             log.warning("server error %s: %s", message.code.value, message.detail)
-            self.events.emit("error", code=message.code.value, detail=message.detail)
+            self.events.emit("error", code=message.code.value, detail=message.detail, about=message.about)
         elif isinstance(message, p.Pong):
-            pass
+            if self.telemetry is not None:
+                self.telemetry.on_message(message)
+            waiter = self._pongs.pop(message.nonce, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         else:
             if isinstance(message, p.CallConnecting):
+                self.current = self.offer if self.offer and self.offer.call_id == message.call_id else None
                 self.offer = None
                 self.call_id = message.call_id
+                self.transfer = None
+                self._open_history(message)
             await self.party.handle(message)
 
+    def _on_transferred(self, message: p.CallTransferred) -> None:
+        if message.call_id == self.call_id:
+            entry = self.history.get(message.call_id)
+            if entry is not None:
+                entry.transferred_to = message.to_department
+                entry.outcome = "transferred"
+                entry.notes = message.note
+            self.transfer = message if message.warm else None
+        self.events.emit("transferred", call_id=message.call_id, to_department=message.to_department,
+                         warm=message.warm, note=message.note)
+
+    def _open_history(self, message: p.CallConnecting) -> None:
+        offer = self.current
+        self.history.open(HistoryEntry(
+            call_id=message.call_id,
+            department=message.department,
+            kiosk_name=offer.kiosk.name if offer else message.peer_name,
+            procedure=offer.caller.procedure if offer else None,
+            language=offer.caller.language if offer else "ja",
+            started_at=self.clock(),
+        ))
+
     def _on_party_event(self, event: str, data: dict) -> None:
-        if event == "call_started":
+        if event == "call_connecting":
+            if self.party.session is not None:
+                self.desk.attach(self.party.session)
+        elif event == "call_started":
             self.in_call = True
         elif event in ("call_ended", "call_requeued") and data.get("call_id") == self.call_id:
+            entry = self.history.get(data["call_id"])
+            if entry is not None and event == "call_ended":
+                entry.ended_at = self.clock()
+                entry.end_reason = data.get("reason")
+                entry.documents_saved = len(self.desk.case_documents.get(data["call_id"], []))
+            self.wrap_up_department = entry.department if entry is not None else None
+            self.desk.detach()
             self.in_call = False
             self.call_id = None
+            self.current = None
+            self.transfer = None

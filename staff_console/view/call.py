@@ -1,0 +1,341 @@
+"""The in-call page: the resident large, self-view small, mute and camera; tabs for chat, documents, slip,
+transfer and ending the call. Every button emits a signal; the window runs the controller's coroutine."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from staff_console.controller import ConsoleController
+from staff_console.directory import OUTCOMES
+from staff_console.i18n import Messages
+from staff_console.view import fmt
+from staff_console.view.video import VideoView
+
+SELF_VIEW = (200, 150)
+END_OUTCOMES = (*tuple(o for o in OUTCOMES if o != "other"), "other")
+
+
+class StageView(QWidget):
+    """The remote video filling the area, the self-view in the bottom-right corner."""
+
+    def __init__(self, t: Messages, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.remote = VideoView(t("call.connecting_video"), self)
+        self.remote.setObjectName("remoteVideo")
+        self.local = VideoView(t("call.camera_off"), self, border=True)
+        self.local.setObjectName("selfView")
+        self.setMinimumSize(480, 360)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.remote.setGeometry(0, 0, self.width(), self.height())
+        w, h = SELF_VIEW
+        self.local.setGeometry(self.width() - w - 12, self.height() - h - 12, w, h)
+        self.local.raise_()
+
+
+class CallPage(QWidget):
+    mute_toggled = Signal(bool)
+    camera_toggled = Signal(bool)
+    chat_sent = Signal(str)
+    scan_requested = Signal(str)
+    document_opened = Signal(str)
+    sample_shown = Signal()
+    file_show_clicked = Signal()
+    withdraw_clicked = Signal()
+    slip_submitted = Signal(dict)
+    transfer_submitted = Signal(str, str, bool)
+    transfer_cancelled = Signal()
+    end_submitted = Signal(str, str)
+
+    def __init__(self, t: Messages, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.t = t
+        self.stage = StageView(t, self)
+        self.info = QLabel("", self)
+        self.info.setObjectName("callInfo")
+        self.info.setWordWrap(True)
+        self.duration = QLabel("", self)
+        self.duration.setObjectName("muted")
+        self.mute = QPushButton(t("call.mute"), self)
+        self.mute.setCheckable(True)
+        self.camera = QPushButton(t("call.camera_stop"), self)
+        self.camera.setCheckable(True)
+        controls = QHBoxLayout()
+        controls.addWidget(self.mute)
+        controls.addWidget(self.camera)
+        controls.addStretch(1)
+        controls.addWidget(self.duration)
+        left = QVBoxLayout()
+        left.addWidget(self.stage, 1)
+        left.addWidget(self.info)
+        left.addLayout(controls)
+        self.tabs = QTabWidget(self)
+        self.tabs.setMinimumWidth(420)
+        self.tabs.addTab(self._chat_tab(), t("call.tab_chat"))
+        self.tabs.addTab(self._documents_tab(), t("call.tab_documents"))
+        self.tabs.addTab(self._slip_tab(), t("call.tab_slip"))
+        self.tabs.addTab(self._transfer_tab(), t("call.tab_transfer"))
+        self.tabs.addTab(self._end_tab(), t("call.tab_end"))
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addWidget(self.tabs, 2)
+        self.mute.toggled.connect(self._on_mute)
+        self.camera.toggled.connect(self._on_camera)
+
+    # ------------------------------------------------------------------ tabs
+
+    def _chat_tab(self) -> QWidget:
+        tab = QWidget(self)
+        self.chat = QListWidget(tab)
+        self.chat.setObjectName("chat")
+        self.chat.setWordWrap(True)
+        self.chat_input = QLineEdit(tab)
+        self.chat_input.setPlaceholderText(self.t("chat.placeholder"))
+        self.chat_send = QPushButton(self.t("chat.send"), tab)
+        self.chat_send.setObjectName("primary")
+        row = QHBoxLayout()
+        row.addWidget(self.chat_input, 1)
+        row.addWidget(self.chat_send)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.chat, 1)
+        layout.addLayout(row)
+
+        def send() -> None:
+            text = self.chat_input.text().strip()
+            if text:
+                self.chat_input.clear()
+                self.chat_sent.emit(text)
+
+        self.chat_send.clicked.connect(send)
+        self.chat_input.returnPressed.connect(send)
+        return tab
+
+    def _documents_tab(self) -> QWidget:
+        tab = QWidget(self)
+        t = self.t
+        self.scan_prompt = QLineEdit(t("documents.default_prompt"), tab)
+        self.scan_button = QPushButton(t("documents.request_scan"), tab)
+        self.scan_button.setObjectName("primary")
+        self.scan_status = QLabel(t("documents.no_scan"), tab)
+        self.scan_status.setWordWrap(True)
+        self.received = QListWidget(tab)
+        self.open_button = QPushButton(t("documents.open"), tab)
+        self.show_sample = QPushButton(t("documents.show_sample"), tab)
+        self.show_file = QPushButton(t("documents.show_file"), tab)
+        self.withdraw = QPushButton(t("documents.withdraw"), tab)
+        self.shown_status = QLabel("", tab)
+        self.shown_status.setWordWrap(True)
+        layout = QVBoxLayout(tab)
+        heading = QLabel(t("documents.scan_heading"), tab)
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
+        layout.addWidget(self.scan_prompt)
+        layout.addWidget(self.scan_button)
+        layout.addWidget(self.scan_status)
+        layout.addWidget(QLabel(t("documents.received"), tab))
+        layout.addWidget(self.received, 1)
+        layout.addWidget(self.open_button)
+        heading2 = QLabel(t("documents.show_heading"), tab)
+        heading2.setObjectName("heading")
+        layout.addWidget(heading2)
+        row = QHBoxLayout()
+        row.addWidget(self.show_sample)
+        row.addWidget(self.show_file)
+        row.addWidget(self.withdraw)
+        layout.addLayout(row)
+        layout.addWidget(self.shown_status)
+        self.scan_button.clicked.connect(lambda: self.scan_requested.emit(self.scan_prompt.text().strip()))
+        self.open_button.clicked.connect(self._open_selected)
+        self.received.itemDoubleClicked.connect(lambda item: self.document_opened.emit(item.data(256)))
+        self.show_sample.clicked.connect(self.sample_shown.emit)
+        self.show_file.clicked.connect(self.file_show_clicked.emit)
+        self.withdraw.clicked.connect(self.withdraw_clicked.emit)
+        return tab
+
+    def _open_selected(self) -> None:
+        item = self.received.currentItem() or (self.received.item(0) if self.received.count() else None)
+        if item is not None and item.data(256):
+            self.document_opened.emit(item.data(256))
+
+    def _slip_tab(self) -> QWidget:
+        tab = QWidget(self)
+        t = self.t
+        self.slip_message = QPlainTextEdit(tab)
+        self.slip_items = QPlainTextEdit(tab)
+        self.slip_items.setPlaceholderText(t("slip.items_hint"))
+        self.slip_next = QPlainTextEdit(tab)
+        self.slip_qr = QLineEdit(tab)
+        self.slip_qr.setPlaceholderText("https://")
+        self.slip_button = QPushButton(t("slip.print"), tab)
+        self.slip_button.setObjectName("primary")
+        self.slip_status = QLabel("", tab)
+        self.slip_status.setWordWrap(True)
+        form = QFormLayout(tab)
+        form.addRow(t("slip.message"), self.slip_message)
+        form.addRow(t("slip.items"), self.slip_items)
+        form.addRow(t("slip.next_steps"), self.slip_next)
+        form.addRow(t("slip.qr"), self.slip_qr)
+        form.addRow(self.slip_button)
+        form.addRow(self.slip_status)
+        self.slip_button.clicked.connect(lambda: self.slip_submitted.emit({
+            "message": self.slip_message.toPlainText().strip(),
+            "items_to_bring": [i for i in self.slip_items.toPlainText().splitlines() if i.strip()],
+            "next_steps": self.slip_next.toPlainText().strip(),
+            "qr_url": self.slip_qr.text().strip() or None,
+        }))
+        return tab
+
+    def _transfer_tab(self) -> QWidget:
+        tab = QWidget(self)
+        t = self.t
+        self.transfer_to = QComboBox(tab)
+        self.transfer_note = QPlainTextEdit(tab)
+        self.transfer_note.setPlaceholderText(t("transfer.note_hint"))
+        self.transfer_blind = QRadioButton(t("transfer.blind"), tab)
+        self.transfer_warm = QRadioButton(t("transfer.warm"), tab)
+        self.transfer_warm.setChecked(True)
+        mode = QButtonGroup(tab)
+        mode.addButton(self.transfer_blind)
+        mode.addButton(self.transfer_warm)
+        self.transfer_button = QPushButton(t("transfer.button"), tab)
+        self.transfer_button.setObjectName("primary")
+        self.transfer_cancel = QPushButton(t("transfer.cancel"), tab)
+        self.transfer_status = QLabel("", tab)
+        self.transfer_status.setWordWrap(True)
+        form = QFormLayout(tab)
+        form.addRow(t("transfer.to"), self.transfer_to)
+        form.addRow(t("transfer.note"), self.transfer_note)
+        form.addRow(self.transfer_warm)
+        form.addRow(self.transfer_blind)
+        form.addRow(self.transfer_button)
+        form.addRow(self.transfer_cancel)
+        form.addRow(self.transfer_status)
+        self.transfer_button.clicked.connect(lambda: self.transfer_submitted.emit(
+            self.transfer_to.currentData() or "", self.transfer_note.toPlainText().strip(),
+            self.transfer_warm.isChecked()))
+        self.transfer_cancel.clicked.connect(self.transfer_cancelled.emit)
+        return tab
+
+    def _end_tab(self) -> QWidget:
+        tab = QWidget(self)
+        t = self.t
+        self.outcome_buttons: dict[str, QRadioButton] = {}
+        group = QButtonGroup(tab)
+        layout = QVBoxLayout(tab)
+        heading = QLabel(t("end.outcome"), tab)
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
+        for outcome in END_OUTCOMES:
+            button = QRadioButton(t(f"outcome.{outcome}"), tab)
+            button.setObjectName(f"outcome-{outcome}")
+            group.addButton(button)
+            layout.addWidget(button)
+            self.outcome_buttons[outcome] = button
+        self.outcome_buttons["resolved"].setChecked(True)
+        layout.addWidget(QLabel(t("end.notes"), tab))
+        self.end_notes = QPlainTextEdit(tab)
+        layout.addWidget(self.end_notes, 1)
+        self.end_button = QPushButton(t("end.button"), tab)
+        self.end_button.setObjectName("danger")
+        layout.addWidget(self.end_button)
+        self.end_button.clicked.connect(lambda: self.end_submitted.emit(
+            next(o for o, b in self.outcome_buttons.items() if b.isChecked()),
+            self.end_notes.toPlainText().strip()))
+        return tab
+
+    # ------------------------------------------------------------------ rendering
+
+    def _on_mute(self, muted: bool) -> None:
+        self.mute.setText(self.t("call.unmute") if muted else self.t("call.mute"))
+        self.mute_toggled.emit(muted)
+
+    def _on_camera(self, off: bool) -> None:
+        self.camera.setText(self.t("call.camera_start") if off else self.t("call.camera_stop"))
+        self.camera_toggled.emit(not off)
+
+    def reset(self) -> None:
+        """A new call: clear every field of the previous resident."""
+        for widget in (self.chat, self.received):
+            widget.clear()
+        for edit in (self.slip_message, self.slip_items, self.slip_next, self.transfer_note, self.end_notes):
+            edit.clear()
+        self.slip_qr.clear()
+        self.chat_input.clear()
+        self.scan_prompt.setText(self.t("documents.default_prompt"))
+        self.scan_status.setText(self.t("documents.no_scan"))
+        for label in (self.shown_status, self.slip_status, self.transfer_status):
+            label.setText("")
+        self.outcome_buttons["resolved"].setChecked(True)
+        self.tabs.setCurrentIndex(0)
+        self.stage.remote.set_source(None)
+        self.stage.remote.set_placeholder(self.t("call.connecting_video"))
+
+    def render(self, c: ConsoleController, departments: list[tuple[str, str]]) -> None:
+        t = self.t
+        offer = c.current
+        history = c.history.get(c.call_id) if c.call_id else None
+        if offer is not None:
+            procedure = (c.directory.procedure_name(offer.caller.procedure, t.language)
+                         or t("ring.no_procedure"))
+            self.info.setText(t(
+                "call.info", kiosk=offer.kiosk.name,
+                department=c.directory.department_name(offer.department, t.language),
+                procedure=procedure, language=fmt.language(t, offer.caller.language),
+                accessibility=fmt.accessibility(t, offer.caller.accessibility))
+                + "".join("\n" + t("call.note", note=c.directory.transfer_note(n, t.language))
+                          for n in offer.notes))
+        elif history is not None:
+            self.info.setText(t("call.info_short", kiosk=history.kiosk_name,
+                                department=c.directory.department_name(history.department, t.language)))
+        if history is not None:
+            self.duration.setText(t("call.duration", elapsed=fmt.duration(t, c.clock() - history.started_at)))
+        current = history.department if history else None
+        wanted = [(d, n) for d, n in departments if d != current]
+        if [self.transfer_to.itemData(i) for i in range(self.transfer_to.count())] != [d for d, _ in wanted]:
+            self.transfer_to.clear()
+            for dep, name in wanted:
+                self.transfer_to.addItem(name, dep)
+        pending = c.transfer
+        self.transfer_cancel.setEnabled(pending is not None)
+        self.transfer_button.setEnabled(pending is None and c.in_call)
+        if pending is not None:
+            self.transfer_status.setText(t("transfer.waiting", department=c.directory.department_name(
+                pending.to_department, t.language)))
+
+    def add_chat(self, sender: str, text: str) -> None:
+        item = QListWidgetItem(self.t(f"chat.{sender}", text=text))
+        if sender == "officer":
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight)
+        self.chat.addItem(item)
+        self.chat.scrollToBottom()
+
+    def mark_saved(self, doc_id: str, suffix: str) -> None:
+        for row in range(self.received.count()):
+            item = self.received.item(row)
+            if item.data(256) == doc_id and not item.text().endswith(suffix):
+                item.setText(item.text() + suffix)
+
+    def add_document(self, doc_id: str, label: str) -> None:
+        item = QListWidgetItem(label)
+        item.setData(256, doc_id)
+        self.received.addItem(item)
+        self.received.setCurrentItem(item)
+
+

@@ -1,0 +1,404 @@
+"""The console's main window: sign-in, then the desk (shift / ring / call), today's history and, for
+supervisors, the live board. A thin view: it renders the controller's state on every controller event and
+turns button presses into the controller's coroutines (run on the qasync loop by TaskRunner)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from remote_call.incall import MAX_DOCUMENT_BYTES
+from remote_call.signaling_client import SignalingRefused
+from staff_console.controller import ConsoleController
+from staff_console.desk import ReceivedDocument
+from staff_console.directory import Directory
+from staff_console.i18n import Messages
+from staff_console.media import ConsoleMedia
+from staff_console.samples import sample_form_png
+from staff_console.view.boards import HistoryBoard, SupervisorBoard
+from staff_console.view.call import CallPage
+from staff_console.view.header import Header
+from staff_console.view.ring import RingPanel
+from staff_console.view.ringer import Ringer
+from staff_console.view.shift import ShiftPage
+from staff_console.view.sign_in import SignInPage
+from staff_console.view.tasks import TaskRunner
+from staff_console.view.viewer import DocumentViewer
+
+log = logging.getLogger(__name__)
+
+SHOWABLE = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}  # what a kiosk can display
+ControllerFactory = Callable[[str, str, str], ConsoleController]  # username, password, role
+
+
+class ConsoleWindow(QMainWindow):
+    changed = Signal(str)  # emitted after each controller event has been rendered (the event's name)
+    closed = Signal()
+
+    def __init__(self, t: Messages, *, server_url: str, directory: Directory,
+                 make_controller: ControllerFactory | None = None, username: str = "",
+                 ringer: Ringer | None = None):
+        super().__init__()
+        self.t = t
+        self.directory = directory
+        self.make_controller = make_controller
+        self.controller: ConsoleController | None = None
+        self.ringer = ringer or Ringer(self)
+        self.runner = TaskRunner(self.show_error)
+        self.viewers: dict[str, DocumentViewer] = {}
+        self.file_dialog: QFileDialog | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.setWindowTitle(t("app.title"))
+        self.resize(1400, 860)
+
+        self.sign_in = SignInPage(t, server_url, username, self)
+        self.header = Header(t, self)
+        self.shift = ShiftPage(t, self)
+        self.ring = RingPanel(t, directory, self)
+        self.call = CallPage(t, self)
+        self.desk = QStackedWidget(self)
+        for page in (self.shift, self.ring, self.call):
+            self.desk.addWidget(page)
+        self.history = HistoryBoard(t, directory, self)
+        self.board = SupervisorBoard(t, directory, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.desk, t("tab.desk"))
+        self.tabs.addTab(self.history, t("tab.history"))
+        self.tabs.addTab(self.board, t("tab.board"))
+        main = QWidget(self)
+        layout = QVBoxLayout(main)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.tabs, 1)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.sign_in)
+        self.pages.addWidget(main)
+        self.main_page = main
+        self.setCentralWidget(self.pages)
+        self._connect()
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._tick)
+        self._ticker.start()
+
+    # ------------------------------------------------------------------ wiring
+
+    def _connect(self) -> None:
+        self.sign_in.submitted.connect(lambda u, p, r: self.runner.run(self._sign_in(u, p, r)))
+        self.header.available_clicked.connect(lambda: self._act(lambda c: c.set_available()))
+        self.header.away_clicked.connect(lambda reason: self._act(lambda c: c.set_away(reason)))
+        self.shift.shift_chosen.connect(lambda deps: self._act(lambda c: c.set_shift(deps)))
+        self.ring.accept_clicked.connect(self._accept)
+        self.ring.decline_clicked.connect(self._decline)
+        call = self.call
+        call.mute_toggled.connect(lambda muted: self._media(lambda m: m.set_muted(muted)))
+        call.camera_toggled.connect(lambda on: self._media(lambda m: m.set_camera(on)))
+        call.chat_sent.connect(lambda text: self._act(lambda c: c.desk.send_chat(text)))
+        call.scan_requested.connect(lambda prompt: self._act(lambda c: c.desk.request_scan(prompt)))
+        call.document_opened.connect(self.open_document)
+        call.sample_shown.connect(self._show_sample)
+        call.file_show_clicked.connect(self._choose_file)
+        call.withdraw_clicked.connect(self._withdraw)
+        call.slip_submitted.connect(self._print_slip)
+        call.transfer_submitted.connect(
+            lambda dep, note, warm: self._act(lambda c: c.transfer_call(dep, note, warm=warm)))
+        call.transfer_cancelled.connect(lambda: self._act(lambda c: c.cancel_transfer()))
+        call.end_submitted.connect(lambda outcome, notes: self._act(lambda c: c.end_call(outcome, notes)))
+
+    def _act(self, action: Callable[[ConsoleController], Any]) -> None:
+        if self.controller is None:
+            return
+        self.runner.run(action(self.controller))
+
+    def _media(self, change: Callable[[ConsoleMedia], None]) -> None:
+        media = self.controller.party.media if self.controller else None
+        if isinstance(media, ConsoleMedia):
+            change(media)
+            self.call.stage.local.set_source(media.self_view if media.camera_on else None)
+
+    def show_error(self, exc: BaseException) -> None:
+        if isinstance(exc, SignalingRefused):
+            text = self.t("error.refused", detail=str(exc))
+        elif isinstance(exc, TimeoutError | ConnectionError | OSError):
+            text = self.t("error.connection", detail=str(exc) or type(exc).__name__)
+        else:
+            text = self.t("error.action", detail=str(exc) or type(exc).__name__)
+        if self.pages.currentWidget() is self.sign_in:
+            self.sign_in.show_error(text)
+        self.statusBar().showMessage(text, 15_000)
+
+    # ------------------------------------------------------------------ sign in
+
+    async def _sign_in(self, username: str, password: str, role: str) -> None:
+        if self.make_controller is None:
+            raise RuntimeError("no server to sign in to")
+        controller = self.make_controller(username, password, role)
+        try:
+            await controller.start()
+        except BaseException:
+            await controller.stop()
+            raise
+        self.attach(controller)
+
+    def attach(self, controller: ConsoleController) -> None:
+        """Show the console for a started controller."""
+        self.controller = controller
+        self._unsubscribe = controller.events.subscribe(self._on_event)
+        self.pages.setCurrentWidget(self.main_page)
+        supervisor = controller.role.value == "supervisor"
+        self.tabs.setTabVisible(0, not supervisor)
+        self.tabs.setTabVisible(1, not supervisor)
+        self.tabs.setTabVisible(2, supervisor or controller.stats is not None)
+        self.tabs.setTabText(2, self.t("tab.board") if supervisor else self.t("tab.queues"))
+        self.tabs.setCurrentWidget(self.board if supervisor else self.desk)
+        self.render()
+        self.board.render(controller.stats)
+        self.changed.emit("attached")
+
+    async def shutdown(self) -> None:
+        self.ringer.stop()
+        for viewer in list(self.viewers.values()):
+            viewer.close()
+        self.runner.cancel_all()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.controller is not None:
+            await self.controller.stop()
+
+    def closeEvent(self, event: Any) -> None:
+        self.closed.emit()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ calls
+
+    def _accept(self) -> None:
+        self.ring.accept.setEnabled(False)
+        self.ringer.stop()
+        self._act(lambda c: c.accept())
+
+    def _decline(self) -> None:
+        self.ring.decline.setEnabled(False)
+        self.ringer.stop()
+        self._act(lambda c: c.decline())
+
+    def _show_sample(self) -> None:
+        self._act(lambda c: c.desk.show_document(sample_form_png(), name=self.t("documents.sample_name"),
+                                                 width=1000, height=1414))
+
+    def _choose_file(self) -> QFileDialog:
+        """A non-modal file dialog (never exec() under qasync); the chosen file is shown to the resident."""
+        dialog = QFileDialog(self, self.t("documents.choose_file"))
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilter(self.t("documents.file_filter"))
+        dialog.fileSelected.connect(self.show_file)
+        dialog.open()
+        self.file_dialog = dialog
+        return dialog
+
+    def show_file(self, path: str) -> None:
+        """Show a PNG or JPEG image from the officer's computer to the resident."""
+        mime = SHOWABLE.get(Path(path).suffix.lower())
+        if mime is None:
+            self.show_error(ValueError(self.t("documents.unsupported", name=Path(path).name)))
+            return
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            self.show_error(exc)
+            return
+        if not data or len(data) > MAX_DOCUMENT_BYTES:
+            self.show_error(ValueError(self.t("documents.too_large", name=Path(path).name)))
+            return
+        self._act(lambda c: c.desk.show_document(data, name=Path(path).name, mime=mime))
+
+    def _withdraw(self) -> None:
+        c = self.controller
+        if c is None:
+            return
+        live = [doc_id for doc_id, shown in c.desk.shown.items() if not shown.withdrawn]
+        if live:
+            self._act(lambda ctl: ctl.desk.withdraw_document(live[-1]))
+
+    def _print_slip(self, fields: dict) -> None:
+        c = self.controller
+        if c is None or c.call_id is None:
+            return
+        entry = c.history.get(c.call_id)
+        department = self.directory.department_name(entry.department if entry else "", "ja")
+        self._act(lambda ctl: ctl.desk.print_slip(department=department, **fields))
+
+    def open_document(self, doc_id: str) -> DocumentViewer | None:
+        c = self.controller
+        document: ReceivedDocument | None = c.desk.documents.get(doc_id) if c else None
+        if document is None:
+            return None
+        viewer = self.viewers.get(doc_id)
+        if viewer is None:
+            offer = document.offer
+            note = self.t("viewer.verified", size=f"{offer.size / 1024:.0f}", sha=offer.sha256[:16])
+            if offer.warning == "mynumber_back":
+                note += "\n" + self.t("viewer.mynumber_warning")
+            title = self.t("viewer.title", name=offer.name)
+            viewer = DocumentViewer(self.t, doc_id, document.data, title=title, verified_note=note,
+                                    dpi=offer.dpi, saved=document.saved)
+            viewer.save_requested.connect(self._save_document)
+            self.viewers[doc_id] = viewer
+        viewer.show()
+        viewer.raise_()
+        return viewer
+
+    def _save_document(self, doc_id: str) -> None:
+        async def save(c: ConsoleController) -> None:
+            await c.desk.save_to_case(doc_id)
+            if doc_id in self.viewers:
+                self.viewers[doc_id].set_saved(True)
+            self.call.mark_saved(doc_id, self.t("documents.saved_suffix"))
+        self._act(save)
+
+    def _close_viewers(self) -> None:
+        for viewer in self.viewers.values():
+            viewer.close()
+            viewer.deleteLater()
+        self.viewers.clear()
+
+    # ------------------------------------------------------------------ controller events
+
+    def _on_event(self, event: str, data: dict[str, Any]) -> None:
+        c = self.controller
+        if c is None:
+            return
+        t = self.t
+        if event == "ring" and c.offer is not None:
+            self.ring.show_offer(c.offer)
+            self.tabs.setCurrentWidget(self.desk)
+            self.desk.setCurrentWidget(self.ring)
+            self.ringer.start()
+            self.ring.accept.setFocus()  # Enter or Space answers
+            self.showNormal()
+            self.raise_()
+            self.activateWindow()
+            QApplication.alert(self, 0)
+        elif event == "ring_withdrawn":
+            if self.ring.offer is not None and self.ring.offer.call_id == data.get("call_id"):
+                self.ringer.stop()
+                self.ring.stop()
+                self.desk.setCurrentWidget(self.shift)
+                self.statusBar().showMessage(t(f"ring.withdrawn_{data.get('reason')}"), 10_000)
+        elif event == "call_connecting":
+            self.ringer.stop()
+            self.ring.stop()
+            self.call.reset()
+            session = c.party.session
+            if session is not None:
+                self.call.stage.remote.set_source(session.remote_video)
+            media = c.party.media
+            if isinstance(media, ConsoleMedia):
+                self.call.stage.local.set_source(media.self_view if media.camera_on else None)
+            self.desk.setCurrentWidget(self.call)
+            self.tabs.setCurrentWidget(self.desk)
+        elif event in ("call_ended", "call_requeued"):
+            if c.call_id is None:
+                self._close_viewers()
+                self.call.stage.remote.set_source(None)
+                self.call.stage.local.set_source(None)
+                self.desk.setCurrentWidget(self.shift)
+                reason = data.get("reason", "requeued")
+                self.statusBar().showMessage(t("call.ended", reason=t(f"end_reason.{reason}")
+                                               if t.has(f"end_reason.{reason}") else reason), 10_000)
+        elif event == "chat":
+            self.call.add_chat(data["sender"], data["text"])
+        elif event == "scan_status":
+            self.call.scan_status.setText(t(f"scan.{data['stage']}"))
+        elif event == "document_received":
+            if data.get("ok"):
+                doc = c.desk.documents.get(data["doc_id"])
+                if doc is not None:
+                    label = t("documents.item", name=doc.offer.name or data["doc_id"],
+                              size=f"{doc.offer.size / 1024:.0f}")
+                    self.call.add_document(data["doc_id"], label)
+                    self.call.scan_status.setText(t("scan.verified"))
+                    self.open_document(data["doc_id"])
+            else:
+                self.call.scan_status.setText(t("scan.damaged", detail=data.get("detail", "")))
+        elif event == "document_shown":
+            self.call.shown_status.setText(t("documents.sent"))
+        elif event == "document_delivered":
+            self.call.shown_status.setText(t("documents.delivered") if data.get("ok")
+                                           else t("documents.not_delivered", detail=data.get("detail", "")))
+        elif event == "document_withdrawn":
+            self.call.shown_status.setText(t("documents.withdrawn"))
+        elif event == "slip_sent":
+            self.call.slip_status.setText(t("slip.sent"))
+        elif event == "print_result":
+            self.call.slip_status.setText(t("slip.printed") if data.get("ok") else t(
+                "slip.failed", status=data.get("printer_status", ""), detail=data.get("detail", "")))
+        elif event == "transfer_cancelled":
+            self.call.transfer_status.setText(t("transfer.cancelled"))
+        elif event == "transferred":
+            name = self.directory.department_name(data["to_department"], t.language)
+            self.call.transfer_status.setText(t("transfer.warm_pending", department=name) if data.get("warm")
+                                              else t("transfer.done", department=name))
+        elif event == "stats":
+            self.board.render(c.stats)
+            self.tabs.setTabVisible(2, True)
+        elif event == "error":
+            self.statusBar().showMessage(t("error.server", detail=data.get("detail", "")), 15_000)
+        elif event == "offline":
+            self.statusBar().showMessage(t("error.offline"), 15_000)
+        self.render()
+        self.changed.emit(event)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Wait until ``predicate()`` holds, re-checked after each rendered controller event."""
+        if predicate():
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def check(_event: str) -> None:
+            if not done.done() and predicate():
+                done.set_result(None)
+
+        self.changed.connect(check)
+        try:
+            await asyncio.wait_for(done, timeout)
+        finally:
+            self.changed.disconnect(check)
+
+    def render(self) -> None:
+        c = self.controller
+        if c is None:
+            return
+        self.header.render(c)
+        self.shift.render(c)
+        self.call.render(c, self._departments())
+        self.history.render(c.history)
+
+    def _tick(self) -> None:
+        if self.controller is None:
+            return
+        self.header.render(self.controller)
+        if self.desk.currentWidget() is self.ring:
+            self.ring.tick()
+        if self.controller.call_id is not None:
+            self.call.render(self.controller, self._departments())
+
+    def _departments(self) -> list[tuple[str, str]]:
+        c = self.controller
+        if c is None:
+            return []
+        return [(d.id, d.name_ja if self.t.language == "ja" else d.name_en) for d in c.departments.values()]
