@@ -65,6 +65,7 @@ class ConsoleController:
         self._nonce = 0
         self.desk = CallDesk(self.events)
         self.desk.audit_sender = self._send_audit
+        self.desk.case_uploader = self._upload_to_case
         self.client = SignalingClient(
             server_url,
             self._hello,
@@ -211,6 +212,33 @@ class ConsoleController:
             entry.outcome = outcome
             entry.notes = notes
         await self.client.send(p.EndCall(call_id=self.call_id, outcome=outcome, notes=notes))  # type: ignore[arg-type]
+
+    async def _upload_to_case(self, call_id: str, document) -> bool:
+        """PUT a saved document to the server's case store; False when the server keeps none (or is
+        unreachable), in which case it stays on this console for the call's case only."""
+        import urllib.parse
+
+        import aiohttp
+
+        if self._session_token is None:
+            return False
+        base = self.client.url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        base = base.removesuffix("/ws")
+        offer = document.offer
+        url = f"{base}/api/cases/{call_id}/documents/{offer.doc_id}"
+        headers = {"Authorization": f"Bearer {self._session_token}", "Content-Type": offer.mime,
+                   "X-Content-SHA256": offer.sha256, "X-Document-Name": urllib.parse.quote(offer.name or "")}
+        try:
+            async with aiohttp.ClientSession() as http, http.put(
+                url, data=document.data, headers=headers, ssl=self.client._ssl if self.client._ssl else True
+            ) as response:
+                if response.status == 201:
+                    return True
+                log.warning("case store refused %s (%s): %s", offer.doc_id, response.status,
+                            (await response.text())[:200])
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("case store unreachable for %s: %s", offer.doc_id, exc)
+        return False
 
     async def _send_audit(self, record: AuditRecord) -> None:
         await self.client.send(p.CaseEvent(call_id=record.call_id, action=record.action,  # type: ignore[arg-type]

@@ -87,6 +87,7 @@ class CallDesk:
         self.case_documents: dict[str, list[ReceivedDocument]] = {}  # call id -> explicitly saved documents
         self.audit_log: list[AuditRecord] = []  # every record, sent or not
         self.audit_sender: AuditSender | None = None
+        self.case_uploader: Callable[[str, ReceivedDocument], Awaitable[bool]] | None = None
         self.link_rtt_ms: float | None = None
         self._receiver = DocumentReceiver(self._on_document)
         self._tasks: set[asyncio.Task] = set()
@@ -197,9 +198,16 @@ class CallDesk:
         if not document.saved:
             document.saved = True
             self.case_documents.setdefault(self.call_id, []).append(document)
-        record = await self._audit("document_saved", doc_id=doc_id, sha256=document.offer.sha256,
-                                   size=document.offer.size, label=document.offer.name)
-        self.events.emit("document_saved", doc_id=doc_id)
+        stored = False
+        if self.case_uploader is not None:
+            # The server's case store: encrypted at rest, audited there, removed after retention.
+            stored = await self.case_uploader(self.call_id, document)
+        record = AuditRecord("document_saved", self.call_id, doc_id=doc_id, sha256=document.offer.sha256,
+                             size=document.offer.size, label=document.offer.name[:200])
+        if not stored:  # kept on this console only: the audit entry goes through the call's case_event
+            record = await self._audit("document_saved", doc_id=doc_id, sha256=document.offer.sha256,
+                                       size=document.offer.size, label=document.offer.name)
+        self.events.emit("document_saved", doc_id=doc_id, stored=stored)
         return record
 
     async def _audit(self, action: str, *, doc_id: str = "", sha256: str = "", size: int = 0,
