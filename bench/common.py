@@ -163,7 +163,7 @@ class CallRig:
                                      SimulatedMedia("kiosk", w, h, fps, 440.0), telemetry=self.telemetry)
         self.officer = ConsoleController(self.server.url, "bench-officer",
                                          creds.officer_passwords["bench-officer"],
-                                         SimulatedMedia("officer", w, h, fps, 660.0))
+                                         SimulatedMedia("officer", w, h, fps, 660.0), telemetry=self.telemetry)
         await self.kiosk.start()
         self._stack.push_async_callback(self.kiosk.stop)
         await self.officer.start()
