@@ -65,8 +65,16 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def ratio_result(name: str, value: float, baseline: float, unit: str, *, goal: float, higher_is_better: bool,
-                 details: dict[str, Any] | None = None) -> dict[str, Any]:
+def ratio_result(
+    name: str,
+    value: float,
+    baseline: float,
+    unit: str,
+    *,
+    goal: float,
+    higher_is_better: bool,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One result: ``ratio = value / baseline`` checked against ``goal`` (an upper bound on the ratio when
     lower values are better, a lower bound when higher values are better)."""
     if baseline <= 0:
@@ -103,8 +111,9 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def bench_main(description: str, run: Callable[[bool], Awaitable[dict[str, Any]]],
-               argv: list[str] | None = None) -> int:
+def bench_main(
+    description: str, run: Callable[[bool], Awaitable[dict[str, Any]]], argv: list[str] | None = None
+) -> int:
     """The benchmarks' command line: ``--json`` prints one JSON object, ``--quick`` is a short smoke run."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -120,9 +129,11 @@ def bench_main(description: str, run: Callable[[bool], Awaitable[dict[str, Any]]
         rows = result.get("cases", [result])
         for row in rows:
             verdict = "PASS" if row["pass"] else "FAIL"
-            print(f"{row['name']:44} {row['value']:>12.3f} {row['unit']:10} "
-                  f"baseline {row['baseline']:>12.3f} ratio {row['ratio']:.2f} (goal {row['goal']}) "
-                  f"{verdict}")
+            print(
+                f"{row['name']:44} {row['value']:>12.3f} {row['unit']:10} "
+                f"baseline {row['baseline']:>12.3f} ratio {row['ratio']:.2f} (goal {row['goal']}) "
+                f"{verdict}"
+            )
     return 0
 
 
@@ -155,15 +166,26 @@ class CallRig:
         self._stack = contextlib.AsyncExitStack()
         tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="madoguchi-bench-"))
         self.server = await self._stack.enter_async_context(
-            EmbeddedServer(test_config(), Path(tmp) / "bench.sqlite3"))
-        creds = provision(self.server.store, self.server.config, kiosk_ids=["bench-kiosk"],
-                          officers=["bench-officer"])
+            EmbeddedServer(test_config(), Path(tmp) / "bench.sqlite3")
+        )
+        creds = provision(
+            self.server.store, self.server.config, kiosk_ids=["bench-kiosk"], officers=["bench-officer"]
+        )
         w, h, fps = self.width, self.height, self.fps
-        self.kiosk = KioskController(self.server.url, "bench-kiosk", creds.kiosk_tokens["bench-kiosk"],
-                                     SimulatedMedia("kiosk", w, h, fps, 440.0), telemetry=self.telemetry)
-        self.officer = ConsoleController(self.server.url, "bench-officer",
-                                         creds.officer_passwords["bench-officer"],
-                                         SimulatedMedia("officer", w, h, fps, 660.0), telemetry=self.telemetry)
+        self.kiosk = KioskController(
+            self.server.url,
+            "bench-kiosk",
+            creds.kiosk_tokens["bench-kiosk"],
+            SimulatedMedia("kiosk", w, h, fps, 440.0),
+            telemetry=self.telemetry,
+        )
+        self.officer = ConsoleController(
+            self.server.url,
+            "bench-officer",
+            creds.officer_passwords["bench-officer"],
+            SimulatedMedia("officer", w, h, fps, 660.0),
+            telemetry=self.telemetry,
+        )
         await self.kiosk.start()
         self._stack.push_async_callback(self.kiosk.stop)
         await self.officer.start()
@@ -252,15 +274,18 @@ async def bare_loopback_call(width: int, height: int, fps: int, seconds: float =
 
     for i, pc in enumerate(pcs):
         pc.on("track", on_track_for(i))
-    tracks = [(TestPatternVideoTrack(f"bare{i}", width, height, fps), ToneAudioTrack(440.0 + 220 * i))
-              for i in range(2)]
+    tracks = [
+        (TestPatternVideoTrack(f"bare{i}", width, height, fps), ToneAudioTrack(440.0 + 220 * i))
+        for i in range(2)
+    ]
     try:
         started = time.perf_counter()
         video, audio = tracks[0]
         pcs[0].addTransceiver(audio, direction="sendrecv")
         transceiver = pcs[0].addTransceiver(video, direction="sendrecv")
         transceiver.setCodecPreferences(
-            [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
+            [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"]
+        )
         await pcs[0].setLocalDescription(await pcs[0].createOffer())
         await pcs[1].setRemoteDescription(pcs[0].localDescription)
         for track in (tracks[1][1], tracks[1][0]):
