@@ -56,6 +56,7 @@ class ConsoleController:
         self.transfer: p.CallTransferred | None = None  # a warm transfer waiting for the other department
         self.display_name = username
         self.departments: dict[str, p.DepartmentInfo] = {}
+        self.welcome_skills: dict[str, str] = {}
         self.shift: list[str] = []
         self.stats: dict[str, Any] | None = None
         self.wrap_up_department: str | None = None
@@ -110,9 +111,10 @@ class ConsoleController:
 
     @property
     def skills(self) -> list[str]:
-        """Departments this officer may serve. The welcome lists every remote department; the statistics the
-        server pushes to an officer cover exactly the departments of the officer's skills (whatever the
-        shift), so once they arrive the choice is narrowed to those, in the welcome's order."""
+        """Departments this officer may serve, in the welcome's order: the welcome's skills; from an older
+        server without them, the departments of the statistics pushed to officers."""
+        if self.welcome_skills:
+            return [d for d in self.departments if d in self.welcome_skills] or list(self.welcome_skills)
         stats = self.stats or {}
         mine = stats.get("departments")
         if self.role is p.Role.OFFICER and "officers" not in stats and isinstance(mine, dict) and mine:
@@ -254,6 +256,7 @@ class ConsoleController:
         self.online = True
         self.display_name = welcome.display_name or self.username
         self.departments = {d.id: d for d in welcome.departments}
+        self.welcome_skills = dict(welcome.skills)
         self.events.emit("online")
         if self.shift and self.role is p.Role.OFFICER:  # a reconnect: the server forgot our shift
             with contextlib.suppress(ConnectionError):
