@@ -7,40 +7,12 @@ import asyncio
 import pytest
 
 from hardware.health import DeviceHealth
-from hardware.simulated import TestPatternVideoTrack, ToneAudioTrack
 from remote_call import protocol as p
 from remote_call.session import CallSession
 from remote_call.telemetry import StatsSnapshot, TelemetryReporter, call_quality, device_statuses
+from remote_call.testing import session_pair
 
 TIMEOUT = 20.0
-
-
-def pair() -> tuple[CallSession, CallSession]:
-    sessions: dict[str, CallSession] = {}
-
-    def to(name: str):
-        async def send(message: p.Wire) -> None:
-            await sessions[name].handle_signal(message)
-
-        return send
-
-    sessions["kiosk"] = CallSession(
-        "c1",
-        offerer=True,
-        ice_servers=[],
-        send_signal=to("officer"),
-        video=TestPatternVideoTrack("kiosk", 320, 240, 20),
-        audio=ToneAudioTrack(440),
-    )
-    sessions["officer"] = CallSession(
-        "c1",
-        offerer=False,
-        ice_servers=[],
-        send_signal=to("kiosk"),
-        video=TestPatternVideoTrack("officer", 320, 240, 20),
-        audio=ToneAudioTrack(660),
-    )
-    return sessions["kiosk"], sessions["officer"]
 
 
 async def frames(session: CallSession, count: int) -> None:
@@ -87,7 +59,7 @@ async def new_reports_since(session: CallSession, snapshot: StatsSnapshot) -> No
 
 
 async def test_call_quality_from_a_real_call_reports_both_directions():
-    kiosk, officer = pair()
+    kiosk, officer = session_pair()
     try:
         await kiosk.start()
         await asyncio.wait_for(asyncio.gather(kiosk.connected.wait(), officer.connected.wait()), TIMEOUT)
@@ -112,7 +84,7 @@ async def test_call_quality_from_a_real_call_reports_both_directions():
 
 
 async def test_reporter_sends_heartbeats_pings_and_call_quality():
-    kiosk, officer = pair()
+    kiosk, officer = session_pair()
     sent: asyncio.Queue[p.Wire] = asyncio.Queue()
 
     async def send(message: p.Wire) -> None:

@@ -6,41 +6,11 @@ import asyncio
 
 import pytest
 
-from hardware.simulated import TestPatternVideoTrack, ToneAudioTrack
 from remote_call import protocol as p
 from remote_call.session import CallSession, rtc_configuration
+from remote_call.testing import session_pair
 
 TIMEOUT = 20.0
-
-
-def pair(**kwargs) -> tuple[CallSession, CallSession]:
-    """An offerer and an answerer whose signals go straight to each other."""
-    sessions: dict[str, CallSession] = {}
-
-    def to(name: str):
-        async def send(message: p.Wire) -> None:
-            await sessions[name].handle_signal(message)
-
-        return send
-
-    sessions["kiosk"] = CallSession(
-        "c1",
-        offerer=True,
-        ice_servers=[],
-        send_signal=to("officer"),
-        video=TestPatternVideoTrack("kiosk", 320, 240, 20),
-        audio=ToneAudioTrack(440),
-        **kwargs,
-    )
-    sessions["officer"] = CallSession(
-        "c1",
-        offerer=False,
-        ice_servers=[],
-        send_signal=to("kiosk"),
-        video=TestPatternVideoTrack("officer", 320, 240, 20),
-        audio=ToneAudioTrack(660),
-    )
-    return sessions["kiosk"], sessions["officer"]
 
 
 async def wait_frames(session: CallSession, video: int, audio: int) -> None:
@@ -57,7 +27,7 @@ async def wait_frames(session: CallSession, video: int, audio: int) -> None:
 
 
 async def test_media_and_control_flow_both_ways():
-    kiosk, officer = pair()
+    kiosk, officer = session_pair()
     try:
         await kiosk.start()
         await asyncio.wait_for(asyncio.gather(kiosk.connected.wait(), officer.connected.wait()), TIMEOUT)
@@ -93,7 +63,7 @@ async def test_audio_goes_to_the_consumer_when_there_is_one():
             if len(played) >= 10:
                 consumed.set()
 
-    kiosk, officer = pair(audio_consumer=speaker)
+    kiosk, officer = session_pair(audio_consumer=speaker)
     try:
         await kiosk.start()
         await asyncio.wait_for(consumed.wait(), TIMEOUT)
@@ -103,7 +73,7 @@ async def test_audio_goes_to_the_consumer_when_there_is_one():
 
 
 async def test_close_is_safe_on_every_path():
-    kiosk, officer = pair()
+    kiosk, officer = session_pair()
     await officer.close()  # before anything started
     await officer.close()  # twice
     await kiosk.start()
@@ -127,7 +97,7 @@ async def test_a_document_crosses_the_call_whole_and_verified():
     from remote_call.documents import DocumentReceiver, send_document
     from remote_call.incall import DocumentOffer
 
-    kiosk, officer = pair()
+    kiosk, officer = session_pair()
     verdicts: asyncio.Queue = asyncio.Queue()
     receiver = DocumentReceiver(
         lambda offer, data, ok, detail: verdicts.put_nowait((offer, data, ok, detail))
