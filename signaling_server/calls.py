@@ -32,6 +32,7 @@ class Call:
     caller: CallerInfo = field(default_factory=CallerInfo)  # what the officer is told before answering
     media_up: set[str] = field(default_factory=set)  # parties that reported media_connected
     restarted_at: float = float("-inf")  # last media restart, to serve both parties' requests with one
+    position_sent: bool = False  # the kiosk has been told its place at least once
 
     @property
     def call_id(self) -> str:

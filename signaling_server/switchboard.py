@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 STATS_PUSH_S = 2.0  # supervisors' live view
 RESTART_DEBOUNCE_S = 3.0  # both parties usually notice a dead media path within a moment of each other
+POSITION_BATCH_S = 0.2  # a waiting resident's place changes at most five times a second on screen
 SESSION_CHECK_S = 30.0  # staff sessions are re-validated on long connections
 
 
@@ -104,6 +105,8 @@ class Switchboard:
         self._rings: dict[str, set[str]] = {}  # call id -> officers it is ringing
         self._setup_timers: dict[str, asyncio.TimerHandle] = {}
         self._absent: dict[tuple[Role, str], asyncio.TimerHandle] = {}  # parties inside the reconnect grace
+        self._positions: dict[str, QueuePosition] = {}  # coalesced place updates waiting to go out
+        self._positions_flush: asyncio.TimerHandle | None = None
         # What happened to a party's calls while it was gone too long, told when it comes back.
         self._missed: dict[tuple[Role, str], list[p.Wire]] = {}
         # Each party's latest call: if it ended while the party's connection was dying unnoticed, the
@@ -236,6 +239,8 @@ class Switchboard:
         self._wake.set()
         for handle in (*self._setup_timers.values(), *self._absent.values()):
             handle.cancel()
+        if self._positions_flush is not None:
+            self._positions_flush.cancel()
         self.store.save_queue(self.router.snapshot())
 
     # ------------------------------------------------------------------ connections
@@ -323,7 +328,7 @@ class Switchboard:
                     client.send(p.CallRequeued(call_id=call.call_id))  # drop any media it still holds
                 position = self.router.position(call.call_id)
                 if position is not None:
-                    self._on_position(position)
+                    self._on_position(position, immediate=True)
             elif call.state is CallState.CONNECTING:
                 self._restart(call)  # half-made media cannot be trusted: both sides start afresh
             elif call.state is CallState.IN_CALL:
@@ -805,20 +810,45 @@ class Switchboard:
             kiosk.send(p.CallRequeued(call_id=call.call_id))
         self._emit("call_requeued", {"call_id": call.call_id, "reason": d.reason})
 
-    def _on_position(self, d: QueuePosition) -> None:
+    def _on_position(self, d: QueuePosition, *, immediate: bool = False) -> None:
+        """A waiting resident's place. The first one goes out at once (the kiosk learns its call id from
+        it); later changes are coalesced to at most one per POSITION_BATCH_S per resident: when someone
+        leaves the head of a long queue everyone behind moves, and n residents would otherwise get ~n²/2
+        messages in a burst (measured: 286,000 of 325,000 messages of the 2,000-call load test)."""
         call = self.calls.get(d.call_id)
         if call is None or call.state is CallState.ENDED:
             return
-        kiosk = self.kiosks.get(call.record.kiosk_id)
-        if kiosk is not None:
-            kiosk.send(
-                p.Queued(
-                    call_id=d.call_id,
-                    department=d.department,
-                    position=d.position,
-                    ewt_s=None if d.ewt_s is None else round(d.ewt_s, 1),
-                )
+        if immediate or not call.position_sent:
+            self._positions.pop(d.call_id, None)
+            self._send_position(call, d)
+            return
+        self._positions[d.call_id] = d
+        if self._positions_flush is None:
+            self._positions_flush = asyncio.get_running_loop().call_later(
+                POSITION_BATCH_S, self._flush_positions
             )
+
+    def _flush_positions(self) -> None:
+        self._positions_flush = None
+        pending, self._positions = self._positions, {}
+        for d in pending.values():
+            call = self.calls.get(d.call_id)
+            if call is not None and call.state in (CallState.QUEUED, CallState.RINGING):
+                self._send_position(call, d)  # a call connected meanwhile needs no place any more
+
+    def _send_position(self, call: Call, d: QueuePosition) -> None:
+        kiosk = self.kiosks.get(call.record.kiosk_id)
+        if kiosk is None:
+            return
+        call.position_sent = True
+        kiosk.send(
+            p.Queued(
+                call_id=d.call_id,
+                department=d.department,
+                position=d.position,
+                ewt_s=None if d.ewt_s is None else round(d.ewt_s, 1),
+            )
+        )
 
     def _setup_expired(self, call_id: str) -> None:
         self._setup_timers.pop(call_id, None)

@@ -513,3 +513,24 @@ async def test_a_call_ended_into_a_dead_connection_is_told_again_on_return(make_
         assert (ended.call_id, ended.reason) == (offer.call_id, p.EndReason.SETUP_FAILED)
         for c in (k, o, again):
             await c.close()
+
+
+async def test_place_changes_are_coalesced_but_the_first_goes_out_at_once(server):
+    from signaling_server.routing import QueuePosition
+
+    k = await kiosk(server)
+    await k.send(p.RequestCall(department="kenchiku-shido"))
+    first = await k.expect(p.Queued)  # at once: the kiosk learns its call id from it
+    # Two residents ahead of it leave in the same moment: two changes, one message with the latest place.
+    server.switchboard.apply(
+        [
+            QueuePosition(first.call_id, "kenchiku-shido", 5, 600.0),
+            QueuePosition(first.call_id, "kenchiku-shido", 4, 480.0),
+        ]
+    )
+    latest = await k.expect(p.Queued)
+    assert (latest.call_id, latest.position, latest.ewt_s) == (first.call_id, 4, 480.0)
+    await k.send(p.Ping(nonce=3))
+    await k.expect(p.Pong)
+    assert [m.position for m in k.seen if isinstance(m, p.Queued)] == [first.position, 4]
+    await k.close()
