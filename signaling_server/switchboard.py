@@ -26,17 +26,17 @@ from signaling_server.routing import (
     CaseAdvanced,
     Connect,
     JoinRefused,
+    KeepWithOfficer,
     OfficerStateChanged,
     QueuePosition,
+    RequeueCaller,
     Ring,
     Router,
     RouterError,
     SkillLevel,
-    TransferCancelled,
+    TransferCaller,
     WithdrawRing,
 )
-from signaling_server.routing import CallRequeued as RouterCallRequeued
-from signaling_server.routing import CallTransferred as RouterCallTransferred
 from signaling_server.routing.router import NORMAL, SNAPSHOT_VERSION
 from signaling_server.store import CallRecord, Store
 from signaling_server.turn import ice_servers_for_call
@@ -677,11 +677,11 @@ class Switchboard:
                 self._on_connect(decision)
             elif isinstance(decision, QueuePosition):
                 self._on_position(decision)
-            elif isinstance(decision, RouterCallRequeued):
+            elif isinstance(decision, RequeueCaller):
                 self._on_requeued(decision)
-            elif isinstance(decision, RouterCallTransferred):
+            elif isinstance(decision, TransferCaller):
                 self._on_transferred(decision)
-            elif isinstance(decision, TransferCancelled):
+            elif isinstance(decision, KeepWithOfficer):
                 officer = self.officers.get(decision.officer_id)
                 if officer is not None:
                     officer.send(p.TransferCancelled(call_id=decision.call_id))
@@ -792,7 +792,7 @@ class Switchboard:
             self.config.server.setup_timeout_s, self._setup_expired, call.call_id
         )
 
-    def _on_requeued(self, d: RouterCallRequeued) -> None:
+    def _on_requeued(self, d: RequeueCaller) -> None:
         """The officer is gone or media failed: the resident goes back to the head of the queue."""
         call = self.calls.get(d.call_id)
         if call is None or call.state not in (CallState.CONNECTING, CallState.IN_CALL):
@@ -908,7 +908,7 @@ class Switchboard:
             officer.calls.discard(call.call_id)
             officer.send(p.CallEnded(call_id=call.call_id, reason=EndReason.TRANSFERRED))
 
-    def _on_transferred(self, d: RouterCallTransferred) -> None:
+    def _on_transferred(self, d: TransferCaller) -> None:
         call = self.calls.get(d.call_id)
         if call is None:
             return

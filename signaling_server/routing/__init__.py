@@ -2,18 +2,18 @@
 
 from signaling_server.routing.decisions import (
     CallerRemoved,
-    CallRequeued,
-    CallTransferred,
     CaseAdvanced,
     Connect,
     Decision,
     DepartmentStatus,
     JoinRefused,
+    KeepWithOfficer,
     OfficerStateChanged,
     QueuePosition,
+    RequeueCaller,
     Ring,
     RouterError,
-    TransferCancelled,
+    TransferCaller,
     WithdrawRing,
 )
 from signaling_server.routing.router import Router
@@ -21,21 +21,21 @@ from signaling_server.routing.states import ALLOWED_TRANSITIONS, OfficerState, S
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
-    "CallRequeued",
-    "CallTransferred",
     "CallerRemoved",
     "CaseAdvanced",
     "Connect",
     "Decision",
     "DepartmentStatus",
     "JoinRefused",
+    "KeepWithOfficer",
     "OfficerState",
     "OfficerStateChanged",
     "QueuePosition",
+    "RequeueCaller",
     "Ring",
     "Router",
     "RouterError",
     "SkillLevel",
-    "TransferCancelled",
+    "TransferCaller",
     "WithdrawRing",
 ]

@@ -1,4 +1,8 @@
-"""What the router tells the server to do: immutable decisions, plus the router's errors."""
+"""What the router tells the server to do: immutable decisions, plus the router's errors.
+
+Decisions are named as instructions to the server (`Ring`, `RequeueCaller`), never like the wire messages
+the server then sends (`remote_call.protocol.CallRequeued`): the two are different things.
+"""
 
 from __future__ import annotations
 
@@ -62,8 +66,8 @@ class CallerRemoved:
 
 
 @dataclass(frozen=True, slots=True)
-class CallRequeued:
-    """A connected caller went back to the head of `department`'s queue (officer dropped, media failed)."""
+class RequeueCaller:
+    """Put a connected caller back to the head of `department`'s queue (officer dropped, media failed)."""
 
     call_id: str
     department: str
@@ -71,8 +75,8 @@ class CallRequeued:
 
 
 @dataclass(frozen=True, slots=True)
-class CallTransferred:
-    """The caller was put at the head of `to_department` with the officer's note."""
+class TransferCaller:
+    """Move the caller to the head of `to_department` with the note (warm: the first officer stays)."""
 
     call_id: str
     from_department: str
@@ -82,8 +86,8 @@ class CallTransferred:
 
 
 @dataclass(frozen=True, slots=True)
-class TransferCancelled:
-    """A warm transfer was cancelled: the caller stays with `officer_id`."""
+class KeepWithOfficer:
+    """A warm transfer was called off: the caller stays with `officer_id`."""
 
     call_id: str
     officer_id: str
@@ -107,9 +111,9 @@ Decision = (
     | QueuePosition
     | OfficerStateChanged
     | CallerRemoved
-    | CallRequeued
-    | CallTransferred
-    | TransferCancelled
+    | RequeueCaller
+    | TransferCaller
+    | KeepWithOfficer
     | CaseAdvanced
 )
 

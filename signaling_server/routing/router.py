@@ -21,18 +21,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from config.schema import AppConfig, CounterKind, Department, RoutingStrategy
 from signaling_server.routing.decisions import (
     CallerRemoved,
-    CallRequeued,
-    CallTransferred,
     CaseAdvanced,
     Connect,
     Decision,
     DepartmentStatus,
     JoinRefused,
+    KeepWithOfficer,
     OfficerStateChanged,
     QueuePosition,
+    RequeueCaller,
     Ring,
     RouterError,
-    TransferCancelled,
+    TransferCaller,
     WithdrawRing,
 )
 from signaling_server.routing.estimate import HandleTimes, estimate_wait
@@ -576,7 +576,7 @@ class Router:
         stats = self._today.department(to_department)
         stats.offered += 1
         stats.transferred_in += 1
-        out.append(CallTransferred(call_id, from_department, to_department, note, warm))
+        out.append(TransferCaller(call_id, from_department, to_department, note, warm))
         if not warm:
             self._end_connected(caller, now, out, reason="transferred")
         self._enqueue(caller, to_department, HEAD, now, now)
@@ -595,7 +595,7 @@ class Router:
         self._today.department(department).withdrawn += 1
         freed = self._unqueue(caller, "caller_left", now, out)
         caller.department = caller.officer_department or department
-        out.append(TransferCancelled(call_id, caller.officer, department))
+        out.append(KeepWithOfficer(call_id, caller.officer, department))
         self._free_officers(freed, now, out)
         self._flush(out)
         return out
@@ -1275,7 +1275,7 @@ class Router:
         self._today.department(department).requeued += 1
         entered = caller.entered_at if department == caller.department else now
         self._enqueue(caller, department, HEAD, entered, now)
-        out.append(CallRequeued(caller.call_id, department, reason))
+        out.append(RequeueCaller(caller.call_id, department, reason))
 
     def _held_expired(self, officer_id: str, call_id: str, now: float, out: list[Decision]) -> None:
         del self._held[officer_id]

@@ -8,12 +8,12 @@ import pytest
 
 from signaling_server.routing import (
     CallerRemoved,
-    CallRequeued,
     Connect,
     JoinRefused,
     OfficerState,
     OfficerStateChanged,
     QueuePosition,
+    RequeueCaller,
     Ring,
     Router,
     RouterError,
@@ -316,7 +316,7 @@ def test_dropped_officer_in_call_sends_caller_back_to_the_head(router: Router, c
     router.join("c2", "kosodate")
     out = router.officer_offline("o1")
     assert router.officer_state("o1") is OfficerState.OFFLINE
-    assert CallRequeued("c1", "kosodate", "officer_offline") in out
+    assert RequeueCaller("c1", "kosodate", "officer_offline") in out
     assert router.waiting("kosodate") == ["c1", "c2"]
     assert [(p.call_id, p.position) for p in of(out, QueuePosition)] == [("c1", 1), ("c2", 2)]
     # The requeued caller keeps its original join time.
@@ -332,7 +332,7 @@ def test_requeue_when_media_never_came_up(router: Router, clock) -> None:
     router.join("c1", "kosodate")
     router.accept("o1", "c1")
     out = router.requeue("c1")
-    assert CallRequeued("c1", "kosodate", "media_failed") in out
+    assert RequeueCaller("c1", "kosodate", "media_failed") in out
     assert rings(out) == [("o2", "c1")]
     assert router.officer_state("o1") is OfficerState.AVAILABLE
     with pytest.raises(RouterError, match="not connected"):

@@ -19,12 +19,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from signaling_server.routing import (
     ALLOWED_TRANSITIONS,
     CallerRemoved,
-    CallRequeued,
     CaseAdvanced,
     Connect,
     JoinRefused,
     OfficerState,
     OfficerStateChanged,
+    RequeueCaller,
     Ring,
     Router,
     RouterError,
@@ -105,7 +105,7 @@ class RouterMachine(RuleBasedStateMachine):
                 self.held = {o: c for o, c in self.held.items() if c != d.call_id}
                 self.queued.discard(d.call_id)
                 self.connected.pop(d.call_id, None)
-            elif isinstance(d, CallRequeued) or (isinstance(d, CaseAdvanced) and d.to_department):
+            elif isinstance(d, RequeueCaller) or (isinstance(d, CaseAdvanced) and d.to_department):
                 self.queued.add(d.call_id)
                 self.held = {o: c for o, c in self.held.items() if c != d.call_id}
 

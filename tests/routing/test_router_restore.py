@@ -7,9 +7,9 @@ import json
 import pytest
 
 from signaling_server.routing import (
-    CallRequeued,
     OfficerState,
     QueuePosition,
+    RequeueCaller,
     Ring,
     Router,
     RouterError,
@@ -90,7 +90,7 @@ def test_connected_call_requeued_at_head_if_its_officer_does_not_return(clock, d
     assert [r.call_id for r in of(fresh.officer_online("o3", {"kosodate": P}), Ring)] == []
     clock.advance(120)
     out = fresh.tick()
-    assert CallRequeued("a", "kosodate", "not_resumed") in out
+    assert RequeueCaller("a", "kosodate", "not_resumed") in out
     assert "a" in [r.call_id for r in of(out, Ring)]
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from signaling_server.routing import (
-    CallTransferred,
     CaseAdvanced,
     Connect,
+    KeepWithOfficer,
     OfficerState,
     OfficerStateChanged,
     Ring,
     Router,
     RouterError,
     SkillLevel,
-    TransferCancelled,
+    TransferCaller,
     WithdrawRing,
 )
 
@@ -53,7 +53,7 @@ def test_blind_transfer_puts_caller_at_head_of_other_queue_with_note(router: Rou
     router.join("n_old", "nenkin")
     clock.advance(30)
     out = router.transfer("c1", "nenkin", "児童手当の件、年金も確認")
-    assert CallTransferred("c1", "kosodate", "nenkin", "児童手当の件、年金も確認", False) in out
+    assert TransferCaller("c1", "kosodate", "nenkin", "児童手当の件、年金も確認", False) in out
     assert OfficerStateChanged("k", OfficerState.WRAP_UP, "transferred") in out
     assert router.waiting("nenkin") == ["c1", "n_old"]
     out = router.officer_online("n", {"nenkin": P})
@@ -92,7 +92,7 @@ def test_warm_transfer_can_be_cancelled(router: Router) -> None:
     connect(router, "k", "c1")
     router.transfer("c1", "nenkin", "", warm=True)
     out = router.cancel_transfer("c1")
-    assert TransferCancelled("c1", "k", "nenkin") in out
+    assert KeepWithOfficer("c1", "k", "nenkin") in out
     assert WithdrawRing("n", "c1", "caller_left") in out
     assert router.waiting("nenkin") == []
     assert router.officer_state("n") is OfficerState.AVAILABLE
