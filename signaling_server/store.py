@@ -196,7 +196,8 @@ class Store:
         return CallRecord(**{f: row[f] for f in _CALL_FIELDS}) if row else None
 
     def calls(self, *, state: str | None = None, since: float | None = None) -> Iterator[CallRecord]:
-        query, args = "SELECT * FROM calls WHERE 1 = 1", []
+        query = "SELECT * FROM calls WHERE 1 = 1"
+        args: list[str | float] = []
         if state is not None:
             query += " AND state = ?"
             args.append(state)

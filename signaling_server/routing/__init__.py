@@ -17,11 +17,13 @@ from signaling_server.routing.decisions import (
     WithdrawRing,
 )
 from signaling_server.routing.router import Router
+from signaling_server.routing.snapshot import CallerSnapshot, QueueSnapshot, SnapshotError, reconcile
 from signaling_server.routing.states import ALLOWED_TRANSITIONS, OfficerState, SkillLevel
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "CallerRemoved",
+    "CallerSnapshot",
     "CaseAdvanced",
     "Connect",
     "Decision",
@@ -31,11 +33,14 @@ __all__ = [
     "OfficerState",
     "OfficerStateChanged",
     "QueuePosition",
+    "QueueSnapshot",
     "RequeueCaller",
     "Ring",
     "Router",
     "RouterError",
     "SkillLevel",
+    "SnapshotError",
     "TransferCaller",
     "WithdrawRing",
+    "reconcile",
 ]

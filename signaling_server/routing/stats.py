@@ -1,7 +1,9 @@
-"""Per-day counters for departments and officers, and the figures derived from them."""
+"""Per-day counters for departments and officers, the figures derived from them, and the day book."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -96,3 +98,33 @@ class DailyStats:
         for key, values in data.get("officers", {}).items():
             result.officers[key] = OfficerCounters(**{k: v for k, v in values.items() if k in off_fields})
         return result
+
+
+class DayBook:
+    """Today's counters and earlier days', rolled over at local midnight."""
+
+    __slots__ = ("_history_days", "_tz", "day_end", "history", "today")
+
+    def __init__(self, tz: dt.tzinfo, history_days: int) -> None:
+        self._tz = tz
+        self._history_days = history_days
+        self.today = DailyStats(date="")
+        self.history: dict[str, DailyStats] = {}
+        self.day_end = -math.inf  # the router checks it inline on every event, before calling roll()
+
+    def roll(self, now: float) -> bool:
+        """Start a new day when `now` is past midnight; True when the date changed."""
+        if now < self.day_end:
+            return False
+        local = dt.datetime.fromtimestamp(now, self._tz)
+        today = local.date().isoformat()
+        midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), self._tz)
+        self.day_end = midnight.timestamp()
+        if today == self.today.date:
+            return False
+        if self.today.date:
+            self.history[self.today.date] = self.today
+            while len(self.history) > self._history_days:
+                del self.history[min(self.history)]
+        self.today = DailyStats(date=today)
+        return True

@@ -353,8 +353,10 @@ def test_offline_is_idempotent_and_unknown_calls_raise(router: Router) -> None:
 def test_decisions_are_json_friendly(router: Router) -> None:
     router.officer_online("o1", {"kosodate": P})
     out = router.join("c1", "kosodate", info={"procedure": "jido-teate-nintei"})
+    assert {type(d).__name__ for d in out} >= {"Ring", "QueuePosition"}
     for decision in out:
-        json.dumps({k: getattr(decision, k) for k in decision.__slots__})
+        fields = {k: getattr(decision, k) for k in decision.__slots__}
+        assert json.loads(json.dumps(fields)) == fields  # every field survives JSON unchanged
 
 
 def test_skills_change_while_online_and_officer_info(router: Router) -> None:
