@@ -56,6 +56,6 @@ class Call:
         elif new is CallState.QUEUED:
             self.record.officer = None
             self.media_up.clear()
-        elif new is CallState.ENDED:
+        elif reason is not None:  # ended: checked above, the one state with a reason
             self.record.ended_at = now
-            self.record.end_reason = reason.value  # type: ignore[union-attr]
+            self.record.end_reason = reason.value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from signaling_server.app import create_app
 from signaling_server.appkeys import SWITCHBOARD
 from signaling_server.auth import Authenticator, hash_password
 from signaling_server.store import Store
-from signaling_server.switchboard import Switchboard
+from signaling_server.switchboard import Listener, Switchboard
 
 
 @dataclass
@@ -51,13 +53,22 @@ def provision(
 
 
 class EmbeddedServer:
-    """``async with EmbeddedServer(config, db) as server:`` serves on ``server.url`` until the block ends."""
+    """``async with EmbeddedServer(config, db) as server:`` serves on ``server.url`` until the block ends.
+    The switchboard runs on ``clock`` and tells ``listeners`` what happens (see ``create_app``)."""
 
-    def __init__(self, config: AppConfig, database: str | Path = ":memory:", *, port: int = 0,
-                 ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        config: AppConfig,
+        database: str | Path = ":memory:",
+        *,
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.time,
+        listeners: Iterable[Listener] = (),
+    ):
         self.config = config
         self.store = Store(database)
-        self.app = create_app(config, self.store)
+        self.app = create_app(config, self.store, clock=clock, listeners=listeners)
         self.port = port
         self._ssl = ssl_context
         self._runner: web.AppRunner | None = None
@@ -72,7 +83,7 @@ class EmbeddedServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._ssl)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         scheme = "wss" if self._ssl else "ws"
         self.url = f"{scheme}://127.0.0.1:{port}/ws"
         self.http_url = f"{'https' if self._ssl else 'http'}://127.0.0.1:{port}"

@@ -41,7 +41,7 @@ def test_config(**server_overrides: Any) -> AppConfig:
     return config.model_copy(update={"server": server})
 
 
-test_config.__test__ = False  # type: ignore[attr-defined]
+test_config.__test__ = False  # type: ignore[attr-defined]  # pytest's marker: a helper named test_*, not a test
 
 
 class WireClient:

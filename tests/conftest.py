@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,9 +24,9 @@ PASSWORD = "correct horse battery"
 def make_server(tmp_path: Path):
     """A factory: ``async with make_server(**server_overrides) as srv`` (srv.fleet has the credentials)."""
 
-    def factory(config=None, **overrides) -> EmbeddedServer:
+    def factory(config=None, *, clock=time.time, listeners=(), **overrides) -> EmbeddedServer:
         config = config or test_config(**overrides)
-        server = EmbeddedServer(config, tmp_path / "madoguchi.sqlite3")
+        server = EmbeddedServer(config, tmp_path / "madoguchi.sqlite3", clock=clock, listeners=listeners)
         server.fleet = provision(server.store, config, kiosk_ids=KIOSKS, officers=OFFICERS, password=PASSWORD)
         # An officer serving one department only, for authorisation tests.
         server.store.add_officer(

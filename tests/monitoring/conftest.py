@@ -49,7 +49,7 @@ def monitored(make_server) -> Callable[..., EmbeddedServer]:
     """``async with monitored(**overrides) as srv``: monitoring set up, an IT admin account provisioned."""
 
     def factory(clock: Callable[[], float] = time.time, **overrides: Any) -> EmbeddedServer:
-        server = make_server()
+        server = make_server(clock=clock)  # heartbeats are stamped with the monitor's time
         setup_monitoring(server.app, overrides=overrides, clock=clock)
         server.store.add_officer(IT_ADMIN, "佐藤 情報", "it_admin", hash_password(IT_PASSWORD), {})
         return server

@@ -82,7 +82,7 @@ def devices_for(i: int) -> dict:
 
 async def test_dashboard_lists_the_fleet_updates_live_and_runs_actions(make_server, tmp_path):
     clock = FakeClock()
-    server = make_server(fleet_config())
+    server = make_server(fleet_config(), clock=clock)  # heartbeats are stamped with the same fake time
     setup_monitoring(server.app, clock=clock, overrides={"dashboard_flush_s": 0.05})
     from signaling_server.auth import hash_password
 
@@ -90,7 +90,6 @@ async def test_dashboard_lists_the_fleet_updates_live_and_runs_actions(make_serv
     tokens = add_kiosks(server, [f"kiosk-{i:02d}" for i in range(1, 21)])
     clients: dict[str, WireClient] = {}
     async with server:
-        server.switchboard.clock = clock
         monitor = server.app[MONITOR]
         try:
             # 18 kiosks come online with varied devices and RTTs; two never connect.

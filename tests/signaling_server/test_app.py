@@ -344,12 +344,16 @@ async def test_kiosk_drop_mid_call_ends_it_after_the_grace_and_officer_wraps_up(
 
 
 async def test_kiosk_drop_while_waiting_ends_after_the_grace(make_server):
-    async with make_server(reconnect_grace_s=0.3) as server:
+    ended = asyncio.Event()
+
+    def on_event(event: str, _data: dict) -> None:
+        if event == "call_ended":
+            ended.set()
+
+    async with make_server(reconnect_grace_s=0.3, listeners=[on_event]) as server:
         k = await kiosk(server)
         await k.send(p.RequestCall(department="kenchiku-shido"))
         queued = await k.expect(p.Queued)
-        ended = asyncio.Event()
-        server.switchboard.listeners.append(lambda e, d: e == "call_ended" and ended.set())
         await k.close()
         await asyncio.wait_for(ended.wait(), 5)
         assert server.store.call(queued.call_id).end_reason == "kiosk_disconnected"

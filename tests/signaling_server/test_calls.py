@@ -12,8 +12,17 @@ from signaling_server.store import CallRecord
 
 
 def new_call() -> Call:
-    return Call(CallRecord(call_id="c1", kiosk_id="k1", department="kosodate", procedure=None, language="ja",
-                           state="queued", created_at=0.0))
+    return Call(
+        CallRecord(
+            call_id="c1",
+            kiosk_id="k1",
+            department="kosodate",
+            procedure=None,
+            language="ja",
+            state="queued",
+            created_at=0.0,
+        )
+    )
 
 
 def test_happy_path_records_times():
@@ -44,9 +53,9 @@ def test_requeue_forgets_the_officer():
     assert call.record.officer is None and not call.media_up
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    (a, b) for a, b in itertools.product(CallState, CallState) if b not in ALLOWED[a]
-])
+@pytest.mark.parametrize(
+    ("old", "new"), [(a, b) for a, b in itertools.product(CallState, CallState) if b not in ALLOWED[a]]
+)
 def test_illegal_transitions_are_refused(old: CallState, new: CallState):
     call = new_call()
     call.record.state = old.value

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from config.loader import dump_config
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, KioskState
 from signaling_server.embedded import provision
 from signaling_server.store import Store
 from signaling_server.testing import test_config
-from simulator.fleet import SimulatedMedia
 from staff_console.controller import ConsoleController
 
 PASSWORD = "restart-test-pw"

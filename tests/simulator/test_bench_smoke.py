@@ -23,8 +23,13 @@ KEYS = {"name", "value", "baseline", "unit", "ratio", "goal", "pass", "details",
 
 
 def _bench(name: str, timeout: float = 240) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--json", "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--json", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, f"expected one JSON line, got: {proc.stdout[:2000]}"
@@ -54,7 +59,7 @@ def test_signaling_relay_quick() -> None:
     result = _bench("bench_signaling_relay")
     _check_ratio(result)
     assert result["unit"] == "msg/s"
-    assert result["goal"] == ">= 0.5"
+    assert result["goal"] == ">= 0.7"
 
 
 def test_kiosk_cpu_quick() -> None:
@@ -72,8 +77,9 @@ def test_memory_calls_quick() -> None:
     ours = result["details"]["ours"]
     assert ours["min_frames_each_way"] > 0  # media flowed in every call
     assert {"rss_mb", "tasks", "fds"} <= set(ours["growth"])
-    assert result["pass"] == (ours["growth"]["rss_mb"] < 30 and ours["growth"]["tasks"] <= 0
-                              and ours["growth"]["fds"] <= 0)
+    assert result["pass"] == (
+        ours["growth"]["rss_mb"] < 30 and ours["growth"]["tasks"] <= 0 and ours["growth"]["fds"] <= 0
+    )
 
 
 def test_ratio_result_and_worst_case() -> None:
@@ -88,11 +94,25 @@ def test_ratio_result_and_worst_case() -> None:
 
 def test_run_all_records_a_failing_benchmark_and_renders_the_table(tmp_path: Path) -> None:
     broken = {"script": "bench_broken.py", "error": "exit 1: boom"}
-    good = {"script": "bench_x.py", "result": ratio_result("x", 1.0, 2.0, "ms", goal=1.5,
-                                                           higher_is_better=False)}
-    report = {"machine": {"cpu": "CPU", "cores": 2, "python": "3.11", "aiortc": "1", "aiohttp": "3",
-                          "av": "1", "os": "Linux", "loadavg_1m": 0.1},
-              "quick": False, "finished": "now", "benchmarks": [broken, good]}
+    good = {
+        "script": "bench_x.py",
+        "result": ratio_result("x", 1.0, 2.0, "ms", goal=1.5, higher_is_better=False),
+    }
+    report = {
+        "machine": {
+            "cpu": "CPU",
+            "cores": 2,
+            "python": "3.11",
+            "aiortc": "1",
+            "aiohttp": "3",
+            "av": "1",
+            "os": "Linux",
+            "loadavg_1m": 0.1,
+        },
+        "quick": False,
+        "finished": "now",
+        "benchmarks": [broken, good],
+    }
     doc = tmp_path / "performance.md"
     doc.write_text(f"# P\n\nintro\n\n{run_all.BEGIN}\nold\n{run_all.END}\n\nnotes stay\n", encoding="utf-8")
     run_all.update_doc(report, doc)

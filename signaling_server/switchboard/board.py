@@ -1,0 +1,223 @@
+"""The switchboard: what the app and the tests use. It builds its parts in order, each with every
+collaborator it needs, and fires the edge's deadlines."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from config.schema import AppConfig
+from remote_call import protocol as p
+from signaling_server.audit import AuditLog
+from signaling_server.calls import Call
+from signaling_server.routing import Decision, Router
+from signaling_server.store import Store
+from signaling_server.switchboard.commands import Commands
+from signaling_server.switchboard.directory import Directory
+from signaling_server.switchboard.effects import Effects
+from signaling_server.switchboard.observers import Events, Listener, Monitor
+from signaling_server.switchboard.positions import PositionBatcher
+from signaling_server.switchboard.presence import Presence
+from signaling_server.switchboard.restore import restore_calls
+from signaling_server.switchboard.roster import Client, Roster
+from signaling_server.switchboard.staff import StaffUpdates
+from signaling_server.switchboard.timers import (
+    CheckSessions,
+    EdgeTimers,
+    FlushPositions,
+    GraceEnds,
+    PushStats,
+    SetupTimeout,
+)
+
+log = logging.getLogger(__name__)
+
+# Audit actions besides audit.AuditAction: the case documents officers save (signaling_server.case_routes).
+AUDIT_ACTIONS = ("document_opened", "documents_purged", "document_received")
+
+
+class Switchboard:
+    """Connected clients, live calls, and the edge that applies the router's decisions.
+
+    Every event (a message, a disconnect, a deadline) goes to the router; the decisions it returns are
+    applied: call states move, messages are sent, records are saved. Nothing here blocks; with a fake
+    clock and ``tick()`` it runs without an event loop timer.
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        router: Router | None = None,
+        audit: AuditLog | None = None,
+        monitor: Monitor | None = None,
+        listeners: Iterable[Listener] = (),
+        session_valid: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Without ``router`` or ``audit``, the ones the server builds (``Router.from_config``, the audit
+        log in the store's database)."""
+        self.config = config
+        self.store = store
+        self.router = router = router if router is not None else Router.from_config(config, clock=clock)
+        self.audit = audit = audit if audit is not None else AuditLog(store.conn, extra_actions=AUDIT_ACTIONS)
+        self.clock = clock
+        self.monitor = monitor
+        self.calls: dict[str, Call] = {}
+        self.roster = roster = Roster()
+        self.events = events = Events(listeners)
+        self.directory = directory = Directory(config, router, clock)
+        self._timers = timers = EdgeTimers(clock)
+        positions = PositionBatcher(self.calls, roster, timers)
+        self._effects = effects = Effects(
+            router=router,
+            store=store,
+            audit=audit,
+            calls=self.calls,
+            roster=roster,
+            directory=directory,
+            positions=positions,
+            timers=timers,
+            events=events,
+            setup_timeout_s=config.server.setup_timeout_s,
+            ice_transport_policy=config.ice_transport_policy,
+        )
+        self._presence = presence = Presence(
+            router=router,
+            store=store,
+            calls=self.calls,
+            roster=roster,
+            directory=directory,
+            effects=effects,
+            positions=positions,
+            timers=timers,
+            events=events,
+            monitor=monitor,
+            reconnect_grace_s=config.server.reconnect_grace_s,
+        )
+        self._staff = staff = StaffUpdates(
+            roster=roster, directory=directory, presence=presence, timers=timers, session_valid=session_valid
+        )
+        self._commands = Commands(
+            router=router,
+            store=store,
+            audit=audit,
+            calls=self.calls,
+            roster=roster,
+            directory=directory,
+            effects=effects,
+            presence=presence,
+            events=events,
+            monitor=monitor,
+        )
+        self._fire: dict[type, Callable[[Any], None]] = {
+            SetupTimeout: effects.setup_expired,
+            GraceEnds: presence.grace_ended,
+            FlushPositions: positions.flush,
+            PushStats: staff.stats_due,
+            CheckSessions: staff.sessions_due,
+        }
+        # Called for every message a client sends: bound once, not looked up through a method each time.
+        self.handle = self._commands.handle
+        self._closing = False
+
+    # ------------------------------------------------------------------ who is connected
+
+    @property
+    def kiosks(self) -> dict[str, Client]:
+        return self.roster.kiosks
+
+    @property
+    def officers(self) -> dict[str, Client]:
+        return self.roster.officers
+
+    @property
+    def watchers(self) -> set[Client]:
+        return self.roster.watchers
+
+    @property
+    def listeners(self) -> tuple[Listener, ...]:
+        return self.events.listeners
+
+    def attach(self, client: Client) -> p.Welcome:
+        """Register an authenticated client; its welcome, to be queued before ``resume(client)``."""
+        return self._presence.attach(client)
+
+    def resume(self, client: Client) -> None:
+        """After the welcome: what the client must hear now (a waiting ring, where its calls stand)."""
+        self._presence.resume(client)
+
+    def detach(self, client: Client) -> None:
+        self._presence.detach(client)
+
+    def send_to_kiosk(self, kiosk_id: str, message: p.Wire) -> bool:
+        return self.roster.send_to_kiosk(kiosk_id, message)
+
+    # ------------------------------------------------------------------ decisions and views
+
+    def apply(self, decisions: Iterable[Decision]) -> None:
+        self._effects.apply(decisions)
+
+    def ice_servers(self, user_id: str) -> list[p.IceServerInfo]:
+        return self.directory.ice_servers(user_id)
+
+    def department_infos(self) -> list[p.DepartmentInfo]:
+        return self.directory.department_infos()
+
+    def stats(self) -> dict[str, Any]:
+        return self.directory.stats()
+
+    def push_stats(self) -> None:
+        self._staff.push_stats()
+
+    # ------------------------------------------------------------------ time and lifecycle
+
+    def restore(self) -> None:
+        """After a restart: the saved queue and the live calls back (see ``restore.restore_calls``)."""
+        self.calls.update(
+            restore_calls(self.router, self.store, self.directory.departments.keys(), self.clock)
+        )
+
+    def next_due(self) -> float | None:
+        """The earliest of the router's and the edge's deadlines."""
+        due = [t for t in (self.router.next_deadline(), self._timers.next_due()) if t is not None]
+        return min(due, default=None)
+
+    def tick(self) -> None:
+        """Everything due by now: the router's deadlines, then the edge's; then the queue saved if changed.
+        Nothing after shutdown: the saved queue is what the restarted server resumes."""
+        if self._closing:
+            return
+        self.apply(self.router.tick())
+        for due in self._timers.pop_due(self.clock()):
+            try:
+                self._fire[type(due)](due)
+            except Exception:  # one deadline failing stops no other (as event loop timers did before)
+                log.exception("%s failed", due)
+        if self._effects.queue_dirty:
+            self._effects.queue_dirty = False
+            self.store.save_queue(self.router.snapshot())
+
+    async def run_timers(self) -> None:
+        """Sleep until the next deadline (or something new falls due sooner), then tick."""
+        while not self._closing:
+            await self._timers.sleep_until(self.next_due())
+            if self._closing:
+                break
+            try:
+                self.tick()
+            except Exception:  # logged; the deadlines after it still fire
+                log.exception("the switchboard's tick failed")
+
+    def shutdown(self) -> None:
+        """Save the queue and stop: no deadline fires any more, departing parties keep their calls."""
+        if self._closing:
+            return
+        self._closing = True
+        self._presence.shutdown()
+        self._timers.clear()
+        self._timers.wake()
+        self.store.save_queue(self.router.snapshot())

@@ -1,0 +1,303 @@
+"""What clients may ask: one table, message type → (roles allowed, handler).
+
+``handle`` checks the sender's role against the table and is the one place where the router's refusal of a
+request (``RouterError``) becomes the sender's ``conflict`` error.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from remote_call import protocol as p
+from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError, Role
+from signaling_server.audit import AuditLog
+from signaling_server.calls import Call
+from signaling_server.routing import JoinRefused, Router, RouterError, SkillLevel
+from signaling_server.store import CallRecord, Store
+from signaling_server.switchboard.directory import Directory
+from signaling_server.switchboard.effects import Effects
+from signaling_server.switchboard.observers import Events, Monitor
+from signaling_server.switchboard.presence import Presence
+from signaling_server.switchboard.roster import Client, Roster
+
+log = logging.getLogger(__name__)
+
+RESTART_DEBOUNCE_S = 3.0  # both parties usually notice a dead media path within a moment of each other
+
+KIOSK = frozenset({Role.KIOSK})
+OFFICER = frozenset({Role.OFFICER})
+PARTIES = KIOSK | OFFICER
+ANYONE = frozenset(Role)
+MEDIA_STATES = frozenset({CallState.CONNECTING.value, CallState.IN_CALL.value})  # SDP and ICE relayed
+
+# Every handler gets the message's original text too: relayed messages are forwarded as received.
+Handler = Callable[[Client, Any, "str | None"], None]
+
+
+class Commands:
+    def __init__(
+        self,
+        *,
+        router: Router,
+        store: Store,
+        audit: AuditLog,
+        calls: dict[str, Call],
+        roster: Roster,
+        directory: Directory,
+        effects: Effects,
+        presence: Presence,
+        events: Events,
+        monitor: Monitor | None,
+    ) -> None:
+        self._router = router
+        self._store = store
+        self._audit = audit
+        self._calls = calls
+        self._roster = roster
+        self._directory = directory
+        self._effects = effects
+        self._presence = presence
+        self._events = events
+        self._monitor = monitor
+        self._clock = directory.clock
+        self.table: dict[type[p.Wire], tuple[frozenset[Role], Handler]] = {
+            p.RequestCall: (KIOSK, self._request_call),
+            p.CancelCall: (KIOSK, self._cancel_call),
+            p.SetStatus: (OFFICER, self._set_status),
+            p.AcceptCall: (OFFICER, self._accept_call),
+            p.DeclineCall: (OFFICER, self._decline_call),
+            p.SessionDescription: (PARTIES, self._relay),
+            p.IceCandidate: (PARTIES, self._relay),
+            p.MediaConnected: (PARTIES, self._media_connected),
+            p.RestartMedia: (PARTIES, self._restart_media),
+            p.SyncCall: (PARTIES, self._sync_call),
+            p.EndCall: (PARTIES, self._end_call),
+            p.Ping: (ANYONE, self._ping),
+            p.SetShift: (OFFICER, self._set_shift),
+            p.TransferCall: (OFFICER, self._transfer_call),
+            p.CancelTransfer: (OFFICER, self._cancel_transfer),
+            p.Heartbeat: (PARTIES, self._heartbeat),
+            p.CallQuality: (PARTIES, self._call_quality),
+            p.ActionResult: (KIOSK, self._action_result),
+            p.CaseEvent: (OFFICER, self._case_event),
+        }
+
+    def handle(self, client: Client, message: p.Wire, raw: str | None = None) -> None:
+        """Act on one validated message from an authenticated client, or raise ProtocolError. ``raw`` is the
+        message's original text."""
+        entry = self.table.get(type(message))
+        if entry is None or client.role not in entry[0]:
+            kind = getattr(message, "type", None)
+            if entry is None:
+                detail = f"{kind!r} is not a message a client sends here"
+            else:
+                detail = f"a {client.role.value} may not send {kind!r}"
+            raise ProtocolError(ErrorCode.FORBIDDEN, detail, kind)
+        try:
+            entry[1](client, message, raw)
+        except RouterError as exc:
+            raise ProtocolError(ErrorCode.CONFLICT, str(exc), getattr(message, "type", None)) from None
+
+    # ------------------------------------------------------------------ lookups
+
+    def _own_call(self, client: Client, call_id: str, about: str) -> Call:
+        call = self._calls.get(call_id)
+        if call is None or call.record.kiosk_id != client.identity:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {call_id!r} of yours is in progress", about)
+        return call
+
+    def _party_call(self, client: Client, call_id: str, about: str) -> Call:
+        call = self._calls.get(call_id)
+        if call is not None:
+            if client.role is Role.KIOSK and call.record.kiosk_id == client.identity:
+                return call
+            if client.role is Role.OFFICER and call.record.officer == client.identity:
+                return call
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {call_id!r} of yours is in progress", about)
+
+    # ------------------------------------------------------------------ the queue
+
+    def _request_call(self, client: Client, msg: p.RequestCall, _raw: str | None) -> None:
+        if any(self._calls[c].state is not CallState.ENDED for c in client.calls if c in self._calls):
+            self._presence.resume(
+                client
+            )  # tell the kiosk where its existing call stands, so it can pick it up
+            raise ProtocolError(ErrorCode.CONFLICT, "this kiosk already has a call in progress", msg.type)
+        if msg.department not in self._directory.departments:
+            client.send(p.CallRefused(department=msg.department, reason="unknown_department"))
+            return
+        call_id = uuid.uuid4().hex[:16]
+        now = self._clock()
+        try:
+            decisions = self._router.join(
+                call_id, msg.department, kiosk_id=client.identity, info=msg.caller.model_dump()
+            )
+        except JoinRefused as refused:
+            next_open = refused.next_open.isoformat(timespec="minutes") if refused.next_open else None
+            refusal = {"department": msg.department, "reason": refused.reason, "next_open": next_open}
+            client.send(p.CallRefused.model_validate(refusal))  # the router's reason checked as the wire's
+            return
+        record = CallRecord(
+            call_id=call_id,
+            kiosk_id=client.identity,
+            department=msg.department,
+            procedure=msg.caller.procedure,
+            language=msg.caller.language,
+            state=CallState.QUEUED.value,
+            created_at=now,
+        )
+        self._calls[call_id] = Call(record, caller=msg.caller)
+        client.calls.add(call_id)
+        self._roster.last_call[(Role.KIOSK, client.identity)] = call_id
+        self._store.save_call(record)
+        self._effects.queue_dirty = True
+        self._events.emit("call_queued", {"call_id": call_id, "department": msg.department})
+        self._effects.apply(decisions)
+
+    def _cancel_call(self, client: Client, msg: p.CancelCall, _raw: str | None) -> None:
+        call = self._own_call(client, msg.call_id, msg.type)
+        if call.state in (CallState.QUEUED, CallState.RINGING):
+            self._effects.apply(self._router.leave(call.call_id))
+            self._effects.end(call, EndReason.CANCELLED)
+        else:
+            self._effects.finish(call, EndReason.COMPLETED)
+
+    def _set_status(self, client: Client, msg: p.SetStatus, _raw: str | None) -> None:
+        if msg.status == "available":
+            decisions = self._router.set_available(client.identity)
+        else:
+            decisions = self._router.set_away(client.identity, msg.reason or "break")
+        self._effects.apply(decisions)
+
+    def _accept_call(self, client: Client, msg: p.AcceptCall, _raw: str | None) -> None:
+        if msg.call_id not in self._calls or not self._effects.is_ringing(msg.call_id, client.identity):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} is ringing for you", msg.type)
+        self._effects.apply(self._router.accept(client.identity, msg.call_id))
+
+    def _decline_call(self, client: Client, msg: p.DeclineCall, _raw: str | None) -> None:
+        if not self._effects.is_ringing(msg.call_id, client.identity):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} is ringing for you", msg.type)
+        self._effects.apply(self._router.decline(client.identity, msg.call_id))
+
+    def _set_shift(self, client: Client, msg: p.SetShift, _raw: str | None) -> None:
+        skills = client.principal.skills
+        unknown = [d for d in msg.departments if d not in skills or d not in self._directory.departments]
+        if unknown:
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"you do not serve {', '.join(unknown)}", msg.type)
+        state = self._router.officer_state(client.identity)
+        if state.value in ("ringing", "in_call"):
+            raise ProtocolError(ErrorCode.CONFLICT, "change the shift's departments between calls", msg.type)
+        reason = self._router.officer_reason(client.identity)
+        shift = {d: SkillLevel(skills[d]) for d in msg.departments}
+        self._effects.apply(self._router.officer_offline(client.identity))
+        self._effects.apply(self._router.officer_online(client.identity, shift))
+        if state.value == "away":
+            self._effects.apply(self._router.set_away(client.identity, reason or "break"))
+
+    def _transfer_call(self, client: Client, msg: p.TransferCall, _raw: str | None) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        if call.state is not CallState.IN_CALL:
+            raise ProtocolError(ErrorCode.CONFLICT, "only a call in progress can be transferred", msg.type)
+        decisions = self._router.transfer(msg.call_id, msg.to_department, msg.note, warm=msg.warm)
+        self._audit.append(
+            client.identity, "call_transferred", msg.call_id, {"to": msg.to_department, "warm": msg.warm}
+        )
+        self._effects.apply(decisions)
+
+    def _cancel_transfer(self, client: Client, msg: p.CancelTransfer, _raw: str | None) -> None:
+        self._party_call(client, msg.call_id, msg.type)
+        self._effects.apply(self._router.cancel_transfer(msg.call_id))
+
+    # ------------------------------------------------------------------ a call's media
+
+    def _relay(self, client: Client, msg: p.SessionDescription | p.IceCandidate, raw: str | None) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        if call.record.state not in MEDIA_STATES:  # the record's text: no enum lookup per relayed message
+            raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} is {call.record.state}", msg.type)
+        peer = self._roster.peer_of(call, client)
+        if peer is not None:
+            # Validated above (strict model, no unknown fields): the original text is exactly the message.
+            peer.send_raw(raw if raw is not None else p.encode(msg))
+
+    def _media_connected(self, client: Client, msg: p.MediaConnected, _raw: str | None) -> None:
+        self._effects.media_connected(self._party_call(client, msg.call_id, msg.type), client.identity)
+
+    def _restart_media(self, client: Client, msg: p.RestartMedia, _raw: str | None) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        if call.state not in (CallState.CONNECTING, CallState.IN_CALL):
+            raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} has no media to restart", msg.type)
+        if call.state is CallState.CONNECTING and self._clock() - call.restarted_at < RESTART_DEBOUNCE_S:
+            return  # the other party asked a moment ago: one restart serves both
+        log.info("call %s: media restart asked by %s (%s)", call.call_id, client.identity, msg.reason)
+        self._effects.restart(call)
+
+    # ------------------------------------------------------------------ a call's end
+
+    def _sync_call(self, client: Client, msg: p.SyncCall, _raw: str | None) -> None:
+        call = self._calls.get(msg.call_id)
+        is_kiosk = client.role is Role.KIOSK
+        if call is not None:
+            if (call.record.kiosk_id if is_kiosk else call.record.officer) == client.identity:
+                self._presence.resume(client)
+            elif not is_kiosk:
+                client.send(
+                    p.CallEnded(call_id=msg.call_id, reason=EndReason.REQUEUED)
+                )  # someone else has it
+            else:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
+            return
+        record = self._store.call(msg.call_id)
+        if record is None or (is_kiosk and record.kiosk_id != client.identity) or record.state != "ended":
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
+        reason = (
+            EndReason(record.end_reason or "")  # an ended record has its reason
+            if is_kiosk or record.officer == client.identity
+            else EndReason.REQUEUED
+        )
+        client.send(p.CallEnded(call_id=msg.call_id, reason=reason))
+
+    def _end_call(self, client: Client, msg: p.EndCall, _raw: str | None) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        if call.state in (CallState.QUEUED, CallState.RINGING):
+            self._cancel_call(client, p.CancelCall(call_id=msg.call_id), None)
+            return
+        if client.role is Role.OFFICER:
+            call.record.outcome = msg.outcome
+            call.record.notes = msg.notes or None
+        self._effects.finish(call, EndReason.COMPLETED, outcome=msg.outcome, note=msg.notes or None)
+
+    # ------------------------------------------------------------------ everything else
+
+    def _ping(self, client: Client, msg: p.Ping, _raw: str | None) -> None:
+        client.send(p.Pong(nonce=msg.nonce))
+
+    def _heartbeat(self, client: Client, msg: p.Heartbeat, _raw: str | None) -> None:
+        if self._monitor is not None:
+            self._monitor.heartbeat(client.identity, msg, self._clock())
+
+    def _call_quality(self, client: Client, msg: p.CallQuality, _raw: str | None) -> None:
+        self._party_call(client, msg.call_id, msg.type)
+        if self._monitor is not None:
+            self._monitor.call_quality(client.identity, client.role.value, msg, self._clock())
+
+    def _action_result(self, client: Client, msg: p.ActionResult, _raw: str | None) -> None:
+        if self._monitor is not None:
+            self._monitor.action_result(client.identity, msg)
+
+    def _case_event(self, client: Client, msg: p.CaseEvent, _raw: str | None) -> None:
+        call = self._party_call(client, msg.call_id, msg.type)
+        self._audit.append(
+            client.identity,
+            msg.action,
+            msg.call_id,
+            {
+                "kiosk": call.record.kiosk_id,
+                "doc_id": msg.doc_id,
+                "sha256": msg.sha256,
+                "size": msg.size,
+                "label": msg.label,
+            },
+        )

@@ -1,0 +1,55 @@
+"""After a restart: the queue snapshot reconciled with the call records; the live calls rebuilt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+
+from remote_call import protocol as p
+from signaling_server.calls import Call
+from signaling_server.routing import Router, RouterError
+from signaling_server.routing.snapshot import QueueSnapshot, reconcile
+from signaling_server.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def restore_calls(
+    router: Router, store: Store, departments: Collection[str], clock: Callable[[], float]
+) -> dict[str, Call]:
+    """After a restart (clean or kill -9): waiting callers get their places back with their original
+    join times; calls that were connected are held for their officer (media is peer to peer and goes
+    on) until the parties reconnect within the grace. The queue snapshot gives order and priorities;
+    call records, saved at every change, say where each call stood. Returns the live calls."""
+    active = {
+        r.call_id: r
+        for state in ("queued", "ringing", "connecting", "in_call")
+        for r in store.calls(state=state)
+    }
+    saved = store.load_queue()
+    try:  # SnapshotError (unreadable, another version) is a RouterError too
+        snapshot = reconcile(QueueSnapshot.from_json(saved) if saved else None, active.values(), departments)
+        router.restore(snapshot)
+    except RouterError as exc:
+        log.error("the saved queue cannot be restored (%s); waiting callers rejoin by join time", exc)
+        snapshot = reconcile(None, active.values(), departments)
+        router.restore(snapshot)
+    restored = {c.call_id: c for c in snapshot.callers}
+    calls: dict[str, Call] = {}
+    for record in active.values():
+        caller = restored.get(record.call_id)
+        if caller is None:  # its department is gone from the configuration
+            record.state, record.end_reason, record.ended_at = "ended", "kiosk_disconnected", clock()
+            store.save_call(record)
+            continue
+        if caller.queued:
+            record.state, record.officer = "queued", None
+        try:
+            info = p.CallerInfo.model_validate(caller.info or {})
+        except ValueError:
+            info = p.CallerInfo()
+        calls[record.call_id] = Call(record, caller=info)
+        store.save_call(record)
+    if active:
+        log.info("restored %d calls after a restart", len(calls))
+    return calls

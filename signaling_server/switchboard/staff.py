@@ -1,0 +1,70 @@
+"""What connected staff get on a timer: live queue statistics, and re-validation of their sessions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from remote_call import protocol as p
+from remote_call.protocol import ErrorCode, Role
+from signaling_server.switchboard.directory import Directory
+from signaling_server.switchboard.presence import Presence
+from signaling_server.switchboard.roster import Roster
+from signaling_server.switchboard.timers import CheckSessions, EdgeTimers, PushStats
+
+log = logging.getLogger(__name__)
+
+STATS_PUSH_S = 2.0  # supervisors' live view
+SESSION_CHECK_S = 30.0  # staff sessions are re-validated on long connections
+
+
+class StaffUpdates:
+    def __init__(
+        self,
+        *,
+        roster: Roster,
+        directory: Directory,
+        presence: Presence,
+        timers: EdgeTimers,
+        session_valid: Callable[[str], bool] | None,
+    ) -> None:
+        self._roster = roster
+        self._directory = directory
+        self._presence = presence
+        self._timers = timers
+        self._session_valid = session_valid
+        now = timers.clock()
+        timers.at(now, PushStats())
+        timers.at(now, CheckSessions())
+
+    def stats_due(self, _due: PushStats) -> None:
+        self._timers.after(STATS_PUSH_S, PushStats())
+        self.push_stats()
+
+    def push_stats(self) -> None:
+        """Supervisors get everything; officers the queues of the departments they serve."""
+        supervisors = [c for c in self._roster.watchers if c.role is Role.SUPERVISOR]
+        if not supervisors and not self._roster.officers:
+            return
+        stats = self._directory.stats()
+        if supervisors:
+            text = p.encode(p.SupervisorStats(stats=stats))
+            for client in supervisors:
+                client.send_raw(text)
+        for officer in self._roster.officers.values():
+            mine = {d: v for d, v in stats["departments"].items() if d in officer.principal.skills}
+            officer.send(
+                p.SupervisorStats(stats={"date": stats["date"], "at": stats["at"], "departments": mine})
+            )
+
+    def sessions_due(self, _due: CheckSessions) -> None:
+        self._timers.after(SESSION_CHECK_S, CheckSessions())
+        if self._session_valid is None:
+            return
+        for client in [*self._roster.officers.values(), *self._roster.watchers]:
+            token = client.principal.session_token
+            if token and not self._session_valid(token):
+                log.info("%s: session expired; disconnecting", client.identity)
+                client.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="your session has expired"))
+                self._presence.detach(client)
+                client.close()

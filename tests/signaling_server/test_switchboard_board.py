@@ -1,0 +1,84 @@
+"""The facade: the router's and the edge's deadlines driven by tick() or by run_timers, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from remote_call import protocol as p
+from signaling_server.routing import QueuePosition
+from signaling_server.switchboard.positions import POSITION_BATCH_S
+from signaling_server.switchboard.timers import MAX_SLEEP_S
+
+from .conftest import kiosk, officer
+
+
+def test_a_ring_times_out_on_the_fake_clock(harness) -> None:
+    k, _ = harness.connect(kiosk())
+    _, inbox = harness.connect(officer())
+    harness.send(k, p.RequestCall(department="kosodate"))
+    (offer,) = inbox.only(p.CallOffer)
+    assert harness.board.next_due() <= harness.clock() + offer.ring_timeout_s
+    harness.advance(offer.ring_timeout_s - 0.5)
+    assert inbox.only(p.OfferWithdrawn) == []
+    harness.advance(0.5)
+    assert [m.reason for m in inbox.only(p.OfferWithdrawn)] == ["timeout"]
+
+
+def test_a_tick_saves_the_queue_once_it_changed(harness) -> None:
+    k, _ = harness.connect(kiosk())
+    harness.send(k, p.RequestCall(department="kenchiku-shido"))
+    assert harness.store.load_queue() is None
+    harness.board.tick()
+    (caller,) = harness.store.load_queue()["callers"]
+    assert caller["kiosk_id"] == "kiosk-ueda"
+
+
+def test_shutdown_saves_the_queue_and_stops_every_deadline(harness) -> None:
+    k, _ = harness.connect(kiosk())
+    _, o_inbox = harness.connect(officer())
+    harness.send(k, p.RequestCall(department="kosodate"))
+    harness.board.shutdown()
+    assert len(harness.store.load_queue()["callers"]) == 1
+    o_inbox.take()
+    harness.advance(3600)
+    assert o_inbox.messages == [] and len(harness.board.calls) == 1
+
+
+async def test_run_timers_fires_the_edge_deadlines_by_itself(make_harness) -> None:
+    harness = make_harness(clock=time.time)
+    k, inbox = harness.connect(kiosk())
+    harness.send(k, p.RequestCall(department="kenchiku-shido"))
+    (call_id,) = harness.board.calls
+    timers = asyncio.create_task(harness.board.run_timers())
+    inbox.take()
+    inbox.arrived.clear()
+    started = time.monotonic()
+    harness.board.apply([QueuePosition(call_id, "kenchiku-shido", 3, 90.0)])  # coalesced: not yet sent
+    assert inbox.texts == []
+    await asyncio.wait_for(inbox.arrived.wait(), 5)
+    assert time.monotonic() - started >= POSITION_BATCH_S * 0.9
+    assert [m.position for m in inbox.only(p.Queued)] == [3]
+    harness.board.shutdown()
+    await asyncio.wait_for(timers, MAX_SLEEP_S / 2)  # woken, not left to sleep out its second
+
+
+def test_a_failing_deadline_stops_no_other(make_harness, caplog) -> None:
+    failures = []
+
+    def fail_once(event: str, data: dict) -> None:
+        if event == "call_ended" and not failures:
+            failures.append(data["call_id"])
+            raise RuntimeError("a listener failed")
+
+    harness = make_harness(setup_timeout_s=5, listeners=[fail_once])
+    officers = [harness.connect(officer(name))[0] for name in ("hanako", "jiro")]
+    for n, kiosk_id in enumerate(("kiosk-ueda", "kiosk-tonan")):
+        k, _ = harness.connect(kiosk(kiosk_id))
+        harness.send(k, p.RequestCall(department="kosodate"))
+        (call_id,) = [c for c in harness.board.calls if harness.board.calls[c].record.kiosk_id == kiosk_id]
+        harness.send(officers[n], p.AcceptCall(call_id=call_id))
+    assert len(harness.board.calls) == 2
+    harness.advance(5)  # both setup deadlines fall due in this tick; the first one's listener fails
+    assert harness.board.calls == {} and len(failures) == 1
+    assert "failed" in caplog.text

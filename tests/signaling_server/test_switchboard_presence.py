@@ -1,0 +1,108 @@
+"""Presence: attach returns the welcome first, the reconnect grace, what a party missed, resuming."""
+
+from __future__ import annotations
+
+from remote_call import protocol as p
+from remote_call.protocol import EndReason
+
+from .conftest import kiosk, officer, supervisor
+
+
+def test_attach_sends_nothing_and_a_waiting_ring_follows_the_welcome(harness) -> None:
+    k, _ = harness.connect(kiosk())
+    harness.send(k, p.RequestCall(department="kosodate"))
+    _, inbox = harness.connect(officer())  # asserts that attach itself sent nothing
+    types = inbox.types()
+    assert types[0] == "welcome"
+    assert "call_offer" in types
+    welcome = inbox.messages[0]
+    assert welcome.identity == "hanako" and welcome.skills == {"kosodate": "primary"}
+    assert [d.id for d in welcome.departments] == list(harness.board.directory.departments)
+
+
+def test_attach_and_detach_are_reported_to_the_monitor_and_listeners(harness) -> None:
+    client, _ = harness.connect(supervisor())
+    harness.board.detach(client)
+    assert [c for c in harness.monitor.calls if c[0] in ("attached", "detached")] == [
+        ("attached", ("supervisor", "sato", harness.clock())),
+        ("detached", ("supervisor", "sato", harness.clock())),
+    ]
+    assert [e for e in harness.event_names() if e in ("attached", "detached")] == ["attached", "detached"]
+    assert harness.board.watchers == set()
+
+
+def test_a_second_connection_replaces_the_first(harness) -> None:
+    first, first_inbox = harness.connect(kiosk())
+    second, _ = harness.connect(kiosk())
+    assert first_inbox.closed and harness.board.kiosks["kiosk-ueda"] is second
+    harness.board.detach(first)  # the old socket's own detach comes later: it changes nothing
+    assert harness.board.kiosks["kiosk-ueda"] is second
+
+
+def test_a_kiosk_back_within_the_grace_resumes_its_call(harness) -> None:
+    k, _, _o, o_inbox, call_id = harness.call_in_progress()
+    harness.board.detach(k)
+    harness.advance(harness.config.server.reconnect_grace_s - 1)
+    assert call_id in harness.board.calls and o_inbox.types() == []
+    _, again = harness.connect(kiosk())
+    assert again.types() == ["welcome", "call_started"]
+    harness.advance(5)  # past the first grace: it was cancelled
+    assert harness.board.calls[call_id].state is p.CallState.IN_CALL
+
+
+def test_a_kiosk_gone_past_the_grace_ends_its_call_and_hears_it_on_return(harness) -> None:
+    k, _, _o, o_inbox, call_id = harness.call_in_progress()
+    harness.board.detach(k)
+    harness.advance(harness.config.server.reconnect_grace_s + 0.1)
+    ended = o_inbox.only(p.CallEnded)
+    assert [(m.call_id, m.reason) for m in ended] == [(call_id, EndReason.KIOSK_DISCONNECTED)]
+    assert harness.store.call(call_id).end_reason == "kiosk_disconnected"
+    _, again = harness.connect(kiosk())
+    told = again.only(p.CallEnded)
+    assert [(m.call_id, m.reason) for m in told] == [(call_id, EndReason.KIOSK_DISCONNECTED)]
+
+
+def test_an_officer_gone_past_the_grace_sends_the_resident_back_to_the_queue(harness) -> None:
+    _k, k_inbox, o, _, call_id = harness.call_in_progress()
+    harness.board.detach(o)
+    harness.advance(harness.config.server.reconnect_grace_s - 1)
+    assert k_inbox.types() == []
+    harness.advance(2)
+    assert k_inbox.types() == ["call_requeued"]
+    harness.advance(0.2)  # its place was told before: the new one is coalesced
+    assert k_inbox.types() == ["call_requeued", "queued"]
+    assert harness.board.calls[call_id].state is p.CallState.QUEUED
+    _, again = harness.connect(officer())
+    assert (call_id, EndReason.REQUEUED) in [(m.call_id, m.reason) for m in again.only(p.CallEnded)]
+
+
+def test_an_end_while_a_party_is_away_is_told_when_it_comes_back(make_harness) -> None:
+    harness = make_harness(setup_timeout_s=5)
+    k, _ = harness.connect(kiosk())
+    o, o_inbox = harness.connect(officer())
+    harness.send(k, p.RequestCall(department="kosodate"))
+    call_id = o_inbox.only(p.CallOffer)[-1].call_id
+    harness.send(o, p.AcceptCall(call_id=call_id))
+    harness.board.detach(k)  # inside its grace when the setup deadline ends the call
+    harness.advance(5)
+    assert harness.store.call(call_id).end_reason == "setup_failed"
+    _, again = harness.connect(kiosk())
+    assert [(m.call_id, m.reason) for m in again.only(p.CallEnded)] == [(call_id, EndReason.SETUP_FAILED)]
+
+
+def test_without_a_grace_a_kiosk_is_gone_at_once(make_harness) -> None:
+    harness = make_harness(reconnect_grace_s=0)
+    k, _ = harness.connect(kiosk())
+    harness.send(k, p.RequestCall(department="kenchiku-shido"))
+    (call_id,) = harness.board.calls
+    harness.board.detach(k)
+    assert harness.board.calls == {} and "kiosk-ueda" not in harness.board.kiosks
+    assert harness.store.call(call_id).end_reason == "kiosk_disconnected"
+
+
+def test_after_shutdown_a_departing_party_keeps_its_call(harness) -> None:
+    k, _, _o, o_inbox, call_id = harness.call_in_progress()
+    harness.board.shutdown()
+    harness.board.detach(k)
+    harness.advance(harness.config.server.reconnect_grace_s * 2)
+    assert call_id in harness.board.calls and o_inbox.only(p.CallEnded) == []

@@ -1,0 +1,50 @@
+"""Staff updates on the fake clock: statistics pushes, and sessions that expire on long connections."""
+
+from __future__ import annotations
+
+from remote_call import protocol as p
+from remote_call.protocol import ErrorCode
+from signaling_server.switchboard.staff import SESSION_CHECK_S, STATS_PUSH_S
+
+from .conftest import kiosk, officer, supervisor
+
+
+def stats(inbox) -> list[dict]:
+    return [m.stats for m in inbox.only(p.SupervisorStats)]
+
+
+def test_a_supervisor_sees_the_numbers_at_once_then_every_push_period(harness) -> None:
+    _, inbox = harness.connect(supervisor())
+    assert stats(inbox) == []
+    harness.board.tick()  # no time passed: a new supervisor is not kept waiting
+    assert len(stats(inbox)) == 1
+    harness.advance(STATS_PUSH_S - 0.1)
+    assert len(stats(inbox)) == 1
+    harness.advance(0.1)
+    assert len(stats(inbox)) == 2
+    assert set(stats(inbox)[-1]["departments"]) == set(harness.board.directory.departments)
+
+
+def test_an_officer_sees_only_the_queues_it_serves(harness) -> None:
+    _, inbox = harness.connect(officer(skills={"kosodate": "primary", "kenko-hoken": "secondary"}))
+    harness.connect(kiosk())
+    harness.advance(STATS_PUSH_S)
+    (pushed,) = stats(inbox)[-1:]
+    assert set(pushed) == {"date", "at", "departments"} and set(pushed["departments"]) == {
+        "kosodate",
+        "kenko-hoken",
+    }
+
+
+def test_an_expired_session_is_disconnected_at_the_next_check(harness) -> None:
+    o, o_inbox = harness.connect(officer())
+    _, s_inbox = harness.connect(supervisor())
+    k, k_inbox = harness.connect(kiosk())
+    harness.board.tick()  # the first check, at start
+    harness.expired.add(o.principal.session_token)
+    harness.advance(SESSION_CHECK_S - 1)
+    assert not o_inbox.closed
+    harness.advance(1)
+    assert o_inbox.closed and "hanako" not in harness.board.officers
+    assert [m.code for m in o_inbox.only(p.Error)] == [ErrorCode.UNAUTHENTICATED]
+    assert not s_inbox.closed and not k_inbox.closed and harness.board.kiosks["kiosk-ueda"] is k
