@@ -7,6 +7,7 @@ for the next call, as a printer's receive buffer would).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image
@@ -30,101 +31,133 @@ def _need(data: bytes, pos: int, count: int) -> bool:
     return pos + count <= len(data)
 
 
+# A command parser reads the command starting at ``pos`` (its prefix byte) and returns it with the position
+# after it, or None when the data ends inside it (the rest comes with the next call).
+Parsed = tuple[Command, int] | None
+
+
+def _esc(data: bytes, pos: int) -> Parsed:
+    if not _need(data, pos, 2):
+        return None
+    op = data[pos + 1]
+    if op in (ord("@"), ord("2"), ord("<")):
+        end = pos + 2
+    elif op in _ESC_ONE:
+        if not _need(data, pos, 3):
+            return None
+        end = pos + 3
+    else:
+        end = pos + 2  # unknown: skip the pair
+    return Command(f"ESC {chr(op)}", data[pos:end], data[pos + 2 : end]), end
+
+
+def _gs_raster(data: bytes, pos: int) -> Parsed:
+    """GS v 0 m xL xH yL yH d1...dk"""
+    if not _need(data, pos, 8):
+        return None
+    width_bytes = data[pos + 4] | data[pos + 5] << 8
+    height = data[pos + 6] | data[pos + 7] << 8
+    end = pos + 8 + width_bytes * height
+    if end > len(data):
+        return None
+    return Command("GS v 0", data[pos:end], data[pos + 3 : end]), end
+
+
+def _gs_block(data: bytes, pos: int) -> Parsed:
+    """GS ( k / GS ( L: pL pH [data]; GS 8 L: p1 p2 p3 p4 [data]."""
+    op = data[pos + 1]
+    header = 7 if op == ord("8") else 5
+    if not _need(data, pos, header):
+        return None
+    if op == ord("8"):
+        length = int.from_bytes(data[pos + 3 : pos + 7], "little")
+    else:
+        length = data[pos + 3] | data[pos + 4] << 8
+    end = pos + header + length
+    if end > len(data):
+        return None
+    return Command(f"GS {chr(op)} {chr(data[pos + 2])}", data[pos:end], data[pos + header : end]), end
+
+
+def _gs_cut(data: bytes, pos: int) -> Parsed:
+    """GS V m [n]"""
+    if not _need(data, pos, 3):
+        return None
+    length = 4 if data[pos + 2] in (65, 66, 97, 98, 103, 104) else 3
+    if not _need(data, pos, length):
+        return None
+    return Command("GS V", data[pos : pos + length], data[pos + 2 : pos + length]), pos + length
+
+
+def _gs_fixed(length: int) -> Callable[[bytes, int], Parsed]:
+    def parse_fixed(data: bytes, pos: int) -> Parsed:
+        if not _need(data, pos, length):
+            return None
+        end = pos + length
+        return Command(f"GS {chr(data[pos + 1])}", data[pos:end], data[pos + 2 : end]), end
+
+    return parse_fixed
+
+
+_GS: dict[int, Callable[[bytes, int], Parsed]] = {
+    ord("v"): _gs_raster,
+    ord("("): _gs_block,
+    ord("8"): _gs_block,
+    ord("V"): _gs_cut,
+    **dict.fromkeys(_GS_ONE, _gs_fixed(3)),
+    ord("L"): _gs_fixed(4),
+    ord("W"): _gs_fixed(4),
+}
+
+
+def _gs(data: bytes, pos: int) -> Parsed:
+    if not _need(data, pos, 2):
+        return None
+    op = data[pos + 1]
+    parser = _GS.get(op)
+    if parser is None:  # unknown: skip the pair
+        return Command(f"GS {op:#04x}", data[pos : pos + 2]), pos + 2
+    return parser(data, pos)
+
+
+def _dle(data: bytes, pos: int) -> Parsed:
+    if not _need(data, pos, 3):
+        return None
+    op = data[pos + 1]
+    name = "DLE EOT" if op == EOT else f"DLE {op:#04x}"
+    return Command(name, data[pos : pos + 3], data[pos + 2 : pos + 3]), pos + 3
+
+
+def _fs(data: bytes, pos: int) -> Parsed:
+    if not _need(data, pos, 2):
+        return None
+    op = data[pos + 1]
+    length = 3 if op in (ord("C"), ord("!"), ord("-"), ord("S")) else 2
+    if not _need(data, pos, length):
+        return None
+    return Command(f"FS {chr(op)}", data[pos : pos + length], data[pos + 2 : pos + length]), pos + length
+
+
+def _text(data: bytes, pos: int) -> Parsed:
+    """Printable text up to the next command."""
+    end = pos
+    while end < len(data) and data[end] not in _COMMANDS:
+        end += 1
+    return Command("text", data[pos:end], data[pos:end]), end
+
+
+_COMMANDS: dict[int, Callable[[bytes, int], Parsed]] = {ESC: _esc, GS: _gs, DLE: _dle, FS: _fs}
+
+
 def parse(data: bytes) -> tuple[list[Command], int]:
     commands: list[Command] = []
     pos = 0
-    size = len(data)
-    while pos < size:
-        byte = data[pos]
-        start = pos
-        if byte == ESC:
-            if not _need(data, pos, 2):
-                break
-            op = data[pos + 1]
-            if op in (ord("@"), ord("2"), ord("<")):
-                pos += 2
-            elif op in _ESC_ONE:
-                if not _need(data, pos, 3):
-                    break
-                pos += 3
-            else:
-                pos += 2  # unknown: skip the pair
-            commands.append(Command(f"ESC {chr(op)}", data[start:pos], data[start + 2 : pos]))
-        elif byte == GS:
-            if not _need(data, pos, 2):
-                break
-            op = data[pos + 1]
-            if op == ord("v"):  # GS v 0 m xL xH yL yH d1...dk
-                if not _need(data, pos, 8):
-                    break
-                width_bytes = data[pos + 4] | data[pos + 5] << 8
-                height = data[pos + 6] | data[pos + 7] << 8
-                end = pos + 8 + width_bytes * height
-                if end > size:
-                    break
-                commands.append(Command("GS v 0", data[start:end], data[pos + 3 : end]))
-                pos = end
-            elif op in (ord("("), ord("8")):  # GS ( k / GS ( L / GS 8 L ... pL pH [data]
-                if op == ord("8"):
-                    if not _need(data, pos, 7):
-                        break
-                    length = int.from_bytes(data[pos + 3 : pos + 7], "little")
-                    end = pos + 7 + length
-                else:
-                    if not _need(data, pos, 5):
-                        break
-                    length = data[pos + 3] | data[pos + 4] << 8
-                    end = pos + 5 + length
-                if end > size:
-                    break
-                name = f"GS {chr(op)} {chr(data[pos + 2])}"
-                header = 7 if op == ord("8") else 5
-                commands.append(Command(name, data[start:end], data[start + header : end]))
-                pos = end
-            elif op == ord("V"):  # GS V m [n]
-                if not _need(data, pos, 3):
-                    break
-                m = data[pos + 2]
-                length = 4 if m in (65, 66, 97, 98, 103, 104) else 3
-                if not _need(data, pos, length):
-                    break
-                pos += length
-                commands.append(Command("GS V", data[start:pos], data[start + 2 : pos]))
-            elif op in _GS_ONE:
-                if not _need(data, pos, 3):
-                    break
-                pos += 3
-                commands.append(Command(f"GS {chr(op)}", data[start:pos], data[start + 2 : pos]))
-            elif op in (ord("L"), ord("W")):
-                if not _need(data, pos, 4):
-                    break
-                pos += 4
-                commands.append(Command(f"GS {chr(op)}", data[start:pos], data[start + 2 : pos]))
-            else:
-                pos += 2
-                commands.append(Command(f"GS {op:#04x}", data[start:pos]))
-        elif byte == DLE:
-            if not _need(data, pos, 3):
-                break
-            op = data[pos + 1]
-            pos += 3
-            name = "DLE EOT" if op == EOT else f"DLE {op:#04x}"
-            commands.append(Command(name, data[start:pos], data[start + 2 : pos]))
-        elif byte == FS:
-            if not _need(data, pos, 2):
-                break
-            op = data[pos + 1]
-            length = 3 if op in (ord("C"), ord("!"), ord("-"), ord("S")) else 2
-            if not _need(data, pos, length):
-                break
-            pos += length
-            commands.append(Command(f"FS {chr(op)}", data[start:pos], data[start + 2 : pos]))
-        else:
-            end = pos
-            while end < size and data[end] not in (ESC, GS, DLE, FS):
-                end += 1
-            commands.append(Command("text", data[start:end], data[start:end]))
-            pos = end
+    while pos < len(data):
+        parsed = _COMMANDS.get(data[pos], _text)(data, pos)
+        if parsed is None:
+            break
+        command, pos = parsed
+        commands.append(command)
     return commands, pos
 
 

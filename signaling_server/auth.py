@@ -22,7 +22,7 @@ from remote_call.protocol import (
     Role,
     SessionCredentials,
 )
-from signaling_server.store import Store
+from signaling_server.store import OfficerAccount, Store
 
 _hasher = PasswordHasher()
 
@@ -106,15 +106,36 @@ class Authenticator:
                 raise AuthError("wrong username or password")
             session = new_token()
             self.store.add_session(token_hash(session), account.username, self.clock() + self.session_ttl_s)
+            principal = _staff(account, session)
         else:
-            username = self.store.session_user(token_hash(credentials.token), self.clock())
-            account = self.store.officer(username) if username else None
-            if account is None or account.disabled:
+            principal = self.session_principal(credentials.token)
+            if principal is None:
                 raise AuthError("the session has expired or is unknown; sign in again")
-            session = credentials.token
-        if account.role != role.value:
+        if principal is None or principal.role != role:
             raise AuthError(f"this account may not connect as {role.value}")
-        return Principal(Role(account.role), account.username, account.display_name, account.skills, session)
+        return principal
+
+    def session_principal(self, token: str) -> Principal | None:
+        """The staff member a session token signs in, or None when the session is unknown or expired or the
+        account is gone or disabled. The websocket hello and every HTTP route (``access.py``) ask this."""
+        username = self.store.session_user(token_hash(token), self.clock())
+        account = self.store.officer(username) if username else None
+        if account is None or account.disabled:
+            return None
+        return _staff(account, token)
 
     def session_valid(self, token: str) -> bool:
         return self.store.session_user(token_hash(token), self.clock()) is not None
+
+    def end_session(self, token: str) -> None:
+        """Sign out: the session row goes, so the token no longer works anywhere (not only its cookie)."""
+        self.store.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash(token),))
+
+
+def _staff(account: OfficerAccount, session: str) -> Principal | None:
+    """The account as a principal; None for a role this server does not know (a hand-edited database)."""
+    try:
+        role = Role(account.role)
+    except ValueError:
+        return None
+    return Principal(role, account.username, account.display_name, account.skills, session)

@@ -1,4 +1,8 @@
-"""REST for documents saved to a case (see signaling_server.case_documents)."""
+"""REST for documents saved to a case (see signaling_server.case_documents).
+
+Each route declares the staff roles it admits (``signaling_server.access``); which case a signed-in
+member of staff may read or write is decided here, per case (``_case``).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ import urllib.parse
 
 from aiohttp import web
 
+from remote_call.protocol import Role
+from signaling_server.access import PRINCIPAL, STAFF, Refusal, add_routes, requires, text_error
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
-from signaling_server.auth import token_hash
+from signaling_server.auth import Principal
 from signaling_server.case_documents import MAX_BYTES, CaseDocuments, DocumentError, parse_key
-from signaling_server.store import OfficerAccount
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +29,12 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 UPLOAD_WINDOW_S = 24 * 3600  # an officer may save a call's documents up to a day after it ended
 PURGE_EVERY_S = 3600.0
 
+routes = web.RouteTableDef()
+SIGN_IN = Refusal(text_error, "sign in (Authorization: Bearer <session token>)")
+
 
 def setup_case_documents(app: web.Application) -> None:
-    app.router.add_get("/api/cases/{call_id}/documents", list_documents)
-    app.router.add_put("/api/cases/{call_id}/documents/{doc_id}", save_document)
-    app.router.add_get("/api/cases/{call_id}/documents/{doc_id}", read_document)
+    add_routes(app, routes)
     app.cleanup_ctx.append(_documents_ctx)
 
 
@@ -58,17 +64,6 @@ async def _retention(app: web.Application, documents: CaseDocuments, days: float
         await asyncio.sleep(PURGE_EVERY_S)  # a periodic job, not synchronisation
 
 
-def _staff(request: web.Request) -> OfficerAccount:
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else ""
-    store = request.app[STORE]
-    username = store.session_user(token_hash(token), time.time()) if token else None
-    account = store.officer(username) if username else None
-    if account is None or account.disabled:
-        raise web.HTTPUnauthorized(text="sign in (Authorization: Bearer <session token>)")
-    return account
-
-
 def _documents(request: web.Request) -> CaseDocuments:
     documents = request.app.get(DOCUMENTS)
     if documents is None:
@@ -76,29 +71,53 @@ def _documents(request: web.Request) -> CaseDocuments:
     return documents
 
 
-def _case(request: web.Request, account: OfficerAccount, *, writing: bool) -> str:
+def _case(request: web.Request, staff: Principal, *, writing: bool) -> str:
     call_id = request.match_info["call_id"]
     if not SAFE_ID.match(call_id):
         raise web.HTTPBadRequest(text="bad case id")
     record = request.app[STORE].call(call_id)
     if record is None:
         raise web.HTTPNotFound(text="no such case")
-    handled = account.role == "officer" and record.officer == account.username
+    handled = staff.role is Role.OFFICER and record.officer == staff.identity
     if writing:
         recent = record.ended_at is None or time.time() - record.ended_at < UPLOAD_WINDOW_S
         if not (handled and recent):
             raise web.HTTPForbidden(
                 text="only the officer who handled the call saves its documents, within a day"
             )
-    elif not (handled or account.role in ("supervisor", "it_admin")):
+    elif not (handled or staff.role in (Role.SUPERVISOR, Role.IT_ADMIN)):
         raise web.HTTPForbidden(text="not your case")
     return call_id
 
 
+# Every member of staff passes the route; the case decides (_case): today only the officer who handled the
+# call saves, and that officer, supervisors and IT administrators read.
+@routes.get("/api/cases/{call_id}/documents")
+@requires(roles=STAFF, refusal=SIGN_IN)
+async def list_documents(request: web.Request) -> web.Response:
+    call_id = _case(request, request[PRINCIPAL], writing=False)
+    return web.json_response(
+        [
+            {
+                "doc_id": d.doc_id,
+                "name": d.name,
+                "mime": d.mime,
+                "size": d.size,
+                "sha256": d.sha256,
+                "saved_by": d.saved_by,
+                "saved_at": d.saved_at,
+            }
+            for d in _documents(request).list(call_id)
+        ]
+    )
+
+
+@routes.put("/api/cases/{call_id}/documents/{doc_id}")
+@requires(roles=STAFF, refusal=SIGN_IN)
 async def save_document(request: web.Request) -> web.Response:
-    account = _staff(request)
+    staff = request[PRINCIPAL]
     documents = _documents(request)
-    call_id = _case(request, account, writing=True)
+    call_id = _case(request, staff, writing=True)
     doc_id = request.match_info["doc_id"]
     mime = request.content_type
     sha256 = request.headers.get("X-Content-SHA256", "")
@@ -120,12 +139,12 @@ async def save_document(request: web.Request) -> web.Response:
             mime=mime,
             data=bytes(body),
             sha256=sha256,
-            saved_by=account.username,
+            saved_by=staff.identity,
         )
     except DocumentError as exc:
         raise web.HTTPUnprocessableEntity(text=str(exc)) from None
     request.app[SWITCHBOARD].audit.append(
-        account.username,
+        staff.identity,
         "document_saved",
         call_id,
         {"doc_id": doc_id, "sha256": saved.sha256, "size": saved.size, "label": saved.name},
@@ -133,34 +152,17 @@ async def save_document(request: web.Request) -> web.Response:
     return web.json_response({"call_id": call_id, "doc_id": doc_id, "size": saved.size}, status=201)
 
 
-async def list_documents(request: web.Request) -> web.Response:
-    account = _staff(request)
-    call_id = _case(request, account, writing=False)
-    return web.json_response(
-        [
-            {
-                "doc_id": d.doc_id,
-                "name": d.name,
-                "mime": d.mime,
-                "size": d.size,
-                "sha256": d.sha256,
-                "saved_by": d.saved_by,
-                "saved_at": d.saved_at,
-            }
-            for d in _documents(request).list(call_id)
-        ]
-    )
-
-
+@routes.get("/api/cases/{call_id}/documents/{doc_id}")
+@requires(roles=STAFF, refusal=SIGN_IN)
 async def read_document(request: web.Request) -> web.Response:
-    account = _staff(request)
-    call_id = _case(request, account, writing=False)
+    staff = request[PRINCIPAL]
+    call_id = _case(request, staff, writing=False)
     try:
         meta, data = _documents(request).read(call_id, request.match_info["doc_id"])
     except DocumentError as exc:
         raise web.HTTPNotFound(text=str(exc)) from None
     request.app[SWITCHBOARD].audit.append(
-        account.username, "document_opened", call_id, {"doc_id": meta.doc_id, "sha256": meta.sha256}
+        staff.identity, "document_opened", call_id, {"doc_id": meta.doc_id, "sha256": meta.sha256}
     )
     return web.Response(
         body=data,

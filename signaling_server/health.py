@@ -1,14 +1,13 @@
 """The kiosk health registry: who is online, each device's status since when, network quality, history.
 
 The switchboard hands every heartbeat, call-quality report and (dis)connection to the registry (through
-``signaling_server.monitoring.Monitor``). The registry keeps the live picture in memory and writes to SQLite:
+``signaling_server.monitor.Monitor``). The registry keeps the live picture in memory and writes to SQLite:
 
 - ``health_kiosks``: the last known picture of each kiosk (so a restarted server still lists its fleet);
 - ``health_history``: one row per kiosk per ``history_step_s`` bucket (downsampled heartbeats), kept for
   ``retention_s`` (30 days by default);
 - ``health_events``: online/offline transitions and device status changes, kept as long;
-- ``call_quality``: the quality summary of each call and party (samples, mean/max RTT, max loss, means of
-  bitrate and frame rate), keyed by call id.
+- ``call_quality``: the quality summary of each call and party (``call_quality.CallQualityLog``).
 
 A kiosk is offline once ``offline_after_missed`` heartbeats are missed (plus half an interval of grace):
 ``check_offline(now)`` decides, called by a timer in production and directly by tests with a fake clock.
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from remote_call.protocol import CallQuality, DeviceStatus, Heartbeat
+from signaling_server.call_quality import CallQualityLog, worst_loss
 
 log = logging.getLogger(__name__)
 
@@ -62,51 +62,12 @@ CREATE TABLE IF NOT EXISTS health_events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS health_events_by_kiosk ON health_events(kiosk_id, at);
-CREATE TABLE IF NOT EXISTS call_quality (
-    call_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    identity TEXT NOT NULL,
-    samples INTEGER NOT NULL,
-    rtt_n INTEGER NOT NULL DEFAULT 0,
-    rtt_sum REAL NOT NULL DEFAULT 0,
-    rtt_max REAL,
-    loss_max REAL,
-    jitter_max REAL,
-    bitrate_n INTEGER NOT NULL DEFAULT 0,
-    bitrate_in_sum REAL NOT NULL DEFAULT 0,
-    bitrate_out_sum REAL NOT NULL DEFAULT 0,
-    fps_n INTEGER NOT NULL DEFAULT 0,
-    fps_in_sum REAL NOT NULL DEFAULT 0,
-    fps_out_sum REAL NOT NULL DEFAULT 0,
-    first_at REAL NOT NULL,
-    last_at REAL NOT NULL,
-    PRIMARY KEY (call_id, role)
-);
 """
 
 # What "worse" means when one number must stand for all devices of a kiosk.
 _SEVERITY = {"ok": 0, "absent": 0, "unknown": 1, "degraded": 2, "error": 3}
 
 Listener = Callable[[str, str, dict[str, Any]], None]
-_QUALITY_FIELDS = (
-    "call_id",
-    "role",
-    "identity",
-    "samples",
-    "rtt_n",
-    "rtt_sum",
-    "rtt_max",
-    "loss_max",
-    "jitter_max",
-    "bitrate_n",
-    "bitrate_in_sum",
-    "bitrate_out_sum",
-    "fps_n",
-    "fps_in_sum",
-    "fps_out_sum",
-    "first_at",
-    "last_at",
-)
 
 
 @dataclass
@@ -215,9 +176,9 @@ class HealthRegistry:
         self.kiosks: dict[str, KioskHealth] = {}
         self.listeners: list[Listener] = []
         self.heartbeats = 0
-        self._calls: dict[tuple[str, str], dict[str, Any]] = {}
         self._last_purge = now
         conn.executescript(SCHEMA)
+        self.quality = CallQualityLog(conn)
         for kiosk_id, name, location in kiosks:
             self.kiosks[kiosk_id] = KioskHealth(kiosk_id, name=name, location=location)
         self._load(now)
@@ -339,50 +300,8 @@ class HealthRegistry:
     def call_quality(self, identity: str, role: str, msg: CallQuality, now: float) -> dict[str, Any]:
         """Fold one sample into the call's summary (memory and database); returns the sample as a dict."""
         sample = msg.model_dump(exclude={"type"})
-        loss = max((v for v in (msg.loss_in_pct, msg.loss_out_pct) if v is not None), default=None)
-        key = (msg.call_id, role)
-        summary = self._calls.get(key)
-        if summary is None:
-            summary = self._calls[key] = self._load_call(msg.call_id, role) or {
-                "call_id": msg.call_id,
-                "role": role,
-                "identity": identity,
-                "samples": 0,
-                "rtt_n": 0,
-                "rtt_sum": 0.0,
-                "rtt_max": None,
-                "loss_max": None,
-                "jitter_max": None,
-                "bitrate_n": 0,
-                "bitrate_in_sum": 0.0,
-                "bitrate_out_sum": 0.0,
-                "fps_n": 0,
-                "fps_in_sum": 0.0,
-                "fps_out_sum": 0.0,
-                "first_at": now,
-                "last_at": now,
-            }
-        summary["samples"] += 1
-        summary["last_at"] = now
-        if msg.rtt_ms is not None:
-            summary["rtt_n"] += 1
-            summary["rtt_sum"] += msg.rtt_ms
-            summary["rtt_max"] = _max(summary["rtt_max"], msg.rtt_ms)
-        summary["loss_max"] = _max(summary["loss_max"], loss)
-        summary["jitter_max"] = _max(summary["jitter_max"], msg.jitter_ms)
-        if msg.bitrate_in_kbps is not None or msg.bitrate_out_kbps is not None:
-            summary["bitrate_n"] += 1
-            summary["bitrate_in_sum"] += msg.bitrate_in_kbps or 0.0
-            summary["bitrate_out_sum"] += msg.bitrate_out_kbps or 0.0
-        if msg.fps_in is not None or msg.fps_out is not None:
-            summary["fps_n"] += 1
-            summary["fps_in_sum"] += msg.fps_in or 0.0
-            summary["fps_out_sum"] += msg.fps_out or 0.0
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO call_quality ({', '.join(_QUALITY_FIELDS)}) "
-            f"VALUES ({', '.join(':' + f for f in _QUALITY_FIELDS)})",
-            summary,
-        )
+        loss = worst_loss(msg)
+        self.quality.add(identity, role, msg, now)
         if role == "kiosk" and identity in self.kiosks:
             kiosk = self.kiosks[identity]
             kiosk.call_id = msg.call_id
@@ -399,23 +318,12 @@ class HealthRegistry:
 
     def call_ended(self, call_id: str) -> None:
         """Forget the in-memory summaries of a finished call (the database keeps them)."""
-        for role in ("kiosk", "officer"):
-            summary = self._calls.pop((call_id, role), None)
-            if summary and role == "kiosk" and summary["identity"] in self.kiosks:
-                kiosk = self.kiosks[summary["identity"]]
-                if kiosk.call_id == call_id:
-                    kiosk.call_id = None
-                    kiosk.call_quality = None
-                    self._emit("updated", kiosk.kiosk_id, {})
-
-    def _load_call(self, call_id: str, role: str) -> dict[str, Any] | None:
-        cursor = self.conn.execute(
-            "SELECT * FROM call_quality WHERE call_id = ? AND role = ?", (call_id, role)
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+        reporter = self.quality.end(call_id)  # the kiosk that reported on the call, if one did
+        kiosk = self.kiosks.get(reporter) if reporter is not None else None
+        if kiosk is not None and kiosk.call_id == call_id:
+            kiosk.call_id = None
+            kiosk.call_quality = None
+            self._emit("updated", kiosk.kiosk_id, {})
 
     # ------------------------------------------------------------------ timers
 
@@ -441,7 +349,7 @@ class HealthRegistry:
         cutoff = now - self.retention_s
         self.conn.execute("DELETE FROM health_history WHERE bucket < ?", (cutoff,))
         self.conn.execute("DELETE FROM health_events WHERE at < ?", (cutoff,))
-        self.conn.execute("DELETE FROM call_quality WHERE last_at < ?", (cutoff,))
+        self.quality.purge(cutoff)
         self._last_purge = now
 
     def flush(self) -> None:
@@ -478,21 +386,7 @@ class HealthRegistry:
 
     def call_quality_summary(self, call_id: str) -> dict[str, Any] | None:
         """The quality summary of one call: per party (kiosk, officer) and overall; None if never reported."""
-        cursor = self.conn.execute("SELECT * FROM call_quality WHERE call_id = ?", (call_id,))
-        names = [c[0] for c in cursor.description]
-        parties = {}
-        for row in cursor:
-            data = dict(zip(names, row, strict=True))
-            parties[data["role"]] = _summary(data)
-        if not parties:
-            return None
-        overall = {
-            "samples": sum(p["samples"] for p in parties.values()),
-            "rtt_max_ms": _max_of(p["rtt_max_ms"] for p in parties.values()),
-            "loss_max_pct": _max_of(p["loss_max_pct"] for p in parties.values()),
-            "jitter_max_ms": _max_of(p["jitter_max_ms"] for p in parties.values()),
-        }
-        return {"call_id": call_id, "overall": overall, "parties": parties}
+        return self.quality.summary(call_id)
 
     # ------------------------------------------------------------------ internals
 
@@ -511,7 +405,7 @@ class HealthRegistry:
         if msg.rtt_ms is not None:
             bucket.rtt_n += 1
             bucket.rtt_sum += msg.rtt_ms
-            bucket.rtt_max = _max(bucket.rtt_max, msg.rtt_ms)
+            bucket.rtt_max = msg.rtt_ms if bucket.rtt_max is None else max(bucket.rtt_max, msg.rtt_ms)
         for device in kiosk.devices.values():
             if _SEVERITY.get(device.status, 1) > _SEVERITY.get(bucket.worst, 1):
                 bucket.worst = device.status
@@ -574,21 +468,6 @@ class HealthRegistry:
                 log.exception("health listener failed on %s for %s", kind, kiosk_id)
 
 
-def _max(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
-
-
-def _max_of(values: Iterable[float | None]) -> float | None:
-    result = None
-    for v in values:
-        result = _max(result, v)
-    return result
-
-
 def _bucket_row(bucket: _Bucket) -> dict[str, Any]:
     n = max(bucket.samples, 1)
     return {
@@ -600,21 +479,4 @@ def _bucket_row(bucket: _Bucket) -> dict[str, Any]:
         "rtt_mean": bucket.rtt_sum / bucket.rtt_n if bucket.rtt_n else None,
         "rtt_max": bucket.rtt_max,
         "worst_device": bucket.worst,
-    }
-
-
-def _summary(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "identity": row["identity"],
-        "samples": row["samples"],
-        "rtt_mean_ms": row["rtt_sum"] / row["rtt_n"] if row["rtt_n"] else None,
-        "rtt_max_ms": row["rtt_max"],
-        "loss_max_pct": row["loss_max"],
-        "jitter_max_ms": row["jitter_max"],
-        "bitrate_in_mean_kbps": row["bitrate_in_sum"] / row["bitrate_n"] if row["bitrate_n"] else None,
-        "bitrate_out_mean_kbps": row["bitrate_out_sum"] / row["bitrate_n"] if row["bitrate_n"] else None,
-        "fps_in_mean": row["fps_in_sum"] / row["fps_n"] if row["fps_n"] else None,
-        "fps_out_mean": row["fps_out_sum"] / row["fps_n"] if row["fps_n"] else None,
-        "first_at": row["first_at"],
-        "last_at": row["last_at"],
     }

@@ -106,6 +106,14 @@ class _LiveCollector(Collector):
         return []  # values are read at scrape time; nothing to describe in advance
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._kiosks()
+        yield self._open_alerts()
+        board = self.m.switchboard()
+        if board is not None:
+            yield from _queues(board)
+            yield from _calls_and_connections(board)
+
+    def _kiosks(self) -> Iterator[Metric]:
         kiosks = list(self.m.health.kiosks.values())
         states = Tally(k.state for k in kiosks)
         family = GaugeMetricFamily(
@@ -143,54 +151,59 @@ class _LiveCollector(Collector):
         for (name, status), n in sorted(counts.items()):
             by_status.add_metric([name, status], n)
         yield from (up, rtt, devices, by_status)
+
+    def _open_alerts(self) -> Metric:
         alerts = GaugeMetricFamily(
             "madoguchi_alerts_open", "Open alerts by kind and severity", labels=["kind", "severity"]
         )
         open_alerts = Tally((a.kind, a.severity) for a in self.m.alerts.open_alerts())
         for (kind, severity), n in sorted(open_alerts.items()):
             alerts.add_metric([kind, severity], n)
-        yield alerts
-        board = self.m.switchboard()
-        if board is None:
-            return
-        waiting = GaugeMetricFamily(
-            "madoguchi_queue_waiting", "Residents waiting, by department", labels=["department"]
-        )
-        ewt = GaugeMetricFamily(
-            "madoguchi_queue_estimated_wait_seconds",
-            "Estimated wait for a new arrival",
-            labels=["department"],
-        )
-        is_open = GaugeMetricFamily(
-            "madoguchi_department_open", "1 while the department is open", labels=["department"]
-        )
-        for info in board.department_infos():
-            waiting.add_metric([info.id], info.waiting)
-            is_open.add_metric([info.id], 1 if info.open else 0)
-            if info.ewt_s is not None:
-                ewt.add_metric([info.id], info.ewt_s)
-        yield from (waiting, ewt, is_open)
-        longest = GaugeMetricFamily(
-            "madoguchi_queue_longest_wait_seconds", "Longest current wait", labels=["department"]
-        )
-        officers = GaugeMetricFamily(
-            "madoguchi_officers", "Officers by state (primary department)", labels=["department", "state"]
-        )
-        try:
-            stats = board.router.stats().get("departments", {})
-        except Exception:  # statistics are best effort; the rest of the scrape still works
-            stats = {}
-        for dep_id, data in sorted(stats.items()):
-            if isinstance(data.get("longest_wait_s"), int | float):
-                longest.add_metric([dep_id], data["longest_wait_s"])
-            for state, n in sorted((data.get("officers") or {}).items()):
-                officers.add_metric([dep_id, state], n)
-        yield from (longest, officers)
-        calls = GaugeMetricFamily("madoguchi_calls_active", "Calls in progress by state", labels=["state"])
-        for state, n in sorted(Tally(call.state.value for call in board.calls.values()).items()):
-            calls.add_metric([state], n)
-        yield calls
-        connected = GaugeMetricFamily("madoguchi_connections", "Connected websocket clients", labels=["role"])
-        connected.add_metric(["kiosk"], len(board.kiosks))
-        connected.add_metric(["officer"], len(board.officers))
-        yield connected
+        return alerts
+
+
+def _queues(board: Any) -> Iterator[Metric]:
+    waiting = GaugeMetricFamily(
+        "madoguchi_queue_waiting", "Residents waiting, by department", labels=["department"]
+    )
+    ewt = GaugeMetricFamily(
+        "madoguchi_queue_estimated_wait_seconds",
+        "Estimated wait for a new arrival",
+        labels=["department"],
+    )
+    is_open = GaugeMetricFamily(
+        "madoguchi_department_open", "1 while the department is open", labels=["department"]
+    )
+    for info in board.department_infos():
+        waiting.add_metric([info.id], info.waiting)
+        is_open.add_metric([info.id], 1 if info.open else 0)
+        if info.ewt_s is not None:
+            ewt.add_metric([info.id], info.ewt_s)
+    yield from (waiting, ewt, is_open)
+    longest = GaugeMetricFamily(
+        "madoguchi_queue_longest_wait_seconds", "Longest current wait", labels=["department"]
+    )
+    officers = GaugeMetricFamily(
+        "madoguchi_officers", "Officers by state (primary department)", labels=["department", "state"]
+    )
+    try:
+        stats = board.router.stats().get("departments", {})
+    except Exception:  # statistics are best effort; the rest of the scrape still works
+        stats = {}
+    for dep_id, data in sorted(stats.items()):
+        if isinstance(data.get("longest_wait_s"), int | float):
+            longest.add_metric([dep_id], data["longest_wait_s"])
+        for state, n in sorted((data.get("officers") or {}).items()):
+            officers.add_metric([dep_id, state], n)
+    yield from (longest, officers)
+
+
+def _calls_and_connections(board: Any) -> Iterator[Metric]:
+    calls = GaugeMetricFamily("madoguchi_calls_active", "Calls in progress by state", labels=["state"])
+    for state, n in sorted(Tally(call.state.value for call in board.calls.values()).items()):
+        calls.add_metric([state], n)
+    yield calls
+    connected = GaugeMetricFamily("madoguchi_connections", "Connected websocket clients", labels=["role"])
+    connected.add_metric(["kiosk"], len(board.kiosks))
+    connected.add_metric(["officer"], len(board.officers))
+    yield connected

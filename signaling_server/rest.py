@@ -1,23 +1,28 @@
-"""The signaling server's own REST endpoints: health, departments, statistics, an officer's calls."""
+"""The signaling server's own REST endpoints: health, departments, statistics, an officer's calls.
+
+Each route declares who may call it (``signaling_server.access``); no handler reads a token.
+"""
 
 from __future__ import annotations
 
-import time
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from remote_call.protocol import PROTOCOL_VERSION
+from remote_call.protocol import PROTOCOL_VERSION, Role
+from signaling_server.access import PRINCIPAL, STAFF, Refusal, add_routes, json_error, public, requires
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
-from signaling_server.auth import token_hash
+
+routes = web.RouteTableDef()
 
 
 def setup_rest(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/api/departments", departments)
-    app.router.add_get("/api/stats", stats)
-    app.router.add_get("/api/officers/me/calls", my_calls)
+    add_routes(app, routes)
 
 
+@routes.get("/healthz")
+@public()
 async def healthz(request: web.Request) -> web.Response:
     board = request.app[SWITCHBOARD]
     return web.json_response(
@@ -31,38 +36,32 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/api/departments")
+@public()
 async def departments(request: web.Request) -> web.Response:
     board = request.app[SWITCHBOARD]
     return web.json_response([d.model_dump() for d in board.department_infos()])
 
 
+@routes.get("/api/stats")
+@requires(
+    roles={Role.SUPERVISOR, Role.IT_ADMIN},
+    refusal=Refusal(
+        json_error, "sign in as a supervisor or IT administrator", "supervisors and IT administrators only"
+    ),
+)
 async def stats(request: web.Request) -> web.Response:
-    """Queue and officer statistics (live and per day) for supervisors and IT: `Authorization: Bearer
-    <session token>` of a supervisor or it_admin account."""
-    header = request.headers.get("Authorization", "")
-    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    store = request.app[STORE]
-    username = store.session_user(token_hash(token), time.time()) if token else None
-    account = store.officer(username) if username else None
-    if account is None:
-        return web.json_response({"error": "sign in as a supervisor or IT administrator"}, status=401)
-    if account.role not in ("supervisor", "it_admin"):
-        return web.json_response({"error": "supervisors and IT administrators only"}, status=403)
+    """Queue and officer statistics (live and per day) for supervisors and IT."""
     return web.json_response(request.app[SWITCHBOARD].router.stats())
 
 
+@routes.get("/api/officers/me/calls")
+@requires(roles=STAFF, refusal=Refusal(json_error, "sign in first"))
 async def my_calls(request: web.Request) -> web.Response:
-    """An officer's calls of one day (``?date=YYYY-MM-DD``, default today, city time) with outcomes and
-    notes: the console's history survives a restart."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    header = request.headers.get("Authorization", "")
-    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    """The signed-in staff member's calls of one day (``?date=YYYY-MM-DD``, default today, city time) with
+    outcomes and notes: the console's history survives a restart."""
+    username = request[PRINCIPAL].identity
     store = request.app[STORE]
-    username = store.session_user(token_hash(token), time.time()) if token else None
-    if username is None:
-        return web.json_response({"error": "sign in first"}, status=401)
     tz = ZoneInfo(request.app[CONFIG].city.timezone)
     try:
         day = (

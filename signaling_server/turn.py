@@ -113,31 +113,9 @@ def coturn_config(
     being rotated (coturn accepts any of them); the first is the one the signaling server should use.
     ``allow_loopback_peers`` is for tests on one machine only.
     """
-    if not shared_secrets:
-        raise ValueError("coturn needs at least one static-auth-secret")
-    for secret in shared_secrets:
-        if len(secret) < 16 or any(c.isspace() for c in secret) or "#" in secret:
-            raise ValueError("each TURN secret needs at least 16 characters and no spaces or '#'")
-    if not _REALM.match(realm):
-        raise ValueError(f"realm {realm!r} must be a DNS-like name")
-    for name, ip in (("listening_ip", listening_ip), ("relay_ip", relay_ip)):
-        try:
-            ipaddress.ip_address(ip)
-        except ValueError:
-            raise ValueError(f"{name} {ip!r} is not an IP address") from None
-    for name, port in (("listening_port", listening_port), ("min_port", min_port), ("max_port", max_port)):
-        if not 1 <= port <= 65535:
-            raise ValueError(f"{name} {port} is not a port number")
-    if min_port > max_port:
-        raise ValueError(f"min_port {min_port} is above max_port {max_port}")
-    if not allowed_peer_networks:
-        raise ValueError("allowed_peer_networks must name the kiosk and console networks")
-    allowed = []
-    for raw in allowed_peer_networks:
-        try:
-            allowed.append(ipaddress.ip_network(raw, strict=False))
-        except ValueError:
-            raise ValueError(f"allowed peer network {raw!r} is not an IP network like 10.20.0.0/16") from None
+    _check_secrets_and_realm(shared_secrets, realm)
+    _check_addresses(listening_ip, relay_ip, listening_port, min_port, max_port)
+    allowed = _peer_networks(allowed_peer_networks)
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("give both tls_cert and tls_key, or neither")
     for name, value in (("log_file", log_file), ("userdb", userdb), ("pidfile", pidfile)):
@@ -178,3 +156,40 @@ def coturn_config(
     if pidfile is not None:
         lines.append(f"pidfile={pidfile}")
     return "\n".join(lines) + "\n"
+
+
+def _check_secrets_and_realm(shared_secrets: Sequence[str], realm: str) -> None:
+    if not shared_secrets:
+        raise ValueError("coturn needs at least one static-auth-secret")
+    for secret in shared_secrets:
+        if len(secret) < 16 or any(c.isspace() for c in secret) or "#" in secret:
+            raise ValueError("each TURN secret needs at least 16 characters and no spaces or '#'")
+    if not _REALM.match(realm):
+        raise ValueError(f"realm {realm!r} must be a DNS-like name")
+
+
+def _check_addresses(
+    listening_ip: str, relay_ip: str, listening_port: int, min_port: int, max_port: int
+) -> None:
+    for name, ip in (("listening_ip", listening_ip), ("relay_ip", relay_ip)):
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise ValueError(f"{name} {ip!r} is not an IP address") from None
+    for name, port in (("listening_port", listening_port), ("min_port", min_port), ("max_port", max_port)):
+        if not 1 <= port <= 65535:
+            raise ValueError(f"{name} {port} is not a port number")
+    if min_port > max_port:
+        raise ValueError(f"min_port {min_port} is above max_port {max_port}")
+
+
+def _peer_networks(raw_networks: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    if not raw_networks:
+        raise ValueError("allowed_peer_networks must name the kiosk and console networks")
+    allowed = []
+    for raw in raw_networks:
+        try:
+            allowed.append(ipaddress.ip_network(raw, strict=False))
+        except ValueError:
+            raise ValueError(f"allowed peer network {raw!r} is not an IP network like 10.20.0.0/16") from None
+    return allowed

@@ -1,0 +1,189 @@
+"""The quality summary of each call and party, folded from the parties' ``CallQuality`` reports.
+
+Per call and role (kiosk, officer): samples, mean/max RTT, max loss, max jitter, mean bitrates and frame
+rates, first and last report — in SQLite (table ``call_quality``) at every report, and in memory while the
+call lasts. The health registry (``health.py``) owns it and keeps the kiosks' side of the picture.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from remote_call.protocol import CallQuality
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS call_quality (
+    call_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    rtt_n INTEGER NOT NULL DEFAULT 0,
+    rtt_sum REAL NOT NULL DEFAULT 0,
+    rtt_max REAL,
+    loss_max REAL,
+    jitter_max REAL,
+    bitrate_n INTEGER NOT NULL DEFAULT 0,
+    bitrate_in_sum REAL NOT NULL DEFAULT 0,
+    bitrate_out_sum REAL NOT NULL DEFAULT 0,
+    fps_n INTEGER NOT NULL DEFAULT 0,
+    fps_in_sum REAL NOT NULL DEFAULT 0,
+    fps_out_sum REAL NOT NULL DEFAULT 0,
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (call_id, role)
+);
+"""
+
+_FIELDS = (
+    "call_id",
+    "role",
+    "identity",
+    "samples",
+    "rtt_n",
+    "rtt_sum",
+    "rtt_max",
+    "loss_max",
+    "jitter_max",
+    "bitrate_n",
+    "bitrate_in_sum",
+    "bitrate_out_sum",
+    "fps_n",
+    "fps_in_sum",
+    "fps_out_sum",
+    "first_at",
+    "last_at",
+)
+_SAVE = (
+    f"INSERT OR REPLACE INTO call_quality ({', '.join(_FIELDS)}) "
+    f"VALUES ({', '.join(':' + f for f in _FIELDS)})"
+)
+
+
+def worst_loss(msg: CallQuality) -> float | None:
+    """The higher of the two directions' loss (%), None when neither was measured."""
+    return max((v for v in (msg.loss_in_pct, msg.loss_out_pct) if v is not None), default=None)
+
+
+class CallQualityLog:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._calls: dict[tuple[str, str], dict[str, Any]] = {}  # (call id, role) -> the running summary
+        conn.executescript(SCHEMA)
+
+    def add(self, identity: str, role: str, msg: CallQuality, now: float) -> None:
+        """Fold one report into its call's summary and save it."""
+        key = (msg.call_id, role)
+        summary = self._calls.get(key)
+        if summary is None:
+            summary = self._calls[key] = self._load(msg.call_id, role) or _empty(
+                msg.call_id, role, identity, now
+            )
+        summary["samples"] += 1
+        summary["last_at"] = now
+        if msg.rtt_ms is not None:
+            summary["rtt_n"] += 1
+            summary["rtt_sum"] += msg.rtt_ms
+            summary["rtt_max"] = _max(summary["rtt_max"], msg.rtt_ms)
+        summary["loss_max"] = _max(summary["loss_max"], worst_loss(msg))
+        summary["jitter_max"] = _max(summary["jitter_max"], msg.jitter_ms)
+        if msg.bitrate_in_kbps is not None or msg.bitrate_out_kbps is not None:
+            summary["bitrate_n"] += 1
+            summary["bitrate_in_sum"] += msg.bitrate_in_kbps or 0.0
+            summary["bitrate_out_sum"] += msg.bitrate_out_kbps or 0.0
+        if msg.fps_in is not None or msg.fps_out is not None:
+            summary["fps_n"] += 1
+            summary["fps_in_sum"] += msg.fps_in or 0.0
+            summary["fps_out_sum"] += msg.fps_out or 0.0
+        self.conn.execute(_SAVE, summary)
+
+    def end(self, call_id: str) -> str | None:
+        """Forget a finished call's running summaries (the database keeps them); the kiosk that reported."""
+        kiosk = self._calls.pop((call_id, "kiosk"), None)
+        self._calls.pop((call_id, "officer"), None)
+        return kiosk["identity"] if kiosk else None
+
+    def summary(self, call_id: str) -> dict[str, Any] | None:
+        """The quality summary of one call: per party (kiosk, officer) and overall; None if never reported."""
+        cursor = self.conn.execute("SELECT * FROM call_quality WHERE call_id = ?", (call_id,))
+        names = [c[0] for c in cursor.description]
+        parties = {}
+        for row in cursor:
+            data = dict(zip(names, row, strict=True))
+            parties[data["role"]] = _party(data)
+        if not parties:
+            return None
+        overall = {
+            "samples": sum(p["samples"] for p in parties.values()),
+            "rtt_max_ms": _max_of(p["rtt_max_ms"] for p in parties.values()),
+            "loss_max_pct": _max_of(p["loss_max_pct"] for p in parties.values()),
+            "jitter_max_ms": _max_of(p["jitter_max_ms"] for p in parties.values()),
+        }
+        return {"call_id": call_id, "overall": overall, "parties": parties}
+
+    def purge(self, cutoff: float) -> None:
+        self.conn.execute("DELETE FROM call_quality WHERE last_at < ?", (cutoff,))
+
+    def _load(self, call_id: str, role: str) -> dict[str, Any] | None:
+        cursor = self.conn.execute(
+            "SELECT * FROM call_quality WHERE call_id = ? AND role = ?", (call_id, role)
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
+def _empty(call_id: str, role: str, identity: str, now: float) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "role": role,
+        "identity": identity,
+        "samples": 0,
+        "rtt_n": 0,
+        "rtt_sum": 0.0,
+        "rtt_max": None,
+        "loss_max": None,
+        "jitter_max": None,
+        "bitrate_n": 0,
+        "bitrate_in_sum": 0.0,
+        "bitrate_out_sum": 0.0,
+        "fps_n": 0,
+        "fps_in_sum": 0.0,
+        "fps_out_sum": 0.0,
+        "first_at": now,
+        "last_at": now,
+    }
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _max_of(values: Iterable[float | None]) -> float | None:
+    result = None
+    for v in values:
+        result = _max(result, v)
+    return result
+
+
+def _party(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "identity": row["identity"],
+        "samples": row["samples"],
+        "rtt_mean_ms": row["rtt_sum"] / row["rtt_n"] if row["rtt_n"] else None,
+        "rtt_max_ms": row["rtt_max"],
+        "loss_max_pct": row["loss_max"],
+        "jitter_max_ms": row["jitter_max"],
+        "bitrate_in_mean_kbps": row["bitrate_in_sum"] / row["bitrate_n"] if row["bitrate_n"] else None,
+        "bitrate_out_mean_kbps": row["bitrate_out_sum"] / row["bitrate_n"] if row["bitrate_n"] else None,
+        "fps_in_mean": row["fps_in_sum"] / row["fps_n"] if row["fps_n"] else None,
+        "fps_out_mean": row["fps_out_sum"] / row["fps_n"] if row["fps_n"] else None,
+        "first_at": row["first_at"],
+        "last_at": row["last_at"],
+    }

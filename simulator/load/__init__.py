@@ -1,0 +1,185 @@
+"""Signaling-only load: thousands of raw-protocol kiosks and officers against one server process.
+
+`madoguchi-sim --signaling-only` runs this. The signaling server runs as a separate process
+(`python -m signaling_server.cli`) on a free loopback port with a temporary configuration and database
+(credentials provisioned into it first). Kiosks and officers are lightweight websocket clients speaking the
+wire protocol with plain JSON (no media, no pydantic on the receive path), spread over one or more worker
+processes. Every call follows the real sequence: ``request_call`` → officer ``call_offer`` → ``accept_call``
+→ both ``call_connecting`` → the kiosk sends an SDP offer (~3 KB), the officer answers, both send
+``media_connected`` → ``call_started`` → after ``call_seconds`` the officer ends it → both ``call_ended``;
+the officer then sets itself available again.
+
+Timestamps are ``time.monotonic()`` (CLOCK_MONOTONIC, shared by every process on the machine), so a
+request sent in one worker and the ring received in another give a valid routing time.
+
+Modules: ``options`` (``LoadOptions``), ``server`` (the server process), ``clients`` (the lightweight
+kiosks and officers), ``worker`` (one worker process), ``summary`` (the figures); this one runs it all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from config.schema import CounterKind
+from simulator.load.clients import fake_sdp
+from simulator.load.options import LoadOptions
+from simulator.load.server import ServerProcess, load_config_text, raise_fd_limit
+from simulator.load.summary import RunRecord, succeeded, summarise
+from simulator.load.summary import percentiles as _percentiles
+from simulator.load.worker import WorkerAssignment, worker_main
+
+__all__ = [
+    "LoadOptions",
+    "_calls_per_kiosk",
+    "_percentiles",
+    "fake_sdp",
+    "load_config_text",
+    "run_load",
+    "succeeded",
+]
+
+
+def _split(items: list, parts: int) -> list[list]:
+    return [items[i::parts] for i in range(parts)]
+
+
+def _calls_per_kiosk(kiosk_ids: list[str], calls: int) -> dict[str, int]:
+    n = len(kiosk_ids)
+    return {k: calls // n + (1 if i < calls % n else 0) for i, k in enumerate(kiosk_ids)}
+
+
+def run_load(options: LoadOptions) -> dict[str, Any]:
+    """Start the server process and the workers, place every call, and summarise (see module doc)."""
+    wall_start = time.monotonic()
+    fd_limit = raise_fd_limit()
+    kiosk_ids = [f"load-kiosk-{i:05d}" for i in range(options.kiosks)]
+    officer_names = [f"load-officer-{i:04d}" for i in range(options.officers)]
+    with tempfile.TemporaryDirectory(prefix="madoguchi-load-") as tmp:
+        server = ServerProcess(Path(tmp), options, kiosk_ids, officer_names)
+        run = _Run(server, options, kiosk_ids, officer_names)
+        run.execute()
+    return summarise(options, server, run.record, fd_limit, wall_start)
+
+
+class _Run:
+    """The worker processes of one run around the server process, and what they report."""
+
+    def __init__(
+        self, server: ServerProcess, options: LoadOptions, kiosk_ids: list[str], officers: list[str]
+    ):
+        self.server = server
+        self.options = options
+        self.kiosk_ids = kiosk_ids
+        self.officers = officers
+        self.departments = sorted(
+            d.id for d in server.config.departments if d.remote and d.kind is not CounterKind.ONE_STOP
+        )
+        if not self.departments:
+            raise ValueError("the configuration has no remote one-to-one department to call")
+        self.workers = min(options.worker_count(), options.kiosks)
+        self.ctx = mp.get_context("spawn")
+        self.report = self.ctx.Queue()
+        self.start_calls, self.stop = self.ctx.Event(), self.ctx.Event()
+        self.procs: list[Any] = []
+        self.failed: dict[int, dict] = {}
+        self.record = RunRecord()
+
+    def execute(self) -> None:
+        record, server, options = self.record, self.server, self.options
+        try:
+            server.start()
+            self._start_workers()
+            self._collect("ready", record.ready, options.ready_timeout_s)
+            record.health = server.health()
+            record.rss_connected = server.rss_mb()
+            record.cpu_before_calls = server.cpu_s()
+            record.calls_started_at = time.monotonic()
+            self.start_calls.set()
+            self._collect("kiosks_done", record.done, options.call_timeout_s * max(1, options.calls) + 60)
+            record.calls_ended_at = max((d["at"] for d in record.done.values()), default=time.monotonic())
+            record.cpu_after_calls = server.cpu_s()
+        except Exception as exc:
+            record.errors.append(f"load: {type(exc).__name__}: {exc}")
+        finally:
+            self._finish()
+
+    def _start_workers(self) -> None:
+        limits = self.server.config.server  # stay well inside the server's per-connection rate limit
+        rate = (0.8 * limits.messages_per_second, max(1, min(limits.message_burst // 2, 20)))
+        per_kiosk = _calls_per_kiosk(self.kiosk_ids, self.options.calls)
+        kiosk_parts = _split(self.kiosk_ids, self.workers)
+        officer_parts = _split(self.officers, self.workers)
+        credentials = self.server.credentials
+        for w in range(self.workers):
+            assignment = WorkerAssignment(
+                index=w,
+                url=self.server.url,
+                kiosks={k: credentials.kiosk_tokens[k] for k in kiosk_parts[w]},
+                kiosk_calls={k: per_kiosk[k] for k in kiosk_parts[w]},
+                officers={
+                    o: self.server.officer_sessions.get(o) or credentials.officer_passwords[o]
+                    for o in officer_parts[w]
+                },
+                departments=self.departments,
+                options=self.options,
+                rate=rate,
+            )
+            proc = self.ctx.Process(
+                target=worker_main,
+                args=(assignment, self.report, self.start_calls, self.stop),
+                name=f"load-worker-{w}",
+                daemon=True,
+            )
+            proc.start()
+            self.procs.append(proc)
+        self.record.workers = len(self.procs)
+
+    def _collect(self, kind: str, into: dict[int, dict], timeout: float) -> None:
+        """Wait until every worker has reported ``kind`` (or failed); a worker that dies silently fails."""
+        deadline = time.monotonic() + timeout
+        while len(into) + len(self.failed) < self.workers:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"workers did not report {kind!r} within {timeout:.0f} s")
+            try:
+                tag, index, payload = self.report.get(timeout=min(remaining, 5.0))
+            except Exception:  # queue.Empty, mostly: check that nobody died silently
+                for index, proc in enumerate(self.procs):
+                    if not proc.is_alive() and index not in into and index not in self.failed:
+                        self.failed[index] = {"error": f"exited with code {proc.exitcode}"}
+                        self.record.errors.append(f"worker {index}: exited with code {proc.exitcode}")
+                continue
+            if tag == "failed":
+                self.failed[index] = payload
+                self.record.errors.append(f"worker {index}: {payload['error']}")
+            elif tag == kind:
+                into[index] = payload
+            elif tag == "result":
+                self.record.results[index] = payload
+
+    def _finish(self) -> None:
+        """Release the workers, gather their results (a minute at most), and stop the server."""
+        self.start_calls.set()
+        self.stop.set()
+        results = self.record.results
+        deadline = time.monotonic() + 60
+        while len(results) < len(self.procs) and time.monotonic() < deadline:
+            try:
+                tag, index, payload = self.report.get(timeout=1.0)
+            except Exception:  # queue.Empty, mostly
+                if all(not proc.is_alive() for proc in self.procs):
+                    break
+                continue
+            if tag == "result":
+                results[index] = payload
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+        code = self.server.stop()
+        if code not in (0, None, -15):
+            self.record.errors.append(f"server exited with code {code}: {self.server.log_tail(500)}")

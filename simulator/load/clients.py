@@ -1,0 +1,341 @@
+"""The load run's lightweight clients: raw-protocol kiosks and officers over one websocket each (plain JSON,
+no media, no pydantic on the receive path), and the fake SDP they exchange."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from remote_call import protocol as p
+from signaling_server.ratelimit import TokenBucket
+from simulator.load.options import MAX_ERRORS, LoadOptions
+
+HELLO_TIMEOUT_S = 120.0  # officer sign-in is argon2, deliberately slow; hundreds queue behind each other
+
+
+# The codec lines of the fake SDP (what an aiortc or browser peer offers: Opus, PCMU/PCMA; VP8, H.264).
+_AUDIO_CODECS = (
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
+    "a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    "a=rtpmap:111 opus/48000/2",
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:8 PCMA/8000",
+)
+_VIDEO_CODECS = (
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
+    "a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    "a=rtpmap:97 VP8/90000",
+    "a=rtcp-fb:97 nack",
+    "a=rtcp-fb:97 nack pli",
+    "a=rtcp-fb:97 goog-remb",
+    "a=rtpmap:98 rtx/90000",
+    "a=fmtp:98 apt=97",
+    "a=rtpmap:99 H264/90000",
+    "a=rtcp-fb:99 nack",
+    "a=rtcp-fb:99 nack pli",
+    "a=rtcp-fb:99 goog-remb",
+    "a=fmtp:99 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+    "a=rtpmap:100 rtx/90000",
+    "a=fmtp:100 apt=99",
+    "a=rtpmap:101 H264/90000",
+    "a=rtcp-fb:101 nack",
+    "a=rtcp-fb:101 nack pli",
+    "a=fmtp:101 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+    "a=rtpmap:102 rtx/90000",
+    "a=fmtp:102 apt=101",
+)
+
+
+def fake_sdp(kind: str, seed: int, size: int = 3000) -> str:
+    """A realistic-looking SDP (audio + video, codecs, ICE, DTLS fingerprint, host candidates) of about
+    ``size`` bytes. Never parsed by the server: it is relayed unchanged."""
+    rng = random.Random(seed)
+    hexes = ":".join(f"{rng.randrange(256):02X}" for _ in range(32))
+    ufrag = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+    pwd = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(24))
+    setup = "actpass" if kind == "offer" else "active"
+    lines = [
+        "v=0",
+        f"o=- {rng.randrange(10**15)} 0 IN IP4 0.0.0.0",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0 1",
+        "a=msid-semantic:WMS *",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8",
+        "c=IN IP4 0.0.0.0",
+        "a=sendrecv",
+        "a=mid:0",
+        "a=msid:audio-" + ufrag + " " + pwd[:12],
+        "a=rtcp:9 IN IP4 0.0.0.0",
+        "a=rtcp-mux",
+        *_AUDIO_CODECS,
+        f"a=ssrc:{rng.randrange(2**32)} cname:{pwd[:16]}",
+    ]
+    video = [
+        "m=video 9 UDP/TLS/RTP/SAVPF 97 98 99 100 101 102",
+        "c=IN IP4 0.0.0.0",
+        "a=sendrecv",
+        "a=mid:1",
+        "a=msid:video-" + ufrag + " " + pwd[12:],
+        "a=rtcp:9 IN IP4 0.0.0.0",
+        "a=rtcp-mux",
+        *_VIDEO_CODECS,
+    ]
+    ssrc = rng.randrange(2**32)
+    video += [
+        f"a=ssrc-group:FID {ssrc} {ssrc + 1}",
+        f"a=ssrc:{ssrc} cname:{pwd[:16]}",
+        f"a=ssrc:{ssrc + 1} cname:{pwd[:16]}",
+    ]
+    common = [
+        f"a=ice-ufrag:{ufrag}",
+        f"a=ice-pwd:{pwd}",
+        f"a=fingerprint:sha-256 {hexes}",
+        f"a=setup:{setup}",
+    ]
+    body = lines + common + video + common
+    port = 40000 + rng.randrange(20000)
+    while len("\r\n".join(body)) < size - 120:
+        port += 1
+        body.append(
+            f"a=candidate:{rng.randrange(2**31)} 1 udp {2130706431 - len(body)} "
+            f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)} {port} typ host"
+        )
+    body.append("a=end-of-candidates")
+    return "\r\n".join(body) + "\r\n"
+
+
+@dataclass
+class KioskCall:
+    """One call as the kiosk saw it."""
+
+    kiosk: str
+    department: str
+    requested_at: float
+    call_id: str = ""
+    started: bool = False
+    end_reason: str | None = None  # None: never told how the call ended
+    error: str | None = None
+    connecting_at: float | None = None
+    answer_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+
+
+@dataclass
+class WorkerStats:
+    messages_sent: int = 0
+    messages_received: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    paced: int = 0  # sends delayed to stay under the server's rate limit
+
+    def error(self, text: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(text)
+
+
+class Client:
+    """A raw websocket client: sends encoded protocol messages (paced below the server's per-connection
+    rate limit, as a well-behaved client must), dispatches received JSON by type."""
+
+    def __init__(
+        self, ws: aiohttp.ClientWebSocketResponse, identity: str, stats: WorkerStats, rate: tuple[float, int]
+    ):
+        self.ws = ws
+        self.identity = identity
+        self.stats = stats
+        self.reader: asyncio.Task | None = None
+        self.bucket = TokenBucket(*rate)
+
+    async def send(self, message: p.Wire) -> None:
+        await self.send_raw(p.encode(message))
+
+    async def send_raw(self, text: str) -> None:
+        while not self.bucket.allow():
+            self.stats.paced += 1
+            await asyncio.sleep(self.bucket.retry_after())  # pacing under the rate limit
+        self.stats.messages_sent += 1
+        await self.ws.send_str(text)
+
+    async def run(self) -> None:
+        try:
+            async for frame in self.ws:
+                if frame.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                self.stats.messages_received += 1
+                data = json.loads(frame.data)
+                kind = data.get("type", "?")
+                self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
+                try:
+                    await self.on_message(kind, data)
+                except (ConnectionError, RuntimeError) as exc:
+                    self.stats.error(f"{self.identity}: sending failed: {exc}")
+        finally:
+            self.on_closed()
+
+    async def on_message(self, kind: str, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def on_closed(self) -> None:
+        pass
+
+
+class Kiosk(Client):
+    def __init__(self, ws, identity, stats, rate, options: LoadOptions):
+        super().__init__(ws, identity, stats, rate)
+        self.options = options
+        self.call: KioskCall | None = None
+        self.done: asyncio.Future | None = None
+
+    def begin(self, call: KioskCall) -> asyncio.Future:
+        self.call = call
+        self.done = asyncio.get_running_loop().create_future()
+        return self.done
+
+    def _finish(self, reason: str) -> None:
+        if self.call is not None:
+            self.call.end_reason = reason
+        if self.done is not None and not self.done.done():
+            self.done.set_result(reason)
+
+    async def on_message(self, kind: str, data: dict[str, Any]) -> None:
+        call = self.call
+        if kind == "error":
+            self.stats.error(f"{self.identity}: server error {data.get('code')}: {data.get('detail')}")
+            return
+        if call is None:
+            return
+        if kind == "queued":
+            call.call_id = call.call_id or data["call_id"]
+        elif kind == "call_refused":
+            call.error = f"refused: {data.get('reason')}"
+            self._finish(f"refused:{data.get('reason')}")
+        elif kind == "call_connecting":
+            call.call_id = data["call_id"]
+            call.connecting_at = time.monotonic()
+            sdp = fake_sdp("offer", zlib.crc32(data["call_id"].encode()), self.options.sdp_bytes)
+            await self.send(p.SessionDescription(call_id=call.call_id, sdp_type="offer", sdp=sdp))
+            for i in range(self.options.ice_candidates):
+                await self.send(
+                    p.IceCandidate(
+                        call_id=call.call_id,
+                        sdp_mid="0",
+                        sdp_mline_index=0,
+                        candidate=f"candidate:{i} 1 udp 2130706431 10.0.0.{i + 1} {50000 + i} typ host",
+                    )
+                )
+        elif kind == "sdp" and data.get("sdp_type") == "answer":
+            call.answer_at = time.monotonic()
+            await self.send(p.MediaConnected(call_id=data["call_id"]))
+        elif kind == "call_started" and data.get("call_id") == call.call_id:
+            call.started = True
+            call.started_at = time.monotonic()
+        elif kind == "call_ended" and data.get("call_id") == call.call_id:
+            call.ended_at = time.monotonic()
+            self._finish(data.get("reason", "?"))
+
+    def on_closed(self) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_exception(ConnectionError(f"{self.identity}: connection closed"))
+
+
+class Officer(Client):
+    def __init__(
+        self,
+        ws,
+        identity,
+        stats,
+        rate,
+        options: LoadOptions,
+        rings: dict[str, float],
+        stages: dict[str, dict[str, float]],
+    ):
+        super().__init__(ws, identity, stats, rate)
+        self.options = options
+        self.rings = rings
+        self.stages = stages
+        self.calls_ended = 0
+        self.open_calls: set[str] = set()  # connecting or in a call, not yet told it ended
+        self.state = "offline"  # the last officer_state the server sent
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    async def on_message(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "call_offer":
+            self.rings.setdefault(data["call_id"], time.monotonic())
+            await self.send(p.AcceptCall(call_id=data["call_id"]))
+        elif kind == "sdp" and data.get("sdp_type") == "offer":
+            call_id = data["call_id"]
+            self.stages.setdefault(call_id, {})["offer_at"] = time.monotonic()
+            sdp = fake_sdp("answer", zlib.crc32(call_id.encode()) + 1, self.options.sdp_bytes)
+            await self.send(p.SessionDescription(call_id=call_id, sdp_type="answer", sdp=sdp))
+            for i in range(self.options.ice_candidates):
+                await self.send(
+                    p.IceCandidate(
+                        call_id=call_id,
+                        sdp_mid="0",
+                        sdp_mline_index=0,
+                        candidate=f"candidate:{i} 1 udp 2130706431 10.1.0.{i + 1} {52000 + i} typ host",
+                    )
+                )
+            await self.send(p.MediaConnected(call_id=call_id))
+        elif kind == "call_started":
+            call_id = data["call_id"]
+            self.stages.setdefault(call_id, {})["started_at"] = time.monotonic()
+            if self.options.call_seconds <= 0:
+                await self._end(call_id)
+            else:
+                loop = asyncio.get_running_loop()
+                handle = loop.call_later(
+                    self.options.call_seconds, lambda: asyncio.ensure_future(self._end(call_id))
+                )
+                self._timers.add(handle)
+        elif kind == "call_ended":
+            self.calls_ended += 1
+            self.open_calls.discard(data["call_id"])
+            self.stages.setdefault(data["call_id"], {})["ended_at"] = time.monotonic()
+        elif kind == "call_connecting":
+            self.open_calls.add(data["call_id"])
+            self.stages.setdefault(data["call_id"], {})["connecting_at"] = time.monotonic()
+        elif kind == "officer_state":
+            self.state = data.get("state", "?")
+            if self.state == "wrap_up":
+                await self.send(p.SetStatus(status="available"))
+        elif kind == "error":
+            self.stats.error(f"{self.identity}: server error {data.get('code')}: {data.get('detail')}")
+
+    async def _end(self, call_id: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.send(p.EndCall(call_id=call_id, outcome="resolved", notes="load simulation"))
+
+    def on_closed(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+
+
+async def handshake(
+    session: aiohttp.ClientSession, url: str, hello: p.Hello, stats: WorkerStats
+) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(url, max_msg_size=1 << 20, compress=0, autoping=True)
+    try:
+        await ws.send_str(p.encode(hello))
+        frame = await ws.receive(timeout=HELLO_TIMEOUT_S)
+        if frame.type is not aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"no welcome (frame {frame.type.name}, close code {ws.close_code})")
+        data = json.loads(frame.data)
+        if data.get("type") != "welcome":
+            raise ConnectionError(f"refused: {data.get('code')}: {data.get('detail')}")
+        return ws
+    except BaseException:
+        await ws.close()
+        raise

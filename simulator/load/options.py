@@ -1,0 +1,53 @@
+"""What a signaling-only load run does (``madoguchi-sim --signaling-only``): the fleet, calls, limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_ERRORS = 50  # error texts kept per worker and in the summary (all are counted)
+
+
+@dataclass
+class LoadOptions:
+    kiosks: int = 50
+    officers: int = 10
+    calls: int = 50
+    call_seconds: float = 0.0
+    workers: int = 0  # 0: chosen from the fleet size
+    connect_concurrency: int = 50  # kiosk handshakes in flight per worker
+    login_concurrency: int = 4  # officer sign-ins (argon2 on the server) in flight per worker
+    ice_candidates: int = 0  # trickled candidates each party sends per call (aiortc peers send none)
+    sdp_bytes: int = 3000
+    call_timeout_s: float = 600.0
+    ready_timeout_s: float = 600.0
+    seed: int | None = None
+    config_path: str | None = None
+    respect_hours: bool = False
+    max_queue: int = 10_000
+    max_in_flight: int = 0  # calls placed at once across the fleet; 0: every kiosk calls at once (a burst)
+    officer_auth: str = "password"  # "password" (argon2 sign-in) or "session" (reconnect with its token)
+
+    def __post_init__(self) -> None:
+        if self.kiosks < 1 or self.officers < 1:
+            raise ValueError("a load run needs at least one kiosk and one officer")
+        if self.calls < 0:
+            raise ValueError(f"calls must be at least 0, got {self.calls}")
+        if self.call_seconds < 0:
+            raise ValueError(f"call_seconds must be at least 0, got {self.call_seconds}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be at least 0 (0: automatic), got {self.workers}")
+        if not 200 <= self.sdp_bytes <= 40_000:
+            raise ValueError(f"sdp_bytes must be between 200 and 40000, got {self.sdp_bytes}")
+        if self.officer_auth not in ("password", "session"):
+            raise ValueError(f"officer_auth must be 'password' or 'session', got {self.officer_auth!r}")
+        if not 0 <= self.ice_candidates <= 20:
+            raise ValueError(f"ice_candidates must be between 0 and 20, got {self.ice_candidates}")
+        if self.max_in_flight < 0:
+            raise ValueError(f"max_in_flight must be at least 0 (0: no limit), got {self.max_in_flight}")
+        if not 1 <= self.max_queue <= 10_000:
+            raise ValueError(f"max_queue must be between 1 and 10000, got {self.max_queue}")
+
+    def worker_count(self) -> int:
+        if self.workers:
+            return self.workers
+        return 1 if self.kiosks + self.officers <= 1000 else 2

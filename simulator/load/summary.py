@@ -1,0 +1,196 @@
+"""The summary of a load run: what the workers and the server process reported, merged into one dict
+(``madoguchi-sim --signaling-only --json`` prints it; docs/performance.md explains the figures)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.load.options import MAX_ERRORS, LoadOptions
+from simulator.load.server import ServerProcess
+
+
+@dataclass
+class RunRecord:
+    """What one run saw, by worker index: ready (connected), done (calls placed), results (the calls)."""
+
+    workers: int = 0  # worker processes started
+    ready: dict[int, dict] = field(default_factory=dict)
+    done: dict[int, dict] = field(default_factory=dict)
+    results: dict[int, dict] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # the run's own (workers' errors are in results)
+    health: dict[str, Any] = field(default_factory=dict)  # the server's /healthz once all were connected
+    rss_connected: float = 0.0
+    cpu_before_calls: float = 0.0
+    cpu_after_calls: float = 0.0
+    calls_started_at: float = 0.0
+    calls_ended_at: float = 0.0
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def rank(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p95": round(rank(0.95), 2),
+        "p99": round(rank(0.99), 2),
+        "max": round(ordered[-1], 2),
+    }
+
+
+def stage_breakdown(
+    calls: list[dict], rings: dict[str, float], stages: dict[str, dict[str, float]]
+) -> dict[str, float | None]:
+    """The median time of each step of a call (ms), kiosk (k) and officer (o) clocks being the same."""
+    steps: dict[str, list[float]] = {
+        "request_to_ring": [],
+        "ring_to_connecting_k": [],
+        "connecting_k_to_offer_o": [],
+        "offer_o_to_answer_k": [],
+        "answer_k_to_started_k": [],
+        "started_o_to_ended_k": [],
+    }
+    for c in calls:
+        o = stages.get(c["call_id"], {})
+        ring = rings.get(c["call_id"])
+        points = {
+            "request": c["requested_at"],
+            "ring": ring,
+            "connecting_k": c["connecting_at"],
+            "offer_o": o.get("offer_at"),
+            "answer_k": c["answer_at"],
+            "started_k": c["started_at"],
+            "started_o": o.get("started_at"),
+            "ended_k": c["ended_at"],
+        }
+        for step in steps:
+            start, _, end = step.partition("_to_")
+            if points.get(start) is not None and points.get(end) is not None:
+                steps[step].append((points[end] - points[start]) * 1000)
+    return {step: round(statistics.median(v), 2) if v else None for step, v in steps.items()}
+
+
+def succeeded(summary: dict[str, Any]) -> bool:
+    """Every requested call completed and no caller was left without being told the call ended."""
+    return (
+        summary["calls_completed"] == summary["calls_requested"]
+        and summary["callers_lost"] == 0
+        and summary["calls_failed"] == 0
+    )
+
+
+def summarise(
+    options: LoadOptions, server: ServerProcess, run: RunRecord, fd_limit: int, wall_start: float
+) -> dict[str, Any]:
+    results = list(run.results.values())
+    calls = [c for r in results for c in r["calls"]]
+    completed = [c for c in calls if c["started"] and c["end_reason"] == "completed"]
+    kiosks = _span(r["kiosk_connect"] for r in run.ready.values())
+    officers = _span(r["officer_connect"] for r in run.ready.values())
+    connected_k = sum(r["kiosks"] for r in run.ready.values())
+    connected_o = sum(r["officers"] for r in run.ready.values())
+    errors = run.errors + [e for r in results for e in r["errors"]]
+    return {
+        "mode": "signaling-only",
+        "calls_requested": options.calls,
+        "calls_completed": len(completed),
+        "calls_failed": options.calls - len(completed),
+        "callers_lost": sum(1 for c in calls if c["end_reason"] is None),
+        "connected_kiosks": connected_k,
+        "connected_officers": connected_o,
+        "server_seen_kiosks": run.health.get("kiosks"),
+        "server_seen_officers": run.health.get("officers"),
+        **_server_load(server, run, kiosks, officers),
+        **_timings(calls, results),
+        "connect_rate_per_s": _rate(connected_k, kiosks[1] - kiosks[0]),
+        "kiosk_connect_s": round(kiosks[1] - kiosks[0], 2),
+        "officer_login_rate_per_s": _rate(connected_o, officers[1] - officers[0]),
+        "officer_login_s": round(officers[1] - officers[0], 2),
+        **_messages(run, results, len(completed)),
+        "max_in_flight": options.max_in_flight or None,
+        "officer_auth": options.officer_auth,
+        "workers": run.workers,
+        "fd_limit": fd_limit,
+        "wall_s": round(time.monotonic() - wall_start, 2),
+        "officer_calls_ended": sum(r["officer_calls_ended"] for r in results),
+        "officer_calls_open_at_end": sum(r["officer_open_calls"] for r in results),
+        "sends_paced": sum(r.get("paced", 0) for r in results),
+        "error_count": sum(r["error_count"] for r in results) + len(run.errors),
+        "errors": errors[:MAX_ERRORS],
+    }
+
+
+def _span(spans: Iterable[list[float]]) -> tuple[float, float]:
+    """From the first start to the last end of the workers' (start, end) spans; (0, 0) without any."""
+    pairs = list(spans)
+    return min((s[0] for s in pairs), default=0.0), max((s[1] for s in pairs), default=0.0)
+
+
+def _rate(count: int, seconds: float) -> float | None:
+    return round(count / seconds, 1) if seconds else None
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _call_phase(run: RunRecord) -> float:
+    return max(1e-9, run.calls_ended_at - run.calls_started_at) if run.calls_ended_at else 0.0
+
+
+def _server_load(
+    server: ServerProcess, run: RunRecord, kiosks: tuple[float, float], officers: tuple[float, float]
+) -> dict[str, Any]:
+    calls = (run.calls_started_at, run.calls_ended_at or float("inf"))
+    during_calls = bool(run.calls_started_at)
+    call_phase = _call_phase(run)
+    return {
+        "server_rss_mb": round(server.peak_rss_mb(), 1),
+        "server_rss_mb_connected": round(run.rss_connected, 1),
+        "server_rss_mb_peak_kiosk_connect": round(server.peak_rss_mb(*kiosks), 1),
+        "server_rss_mb_peak_officer_login": round(server.peak_rss_mb(*officers), 1),
+        "server_rss_mb_peak_calls": round(server.peak_rss_mb(*calls), 1) if during_calls else None,
+        "server_cpu_pct_kiosk_connect": _pct(server.cpu_percent(*kiosks)),
+        "server_cpu_pct_officer_login": _pct(server.cpu_percent(*officers)),
+        "server_cpu_pct_calls": _pct(server.cpu_percent(*calls)) if during_calls else None,
+        "server_cpu_s_calls": round(run.cpu_after_calls - run.cpu_before_calls, 2),
+        "client_cpu_pct_calls": round(100 * sum(d["cpu_s"] for d in run.done.values()) / call_phase, 1)
+        if call_phase
+        else None,
+    }
+
+
+def _timings(calls: list[dict], results: list[dict]) -> dict[str, Any]:
+    rings: dict[str, float] = {}  # the first ring of each call, whichever worker's officer saw it
+    for r in results:
+        for call_id, at in r["rings"].items():
+            rings[call_id] = min(at, rings.get(call_id, at))
+    stages: dict[str, dict[str, float]] = {}
+    for r in results:
+        stages.update(r["stages"])
+    route = [(rings[c["call_id"]] - c["requested_at"]) * 1000 for c in calls if c["call_id"] in rings]
+    return {"route_ms": percentiles(route), "stage_ms_p50": stage_breakdown(calls, rings, stages)}
+
+
+def _messages(run: RunRecord, results: list[dict], completed: int) -> dict[str, Any]:
+    call_phase = _call_phase(run)
+    messages = sum(d["sent"] + d["received"] for d in run.done.values())
+    by_type: dict[str, int] = {}
+    for r in results:
+        for kind, n in r["by_type"].items():
+            by_type[kind] = by_type.get(kind, 0) + n
+    return {
+        "messages_per_s": round(messages / call_phase, 1) if call_phase else None,
+        "messages": messages,
+        "messages_by_type_received": dict(sorted(by_type.items())),
+        "call_phase_s": round(call_phase, 2),
+        "calls_per_s": round(completed / call_phase, 1) if call_phase else None,
+    }

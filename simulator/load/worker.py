@@ -1,0 +1,204 @@
+"""One worker process of a load run: connects its share of the kiosks and officers, places its kiosks' calls
+when told to, and reports back over a multiprocessing queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import asdict, dataclass
+
+import aiohttp
+
+from remote_call import protocol as p
+from simulator.load.clients import Kiosk, KioskCall, Officer, WorkerStats, handshake
+from simulator.load.options import LoadOptions
+from simulator.load.server import raise_fd_limit
+
+
+@dataclass
+class WorkerAssignment:
+    index: int
+    url: str
+    kiosks: dict[str, str]  # kiosk id -> token
+    kiosk_calls: dict[str, int]  # kiosk id -> calls it places
+    officers: dict[str, str]  # username -> password (or session token)
+    departments: list[str]
+    options: LoadOptions
+    rate: tuple[float, int]  # what each client may send: (messages per second, burst)
+
+
+class Worker:
+    def __init__(self, a: WorkerAssignment, report, start_calls, stop):
+        self.a = a
+        self.report = report
+        self.start_calls = start_calls
+        self.stop = stop
+        self.stats = WorkerStats()
+        self.rings: dict[str, float] = {}
+        self.stages: dict[str, dict[str, float]] = {}  # officer side, by call id
+        self.kiosks: list[Kiosk] = []
+        self.officers: list[Officer] = []
+        self.results: list[KioskCall] = []
+        limit = a.options.max_in_flight
+        share = max(1, round(limit * len(a.kiosks) / max(1, a.options.kiosks))) if limit else 0
+        self.slots = asyncio.Semaphore(share) if share else None
+        self.rng = random.Random(None if a.options.seed is None else a.options.seed * 1000 + a.index)
+
+    async def _wait_event(self, event, timeout: float) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, event.wait, timeout)
+
+    async def _connect_all(self, items, make, concurrency: int) -> tuple[float, float, int]:
+        gate = asyncio.Semaphore(concurrency)
+        started = time.monotonic()
+
+        async def one(item):
+            async with gate:
+                try:
+                    return await make(*item)
+                except Exception as exc:
+                    self.stats.error(f"{item[0]}: could not connect: {type(exc).__name__}: {exc}")
+                    return None
+
+        done = await asyncio.gather(*(one(item) for item in items))
+        return started, time.monotonic(), sum(1 for d in done if d is not None)
+
+    async def _kiosk(self, kiosk_id: str, token: str):
+        hello = p.Hello(
+            v=p.PROTOCOL_VERSION,
+            role=p.Role.KIOSK,
+            app_version="load-sim",
+            credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token),
+        )
+        ws = await handshake(self.session, self.a.url, hello, self.stats)
+        kiosk = Kiosk(ws, kiosk_id, self.stats, self.a.rate, self.a.options)
+        kiosk.reader = asyncio.create_task(kiosk.run())
+        self.kiosks.append(kiosk)
+        return kiosk
+
+    async def _officer(self, username: str, secret: str):
+        credentials = (
+            p.SessionCredentials(token=secret)
+            if self.a.options.officer_auth == "session"
+            else p.PasswordCredentials(username=username, password=secret)
+        )
+        hello = p.Hello(
+            v=p.PROTOCOL_VERSION, role=p.Role.OFFICER, app_version="load-sim", credentials=credentials
+        )
+        ws = await handshake(self.session, self.a.url, hello, self.stats)
+        officer = Officer(ws, username, self.stats, self.a.rate, self.a.options, self.rings, self.stages)
+        officer.reader = asyncio.create_task(officer.run())
+        self.officers.append(officer)
+        await officer.send(p.SetStatus(status="available"))
+        return officer
+
+    async def _kiosk_loop(self, kiosk: Kiosk, calls: int) -> None:
+        for _ in range(calls):
+            department = self.rng.choice(self.a.departments)
+            call = KioskCall(kiosk=kiosk.identity, department=department, requested_at=time.monotonic())
+            self.results.append(call)
+            try:
+                async with self.slots or contextlib.nullcontext():
+                    call.requested_at = time.monotonic()
+                    done = kiosk.begin(call)
+                    await kiosk.send(p.RequestCall(department=department))
+                    await asyncio.wait_for(done, self.a.options.call_timeout_s)
+            except TimeoutError:
+                call.error = "timed out waiting for the call to end"
+            except Exception as exc:
+                call.error = f"{type(exc).__name__}: {exc}"
+            if call.error:
+                self.stats.error(f"{kiosk.identity} call {call.call_id or '?'}: {call.error}")
+            if kiosk.ws.closed:
+                return
+
+    async def run(self) -> None:
+        a = self.a
+        raise_fd_limit()
+        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        self.session = aiohttp.ClientSession(connector=connector)
+        try:
+            await self._connect()
+            if not await self._wait_event(self.start_calls, a.options.ready_timeout_s):
+                raise TimeoutError("never told to start the calls")
+            await self._place_calls()
+            await self._wait_event(self.stop, a.options.call_timeout_s + 60)
+            # The officers' call_ended travels at the same time as the kiosks': let the last ones land and
+            # the officers get back to available before hanging up.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and any(
+                o.open_calls or o.state == "wrap_up" for o in self.officers
+            ):
+                await asyncio.sleep(0.02)
+        except Exception as exc:
+            self.stats.error(f"worker {a.index}: {type(exc).__name__}: {exc}")
+            self.report.put(("failed", a.index, {"error": f"{type(exc).__name__}: {exc}"}))
+        finally:
+            await self._hang_up()
+            self._report_result()
+
+    async def _connect(self) -> None:
+        a = self.a
+        k0, k1, kn = await self._connect_all(
+            list(a.kiosks.items()), self._kiosk, a.options.connect_concurrency
+        )
+        o0, o1, on = await self._connect_all(
+            list(a.officers.items()), self._officer, a.options.login_concurrency
+        )
+        ready = {"kiosks": kn, "officers": on, "kiosk_connect": [k0, k1], "officer_connect": [o0, o1]}
+        self.report.put(("ready", a.index, ready))
+
+    async def _place_calls(self) -> None:
+        self.stats.messages_sent = self.stats.messages_received = 0
+        cpu0 = time.process_time()
+        by_kiosk = {k.identity: k for k in self.kiosks}
+        await asyncio.gather(
+            *(
+                self._kiosk_loop(by_kiosk[k], n)
+                for k, n in self.a.kiosk_calls.items()
+                if k in by_kiosk and n > 0
+            )
+        )
+        sent, received = self.stats.messages_sent, self.stats.messages_received
+        done = {
+            "at": time.monotonic(),
+            "sent": sent,
+            "received": received,
+            "cpu_s": time.process_time() - cpu0,
+        }
+        self.report.put(("kiosks_done", self.a.index, done))
+
+    async def _hang_up(self) -> None:
+        clients = (*self.kiosks, *self.officers)
+        await asyncio.gather(*(c.ws.close() for c in clients), return_exceptions=True)
+        for c in clients:
+            if c.reader:
+                c.reader.cancel()
+        await self.session.close()
+
+    def _report_result(self) -> None:
+        connected = {x.identity for x in self.kiosks}
+        missing = [k for k, n in self.a.kiosk_calls.items() if n > 0 and k not in connected]
+        for kiosk_id in missing:  # a kiosk that never connected: its calls were never placed
+            for _ in range(self.a.kiosk_calls[kiosk_id]):
+                never = KioskCall(
+                    kiosk=kiosk_id, department="", requested_at=0.0, error="the kiosk could not connect"
+                )
+                self.results.append(never)
+        result = {
+            "calls": [asdict(c) for c in self.results],
+            "rings": self.rings,
+            "stages": self.stages,
+            "officer_calls_ended": sum(o.calls_ended for o in self.officers),
+            "officer_open_calls": sum(len(o.open_calls) for o in self.officers),
+            "by_type": self.stats.by_type,
+            "errors": self.stats.errors,
+            "error_count": self.stats.error_count,
+            "paced": self.stats.paced,
+        }
+        self.report.put(("result", self.a.index, result))
+
+
+def worker_main(assignment: WorkerAssignment, report, start_calls, stop) -> None:
+    asyncio.run(Worker(assignment, report, start_calls, stop).run())

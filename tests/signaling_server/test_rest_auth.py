@@ -1,0 +1,245 @@
+"""HTTP routes declare who may call them (signaling_server.access); one check reads every credential.
+
+The route table below is the review list: a new route shows up here with its access, and a route whose
+handler declares nothing is refused when it is added.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from remote_call.protocol import Role
+from signaling_server.access import (
+    PRINCIPAL,
+    SESSION_COOKIE,
+    Credential,
+    Refusal,
+    UndeclaredRoute,
+    add_routes,
+    declared_routes,
+    json_error,
+    public,
+    requires,
+    signed_in,
+)
+from signaling_server.app import create_app
+from signaling_server.appkeys import AUTHENTICATOR
+from signaling_server.auth import new_token, token_hash
+from signaling_server.monitoring import setup_monitoring
+from signaling_server.store import Store
+from signaling_server.testing import test_config
+
+STAFF = "bearer session: it_admin, officer, supervisor"
+IT_API = "cookie session: it_admin (same origin)"
+
+ROUTES = {
+    # The websocket authenticates in its hello (credentials per role; see docs/security.md), not per route.
+    "GET /ws": "signs in with its hello",
+    "GET /healthz": "public",
+    "GET /api/departments": "public",
+    "GET /api/stats": "bearer session: it_admin, supervisor",
+    "GET /api/officers/me/calls": STAFF,
+    "GET /it/login": "public",
+    "POST /it/login": "public (same origin)",
+    "POST /it/logout": "public (same origin)",
+    "GET /it": "public",
+    "GET /it/": "cookie session: it_admin",
+    "GET /it/api/fleet": IT_API,
+    "GET /it/api/events": IT_API,
+    "POST /it/api/kiosks/{kiosk_id}/actions": IT_API,
+    "GET /it/api/kiosks/{kiosk_id}/history": IT_API,
+    "GET /it/api/calls/{call_id}/quality": IT_API,
+    "GET /metrics": "scrape token",
+    "GET /board": "public",
+    "GET /api/board": "public",
+    "GET /monitoring/static/{name}": "public",
+    # Every member of staff passes these routes; the case itself decides (case_routes._case).
+    "GET /api/cases/{call_id}/documents": STAFF,
+    "PUT /api/cases/{call_id}/documents/{doc_id}": STAFF,
+    "GET /api/cases/{call_id}/documents/{doc_id}": STAFF,
+}
+
+
+def test_every_route_of_the_app_and_its_declared_access() -> None:
+    app = create_app(test_config(), Store(":memory:"))
+    assert declared_routes(app) == ROUTES
+
+
+def test_a_route_that_declares_nothing_is_refused_when_added() -> None:
+    routes = web.RouteTableDef()
+
+    @routes.get("/api/open")
+    @public()
+    async def fine(request: web.Request) -> web.Response:
+        return web.Response()
+
+    @routes.post("/api/forgotten/{id}")
+    async def forgotten(request: web.Request) -> web.Response:
+        return web.Response()
+
+    app = web.Application()
+    with pytest.raises(
+        UndeclaredRoute, match=r"POST /api/forgotten/\{id\} \(.*forgotten\) declares no access"
+    ):
+        add_routes(app, routes)
+    assert list(app.router.routes()) == []  # nothing of the table was added
+
+
+def test_declarations_that_cannot_work_are_refused_at_import() -> None:
+    refusal = Refusal(json_error, "sign in")
+    with pytest.raises(ValueError, match="need the roles"):
+        requires(roles=(), refusal=refusal)  # a session route admitting nobody
+    with pytest.raises(ValueError, match="the scrape token has none"):
+        requires(roles={Role.IT_ADMIN}, credential=Credential.SCRAPE_TOKEN, refusal=refusal)
+    with pytest.raises(ValueError, match="use public"):
+        requires(roles={Role.OFFICER}, credential=Credential.NONE, refusal=refusal)
+    with pytest.raises(ValueError, match="same-origin route needs a refusal"):
+        public(same_origin=True)
+
+
+# ---------------------------------------------------------------------- over HTTP
+
+
+def _session(server, username: str, role: str | None = None) -> str:
+    """A live session for an account (created with ``role`` when given); no argon2 sign-in needed."""
+    if role is not None:
+        server.store.add_officer(username, username, role, "not a password hash", {})
+    token = new_token()
+    server.store.add_session(token_hash(token), username, time.time() + 3600)
+    return token
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _get(url: str, **kwargs) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
+    async with aiohttp.ClientSession() as http, http.get(url, allow_redirects=False, **kwargs) as resp:
+        return resp.status, await resp.text(), resp.headers
+
+
+async def test_bearer_routes_answer_as_before(make_server) -> None:
+    async with make_server() as server:
+        base = server.http_url
+        officer = _session(server, "hanako")
+        boss = _session(server, "boss", "supervisor")
+        status, body, _ = await _get(base + "/api/stats")
+        assert (status, body) == (401, '{"error": "sign in as a supervisor or IT administrator"}')
+        status, body, _ = await _get(base + "/api/stats", headers=_bearer(officer))
+        assert (status, body) == (403, '{"error": "supervisors and IT administrators only"}')
+        status, _, _ = await _get(base + "/api/stats", headers=_bearer(boss))
+        assert status == 200
+        status, body, _ = await _get(base + "/api/officers/me/calls")
+        assert (status, body) == (401, '{"error": "sign in first"}')
+        status, body, _ = await _get(base + "/api/officers/me/calls", headers=_bearer(officer))
+        assert (status, body) == (200, "[]")
+        status, body, headers = await _get(base + "/api/cases/c-1/documents")
+        assert (status, body) == (401, "sign in (Authorization: Bearer <session token>)")
+        assert headers["Content-Type"].startswith("text/plain")
+        status, body, _ = await _get(base + "/api/cases/c-1/documents", headers=_bearer(officer))
+        assert (status, body) == (404, "no such case")  # signed in: the case is looked up
+
+
+async def test_only_the_declared_credential_counts(make_server) -> None:
+    async with make_server() as server:
+        base = server.http_url
+        admin = _session(server, "it-sato", "it_admin")
+        # The dashboard's cookie is not a bearer token, and a bearer token does not open the dashboard.
+        status, _, _ = await _get(base + "/api/stats", cookies={SESSION_COOKIE: admin})
+        assert status == 401
+        status, _, _ = await _get(base + "/it/api/fleet", headers=_bearer(admin))
+        assert status == 401
+        status, _, _ = await _get(base + "/it/api/fleet", cookies={SESSION_COOKIE: admin})
+        assert status == 200
+        for bad in ("Bearer", f"bearer {admin}", f"Basic {admin}", "Bearer " + "x" * 201, "Bearer nonsense"):
+            status, _, _ = await _get(base + "/api/stats", headers={"Authorization": bad})
+            assert status == 401, bad
+
+
+async def test_a_role_the_dashboard_does_not_admit_counts_as_no_sign_in(make_server) -> None:
+    async with make_server() as server:
+        base = server.http_url
+        boss = _session(server, "boss", "supervisor")
+        status, body, headers = await _get(base + "/it/api/fleet", cookies={SESSION_COOKIE: boss})
+        assert (status, body) == (401, '{"error": "sign in as an IT administrator"}')
+        assert headers["Cache-Control"] == "no-store"
+        status, _, headers = await _get(base + "/it/", cookies={SESSION_COOKIE: boss})
+        assert (status, headers["Location"]) == (303, "/it/login")
+
+
+async def test_a_disabled_account_is_signed_out_of_every_route(make_server) -> None:
+    """The one definition of "signed in" (the websocket hello's): session alive, account present and
+    enabled. /api/stats and /api/officers/me/calls used to skip the account check."""
+    async with make_server() as server:
+        base = server.http_url
+        boss = _session(server, "boss", "supervisor")
+        admin = _session(server, "it-sato", "it_admin")
+        server.store.conn.execute("UPDATE officers SET disabled = 1")
+        for path in ("/api/stats", "/api/officers/me/calls", "/api/cases/c-1/documents"):
+            status, _, _ = await _get(base + path, headers=_bearer(boss))
+            assert status == 401, path
+        status, _, _ = await _get(base + "/it/api/fleet", cookies={SESSION_COOKIE: admin})
+        assert status == 401
+
+
+async def test_cookie_routes_refuse_other_origins_for_everything_but_get(make_server) -> None:
+    async with make_server() as server:
+        base = server.http_url
+        admin = _session(server, "it-sato", "it_admin")
+        foreign = {"Origin": "http://evil.example"}
+        async with aiohttp.ClientSession(cookies={SESSION_COOKIE: admin}) as http:
+            async with http.post(
+                base + "/it/api/kiosks/kiosk-ueda/actions", json={"action": "restart"}, headers=foreign
+            ) as resp:
+                assert resp.status == 403
+                assert await resp.json() == {"error": "cross-origin request refused"}
+            async with http.get(base + "/it/api/fleet", headers=foreign) as resp:
+                assert resp.status == 200
+            async with http.post(base + "/it/logout", headers=foreign, allow_redirects=False) as resp:
+                assert resp.status == 403
+            status, _, _ = await _get(base + "/it/api/fleet", cookies={SESSION_COOKIE: admin})
+            assert status == 200  # the refused sign-out ended nothing
+
+
+async def test_the_scrape_token_guards_metrics(make_server) -> None:
+    server = make_server()
+    setup_monitoring(server.app, overrides={"metrics_token": "s3cret-scrape-token"})
+    async with server:
+        url = server.http_url + "/metrics"
+        for headers in ({}, _bearer("wrong"), _bearer("tökén"), {"Authorization": "s3cret-scrape-token"}):
+            status, body, answer = await _get(url, headers=headers)
+            assert (status, body, answer["WWW-Authenticate"]) == (401, "bearer token required\n", "Bearer")
+        status, body, _ = await _get(url, headers=_bearer("s3cret-scrape-token"))
+        assert status == 200 and "madoguchi_kiosks" in body
+        # A staff session is no scrape token.
+        status, _, _ = await _get(url, headers=_bearer(_session(server, "it-sato", "it_admin")))
+        assert status == 401
+
+
+async def test_signed_in_checks_again_against_the_route(make_server) -> None:
+    """What the dashboard's event stream asks every 15 s: the session ended, so nobody is signed in."""
+    routes = web.RouteTableDef()
+
+    @routes.get("/probe")
+    @requires(roles={Role.IT_ADMIN}, credential=Credential.COOKIE, refusal=Refusal(json_error, "no"))
+    async def probe(request: web.Request) -> web.Response:
+        before = signed_in(request)
+        request.app[AUTHENTICATOR].end_session(request.cookies[SESSION_COOKIE])
+        after = signed_in(request)
+        return web.json_response(
+            {"principal": request[PRINCIPAL].identity, "before": before and before.identity, "after": after}
+        )
+
+    server = make_server()
+    add_routes(server.app, routes)
+    async with server:
+        admin = _session(server, "it-sato", "it_admin")
+        async with (
+            aiohttp.ClientSession(cookies={SESSION_COOKIE: admin}) as http,
+            http.get(server.http_url + "/probe") as resp,
+        ):
+            assert await resp.json() == {"principal": "it-sato", "before": "it-sato", "after": None}
