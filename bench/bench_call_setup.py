@@ -32,10 +32,18 @@ async def run(quick: bool) -> dict:
             ours.append((await rig.call(0.0))["setup_ms"])
             bare.append((await bare_loopback_call(WIDTH, HEIGHT, FPS))["setup_ms"])
     return ratio_result(
-        "call setup (accept → first frame both ends)", median(ours), median(bare), "ms", goal=GOAL,
+        "call setup (accept → first frame both ends)",
+        median(ours),
+        median(bare),
+        "ms",
+        goal=GOAL,
         higher_is_better=False,
-        details={"repetitions": reps, "resolution": f"{WIDTH}x{HEIGHT}@{FPS}",
-                 "ours_ms": [round(v, 1) for v in ours], "baseline_ms": [round(v, 1) for v in bare]},
+        details={
+            "repetitions": reps,
+            "resolution": f"{WIDTH}x{HEIGHT}@{FPS}",
+            "ours_ms": [round(v, 1) for v in ours],
+            "baseline_ms": [round(v, 1) for v in bare],
+        },
     )
 
 

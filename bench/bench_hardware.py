@@ -117,13 +117,17 @@ def bench_echo() -> dict[str, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    results = {"page_detection": bench_page(args.repeat), "printer": bench_printer(args.repeat),
-               "echo": bench_echo()}
+    results = {
+        "page_detection": bench_page(args.repeat),
+        "printer": bench_printer(args.repeat),
+        "echo": bench_echo(),
+    }
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:

@@ -47,8 +47,8 @@ async def _measure(first: asyncio.Event, frames, warmup_s: float, seconds: float
 
 
 async def _role_kiosk(a: argparse.Namespace) -> dict:
+    from hardware.simulated import SimulatedMedia
     from kiosk_client.controller import KioskController
-    from simulator.fleet import SimulatedMedia
 
     kiosk = KioskController(a.url, a.name, a.secret, SimulatedMedia("kiosk", a.width, a.height, FPS, 440.0))
     await kiosk.start()
@@ -59,8 +59,9 @@ async def _role_kiosk(a: argparse.Namespace) -> dict:
         session = kiosk.party.session
         if session is None:
             raise RuntimeError("the call started without a media session")
-        result = await _measure(session.remote_video.first, lambda: session.remote_video.count, a.warmup,
-                                a.seconds)
+        result = await _measure(
+            session.remote_video.first, lambda: session.remote_video.count, a.warmup, a.seconds
+        )
         ended = asyncio.ensure_future(kiosk.events.wait("call_ended", ROLE_TIMEOUT_S))
         await kiosk.end_call()
         await ended
@@ -70,11 +71,12 @@ async def _role_kiosk(a: argparse.Namespace) -> dict:
 
 
 async def _role_officer(a: argparse.Namespace) -> dict:
-    from simulator.fleet import SimulatedMedia
+    from hardware.simulated import SimulatedMedia
     from staff_console.controller import ConsoleController
 
-    officer = ConsoleController(a.url, a.name, a.secret,
-                                SimulatedMedia("officer", a.width, a.height, FPS, 660.0))
+    officer = ConsoleController(
+        a.url, a.name, a.secret, SimulatedMedia("officer", a.width, a.height, FPS, 660.0)
+    )
     await officer.start()
     try:
         ring = asyncio.ensure_future(officer.events.wait("ring", ROLE_TIMEOUT_S))
@@ -131,7 +133,8 @@ async def _role_bare(a: argparse.Namespace) -> dict:
             pc.addTransceiver(audio, direction="sendrecv")
             transceiver = pc.addTransceiver(video, direction="sendrecv")
             transceiver.setCodecPreferences(
-                [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
+                [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"]
+            )
             await pc.setLocalDescription(await pc.createOffer())
             emit(pc.localDescription)
             await pc.setRemoteDescription(await read())
@@ -169,15 +172,41 @@ def _child(argv: list[str]) -> int:
 # ----------------------------------------------------------------------------- parent
 
 
-async def _spawn(role: str, width: int, height: int, seconds: float, warmup: float, *, url: str = "",
-                 name: str = "", secret: str = "") -> asyncio.subprocess.Process:
+async def _spawn(
+    role: str,
+    width: int,
+    height: int,
+    seconds: float,
+    warmup: float,
+    *,
+    url: str = "",
+    name: str = "",
+    secret: str = "",
+) -> asyncio.subprocess.Process:
     env = dict(os.environ, BENCH_SECRET=secret)
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(Path(__file__).resolve()), "--child", "--role", role, "--url", url,
-        "--name", name,
-        "--width", str(width), "--height", str(height), "--seconds", str(seconds), "--warmup", str(warmup),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT, env=env,
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--role",
+        role,
+        "--url",
+        url,
+        "--name",
+        name,
+        "--width",
+        str(width),
+        "--height",
+        str(height),
+        "--seconds",
+        str(seconds),
+        "--warmup",
+        str(warmup),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
     )
 
 
@@ -197,8 +226,9 @@ async def _result(proc: asyncio.subprocess.Process, timeout: float) -> dict:
 async def _ours(server, creds, width: int, height: int, seconds: float, warmup: float) -> dict:
     kiosk_id, token = next(iter(creds.kiosk_tokens.items()))
     name, password = next(iter(creds.officer_passwords.items()))
-    officer = await _spawn("officer", width, height, seconds, warmup, url=server.url, name=name,
-                           secret=password)
+    officer = await _spawn(
+        "officer", width, height, seconds, warmup, url=server.url, name=name, secret=password
+    )
     kiosk = await _spawn("kiosk", width, height, seconds, warmup, url=server.url, name=kiosk_id, secret=token)
     try:
         result = await _result(kiosk, ROLE_TIMEOUT_S + seconds + warmup)
@@ -252,14 +282,24 @@ async def run(quick: bool) -> dict:
                     ours.append(o["cpu_pct"])
                     bare.append(b["cpu_pct"])
                     frames.append({"ours": o["frames_in"], "baseline": b["frames_in"]})
-                cases.append(ratio_result(
-                    f"kiosk CPU per call {width}x{height}", median(ours), median(bare), "% of a core",
-                    goal=GOAL, higher_is_better=False,
-                    details={"seconds": seconds, "fps": FPS, "repetitions": reps,
-                             "ours_pct": [round(v, 1) for v in ours],
-                             "baseline_pct": [round(v, 1) for v in bare],
-                             "frames_in": frames},
-                ))
+                cases.append(
+                    ratio_result(
+                        f"kiosk CPU per call {width}x{height}",
+                        median(ours),
+                        median(bare),
+                        "% of a core",
+                        goal=GOAL,
+                        higher_is_better=False,
+                        details={
+                            "seconds": seconds,
+                            "fps": FPS,
+                            "repetitions": reps,
+                            "ours_pct": [round(v, 1) for v in ours],
+                            "baseline_pct": [round(v, 1) for v in bare],
+                            "frames_in": frames,
+                        },
+                    )
+                )
     return worst_of("kiosk CPU per call", cases, higher_is_better=False)
 
 

@@ -60,9 +60,9 @@ def summary(late: list[float]) -> dict[str, float]:
 
 async def serve() -> None:
     """Child process: embedded server + an officer answering every call with 720p video."""
+    from hardware.simulated import SimulatedMedia
     from signaling_server.embedded import EmbeddedServer, provision
     from signaling_server.testing import test_config
-    from simulator.fleet import SimulatedMedia
     from staff_console.controller import ConsoleController
 
     config = test_config()
@@ -107,9 +107,9 @@ async def serve() -> None:
 
 async def run(seconds: float) -> dict:
     from config.loader import load_config
+    from hardware.simulated import SimulatedMedia
     from kiosk_client.controller import KioskController, KioskState
     from kiosk_client.view.window import KioskWindow
-    from simulator.fleet import SimulatedMedia
 
     child = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -35,15 +35,25 @@ def _sample() -> dict:
     proc = psutil.Process()
     tasks = asyncio.all_tasks()
     names = collections.Counter(t.get_coro().__qualname__ if t.get_coro() else t.get_name() for t in tasks)
-    return {"rss_mb": proc.memory_info().rss / 2**20, "tasks": len(tasks), "fds": proc.num_fds(),
-            "task_kinds": dict(names)}
+    return {
+        "rss_mb": proc.memory_info().rss / 2**20,
+        "tasks": len(tasks),
+        "fds": proc.num_fds(),
+        "task_kinds": dict(names),
+    }
 
 
 def _growth(start: dict, end: dict) -> dict:
-    kinds = {k: end["task_kinds"].get(k, 0) - start["task_kinds"].get(k, 0)
-             for k in set(start["task_kinds"]) | set(end["task_kinds"])}
-    return {"rss_mb": round(end["rss_mb"] - start["rss_mb"], 2), "tasks": end["tasks"] - start["tasks"],
-            "fds": end["fds"] - start["fds"], "new_task_kinds": {k: v for k, v in kinds.items() if v > 0}}
+    kinds = {
+        k: end["task_kinds"].get(k, 0) - start["task_kinds"].get(k, 0)
+        for k in set(start["task_kinds"]) | set(end["task_kinds"])
+    }
+    return {
+        "rss_mb": round(end["rss_mb"] - start["rss_mb"], 2),
+        "tasks": end["tasks"] - start["tasks"],
+        "fds": end["fds"] - start["fds"],
+        "new_task_kinds": {k: v for k, v in kinds.items() if v > 0},
+    }
 
 
 async def _series(call, calls: int, warmup: int) -> dict:
@@ -62,6 +72,7 @@ async def _series(call, calls: int, warmup: int) -> dict:
 async def _ours(calls: int, warmup: int) -> dict:
     frames = []
     async with CallRig(WIDTH, HEIGHT, FPS) as rig:
+
         async def call() -> None:
             result = await rig.call(CALL_SECONDS)
             frames.append(min(result["frames_to_officer"], result["frames_to_kiosk"]))
@@ -80,8 +91,15 @@ async def _bare_child(calls: int, warmup: int) -> dict:
 
 async def _bare(calls: int, warmup: int) -> dict:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(Path(__file__).resolve()), "--child", str(calls), str(warmup),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        str(calls),
+        str(warmup),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
     out, err = await proc.communicate()
     for line in reversed(out.decode().splitlines()):
         if line.startswith("{"):
@@ -105,14 +123,25 @@ async def run(quick: bool) -> dict:
         "goal": f"< {GROWTH_LIMIT_MB:g} MB growth, tasks and fds not growing",
         "pass": passed,
         "details": {
-            "calls": calls, "warmup_calls": warmup, "call_seconds": CALL_SECONDS,
+            "calls": calls,
+            "warmup_calls": warmup,
+            "call_seconds": CALL_SECONDS,
             "resolution": f"{WIDTH}x{HEIGHT}@{FPS}",
-            "ours": {"growth": growth, "rss_warm_mb": round(ours["warm"]["rss_mb"], 1),
-                     "rss_end_mb": round(ours["end"]["rss_mb"], 1), "tasks_end": ours["end"]["tasks"],
-                     "fds_end": ours["end"]["fds"], "rss_trace_mb": ours["rss_trace_mb"],
-                     "min_frames_each_way": ours["min_frames_each_way"]},
-            "baseline": {"growth": base_growth, "rss_warm_mb": round(bare["warm"]["rss_mb"], 1),
-                         "rss_end_mb": round(bare["end"]["rss_mb"], 1), "rss_trace_mb": bare["rss_trace_mb"]},
+            "ours": {
+                "growth": growth,
+                "rss_warm_mb": round(ours["warm"]["rss_mb"], 1),
+                "rss_end_mb": round(ours["end"]["rss_mb"], 1),
+                "tasks_end": ours["end"]["tasks"],
+                "fds_end": ours["end"]["fds"],
+                "rss_trace_mb": ours["rss_trace_mb"],
+                "min_frames_each_way": ours["min_frames_each_way"],
+            },
+            "baseline": {
+                "growth": base_growth,
+                "rss_warm_mb": round(bare["warm"]["rss_mb"], 1),
+                "rss_end_mb": round(bare["end"]["rss_mb"], 1),
+                "rss_trace_mb": bare["rss_trace_mb"],
+            },
         },
     }
 

@@ -58,12 +58,15 @@ async def session_pair() -> tuple[CallSession, CallSession]:
     def to(name: str):
         async def send(message: p.Wire) -> None:
             await sessions[name].handle_signal(message)
+
         return send
 
-    sessions["kiosk"] = CallSession("bench", offerer=True, ice_servers=[], send_signal=to("console"),
-                                    video=None, audio=None)
-    sessions["console"] = CallSession("bench", offerer=False, ice_servers=[], send_signal=to("kiosk"),
-                                      video=None, audio=None)
+    sessions["kiosk"] = CallSession(
+        "bench", offerer=True, ice_servers=[], send_signal=to("console"), video=None, audio=None
+    )
+    sessions["console"] = CallSession(
+        "bench", offerer=False, ice_servers=[], send_signal=to("kiosk"), video=None, audio=None
+    )
     await sessions["kiosk"].start()
     for session in sessions.values():
         await asyncio.wait_for(session.documents_open.wait(), TIMEOUT)
@@ -71,8 +74,9 @@ async def session_pair() -> tuple[CallSession, CallSession]:
     return sessions["kiosk"], sessions["console"]
 
 
-async def protocol_once(kiosk: CallSession, desk: CallDesk, mime: str, data: bytes, index: int,
-                        chunk: int) -> float:
+async def protocol_once(
+    kiosk: CallSession, desk: CallDesk, mime: str, data: bytes, index: int, chunk: int
+) -> float:
     done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     doc_id = f"bench-{index}"
 
@@ -82,9 +86,17 @@ async def protocol_once(kiosk: CallSession, desk: CallDesk, mime: str, data: byt
 
     unsubscribe = desk.events.subscribe(listener)
     start = time.perf_counter()
-    offer = ic.DocumentOffer(doc_id=doc_id, purpose="scan", name="scan", mime=mime,  # type: ignore[arg-type]
-                             size=len(data), sha256=sha256_hex(data), width=A4_300DPI[0],
-                             height=A4_300DPI[1], dpi=300)
+    offer = ic.DocumentOffer(
+        doc_id=doc_id,
+        purpose="scan",
+        name="scan",
+        mime=mime,  # type: ignore[arg-type]
+        size=len(data),
+        sha256=sha256_hex(data),
+        width=A4_300DPI[0],
+        height=A4_300DPI[1],
+        dpi=300,
+    )
     assert kiosk.documents is not None
     await send_document(kiosk.documents, offer, data, chunk_bytes=chunk)
     verdict = await asyncio.wait_for(done, TIMEOUT)
@@ -135,7 +147,7 @@ async def bare_once(channel: Any, arrivals: asyncio.Queue, data: bytes, chunk: i
         while channel.bufferedAmount > HIGH_WATER:
             drained.clear()
             await drained.wait()
-        channel.send(bytes(view[offset:offset + chunk]))
+        channel.send(bytes(view[offset : offset + chunk]))
     await asyncio.wait_for(receiver, TIMEOUT)
     elapsed = time.perf_counter() - start
     channel.remove_listener("bufferedamountlow", drained.set)
@@ -195,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
     else:
         for name, r in result["cases"].items():
-            print(f"{name:18} {r['bytes'] / 1e6:7.2f} MB  protocol {r['protocol_MBps']:6.2f} MB/s  "
-                  f"bare {r['bare_MBps']:6.2f} MB/s  ratio {r['ratio']:.2f}")
+            print(
+                f"{name:18} {r['bytes'] / 1e6:7.2f} MB  protocol {r['protocol_MBps']:6.2f} MB/s  "
+                f"bare {r['bare_MBps']:6.2f} MB/s  ratio {r['ratio']:.2f}"
+            )
     return 0
 
 

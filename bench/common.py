@@ -157,10 +157,10 @@ class CallRig:
         import contextlib
         import tempfile
 
+        from hardware.simulated import SimulatedMedia
         from kiosk_client.controller import KioskController
         from signaling_server.embedded import EmbeddedServer, provision
         from signaling_server.testing import test_config
-        from simulator.fleet import SimulatedMedia
         from staff_console.controller import ConsoleController
 
         self._stack = contextlib.AsyncExitStack()

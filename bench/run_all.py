@@ -35,8 +35,10 @@ def discover(only: list[str] | None = None) -> list[Path]:
         wanted = {name.removeprefix("bench_").removesuffix(".py") for name in only}
         unknown = wanted - {s.stem.removeprefix("bench_") for s in scripts}
         if unknown:
-            raise SystemExit(f"no such benchmark: {', '.join(sorted(unknown))} "
-                             f"(have: {', '.join(s.stem for s in scripts)})")
+            raise SystemExit(
+                f"no such benchmark: {', '.join(sorted(unknown))} "
+                f"(have: {', '.join(s.stem for s in scripts)})"
+            )
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
     return scripts
 
@@ -66,8 +68,10 @@ def run_one(script: Path, quick: bool, timeout: float) -> dict[str, Any]:
     if quick and ("--quick" in source or "bench_main(" in source):  # bench_main gives --quick
         cmd.append("--quick")
     started = time.perf_counter()
-    entry: dict[str, Any] = {"script": script.name, "command": " ".join(["python", f"bench/{script.name}",
-                                                                         *cmd[2:]])}
+    entry: dict[str, Any] = {
+        "script": script.name,
+        "command": " ".join(["python", f"bench/{script.name}", *cmd[2:]]),
+    }
     try:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         entry["seconds"] = round(time.perf_counter() - started, 1)
@@ -113,8 +117,11 @@ def _rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
             for key, value in node.items():
                 if key in ("machine", "details", "goal_ratio"):
                     continue
-                if isinstance(value, int | float) and not isinstance(value, bool) and (
-                        "ratio" in key or "_vs_" in key):
+                if (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and ("ratio" in key or "_vs_" in key)
+                ):
                     found.append({"name": f"{label} {key}", "ratio": value})
                 else:
                     walk(value, f"{label} {key}".strip(), depth + 1)
@@ -153,9 +160,15 @@ def table(report: dict[str, Any]) -> str:
         f"aiortc {m['aiortc']}, aiohttp {m['aiohttp']}, PyAV {m['av']} ({m['os']}; 1-minute load average "
         f"{m['loadavg_1m']} at the start{', quick mode' if report['quick'] else ''}).",
         "",
-        *([f"Re-run afterwards on the same machine: "
-           f"{', '.join(u['script'] + ' (' + u['at'] + ')' for u in report['updates'])}.", ""]
-          if report.get("updates") else []),
+        *(
+            [
+                f"Re-run afterwards on the same machine: "
+                f"{', '.join(u['script'] + ' (' + u['at'] + ')' for u in report['updates'])}.",
+                "",
+            ]
+            if report.get("updates")
+            else []
+        ),
         "| Benchmark | Ours | Baseline | Unit | Ratio | Goal | Pass |",
         "|---|---:|---:|---|---:|---|:---:|",
     ]
@@ -168,9 +181,11 @@ def table(report: dict[str, Any]) -> str:
                 lines.append(f"| {_cell(row['name'])} | — | — | — | — | — | {_cell(row['note'])} |")
                 continue
             verdict = "—" if "pass" not in row else "✅" if row["pass"] else "❌"
-            lines.append(f"| {_cell(row['name'])} | {_fmt(row.get('value'))} | {_fmt(row.get('baseline'))} | "
-                         f"{_cell(row.get('unit', ''))} | {_fmt(row.get('ratio'))} | "
-                         f"{_cell(row.get('goal', ''))} | {verdict} |")
+            lines.append(
+                f"| {_cell(row['name'])} | {_fmt(row.get('value'))} | {_fmt(row.get('baseline'))} | "
+                f"{_cell(row.get('unit', ''))} | {_fmt(row.get('ratio'))} | "
+                f"{_cell(row.get('goal', ''))} | {verdict} |"
+            )
     return "\n".join(lines)
 
 
@@ -191,22 +206,32 @@ def update_doc(report: dict[str, Any], doc: Path = DOC) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="pass --quick to the benchmarks that have it")
-    parser.add_argument("--only", nargs="+", metavar="NAME",
-                        help="run only these (e.g. call_setup); they replace their entries in the results")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run only these (e.g. call_setup); they replace their entries in the results",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="per benchmark, seconds")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--render-only", action="store_true",
-                        help="only regenerate docs/performance.md from an existing results file")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only regenerate docs/performance.md from an existing results file",
+    )
     args = parser.parse_args(argv)
     if args.render_only:
         report = json.loads(args.output.read_text(encoding="utf-8"))
         update_doc(report)
         print(table(report))
         return 0
-    report: dict[str, Any] = {"machine": machine(), "quick": args.quick,
-                              "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                              "benchmarks": []}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "quick": args.quick,
+        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "benchmarks": [],
+    }
     for script in discover(args.only):
         print(f"running {script.name} ...", file=sys.stderr, flush=True)
         entry = run_one(script, args.quick, args.timeout)
@@ -217,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and args.output.exists():  # a partial run updates those entries of the last full run
         previous = json.loads(args.output.read_text(encoding="utf-8"))
         fresh = {e["script"]: e for e in report["benchmarks"]}
-        updates = [*previous.get("updates", []),
-                   *({"script": name, "at": report["finished"]} for name in fresh)]
+        updates = [
+            *previous.get("updates", []),
+            *({"script": name, "at": report["finished"]} for name in fresh),
+        ]
         merged = [fresh.pop(e["script"], e) for e in previous.get("benchmarks", [])]
         previous["benchmarks"] = sorted([*merged, *fresh.values()], key=lambda e: e["script"])
         previous["updates"] = updates

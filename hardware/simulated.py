@@ -5,8 +5,10 @@ Both are ordinary aiortc tracks: add them to an RTCPeerConnection like a camera 
 
 from __future__ import annotations
 
+import contextlib
 import fractions
 import time
+from typing import cast
 
 import av
 import cv2
@@ -91,15 +93,47 @@ class TestPatternVideoTrack(VideoStreamTrack):
         if self._label_mask is not None:
             draw_text_mask(img, self._label_mask, 10, int(8 * scale), (255, 255, 255))
         else:
-            cv2.putText(img, _ascii(self.label), (10, int(34 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                        scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
-            cv2.putText(img, _ascii(self.label), (10, int(34 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                        scale, (255, 255, 255), thick, cv2.LINE_AA)
+            cv2.putText(
+                img,
+                _ascii(self.label),
+                (10, int(34 * scale)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                scale,
+                (0, 0, 0),
+                thick + 2,
+                cv2.LINE_AA,
+            )
+            cv2.putText(
+                img,
+                _ascii(self.label),
+                (10, int(34 * scale)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                scale,
+                (255, 255, 255),
+                thick,
+                cv2.LINE_AA,
+            )
         clock = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}  #{index}"
-        cv2.putText(img, clock, (10, self.height - int(14 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.8 * scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
-        cv2.putText(img, clock, (10, self.height - int(14 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.8 * scale, (0, 255, 255), thick, cv2.LINE_AA)
+        cv2.putText(
+            img,
+            clock,
+            (10, self.height - int(14 * scale)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8 * scale,
+            (0, 0, 0),
+            thick + 2,
+            cv2.LINE_AA,
+        )
+        cv2.putText(
+            img,
+            clock,
+            (10, self.height - int(14 * scale)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8 * scale,
+            (0, 255, 255),
+            thick,
+            cv2.LINE_AA,
+        )
         return img
 
     async def recv(self) -> av.VideoFrame:
@@ -116,14 +150,21 @@ class ToneAudioTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, frequency: float = 440.0, sample_rate: int = 48_000, samples_per_frame: int = 960,
-                 amplitude: float = 0.25) -> None:
+    def __init__(
+        self,
+        frequency: float = 440.0,
+        sample_rate: int = 48_000,
+        samples_per_frame: int = 960,
+        amplitude: float = 0.25,
+    ) -> None:
         super().__init__()
         if frequency < 0 or frequency >= sample_rate / 2:
             raise ValueError(f"tone frequency must be in [0, {sample_rate / 2}) Hz, got {frequency}")
         if sample_rate <= 0 or samples_per_frame <= 0:
-            raise ValueError(f"sample_rate and samples_per_frame must be positive, got "
-                             f"{sample_rate} and {samples_per_frame}")
+            raise ValueError(
+                f"sample_rate and samples_per_frame must be positive, got "
+                f"{sample_rate} and {samples_per_frame}"
+            )
         if not 0 <= amplitude <= 1:
             raise ValueError(f"amplitude must be in [0, 1], got {amplitude}")
         self.frequency = frequency
@@ -213,7 +254,8 @@ class SimulatedSpeaker:
     async def play_remote_audio(self, track: MediaStreamTrack) -> None:
         while True:
             try:
-                frame = await track.recv()
+                # An audio track's frames; aiortc types recv() for every kind of track.
+                frame = cast(av.AudioFrame, await track.recv())
             except MediaStreamError:
                 return
             self.frames_received += 1
@@ -225,3 +267,22 @@ class SimulatedSpeaker:
             raise ValueError(f"speaker wants mono samples, got shape {samples.shape}")
         self.samples_queued += samples.size
         self.samples_played += samples.size
+
+
+class SimulatedMedia:
+    """A party's simulated camera and microphone (``remote_call.party.MediaSources``): a fresh test pattern
+    and tone for each call; received audio is drained (so the receiver's queue cannot grow) and dropped."""
+
+    def __init__(self, label: str, width: int, height: int, fps: int, tone_hz: float) -> None:
+        self.label, self.width, self.height, self.fps, self.tone_hz = label, width, height, fps, tone_hz
+
+    def camera_track(self) -> MediaStreamTrack:
+        return TestPatternVideoTrack(self.label, self.width, self.height, self.fps)
+
+    def microphone_track(self) -> MediaStreamTrack:
+        return ToneAudioTrack(self.tone_hz)
+
+    async def play_remote_audio(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()

@@ -2,10 +2,10 @@
 
     madoguchi-kiosk --server wss://madoguchi.city.local/ws --kiosk-id kiosk-ueda \
         --token-file /etc/madoguchi/token
-    madoguchi-kiosk --screenshots shots/          # every screen x language x theme to PNG, no server needed
 
 Exit codes: 0 after the IT exit (corner long-press + PIN), 75 when an administrator asked for a restart
-(the systemd unit restarts the app), 2 for bad arguments.
+(the systemd unit restarts the app), 2 for bad arguments. Screenshots of every screen are a developer
+command: ``madoguchi-screenshots kiosk DIR`` (``devtools``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from config.loader import ConfigError, load_config
@@ -43,28 +40,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--windowed", action="store_true", help="a normal window instead of kiosk full screen"
     )
-    parser.add_argument(
-        "--screenshots",
-        type=Path,
-        metavar="DIR",
-        help="render every screen in every language and theme to DIR and exit",
-    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if args.screenshots is None:
-        missing = [
-            flag
-            for flag, value in (
-                ("--server", args.server),
-                ("--kiosk-id", args.kiosk_id),
-                ("--token-file", args.token_file),
-            )
-            if not value
-        ]
-        if missing:
-            parser.error(f"{', '.join(missing)} required (or use --screenshots DIR)")
-        if not args.server.startswith(("ws://", "wss://")):
-            parser.error(f"--server must be a ws:// or wss:// URL, got {args.server!r}")
+    missing = [
+        flag
+        for flag, value in (
+            ("--server", args.server),
+            ("--kiosk-id", args.kiosk_id),
+            ("--token-file", args.token_file),
+        )
+        if not value
+    ]
+    if missing:
+        parser.error(f"{', '.join(missing)} required")
+    if not args.server.startswith(("ws://", "wss://")):
+        parser.error(f"--server must be a ws:// or wss:// URL, got {args.server!r}")
     return args
 
 
@@ -85,49 +75,6 @@ def load(args: argparse.Namespace) -> AppConfig:
         raise SystemExit(f"madoguchi-kiosk: {exc}") from None
     except OSError as exc:
         raise SystemExit(f"madoguchi-kiosk: cannot read the config {args.config}: {exc.strerror}") from None
-
-
-# ---------------------------------------------------------------------------------------------- screenshots
-
-
-async def settle(rounds: int = 6) -> None:
-    """Let Qt run its posted events (deferred shows, layout requests) through the qasync loop."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
-
-
-async def render_screenshots(config: AppConfig, directory: Path, kiosk_id: str = "kiosk-ueda") -> list[Path]:
-    from kiosk_client.demo import STAGES, demo_controller, stage
-    from kiosk_client.i18n import LANGUAGES
-    from kiosk_client.view.window import KioskWindow
-
-    controller = demo_controller(config, kiosk_id)
-    window = KioskWindow(controller)
-    window.show()
-    paths: list[Path] = []
-    try:
-        for theme in ("normal", "high_contrast"):
-            for lang in LANGUAGES:
-                folder = directory / theme / lang
-                folder.mkdir(parents=True, exist_ok=True)
-                for index, name in enumerate(STAGES):
-                    window.frozen = True
-                    await stage(controller, name, lang)
-                    controller.resident.high_contrast = theme == "high_contrast"
-                    window.frozen = False
-                    window.render()
-                    await settle()
-                    window.render()
-                    await window.flush_video()
-                    path = folder / f"{index:02d}-{name}.png"
-                    if not window.grab().save(str(path)):
-                        raise SystemExit(f"madoguchi-kiosk: could not write {path}")
-                    paths.append(path)
-    finally:
-        window.shutdown()
-        window.close()
-        await controller.reset()
-    return paths
 
 
 # ---------------------------------------------------------------------------------------------- the app
@@ -165,10 +112,15 @@ async def run_kiosk(args: argparse.Namespace, config: AppConfig) -> int:
 
     controller.events.subscribe(on_event)
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if not done.done():
+            done.set_result(0)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         # Windows / no signal support: the IT exit still works
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, lambda: done.done() or done.set_result(0))
+            loop.add_signal_handler(sig, on_signal)
     controller.start_background()
     code = await done
     window.shutdown()
@@ -189,31 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = load(args)
-    if (
-        args.screenshots is not None
-        and not os.environ.get("DISPLAY")
-        and not os.environ.get("WAYLAND_DISPLAY")
-    ):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
     app.setApplicationName("madoguchi-kiosk")
     app.setQuitOnLastWindowClosed(False)  # closing the window must not stop the loop before the cleanup
-    if args.screenshots is not None:
-        started = time.perf_counter()
-        paths = qasync.run(render_screenshots(config, args.screenshots, args.kiosk_id or "kiosk-ueda"))
-        print(
-            json.dumps(
-                {
-                    "screenshots": len(paths),
-                    "directory": str(args.screenshots),
-                    "seconds": round(time.perf_counter() - started, 1),
-                }
-            )
-        )
-        return 0
     return qasync.run(run_kiosk(args, config))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -82,7 +82,7 @@ class TeeVideoTrack(MediaStreamTrack):
         self._slot = slot
 
     async def recv(self) -> av.VideoFrame:
-        frame = await self._inner.recv()
+        frame = cast(av.VideoFrame, await self._inner.recv())  # aiortc types recv() for every kind of track
         self._slot.push(frame)
         return frame
 
@@ -108,7 +108,7 @@ class MicTrack(MediaStreamTrack):
         self.silent_frames = 0
 
     async def recv(self) -> av.AudioFrame:
-        frame = await self._inner.recv()
+        frame = cast(av.AudioFrame, await self._inner.recv())  # an audio track's frames
         if self._media.muted:
             self.silent_frames += 1
             self._media.mic_level = 0.0
@@ -132,7 +132,7 @@ class VolumeTrack(MediaStreamTrack):
         self._media = media
 
     async def recv(self) -> av.AudioFrame:
-        frame = await self._inner.recv()
+        frame = cast(av.AudioFrame, await self._inner.recv())  # an audio track's frames
         volume = self._media.volume
         if volume >= 0.999:
             return frame

@@ -36,8 +36,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def send_document(channel: RTCDataChannel, offer: DocumentOffer, data: bytes,
-                        chunk_bytes: int = CHUNK_BYTES) -> None:
+async def send_document(
+    channel: RTCDataChannel, offer: DocumentOffer, data: bytes, chunk_bytes: int = CHUNK_BYTES
+) -> None:
     """Send one document; returns when every byte is handed to the channel."""
     if len(data) != offer.size or sha256_hex(data) != offer.sha256:
         raise ValueError("the offer's size or SHA-256 does not match the data")
@@ -56,7 +57,7 @@ async def send_document(channel: RTCDataChannel, offer: DocumentOffer, data: byt
                 await drained.wait()
             if channel.readyState != "open":
                 raise ConnectionError("the documents channel closed during the transfer")
-            channel.send(prefix + bytes(view[start:start + chunk_bytes]))
+            channel.send(prefix + bytes(view[start : start + chunk_bytes]))
     finally:
         channel.remove_listener("bufferedamountlow", drained.set)
 
@@ -88,8 +89,8 @@ class DocumentReceiver:
             self._offer(message[1:])
         elif kind == b"C" and len(message) > 2:
             length = message[1]
-            doc_id = message[2:2 + length].decode(errors="replace")
-            self._chunk(doc_id, message[2 + length:])
+            doc_id = message[2 : 2 + length].decode(errors="replace")
+            self._chunk(doc_id, message[2 + length :])
         else:
             log.warning("documents channel: ignored a frame of unknown kind")
 

@@ -37,12 +37,15 @@ class ScanRequest(InCall):
     prompt: Text = ""
 
 
+ScanStage = Literal["placing", "hold_still", "scanning", "sending", "done", "failed", "cancelled"]
+
+
 class ScanStatus(InCall):
     """Kiosk → officer: where the resident is with a requested scan."""
 
     type: Literal["scan_status"] = "scan_status"
     request_id: DocId
-    stage: Literal["placing", "hold_still", "scanning", "sending", "done", "failed", "cancelled"]
+    stage: ScanStage
     detail: Text = ""
 
 

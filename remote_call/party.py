@@ -64,8 +64,12 @@ class CallParty:
             await self._connect(message)
         elif isinstance(message, p.SessionDescription | p.IceCandidate):
             if self.session is not None and message.call_id == self.call_id:
-                if (isinstance(message, p.SessionDescription) and message.sdp_type == "offer"
-                        and self.session.pc.remoteDescription is not None and self._connecting is not None):
+                if (
+                    isinstance(message, p.SessionDescription)
+                    and message.sdp_type == "offer"
+                    and self.session.pc.remoteDescription is not None
+                    and self._connecting is not None
+                ):
                     # A fresh offer on an established session: the other side rebuilt its media (a
                     # restart whose call_connecting we missed). Answer it with a fresh session too.
                     await self._connect(self._connecting)
@@ -90,8 +94,13 @@ class CallParty:
         elif isinstance(message, p.CallTransferred):
             if not message.warm:
                 await self.hang_up()  # blind: media with this officer ends; the next one connects afresh
-            self.events.emit("call_transferred", call_id=message.call_id, to_department=message.to_department,
-                             note=message.note, warm=message.warm)
+            self.events.emit(
+                "call_transferred",
+                call_id=message.call_id,
+                to_department=message.to_department,
+                note=message.note,
+                warm=message.warm,
+            )
         else:
             return False
         return True
@@ -112,8 +121,13 @@ class CallParty:
         )
         self.session = session
         session.control_handlers.append(self._on_control)
-        self.events.emit("call_connecting", call_id=message.call_id, peer_name=message.peer_name,
-                         department=message.department, restart=message.restart)
+        self.events.emit(
+            "call_connecting",
+            call_id=message.call_id,
+            peer_name=message.peer_name,
+            department=message.department,
+            restart=message.restart,
+        )
         self._watch = asyncio.create_task(self._report_media(session), name=f"media-up {message.call_id}")
         self._link = asyncio.create_task(self._watch_link(session), name=f"link {message.call_id}")
         await session.start()
@@ -152,8 +166,11 @@ class CallParty:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.closed.wait(), self.link_ping_s)
             if loop.time() - self._last_pong > self.link_dead_s and not session.closed.is_set():
-                log.warning("call %s: no link pong for %.0f s; asking for a media restart",
-                            session.call_id, self.link_dead_s)
+                log.warning(
+                    "call %s: no link pong for %.0f s; asking for a media restart",
+                    session.call_id,
+                    self.link_dead_s,
+                )
                 self.events.emit("media_lost", call_id=session.call_id)
                 with contextlib.suppress(ConnectionError):
                     await self._send(p.RestartMedia(call_id=session.call_id))

@@ -16,32 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import MediaStreamTrack
-from aiortc.mediastreams import MediaStreamError
-
-from hardware.simulated import TestPatternVideoTrack, ToneAudioTrack
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, KioskState
 from staff_console.controller import ConsoleController
 
 log = logging.getLogger(__name__)
-
-
-class SimulatedMedia:
-    """Simulated camera and microphone: a fresh test pattern and tone for each call; audio drained."""
-
-    def __init__(self, label: str, width: int, height: int, fps: int, tone_hz: float):
-        self.label, self.width, self.height, self.fps, self.tone_hz = label, width, height, fps, tone_hz
-
-    def camera_track(self) -> MediaStreamTrack:
-        return TestPatternVideoTrack(self.label, self.width, self.height, self.fps)
-
-    def microphone_track(self) -> MediaStreamTrack:
-        return ToneAudioTrack(self.tone_hz)
-
-    async def play_remote_audio(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                await track.recv()
 
 
 @dataclass
@@ -100,8 +79,11 @@ class FleetReport:
         route = [(r.ring_at - r.requested_at) * 1000 for r in self.results if r.ring_at]
         # Lost: a resident who was never served and never told the call ended (still waiting at the end).
         lost = sum(1 for r in self.results if not r.completed and r.end_reason is None)
-        waits = [(r.first_ewt_s, r.connected_at - r.requested_at) for r in self.results
-                 if r.first_ewt_s is not None and r.connected_at is not None]
+        waits = [
+            (r.first_ewt_s, r.connected_at - r.requested_at)
+            for r in self.results
+            if r.first_ewt_s is not None and r.connected_at is not None
+        ]
         return {
             "calls_requested": self.calls_requested,
             "calls_completed": len(done),
@@ -129,8 +111,9 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
 
 
 class Fleet:
-    def __init__(self, url: str, kiosk_tokens: dict[str, str], officer_passwords: dict[str, str],
-                 options: FleetOptions):
+    def __init__(
+        self, url: str, kiosk_tokens: dict[str, str], officer_passwords: dict[str, str], options: FleetOptions
+    ):
         self.url = url
         self.options = options
         self.rng = random.Random(options.seed)
@@ -152,7 +135,7 @@ class Fleet:
     async def run(self) -> FleetReport:
         started = time.perf_counter()
         try:
-            await asyncio.gather(*(c.start() for c in (*self.kiosks, *self.officers)))
+            await asyncio.gather(*(k.start() for k in self.kiosks), *(o.start() for o in self.officers))
             for officer in self.officers:
                 officer.events.subscribe(self._officer_listener(officer))
                 await officer.set_available()
@@ -162,7 +145,9 @@ class Fleet:
         finally:
             for task in self._officer_tasks:
                 task.cancel()
-            await asyncio.gather(*(c.stop() for c in (*self.kiosks, *self.officers)), return_exceptions=True)
+            await asyncio.gather(
+                *(k.stop() for k in self.kiosks), *(o.stop() for o in self.officers), return_exceptions=True
+            )
             self.report.wall_s = time.perf_counter() - started
         return self.report
 
@@ -180,8 +165,13 @@ class Fleet:
                 self.report.errors.append(f"{kiosk.kiosk_id}: no open department")
                 return
             department = self.rng.choice(sorted(open_departments))
-            result = CallResult(call_id="", kiosk=kiosk.kiosk_id, officer="", department=department,
-                                requested_at=time.perf_counter())
+            result = CallResult(
+                call_id="",
+                kiosk=kiosk.kiosk_id,
+                officer="",
+                department=department,
+                requested_at=time.perf_counter(),
+            )
             self.report.results.append(result)
             unsubscribe = kiosk.events.subscribe(self._kiosk_listener(result))
             try:
@@ -190,8 +180,9 @@ class Fleet:
                 first = await queued
                 result.first_ewt_s = first.get("ewt_s")
                 result.call_id = kiosk.resident.call_id or ""
-                ending = asyncio.ensure_future(kiosk.events.wait("call_ended", self.options.call_timeout_s,
-                                                                 call_id=result.call_id))
+                ending = asyncio.ensure_future(
+                    kiosk.events.wait("call_ended", self.options.call_timeout_s, call_id=result.call_id)
+                )
                 if self.rng.random() < self.options.abandon_rate:
                     patience = self.rng.uniform(*self.options.patience_s)
                     done, _ = await asyncio.wait({ending}, timeout=patience)

@@ -2,11 +2,11 @@
 
     madoguchi-console --server wss://madoguchi.example/ws [--username U] [--password-file PATH]
                       [--config PATH] [--language ja|en] [--role officer|supervisor]
-    madoguchi-console --screenshots DIR      # render every screen to PNG (no server needed)
 
 Without both a user name and a password file the console opens on its sign-in page. The password file must
 hold the password on its first line; the password is never taken on the command line (it would show in the
-process list and shell history).
+process list and shell history). Screenshots of every screen are a developer command:
+``madoguchi-screenshots console DIR`` (``devtools``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -35,17 +34,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--role", choices=("officer", "supervisor"), default="officer")
     parser.add_argument("--config", type=Path, help="city configuration (TOML); default: shipped Morioka")
     parser.add_argument("--language", choices=("ja", "en"), default="ja")
-    parser.add_argument("--media", choices=("devices", "simulated"), default="devices",
-                        help="the officer's camera and headset, or a test pattern and a tone (demos)")
+    parser.add_argument(
+        "--media",
+        choices=("devices", "simulated"),
+        default="devices",
+        help="the officer's camera and headset, or a test pattern and a tone (demos)",
+    )
     parser.add_argument("--camera", default="0", help="camera index, device path or video file (default 0)")
     parser.add_argument("--audio-in", help="microphone (sounddevice name); default: the system's")
     parser.add_argument("--audio-out", help="speaker or headset (sounddevice name); default: the system's")
-    parser.add_argument("--screenshots", type=Path, metavar="DIR",
-                        help="render every screen to PNG files in DIR with a simulated call, then exit")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if args.screenshots is None and not args.server:
-        parser.error("--server is required (or --screenshots DIR)")
+    if not args.server:
+        parser.error("--server is required")
     if args.server and not args.server.startswith(("ws://", "wss://")):
         parser.error(f"--server must be a ws:// or wss:// URL, not {args.server!r}")
     if args.password_file is not None and not args.username:
@@ -74,7 +75,7 @@ def load(args: argparse.Namespace) -> AppConfig:
 
 
 async def run_console(args: argparse.Namespace, config: AppConfig) -> int:
-    from simulator.fleet import SimulatedMedia
+    from hardware.simulated import SimulatedMedia
     from staff_console.controller import ConsoleController
     from staff_console.directory import Directory
     from staff_console.i18n import Messages
@@ -93,11 +94,16 @@ async def run_console(args: argparse.Namespace, config: AppConfig) -> int:
     def make(username: str, password: str, role: str) -> ConsoleController:
         return ConsoleController(args.server, username, password, media, role=role, config=config)
 
-    window = ConsoleWindow(Messages(args.language), server_url=args.server, directory=Directory(config),
-                           make_controller=make, username=args.username or "")
+    window = ConsoleWindow(
+        Messages(args.language),
+        server_url=args.server,
+        directory=Directory(config),
+        make_controller=make,
+        username=args.username or "",
+    )
     window.sign_in.role.setCurrentIndex(window.sign_in.role.findData(args.role))
     closed = asyncio.get_running_loop().create_future()
-    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    window.closed.connect(lambda: None if closed.done() else closed.set_result(None))
     window.show()
     if args.username and args.password_file:
         window.sign_in.username.setText(args.username)
@@ -119,27 +125,22 @@ async def _with_executor(coro: Coroutine[Any, Any, T]) -> T:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     config = load(args)
-    if args.screenshots is not None:  # rendered off screen, identical with or without a display
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication
 
     from staff_console.view.style import apply_style
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_style(app)  # type: ignore[arg-type]
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    apply_style(app)
     # The window's close ends run_console(), which then signs out cleanly; Qt must not stop the loop first.
     app.setQuitOnLastWindowClosed(False)
-    if args.screenshots is not None:
-        from staff_console.screenshots import render_all
-
-        written = qasync.run(_with_executor(render_all(args.screenshots, config)))
-        for path in written:
-            print(path)
-        return 0
     return qasync.run(_with_executor(run_console(args, config)))
 
 

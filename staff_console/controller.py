@@ -32,10 +32,21 @@ APP_VERSION = "0.1.0"
 
 
 class ConsoleController:
-    def __init__(self, server_url: str, username: str, password: str, media: MediaSources, *,
-                 role: str = "officer", config: AppConfig | None = None,
-                 clock: Callable[[], float] = time.time, telemetry: bool = True, heartbeat_s: float = 10.0,
-                 quality_s: float = 5.0, **client_options: Any):
+    def __init__(
+        self,
+        server_url: str,
+        username: str,
+        password: str,
+        media: MediaSources,
+        *,
+        role: str = "officer",
+        config: AppConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        telemetry: bool = True,
+        heartbeat_s: float = 10.0,
+        quality_s: float = 5.0,
+        **client_options: Any,
+    ):
         if role not in ("officer", "supervisor"):
             raise ValueError(f"the console signs in as 'officer' or 'supervisor', not {role!r}")
         self.username = username
@@ -64,9 +75,7 @@ class ConsoleController:
         self.history = CallHistory()
         self._pongs: dict[int, asyncio.Future[None]] = {}
         self._nonce = 0
-        self.desk = CallDesk(self.events)
-        self.desk.audit_sender = self._send_audit
-        self.desk.case_uploader = self._upload_to_case
+        self.desk = CallDesk(self.events, audit_sender=self._send_audit, case_uploader=self._upload_to_case)
         self.client = SignalingClient(
             server_url,
             self._hello,
@@ -78,10 +87,19 @@ class ConsoleController:
         self.party = CallParty(self.client.send, media, self.events)
         self.events.subscribe(self._on_party_event)
         # Heartbeats (devices' health, server round trip) and, during calls, CallQuality from getStats().
-        self.telemetry = TelemetryReporter(
-            self._send_telemetry, self.device_health, lambda: self.party.session, lambda: self.party.call_id,
-            heartbeat_s=heartbeat_s, quality_s=quality_s, app_version=APP_VERSION,
-        ) if telemetry else None
+        self.telemetry = (
+            TelemetryReporter(
+                self._send_telemetry,
+                self.device_health,
+                lambda: self.party.session,
+                lambda: self.party.call_id,
+                heartbeat_s=heartbeat_s,
+                quality_s=quality_s,
+                app_version=APP_VERSION,
+            )
+            if telemetry
+            else None
+        )
 
     def _hello(self) -> p.Hello:
         if self._session_token is not None:
@@ -154,7 +172,7 @@ class ConsoleController:
 
     async def _send_telemetry(self, message: p.Wire) -> None:
         await self.client.send(message)
-        self.events.emit("telemetry", type=message.type)
+        self.events.emit("telemetry", type=getattr(message, "type", type(message).__name__))
 
     # ------------------------------------------------------------------ officer actions
 
@@ -164,7 +182,12 @@ class ConsoleController:
     async def set_away(self, reason: str) -> None:
         if reason not in AWAY_REASONS:
             raise ValueError(f"away reason must be one of {', '.join(AWAY_REASONS)}, not {reason!r}")
-        await self.client.send(p.SetStatus(status="away", reason=reason))  # type: ignore[arg-type]
+        await self.client.send(
+            p.SetStatus(
+                status="away",
+                reason=reason,  # type: ignore[arg-type]  # one of AWAY_REASONS, checked above
+            )
+        )
 
     async def set_shift(self, departments: list[str]) -> None:
         """Serve these departments this shift (a subset of the officer's skills)."""
@@ -192,8 +215,9 @@ class ConsoleController:
             raise RuntimeError("no call in progress")
         if self.departments and to_department not in self.departments:
             raise ValueError(f"cannot transfer to unknown department {to_department!r}")
-        await self.client.send(p.TransferCall(call_id=self.call_id, to_department=to_department, note=note,
-                                              warm=warm))
+        await self.client.send(
+            p.TransferCall(call_id=self.call_id, to_department=to_department, note=note, warm=warm)
+        )
 
     async def cancel_transfer(self) -> None:
         if self.call_id is None:
@@ -213,7 +237,13 @@ class ConsoleController:
         if entry is not None:
             entry.outcome = outcome
             entry.notes = notes
-        await self.client.send(p.EndCall(call_id=self.call_id, outcome=outcome, notes=notes))  # type: ignore[arg-type]
+        await self.client.send(
+            p.EndCall(
+                call_id=self.call_id,
+                outcome=outcome,  # type: ignore[arg-type]  # one of OUTCOMES, checked above
+                notes=notes,
+            )
+        )
 
     async def _upload_to_case(self, call_id: str, document) -> bool:
         """PUT a saved document to the server's case store; False when the server keeps none (or is
@@ -228,24 +258,45 @@ class ConsoleController:
         base = base.removesuffix("/ws")
         offer = document.offer
         url = f"{base}/api/cases/{call_id}/documents/{offer.doc_id}"
-        headers = {"Authorization": f"Bearer {self._session_token}", "Content-Type": offer.mime,
-                   "X-Content-SHA256": offer.sha256, "X-Document-Name": urllib.parse.quote(offer.name or "")}
+        headers = {
+            "Authorization": f"Bearer {self._session_token}",
+            "Content-Type": offer.mime,
+            "X-Content-SHA256": offer.sha256,
+            "X-Document-Name": urllib.parse.quote(offer.name or ""),
+        }
         try:
-            async with aiohttp.ClientSession() as http, http.put(
-                url, data=document.data, headers=headers, ssl=self.client._ssl if self.client._ssl else True
-            ) as response:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.put(
+                    url,
+                    data=document.data,
+                    headers=headers,
+                    ssl=self.client._ssl if self.client._ssl else True,
+                ) as response,
+            ):
                 if response.status == 201:
                     return True
-                log.warning("case store refused %s (%s): %s", offer.doc_id, response.status,
-                            (await response.text())[:200])
+                log.warning(
+                    "case store refused %s (%s): %s",
+                    offer.doc_id,
+                    response.status,
+                    (await response.text())[:200],
+                )
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("case store unreachable for %s: %s", offer.doc_id, exc)
         return False
 
     async def _send_audit(self, record: AuditRecord) -> None:
-        await self.client.send(p.CaseEvent(call_id=record.call_id, action=record.action,  # type: ignore[arg-type]
-                                           doc_id=record.doc_id, sha256=record.sha256, size=record.size,
-                                           label=record.label))
+        await self.client.send(
+            p.CaseEvent(
+                call_id=record.call_id,
+                action=record.action,
+                doc_id=record.doc_id,
+                sha256=record.sha256,
+                size=record.size,
+                label=record.label,
+            )
+        )
 
     # ------------------------------------------------------------------ server messages
 
@@ -269,8 +320,13 @@ class ConsoleController:
     async def _on_message(self, message: p.Wire) -> None:
         if isinstance(message, p.CallOffer):
             self.offer = message
-            self.events.emit("ring", call_id=message.call_id, department=message.department,
-                             kiosk=message.kiosk.name, waited_s=message.waited_s)
+            self.events.emit(
+                "ring",
+                call_id=message.call_id,
+                department=message.department,
+                kiosk=message.kiosk.name,
+                waited_s=message.waited_s,
+            )
         elif isinstance(message, p.OfferWithdrawn):
             if self.offer is not None and self.offer.call_id == message.call_id:
                 self.offer = None
@@ -314,19 +370,26 @@ class ConsoleController:
                 entry.outcome = "transferred"
                 entry.notes = message.note
             self.transfer = message if message.warm else None
-        self.events.emit("transferred", call_id=message.call_id, to_department=message.to_department,
-                         warm=message.warm, note=message.note)
+        self.events.emit(
+            "transferred",
+            call_id=message.call_id,
+            to_department=message.to_department,
+            warm=message.warm,
+            note=message.note,
+        )
 
     def _open_history(self, message: p.CallConnecting) -> None:
         offer = self.current
-        self.history.open(HistoryEntry(
-            call_id=message.call_id,
-            department=message.department,
-            kiosk_name=offer.kiosk.name if offer else message.peer_name,
-            procedure=offer.caller.procedure if offer else None,
-            language=offer.caller.language if offer else "ja",
-            started_at=self.clock(),
-        ))
+        self.history.open(
+            HistoryEntry(
+                call_id=message.call_id,
+                department=message.department,
+                kiosk_name=offer.kiosk.name if offer else message.peer_name,
+                procedure=offer.caller.procedure if offer else None,
+                language=offer.caller.language if offer else "ja",
+                started_at=self.clock(),
+            )
+        )
 
     def _on_party_event(self, event: str, data: dict) -> None:
         if event == "call_connecting":

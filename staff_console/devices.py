@@ -13,10 +13,11 @@ import logging
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from hardware.audio import Microphone, Speaker
+from hardware.audio import Microphone
 from hardware.camera import CameraSource, CameraTrack
 from hardware.echo import create_echo_canceller
 from hardware.health import DeviceHealth
+from hardware.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,17 @@ def _load_portaudio() -> None:
 
 
 class DeviceMedia:
-    def __init__(self, camera: str | int | None = 0, audio_in: str | None = None,
-                 audio_out: str | None = None, *, width: int = 640, height: int = 480, fps: int = 15,
-                 echo_cancellation: bool = True):
+    def __init__(
+        self,
+        camera: str | int | None = 0,
+        audio_in: str | None = None,
+        audio_out: str | None = None,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: int = 15,
+        echo_cancellation: bool = True,
+    ):
         self.camera = None if camera is None else CameraSource(camera, width, height, fps, label="officer")
         echo, detail = create_echo_canceller(echo_cancellation)
         self.speaker = Speaker(audio_out, echo=echo)

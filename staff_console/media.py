@@ -8,6 +8,8 @@ size, so the peer connection never renegotiates. A small copy of every outgoing 
 
 from __future__ import annotations
 
+from typing import cast
+
 import av
 import numpy as np
 from aiortc import MediaStreamTrack
@@ -27,8 +29,8 @@ class SwitchableVideoTrack(MediaStreamTrack):
         self._owner = owner
         self._black: av.VideoFrame | None = None
 
-    async def recv(self) -> av.VideoFrame:  # type: ignore[override]
-        frame = await self._inner.recv()
+    async def recv(self) -> av.VideoFrame:
+        frame = cast(av.VideoFrame, await self._inner.recv())  # aiortc types recv() for every kind of track
         if self._owner.camera_on:
             # The self-view gets its own small copy: the frame itself goes to the VP8 encoder, which reformats
             # it in a worker thread, and PyAV deadlocks when two threads reformat the same frame at once.
@@ -57,12 +59,13 @@ class SwitchableAudioTrack(MediaStreamTrack):
         self._inner = inner
         self._owner = owner
 
-    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
-        frame = await self._inner.recv()
+    async def recv(self) -> av.AudioFrame:
+        frame = cast(av.AudioFrame, await self._inner.recv())  # an audio track's frames
         if not self._owner.muted:
             return frame
-        silent = av.AudioFrame.from_ndarray(np.zeros_like(frame.to_ndarray()), format=frame.format.name,
-                                            layout=frame.layout.name)
+        silent = av.AudioFrame.from_ndarray(
+            np.zeros_like(frame.to_ndarray()), format=frame.format.name, layout=frame.layout.name
+        )
         silent.sample_rate, silent.pts, silent.time_base = frame.sample_rate, frame.pts, frame.time_base
         return silent
 

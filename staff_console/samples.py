@@ -31,8 +31,11 @@ def font_path() -> str:
     for candidate in FONT_CANDIDATES:
         if Path(candidate).exists():
             return candidate
-    raise NoJapaneseFont("no Japanese font found: install Debian fonts-noto-cjk (looked for "
-                         + ", ".join(FONT_CANDIDATES) + ")")
+    raise NoJapaneseFont(
+        "no Japanese font found: install Debian fonts-noto-cjk (looked for "
+        + ", ".join(FONT_CANDIDATES)
+        + ")"
+    )
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -56,8 +59,9 @@ FIELDS = (
 )
 
 
-def form_page(width: int, height: int, *, filled: bool = True, sample_stamp: bool = True,
-              seed_text: str = "") -> Image.Image:
+def form_page(
+    width: int, height: int, *, filled: bool = True, sample_stamp: bool = True, seed_text: str = ""
+) -> Image.Image:
     """An A4-proportioned form: title, boxed fields with handwriting-like answers, notes at the bottom."""
     if width < 200 or height < 280:
         raise ValueError(f"a form page needs at least 200x280 pixels, got {width}x{height}")
@@ -78,27 +82,34 @@ def form_page(width: int, height: int, *, filled: bool = True, sample_stamp: boo
         y = top + i * row
         line = max(1, int(2 * unit))
         draw.rectangle((margin, y, width - margin, y + row), outline=(60, 60, 60), width=line)
-        draw.line((margin + left_col, y, margin + left_col, y + row), fill=(60, 60, 60),
-                  width=max(1, int(2 * unit)))
+        draw.line(
+            (margin + left_col, y, margin + left_col, y + row), fill=(60, 60, 60), width=max(1, int(2 * unit))
+        )
         draw.text((margin + int(14 * unit), y + row // 2), name, font=label, fill=(30, 30, 30), anchor="lm")
         if filled:
-            draw.text((margin + left_col + int(24 * unit), y + row // 2), value, font=answer,
-                      fill=(20, 40, 150), anchor="lm")
+            draw.text(
+                (margin + left_col + int(24 * unit), y + row // 2),
+                value,
+                font=answer,
+                fill=(20, 40, 150),
+                anchor="lm",
+            )
     notes_y = top + len(FIELDS) * row + int(40 * unit)
     notes = (
         "・本人確認書類（運転免許証、マイナンバーカードなど）をお持ちください。",
         "・代理人の方は委任状が必要です。",
         "・手数料は1通300円です。",
     )
-    for i, line in enumerate(notes):
-        draw.text((margin, notes_y + i * int(40 * unit)), line, font=small, fill=(50, 50, 50))
+    for i, note in enumerate(notes):
+        draw.text((margin, notes_y + i * int(40 * unit)), note, font=small, fill=(50, 50, 50))
     if seed_text:
         draw.text((margin, height - int(60 * unit)), seed_text, font=small, fill=(120, 120, 120))
     if sample_stamp:
         stamp = _font(int(90 * unit))
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-        ImageDraw.Draw(overlay).text((width - int(330 * unit), int(30 * unit)), "記入例", font=stamp,
-                                     fill=(210, 30, 30, 170))
+        ImageDraw.Draw(overlay).text(
+            (width - int(330 * unit), int(30 * unit)), "記入例", font=stamp, fill=(210, 30, 30, 170)
+        )
         image = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
     return image
 

@@ -1,79 +1,30 @@
-"""The kiosk's screens. Each builds its widgets once and ``render(ctx)`` fills them from the controller; every
-button only forwards the touch to a controller method."""
+"""The kiosk's screens on the way to a call and after it (the call itself is ``view.in_call``). Each builds
+its widgets once and ``refresh(ctx)`` fills them from the controller; every button only forwards the touch
+to a controller method."""
 
 from __future__ import annotations
 
-import asyncio
-import html
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from kiosk_client.controller import CANNED_REPLIES, RATINGS, KioskController
-from kiosk_client.i18n import LANGUAGES, Catalogs
-from kiosk_client.view.widgets import ImageView, TileButton, VideoView, button, label
-
-
-@dataclass
-class Ctx:
-    controller: KioskController
-    catalogs: Catalogs
-    lang: str
-
-    def t(self, key: str, **values: Any) -> str:
-        return self.catalogs.text(self.lang, key, **values)
-
-    def h(self, key: str, **values: Any) -> str:
-        return self.catalogs.html(self.lang, key, **values)
-
-
-_RUNNING: set[asyncio.Future] = set()
-
-
-def run(coro: Any) -> None:
-    """Forward a touch to a coroutine method of the controller without blocking Qt."""
-    task = asyncio.ensure_future(coro)
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
-
-
-def _panel() -> QFrame:
-    frame = QFrame()
-    frame.setProperty("role", "panel")
-    return frame
-
-
-def _clear_layout(layout: Any) -> None:
-    while layout.count():
-        item = layout.takeAt(0)
-        widget = item.widget()
-        if widget is not None:
-            widget.setParent(None)
-            widget.deleteLater()
-
-
-class Screen(QWidget):
-    def render(self, ctx: Ctx) -> None:
-        raise NotImplementedError
-
-    def clear_resident(self) -> None:
-        """Privacy reset: drop anything of the resident this screen holds (text typed, images)."""
-
+from kiosk_client.controller import RATINGS, KioskController
+from kiosk_client.i18n import LANGUAGES
+from kiosk_client.view.base import Ctx, Screen, clear_layout, panel, run
+from kiosk_client.view.in_call import InCallScreen
+from kiosk_client.view.widgets import TileButton, VideoView, button, label
 
 # ------------------------------------------------------------------------------------------ welcome
 
@@ -104,7 +55,7 @@ class WelcomeScreen(Screen):
         layout.addLayout(grid)
         layout.addStretch(2)
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         city = ctx.controller.city.name_ja if ctx.lang in ("ja", "ja-easy") else ctx.controller.city.name_en
         self.title.setText(ctx.h("welcome.title", city=city))
         self.subtitle.setText(ctx.h("welcome.subtitle"))
@@ -181,7 +132,7 @@ class ChooseScreen(Screen):
             (ctx.t("tile.next_open", when=ctx.catalogs.when(ctx.lang, dep.next_open)), "closed"),
         ]
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         c = ctx.controller
         r = c.resident
         self.title.setText(ctx.h("choose.title"))
@@ -208,8 +159,8 @@ class ChooseScreen(Screen):
         if signature == self._signature:
             return
         self._signature = signature
-        _clear_layout(self.categories_layout)
-        _clear_layout(self.tiles_layout)
+        clear_layout(self.categories_layout)
+        clear_layout(self.tiles_layout)
         if by_procedure:
             categories: list[str | None] = [None, *c.menu.categories()]
             for category in categories:
@@ -230,7 +181,7 @@ class ChooseScreen(Screen):
             for i, proc in enumerate(items):
                 tile = TileButton(f"tile-procedure-{proc.id}")
                 name = proc.name_ja if ctx.lang in ("ja", "ja-easy") else proc.name_en
-                lines = [
+                lines: list[tuple[str, str | None]] = [
                     (
                         ctx.catalogs.category(ctx.lang, proc.category)
                         + " / "
@@ -269,8 +220,8 @@ class ConsentScreen(Screen):
         layout.setSpacing(22)
         self.title = label(role="title", rich=True)
         layout.addWidget(self.title)
-        panel = _panel()
-        inner = QVBoxLayout(panel)
+        box = panel()
+        inner = QVBoxLayout(box)
         inner.setContentsMargins(36, 28, 36, 28)
         inner.setSpacing(22)
         self.items = []
@@ -282,7 +233,7 @@ class ConsentScreen(Screen):
             inner.addWidget(item)
         scroll = QScrollArea()  # long languages with larger text scroll; the buttons stay on screen
         scroll.setWidgetResizable(True)
-        scroll.setWidget(panel)
+        scroll.setWidget(box)
         layout.addWidget(scroll, 1)
         row = QHBoxLayout()
         self.decline = button("consent-decline")
@@ -293,7 +244,7 @@ class ConsentScreen(Screen):
         row.addWidget(self.agree, 2)
         layout.addLayout(row)
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         self.title.setText(ctx.h("consent.title"))
         for item, key in zip(self.items, self.KEYS, strict=True):
             item.setText(ctx.h(key))
@@ -347,7 +298,7 @@ class PreflightScreen(Screen):
         level = self.controller.media.mic_level
         self.meter.setValue(0 if level <= 0 else max(0, min(100, int(100 + 20 * 2.5 * _log10(level)))))
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         self.title.setText(ctx.h("preflight.title"))
         self.camera_hint.setText(ctx.h("preflight.camera_hint"))
         self.mic_hint.setText(ctx.h("preflight.mic_hint"))
@@ -366,8 +317,6 @@ class PreflightScreen(Screen):
 
 
 def _log10(x: float) -> float:
-    import math
-
     return math.log10(max(x, 1e-6))
 
 
@@ -396,7 +345,7 @@ class WaitingScreen(Screen):
         row.addStretch(1)
         layout.addLayout(row)
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         c = ctx.controller
         r = c.resident
         self.title.setText(ctx.h("waiting.title"))
@@ -426,247 +375,13 @@ class ConnectingScreen(Screen):
         layout.addWidget(self.officer)
         layout.addStretch(1)
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         self.title.setText(ctx.h("connecting.title"))
         name = ctx.controller.resident.officer_name
         self.officer.setText(ctx.h("call.officer", name=name) if name else "")
 
 
 # ------------------------------------------------------------------------------------------ in call
-
-
-class InCallScreen(Screen):
-    def __init__(self, controller: KioskController):
-        super().__init__()
-        self.controller = controller
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 8, 16, 8)
-        layout.setSpacing(16)
-
-        # Left: the officer, large; the resident's self-view small below; or a document the officer shows.
-        left = QVBoxLayout()
-        self.officer_name = label(role="title", rich=True)
-        left.addWidget(self.officer_name)
-        self.main_stack = QStackedWidget()
-        video_page = QWidget()
-        video_layout = QVBoxLayout(video_page)
-        video_layout.setContentsMargins(0, 0, 0, 0)
-        self.officer_video = VideoView("officer-video", controller.officer_frame)
-        video_layout.addWidget(self.officer_video, 1)
-        self.main_stack.addWidget(video_page)
-        doc_page = QWidget()
-        doc_layout = QVBoxLayout(doc_page)
-        doc_layout.setContentsMargins(0, 0, 0, 0)
-        self.document_title = label(role="title", rich=True)
-        self.document = ImageView("shown-document")
-        self.document_close = button("document-close")
-        self.document_close.clicked.connect(self._close_document)
-        doc_layout.addWidget(self.document_title)
-        doc_layout.addWidget(self.document, 1)
-        doc_layout.addWidget(self.document_close)
-        self.main_stack.addWidget(doc_page)
-        left.addWidget(self.main_stack, 1)
-        self_row = QHBoxLayout()
-        self.muted_note = label(rich=True)
-        self_row.addWidget(self.muted_note, 1)
-        self.self_view = VideoView("self-video", lambda: controller.media.self_view.frame, mirror=True)
-        self.self_view.setFixedSize(320, 200)
-        self_row.addWidget(self.self_view)
-        left.addLayout(self_row)
-        layout.addLayout(left, 3)
-
-        # Right: chat or the scan prompt; then the controls and the large end button.
-        right = QVBoxLayout()
-        right.setSpacing(12)
-        self.side_stack = QStackedWidget()
-        chat_page = _panel()
-        chat_layout = QVBoxLayout(chat_page)
-        chat_layout.setContentsMargins(16, 12, 16, 12)
-        self.chat_title = label(role="title", rich=True)
-        self.chat = label(rich=True)
-        self.chat.setObjectName("chat")
-        self.chat.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.chat_scroll = QScrollArea()
-        self.chat_scroll.setWidgetResizable(True)
-        self.chat_scroll.setWidget(self.chat)
-        chat_layout.addWidget(self.chat_title)
-        chat_layout.addWidget(self.chat_scroll, 1)
-        replies = QGridLayout()
-        self.replies: dict[str, QPushButton] = {}
-        for i, key in enumerate(CANNED_REPLIES):
-            b = button(f"reply-{key.split('.')[1]}", wrap=True)
-            b.clicked.connect(lambda _=False, key=key: controller.send_reply(key))
-            self.replies[key] = b
-            replies.addWidget(b, i // 2, i % 2)
-        chat_layout.addLayout(replies)
-        self.side_stack.addWidget(chat_page)
-
-        scan_page = _panel()
-        scan_layout = QVBoxLayout(scan_page)
-        scan_layout.setContentsMargins(16, 12, 16, 12)
-        self.scan_title = label(role="title", rich=True)
-        self.scan_prompt = label(rich=True)
-        self.scan_stage = label(rich=True)
-        self.scan_stage.setObjectName("scan-stage")
-        self.scan_stage.setStyleSheet("font-weight: bold;")
-        self.scan_thumbnail = ImageView("scan-thumbnail")
-        self.scan_thumbnail.setMinimumHeight(120)
-        self.scan_button = button("scan-button", "primary")
-        self.scan_button.clicked.connect(controller.scan_now)
-        self.scan_cancel = button("scan-cancel")
-        self.scan_cancel.clicked.connect(controller.cancel_scan)
-        # The guidance scrolls if it is long (larger text, long languages); the buttons always stay visible.
-        guidance = QWidget()
-        guidance_layout = QVBoxLayout(guidance)
-        guidance_layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.scan_title, self.scan_prompt, self.scan_stage):
-            guidance_layout.addWidget(widget)
-        guidance_layout.addWidget(self.scan_thumbnail, 1)
-        guidance_scroll = QScrollArea()
-        guidance_scroll.setWidgetResizable(True)
-        guidance_scroll.setWidget(guidance)
-        scan_layout.addWidget(guidance_scroll, 1)
-        scan_layout.addWidget(self.scan_button)
-        scan_layout.addWidget(self.scan_cancel)
-        self.side_stack.addWidget(scan_page)
-        right.addWidget(self.side_stack, 1)
-
-        self.controls_stack = QStackedWidget()
-        controls = QWidget()
-        controls_layout = QVBoxLayout(controls)
-        controls_layout.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        self.mute = button("mute", checkable=True)
-        self.mute.clicked.connect(controller.toggle_mute)
-        self.volume_down = button("volume-down", wrap=True)
-        self.volume_down.clicked.connect(lambda: controller.change_volume(-1))
-        self.volume_up = button("volume-up", wrap=True)
-        self.volume_up.clicked.connect(lambda: controller.change_volume(+1))
-        controls_layout.addWidget(self.mute)
-        row.addWidget(self.volume_down, 1)
-        self.volume_label = label(align=Qt.AlignmentFlag.AlignCenter, wrap=False)
-        row.addWidget(self.volume_label)
-        row.addWidget(self.volume_up, 1)
-        controls_layout.addLayout(row)
-        self.end = button("end-call", "danger")
-        controls_layout.addWidget(self.end)
-        self.end.clicked.connect(controller.request_end)
-        self.controls_stack.addWidget(controls)
-        confirm = _panel()
-        confirm_layout = QVBoxLayout(confirm)
-        self.end_question = label(role="title", rich=True, align=Qt.AlignmentFlag.AlignCenter)
-        confirm_layout.addWidget(self.end_question)
-        confirm_row = QHBoxLayout()
-        self.end_no = button("end-no")
-        self.end_yes = button("end-yes", "danger")
-        self.end_no.clicked.connect(controller.dismiss_end)
-        self.end_yes.clicked.connect(controller.confirm_end)
-        confirm_row.addWidget(self.end_no)
-        confirm_row.addWidget(self.end_yes)
-        confirm_layout.addLayout(confirm_row)
-        self.controls_stack.addWidget(confirm)
-        right.addWidget(self.controls_stack)
-        layout.addLayout(right, 2)
-        self._document_id: str | None = None
-
-    def _close_document(self) -> None:
-        if self._document_id is not None:
-            self.controller.close_document(self._document_id)
-
-    def tick(self) -> None:
-        self.officer_video.tick()
-        self.self_view.tick()
-
-    def render(self, ctx: Ctx) -> None:
-        c = ctx.controller
-        r = c.resident
-        self.officer_name.setText(ctx.h("call.officer", name=r.officer_name) if r.officer_name else "")
-        self.self_view.caption = ctx.t("call.self")
-        # Chat: the officer's lines and the resident's replies, newest last.
-        lines = []
-        for line in r.chat[-50:]:
-            text = html.escape(line.text)
-            lines.append(
-                f"<p><b>{text}</b></p>"
-                if line.sender == "officer"
-                else f"<p>{html.escape(ctx.t('call.you_said', text=line.text))}</p>"
-            )
-        self.chat_title.setText(ctx.h("call.chat_title"))
-        self.chat.setText("".join(lines))
-        self.chat_scroll.verticalScrollBar().setValue(self.chat_scroll.verticalScrollBar().maximum())
-        for key, b in self.replies.items():
-            b.setText(ctx.t(key))
-        # Scan prompt with live guidance.
-        scan = r.scan
-        if scan is not None:
-            self.side_stack.setCurrentIndex(1)
-            self.scan_title.setText(ctx.h("scan.title"))
-            prompt = ctx.h("scan.placing")
-            if scan.prompt:
-                prompt = f"<b>{html.escape(scan.prompt)}</b><br>{prompt}"
-            self.scan_prompt.setText(prompt)
-            stage_key = {
-                "scanning": "scan.scanning",
-                "sending": "scan.sending",
-                "done": "scan.done",
-                "cancelled": "scan.cancel",
-            }.get(scan.stage)
-            if scan.stage == "failed":
-                stage_key = scan.error_key or "scan.failed"
-            elif scan.stage == "done" and scan.error_key:
-                stage_key = scan.error_key  # done, with a notice (e.g. a card was scanned)
-            self.scan_stage.setText(ctx.h(stage_key) if stage_key else "")
-            for wrapped in (self.scan_prompt, self.scan_stage):  # a stacked page ignores wrapped heights
-                wrapped.setMinimumHeight(
-                    max(0, wrapped.heightForWidth(max(200, self.side_stack.width() - 40)))
-                )
-            self.scan_thumbnail.set_bytes(scan.thumbnail)
-            self.scan_button.setText(ctx.t("scan.button"))
-            self.scan_button.setVisible(
-                scan.stage in ("placing", "failed") and scan.error_key != "scan.unavailable"
-            )
-            self.scan_cancel.setText(
-                ctx.t("show.close") if scan.stage in ("done", "failed") else ctx.t("scan.cancel")
-            )
-        else:
-            self.side_stack.setCurrentIndex(0)
-            self.scan_prompt.setText("")
-            self.scan_stage.setText("")
-            self.scan_thumbnail.set_bytes(None)
-        # A document the officer shows (the newest one).
-        if r.shown:
-            doc = list(r.shown.values())[-1]
-            self._document_id = doc.doc_id
-            self.document_title.setText(ctx.h("show.title"))
-            self.document.set_bytes(doc.data)
-            self.document_close.setText(ctx.t("show.close"))
-            self.main_stack.setCurrentIndex(1)
-        else:
-            self._document_id = None
-            self.document.set_bytes(None)
-            self.main_stack.setCurrentIndex(0)
-        # Controls.
-        self.mute.setChecked(c.media.muted)
-        self.mute.setText(ctx.t("call.unmute") if c.media.muted else ctx.t("call.mute"))
-        self.muted_note.setText(ctx.h("call.muted") if c.media.muted else "")
-        self.volume_down.setText(ctx.t("call.volume_down"))
-        self.volume_up.setText(ctx.t("call.volume_up"))
-        self.volume_label.setText(ctx.t("call.volume_level", level=round(c.media.volume * 4)))
-        self.end.setText(ctx.t("call.end"))
-        self.end_question.setText(ctx.h("call.end_confirm"))
-        self.end_no.setText(ctx.t("call.end_no"))
-        self.end_yes.setText(ctx.t("call.end_yes"))
-        self.controls_stack.setCurrentIndex(1 if r.end_confirm else 0)
-
-    def clear_resident(self) -> None:
-        self.chat.setText("")
-        self.scan_prompt.setText("")
-        self.scan_stage.setText("")
-        self.officer_video.clear()
-        self.self_view.clear()
-        self.scan_thumbnail.set_bytes(None)
-        self.document.set_bytes(None)
-        self._document_id = None
 
 
 # ------------------------------------------------------------------------------------------ after call
@@ -702,7 +417,7 @@ class AfterCallScreen(Screen):
         self.finish.clicked.connect(controller.finish)
         layout.addWidget(self.finish)
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         c = ctx.controller
         r = c.resident
         cancelled = r.end_reason == "cancelled"
@@ -780,7 +495,7 @@ class ServiceScreen(Screen):
     def clear_resident(self) -> None:
         self._clear()
 
-    def render(self, ctx: Ctx) -> None:
+    def refresh(self, ctx: Ctx) -> None:
         self.title.setText(ctx.h("service.title"))
         self.prompt.setText(ctx.h("service.pin"))
         message = ctx.controller.service_message
@@ -801,5 +516,3 @@ SCREEN_CLASSES: dict[str, Callable[[KioskController], Screen]] = {
     "after_call": AfterCallScreen,
     "service": ServiceScreen,
 }
-
-__all__ = ["SCREEN_CLASSES", "Ctx", "QLabel", "Screen"]

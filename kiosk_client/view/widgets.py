@@ -110,7 +110,8 @@ class TileButton(QPushButton):
 
     def _fit(self) -> None:
         """Grow to the height the wrapped text needs at the current width (layouts ignore QLabel wrapping)."""
-        wanted = self.layout().totalHeightForWidth(self.width())
+        layout = self.layout()
+        wanted = layout.totalHeightForWidth(self.width()) if layout is not None else 0
         if wanted > 0 and wanted != self.minimumHeight():
             self.setMinimumHeight(wanted)
 
@@ -218,7 +219,7 @@ class VideoView(QWidget):
 
     def _convert(self, frame: Any, width: int, height: int) -> tuple[np.ndarray, QImage]:
         converted = self._reformatter.reformat(frame, width=width, height=height, format="rgba")
-        array = converted.to_ndarray()
+        array: np.ndarray = converted.to_ndarray()
         if self.mirror:
             array = array[:, ::-1]
         array = np.ascontiguousarray(array)
@@ -293,10 +294,11 @@ class ImageView(QLabel):
 
     def __init__(self, name: str):
         super().__init__()
+        self._source: bytes | None = None
+        self._full: QPixmap | None = None
         self.setObjectName(name)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self._source: bytes | None = None
 
     def set_bytes(self, data: bytes | None) -> None:
         if data is self._source:
@@ -316,7 +318,7 @@ class ImageView(QLabel):
         super().clear()
 
     def _rescale(self) -> None:
-        full = getattr(self, "_full", None)
+        full = self._full
         if full is None or full.isNull():
             return
         self.setPixmap(

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 from kiosk_client.controller import CALL_SCREENS, KioskController, Screen
 from kiosk_client.geometry import min_touch_px
 from kiosk_client.i18n import Catalogs, catalogs
-from kiosk_client.view.screens import SCREEN_CLASSES, Ctx
-from kiosk_client.view.screens import Screen as ScreenWidget
+from kiosk_client.view.base import Ctx
+from kiosk_client.view.base import Screen as ScreenWidget
+from kiosk_client.view.screens import SCREEN_CLASSES
 from kiosk_client.view.theme import Theme
 from kiosk_client.view.widgets import button, label
 
@@ -63,56 +64,10 @@ class KioskWindow(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
-        top = QFrame()
-        top.setProperty("role", "panel")
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(24, 8, 24, 8)
-        self.app_title = label(role="title", rich=True, wrap=False)
-        top_layout.addWidget(self.app_title, 1)
-        self.back_button = button("top-back")
-        self.home_button = button("top-home")
-        self.text_button = button("top-larger-text", checkable=True)
-        self.contrast_button = button("top-contrast", checkable=True)
-        self.back_button.clicked.connect(controller.back)
-        self.home_button.clicked.connect(controller.home)
-        self.text_button.clicked.connect(controller.toggle_large_text)
-        self.contrast_button.clicked.connect(controller.toggle_high_contrast)
-        for b in (self.back_button, self.home_button, self.text_button, self.contrast_button):
-            top_layout.addWidget(b)
-        root.addWidget(top)
-        self.top_bar = top
-
-        self.notice = QFrame()
-        self.notice.setProperty("role", "notice")
-        notice_layout = QHBoxLayout(self.notice)
-        notice_layout.setContentsMargins(24, 12, 24, 12)
-        self.notice_text = label(rich=True)
-        self.notice_text.setObjectName("notice-text")
-        notice_layout.addWidget(self.notice_text)
-        root.addWidget(self.notice)
-
-        self.stack = QStackedWidget()
-        self.screens: dict[str, ScreenWidget] = {}
-        for name, cls in SCREEN_CLASSES.items():
-            widget = cls(controller)
-            widget.setObjectName(f"screen-{name}")
-            # A page's own minimum must not size the others (QStackedWidget takes the largest of all).
-            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-            self.screens[name] = widget
-            self.stack.addWidget(widget)
-        root.addWidget(self.stack, 1)
-
-        self.idle_bar = QFrame()
-        self.idle_bar.setProperty("role", "notice")
-        idle_layout = QHBoxLayout(self.idle_bar)
-        idle_layout.setContentsMargins(24, 8, 24, 8)
-        self.idle_text = label(rich=True)
-        self.idle_text.setObjectName("idle-text")
-        self.idle_continue = button("idle-continue", "primary")
-        self.idle_continue.clicked.connect(controller.touch)
-        idle_layout.addWidget(self.idle_text, 1)
-        idle_layout.addWidget(self.idle_continue)
-        root.addWidget(self.idle_bar)
+        root.addWidget(self._build_top_bar())
+        root.addWidget(self._build_notice())
+        root.addWidget(self._build_screens(), 1)
+        root.addWidget(self._build_idle_bar())
         self.idle_bar.hide()
 
         self._theme_key: tuple | None = None
@@ -126,7 +81,66 @@ class KioskWindow(QWidget):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
-        self.render()
+        self.refresh()
+
+    def _build_top_bar(self) -> QFrame:
+        """Text size, colours, back and start over."""
+        c = self.controller
+        top = QFrame()
+        top.setProperty("role", "panel")
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(24, 8, 24, 8)
+        self.app_title = label(role="title", rich=True, wrap=False)
+        top_layout.addWidget(self.app_title, 1)
+        self.back_button = button("top-back")
+        self.home_button = button("top-home")
+        self.text_button = button("top-larger-text", checkable=True)
+        self.contrast_button = button("top-contrast", checkable=True)
+        self.back_button.clicked.connect(c.back)
+        self.home_button.clicked.connect(c.home)
+        self.text_button.clicked.connect(c.toggle_large_text)
+        self.contrast_button.clicked.connect(c.toggle_high_contrast)
+        for b in (self.back_button, self.home_button, self.text_button, self.contrast_button):
+            top_layout.addWidget(b)
+        self.top_bar = top
+        return top
+
+    def _build_notice(self) -> QFrame:
+        """The trouble banner (server unreachable, department closed, ...)."""
+        self.notice = QFrame()
+        self.notice.setProperty("role", "notice")
+        notice_layout = QHBoxLayout(self.notice)
+        notice_layout.setContentsMargins(24, 12, 24, 12)
+        self.notice_text = label(rich=True)
+        self.notice_text.setObjectName("notice-text")
+        notice_layout.addWidget(self.notice_text)
+        return self.notice
+
+    def _build_screens(self) -> QStackedWidget:
+        self.stack = QStackedWidget()
+        self.screens: dict[str, ScreenWidget] = {}
+        for name, cls in SCREEN_CLASSES.items():
+            widget = cls(self.controller)
+            widget.setObjectName(f"screen-{name}")
+            # A page's own minimum must not size the others (QStackedWidget takes the largest of all).
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            self.screens[name] = widget
+            self.stack.addWidget(widget)
+        return self.stack
+
+    def _build_idle_bar(self) -> QFrame:
+        """The privacy countdown with its "continue" button."""
+        self.idle_bar = QFrame()
+        self.idle_bar.setProperty("role", "notice")
+        idle_layout = QHBoxLayout(self.idle_bar)
+        idle_layout.setContentsMargins(24, 8, 24, 8)
+        self.idle_text = label(rich=True)
+        self.idle_text.setObjectName("idle-text")
+        self.idle_continue = button("idle-continue", "primary")
+        self.idle_continue.clicked.connect(self.controller.touch)
+        idle_layout.addWidget(self.idle_text, 1)
+        idle_layout.addWidget(self.idle_continue)
+        return self.idle_bar
 
     # ------------------------------------------------------------------ rendering
 
@@ -156,7 +170,8 @@ class KioskWindow(QWidget):
         self.theme = theme
         self.setStyleSheet(theme.stylesheet())
 
-    def render(self) -> None:
+    def refresh(self) -> None:
+        """Re-render the window from the controller (on every controller event)."""
         self.renders += 1
         c = self.controller
         ctx = self.ctx()
@@ -180,7 +195,7 @@ class KioskWindow(QWidget):
         widget = self.current_screen()
         if self.stack.currentWidget() is not widget:
             self.stack.setCurrentWidget(widget)
-        widget.render(ctx)
+        widget.refresh(ctx)
         self._render_idle(ctx)
 
     def _notice_html(self, ctx: Ctx) -> str:
@@ -225,12 +240,12 @@ class KioskWindow(QWidget):
         elif event == "reset":
             for screen in self.screens.values():
                 screen.clear_resident()
-            self.render()
+            self.refresh()
         elif event == "exit_requested":
             self._allow_close = True
             self.close()
         else:
-            self.render()
+            self.refresh()
 
     async def flush_video(self) -> None:
         """Convert and show the newest frames now (screenshots, tests)."""

@@ -31,8 +31,16 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 
 
 class SupervisorBoard(QWidget):
-    DEPARTMENT_COLUMNS = ("department", "waiting", "longest_wait", "ewt", "answered", "abandoned",
-                          "service_level", "officers_available")
+    DEPARTMENT_COLUMNS = (
+        "department",
+        "waiting",
+        "longest_wait",
+        "ewt",
+        "answered",
+        "abandoned",
+        "service_level",
+        "officers_available",
+    )
     OFFICER_COLUMNS = ("officer", "state", "reason", "calls_today")
 
     def __init__(self, t: Messages, directory: Directory, parent: QWidget | None = None):
@@ -59,7 +67,7 @@ class SupervisorBoard(QWidget):
         layout.addWidget(self.officers_heading)
         layout.addWidget(self.officers, 2)
 
-    def render(self, stats: dict[str, Any] | None) -> None:
+    def refresh(self, stats: dict[str, Any] | None) -> None:
         t = self.t
         if not stats:
             return
@@ -69,22 +77,25 @@ class SupervisorBoard(QWidget):
         rows = []
         answered = abandoned = within = 0
         order = {dep: i for i, dep in enumerate(self.directory.remote_departments())}
-        departments = sorted(stats.get("departments", {}).items(),
-                             key=lambda kv: (order.get(kv[0], 999), kv[0]))
+        departments = sorted(
+            stats.get("departments", {}).items(), key=lambda kv: (order.get(kv[0], 999), kv[0])
+        )
         for dep_id, d in departments:
             answered += int(d.get("answered", 0))
             abandoned += int(d.get("abandoned", 0))
             within += int(d.get("answered_within_sl", 0))
-            rows.append([
-                self.directory.department_name(dep_id, t.language),
-                str(d.get("waiting", 0)),
-                fmt.duration(t, d.get("longest_wait_s") or 0.0) if d.get("waiting") else "—",
-                fmt.duration(t, d.get("ewt_s")) if d.get("ewt_s") is not None else "—",
-                str(d.get("answered", 0)),
-                str(d.get("abandoned", 0)),
-                fmt.percent(d.get("service_level")),
-                str((d.get("officers") or {}).get("available", 0)),
-            ])
+            rows.append(
+                [
+                    self.directory.department_name(dep_id, t.language),
+                    str(d.get("waiting", 0)),
+                    fmt.duration(t, d.get("longest_wait_s") or 0.0) if d.get("waiting") else "—",
+                    fmt.duration(t, d.get("ewt_s")) if d.get("ewt_s") is not None else "—",
+                    str(d.get("answered", 0)),
+                    str(d.get("abandoned", 0)),
+                    fmt.percent(d.get("service_level")),
+                    str((d.get("officers") or {}).get("available", 0)),
+                ]
+            )
         _fill(self.departments, rows)
         level = fmt.percent(within / answered if answered else None)
         self.totals.setText(t("board.totals", service_level=level, answered=answered, abandoned=abandoned))
@@ -95,12 +106,14 @@ class SupervisorBoard(QWidget):
         for officer_id, o in sorted(stats.get("officers", {}).items()):
             state = o.get("state", "offline")
             reason = o.get("reason")
-            officer_rows.append([
-                officer_id,
-                t(f"state.{state}") if t.has(f"state.{state}") else str(state),
-                fmt.state_reason(t, reason),
-                str(o.get("calls_today", 0)),
-            ])
+            officer_rows.append(
+                [
+                    officer_id,
+                    t(f"state.{state}") if t.has(f"state.{state}") else str(state),
+                    fmt.state_reason(t, reason),
+                    str(o.get("calls_today", 0)),
+                ]
+            )
         _fill(self.officers, officer_rows)
 
 
@@ -122,24 +135,31 @@ class HistoryBoard(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
 
-    def render(self, history: CallHistory) -> None:
+    def refresh(self, history: CallHistory) -> None:
         t = self.t
         rows = []
         for e in reversed(history.entries):
-            outcome = t(f"outcome.{e.outcome}") if e.outcome else (
-                t("history.in_progress") if e.ended_at is None else t("history.no_outcome"))
+            outcome = (
+                t(f"outcome.{e.outcome}")
+                if e.outcome
+                else (t("history.in_progress") if e.ended_at is None else t("history.no_outcome"))
+            )
             notes = e.notes
             if e.transferred_to:
-                notes = t("history.transferred_to", department=self.directory.department_name(
-                    e.transferred_to, t.language)) + (f" {notes}" if notes else "")
-            rows.append([
-                fmt.clock(e.started_at),
-                self.directory.department_name(e.department, t.language),
-                e.kiosk_name,
-                self.directory.procedure_name(e.procedure, t.language) or "—",
-                fmt.duration(t, e.duration_s) if e.duration_s is not None else "—",
-                outcome,
-                notes,
-            ])
+                notes = t(
+                    "history.transferred_to",
+                    department=self.directory.department_name(e.transferred_to, t.language),
+                ) + (f" {notes}" if notes else "")
+            rows.append(
+                [
+                    fmt.clock(e.started_at),
+                    self.directory.department_name(e.department, t.language),
+                    e.kiosk_name,
+                    self.directory.procedure_name(e.procedure, t.language) or "—",
+                    fmt.duration(t, e.duration_s) if e.duration_s is not None else "—",
+                    outcome,
+                    notes,
+                ]
+            )
         _fill(self.table, rows)
         self.summary.setText(t("history.summary", count=len(history.entries)))

@@ -194,12 +194,16 @@ class CallPage(QWidget):
         form.addRow(t("slip.qr"), self.slip_qr)
         form.addRow(self.slip_button)
         form.addRow(self.slip_status)
-        self.slip_button.clicked.connect(lambda: self.slip_submitted.emit({
-            "message": self.slip_message.toPlainText().strip(),
-            "items_to_bring": [i for i in self.slip_items.toPlainText().splitlines() if i.strip()],
-            "next_steps": self.slip_next.toPlainText().strip(),
-            "qr_url": self.slip_qr.text().strip() or None,
-        }))
+        self.slip_button.clicked.connect(
+            lambda: self.slip_submitted.emit(
+                {
+                    "message": self.slip_message.toPlainText().strip(),
+                    "items_to_bring": [i for i in self.slip_items.toPlainText().splitlines() if i.strip()],
+                    "next_steps": self.slip_next.toPlainText().strip(),
+                    "qr_url": self.slip_qr.text().strip() or None,
+                }
+            )
+        )
         return tab
 
     def _transfer_tab(self) -> QWidget:
@@ -227,9 +231,13 @@ class CallPage(QWidget):
         form.addRow(self.transfer_button)
         form.addRow(self.transfer_cancel)
         form.addRow(self.transfer_status)
-        self.transfer_button.clicked.connect(lambda: self.transfer_submitted.emit(
-            self.transfer_to.currentData() or "", self.transfer_note.toPlainText().strip(),
-            self.transfer_warm.isChecked()))
+        self.transfer_button.clicked.connect(
+            lambda: self.transfer_submitted.emit(
+                self.transfer_to.currentData() or "",
+                self.transfer_note.toPlainText().strip(),
+                self.transfer_warm.isChecked(),
+            )
+        )
         self.transfer_cancel.clicked.connect(self.transfer_cancelled.emit)
         return tab
 
@@ -255,9 +263,12 @@ class CallPage(QWidget):
         self.end_button = QPushButton(t("end.button"), tab)
         self.end_button.setObjectName("danger")
         layout.addWidget(self.end_button)
-        self.end_button.clicked.connect(lambda: self.end_submitted.emit(
-            next(o for o, b in self.outcome_buttons.items() if b.isChecked()),
-            self.end_notes.toPlainText().strip()))
+        self.end_button.clicked.connect(
+            lambda: self.end_submitted.emit(
+                next(o for o, b in self.outcome_buttons.items() if b.isChecked()),
+                self.end_notes.toPlainText().strip(),
+            )
+        )
         return tab
 
     # ------------------------------------------------------------------ rendering
@@ -287,23 +298,35 @@ class CallPage(QWidget):
         self.stage.remote.set_source(None)
         self.stage.remote.set_placeholder(self.t("call.connecting_video"))
 
-    def render(self, c: ConsoleController, departments: list[tuple[str, str]]) -> None:
+    def refresh(self, c: ConsoleController, departments: list[tuple[str, str]]) -> None:
         t = self.t
         offer = c.current
         history = c.history.get(c.call_id) if c.call_id else None
         if offer is not None:
-            procedure = (c.directory.procedure_name(offer.caller.procedure, t.language)
-                         or t("ring.no_procedure"))
-            self.info.setText(t(
-                "call.info", kiosk=offer.kiosk.name,
-                department=c.directory.department_name(offer.department, t.language),
-                procedure=procedure, language=fmt.language(t, offer.caller.language),
-                accessibility=fmt.accessibility(t, offer.caller.accessibility))
-                + "".join("\n" + t("call.note", note=c.directory.transfer_note(n, t.language))
-                          for n in offer.notes))
+            procedure = c.directory.procedure_name(offer.caller.procedure, t.language) or t(
+                "ring.no_procedure"
+            )
+            self.info.setText(
+                t(
+                    "call.info",
+                    kiosk=offer.kiosk.name,
+                    department=c.directory.department_name(offer.department, t.language),
+                    procedure=procedure,
+                    language=fmt.language(t, offer.caller.language),
+                    accessibility=fmt.accessibility(t, offer.caller.accessibility),
+                )
+                + "".join(
+                    "\n" + t("call.note", note=c.directory.transfer_note(n, t.language)) for n in offer.notes
+                )
+            )
         elif history is not None:
-            self.info.setText(t("call.info_short", kiosk=history.kiosk_name,
-                                department=c.directory.department_name(history.department, t.language)))
+            self.info.setText(
+                t(
+                    "call.info_short",
+                    kiosk=history.kiosk_name,
+                    department=c.directory.department_name(history.department, t.language),
+                )
+            )
         if history is not None:
             self.duration.setText(t("call.duration", elapsed=fmt.duration(t, c.clock() - history.started_at)))
         current = history.department if history else None
@@ -316,8 +339,12 @@ class CallPage(QWidget):
         self.transfer_cancel.setEnabled(pending is not None)
         self.transfer_button.setEnabled(pending is None and c.in_call)
         if pending is not None:
-            self.transfer_status.setText(t("transfer.waiting", department=c.directory.department_name(
-                pending.to_department, t.language)))
+            self.transfer_status.setText(
+                t(
+                    "transfer.waiting",
+                    department=c.directory.department_name(pending.to_department, t.language),
+                )
+            )
 
     def add_chat(self, sender: str, text: str) -> None:
         item = QListWidgetItem(self.t(f"chat.{sender}", text=text))
@@ -337,5 +364,3 @@ class CallPage(QWidget):
         item.setData(256, doc_id)
         self.received.addItem(item)
         self.received.setCurrentItem(item)
-
-

@@ -7,8 +7,16 @@ import time
 from staff_console.i18n import Messages
 
 LANGUAGES = ("ja", "en", "zh", "ko", "vi", "pt", "es", "tl", "ne", "easy_ja")
-ACCESSIBILITY = ("wheelchair", "hearing", "vision", "large_text", "sign_language", "interpreter",
-                 "easy_japanese", "high_contrast")
+ACCESSIBILITY = (
+    "wheelchair",
+    "hearing",
+    "vision",
+    "large_text",
+    "sign_language",
+    "interpreter",
+    "easy_japanese",
+    "high_contrast",
+)
 
 
 def duration(t: Messages, seconds: float | None) -> str:

@@ -39,12 +39,12 @@ class Header(QFrame):
         for widget in (self.title, self.who, self.badge, self.since, self.wrap_up):
             layout.addWidget(widget)
         layout.addStretch(1)
-        for widget in (self.available, self.reason, self.away):
-            layout.addWidget(widget)
+        for control in (self.available, self.reason, self.away):
+            layout.addWidget(control)
         self.available.clicked.connect(self.available_clicked.emit)
         self.away.clicked.connect(lambda: self.away_clicked.emit(self.reason.currentData()))
 
-    def render(self, c: ConsoleController) -> None:
+    def refresh(self, c: ConsoleController) -> None:
         t = self.t
         role = t("signin.role_supervisor") if c.role.value == "supervisor" else t("signin.role_officer")
         self.who.setText(t("header.who", name=c.display_name, role=role))

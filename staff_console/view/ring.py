@@ -17,8 +17,9 @@ class RingPanel(QFrame):
     accept_clicked = Signal()
     decline_clicked = Signal()
 
-    def __init__(self, t: Messages, directory: Directory, parent: QWidget | None = None,
-                 clock=time.monotonic):
+    def __init__(
+        self, t: Messages, directory: Directory, parent: QWidget | None = None, clock=time.monotonic
+    ):
         super().__init__(parent)
         self.t = t
         self.directory = directory

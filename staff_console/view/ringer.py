@@ -28,7 +28,7 @@ class Ringer(QObject):
             try:
                 import sounddevice as sd
 
-                from hardware.audio import chime
+                from hardware.speaker import chime
 
                 sd.query_devices(kind="output")
                 self._sd, self._chime, self.backend = sd, chime(), "sounddevice"

@@ -41,7 +41,7 @@ class ShiftPage(QWidget):
         chosen = [dep for dep, box in self.boxes.items() if box.isChecked()]
         self.shift_chosen.emit(chosen)
 
-    def render(self, c: ConsoleController) -> None:
+    def refresh(self, c: ConsoleController) -> None:
         t = self.t
         skills = c.skills
         if list(self.boxes) != skills:
@@ -62,8 +62,11 @@ class ShiftPage(QWidget):
         names = [c.directory.department_name(d, t.language) for d in (c.shift or skills)]
         self.current.setText(t("shift.current", departments="、".join(names) if names else "—"))
         state = c.officer_state if c.online else "offline"
-        self.status.setText(t(f"idle.{state}") if state in ("available", "away", "wrap_up", "offline")
-                            else t("idle.available"))
+        self.status.setText(
+            t(f"idle.{state}")
+            if state in ("available", "away", "wrap_up", "offline")
+            else t("idle.available")
+        )
         if state == "available":
             self.hint.setText(t("idle.hint_available"))
         elif state == "wrap_up":

@@ -87,8 +87,9 @@ class VideoView(QWidget):
             painter.drawImage(x, y, self._image)
         elif self.placeholder:
             painter.setPen(QColor(200, 200, 200))
-            painter.drawText(QRect(0, 0, self.width(), self.height()), Qt.AlignmentFlag.AlignCenter,
-                             self.placeholder)
+            painter.drawText(
+                QRect(0, 0, self.width(), self.height()), Qt.AlignmentFlag.AlignCenter, self.placeholder
+            )
         if self.border:
             painter.setPen(QColor(255, 255, 255))
             painter.drawRect(0, 0, self.width() - 1, self.height() - 1)

@@ -87,9 +87,19 @@ class DocumentViewer(QWidget):
 
     save_requested = Signal(str)
 
-    def __init__(self, t: Messages, doc_id: str, data: bytes, *, title: str, verified_note: str,
-                 dpi: int | None = None, saved: bool = False, parent: QWidget | None = None,
-                 screen_dpi: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        t: Messages,
+        doc_id: str,
+        data: bytes,
+        *,
+        title: str,
+        verified_note: str,
+        dpi: int | None = None,
+        saved: bool = False,
+        parent: QWidget | None = None,
+        screen_dpi: Callable[[], float] | None = None,
+    ):
         super().__init__(parent, Qt.WindowType.Window)
         self.t = t
         self.doc_id = doc_id

@@ -43,15 +43,23 @@ log = logging.getLogger(__name__)
 
 SHOWABLE = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}  # what a kiosk can display
 ControllerFactory = Callable[[str, str, str], ConsoleController]  # username, password, role
+EventHandler = Callable[[ConsoleController, dict[str, Any]], None]
 
 
 class ConsoleWindow(QMainWindow):
     changed = Signal(str)  # emitted after each controller event has been rendered (the event's name)
     closed = Signal()
 
-    def __init__(self, t: Messages, *, server_url: str, directory: Directory,
-                 make_controller: ControllerFactory | None = None, username: str = "",
-                 ringer: Ringer | None = None):
+    def __init__(
+        self,
+        t: Messages,
+        *,
+        server_url: str,
+        directory: Directory,
+        make_controller: ControllerFactory | None = None,
+        username: str = "",
+        ringer: Ringer | None = None,
+    ):
         super().__init__()
         self.t = t
         self.directory = directory
@@ -90,6 +98,7 @@ class ConsoleWindow(QMainWindow):
         self.main_page = main
         self.setCentralWidget(self.pages)
         self._connect()
+        self._handlers = self._event_handlers()
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._tick)
@@ -115,7 +124,8 @@ class ConsoleWindow(QMainWindow):
         call.withdraw_clicked.connect(self._withdraw)
         call.slip_submitted.connect(self._print_slip)
         call.transfer_submitted.connect(
-            lambda dep, note, warm: self._act(lambda c: c.transfer_call(dep, note, warm=warm)))
+            lambda dep, note, warm: self._act(lambda c: c.transfer_call(dep, note, warm=warm))
+        )
         call.transfer_cancelled.connect(lambda: self._act(lambda c: c.cancel_transfer()))
         call.end_submitted.connect(lambda outcome, notes: self._act(lambda c: c.end_call(outcome, notes)))
 
@@ -165,8 +175,8 @@ class ConsoleWindow(QMainWindow):
         self.tabs.setTabVisible(2, supervisor or controller.stats is not None)
         self.tabs.setTabText(2, self.t("tab.board") if supervisor else self.t("tab.queues"))
         self.tabs.setCurrentWidget(self.board if supervisor else self.desk)
-        self.render()
-        self.board.render(controller.stats)
+        self.refresh()
+        self.board.refresh(controller.stats)
         self.changed.emit("attached")
 
     async def shutdown(self) -> None:
@@ -197,8 +207,11 @@ class ConsoleWindow(QMainWindow):
         self._act(lambda c: c.decline())
 
     def _show_sample(self) -> None:
-        self._act(lambda c: c.desk.show_document(sample_form_png(), name=self.t("documents.sample_name"),
-                                                 width=1000, height=1414))
+        self._act(
+            lambda c: c.desk.show_document(
+                sample_form_png(), name=self.t("documents.sample_name"), width=1000, height=1414
+            )
+        )
 
     def _choose_file(self) -> QFileDialog:
         """A non-modal file dialog (never exec() under qasync); the chosen file is shown to the resident."""
@@ -254,8 +267,15 @@ class ConsoleWindow(QMainWindow):
             if offer.warning == "mynumber_back":
                 note += "\n" + self.t("viewer.mynumber_warning")
             title = self.t("viewer.title", name=offer.name)
-            viewer = DocumentViewer(self.t, doc_id, document.data, title=title, verified_note=note,
-                                    dpi=offer.dpi, saved=document.saved)
+            viewer = DocumentViewer(
+                self.t,
+                doc_id,
+                document.data,
+                title=title,
+                verified_note=note,
+                dpi=offer.dpi,
+                saved=document.saved,
+            )
             viewer.save_requested.connect(self._save_document)
             self.viewers[doc_id] = viewer
         viewer.show()
@@ -268,6 +288,7 @@ class ConsoleWindow(QMainWindow):
             if doc_id in self.viewers:
                 self.viewers[doc_id].set_saved(True)
             self.call.mark_saved(doc_id, self.t("documents.saved_suffix"))
+
         self._act(save)
 
     def _close_viewers(self) -> None:
@@ -278,90 +299,124 @@ class ConsoleWindow(QMainWindow):
 
     # ------------------------------------------------------------------ controller events
 
+    def _event_handlers(self) -> dict[str, EventHandler]:
+        """What each controller event changes beyond the re-render that follows every event."""
+        t = self.t
+        call = self.call
+        return {
+            "ring": self._on_ring,
+            "ring_withdrawn": self._on_ring_withdrawn,
+            "call_connecting": self._on_call_connecting,
+            "call_ended": self._on_call_over,
+            "call_requeued": self._on_call_over,
+            "chat": lambda c, data: call.add_chat(data["sender"], data["text"]),
+            "scan_status": lambda c, data: call.scan_status.setText(t(f"scan.{data['stage']}")),
+            "document_received": self._on_document_received,
+            "document_shown": lambda c, data: call.shown_status.setText(t("documents.sent")),
+            "document_delivered": lambda c, data: call.shown_status.setText(
+                t("documents.delivered")
+                if data.get("ok")
+                else t("documents.not_delivered", detail=data.get("detail", ""))
+            ),
+            "document_withdrawn": lambda c, data: call.shown_status.setText(t("documents.withdrawn")),
+            "slip_sent": lambda c, data: call.slip_status.setText(t("slip.sent")),
+            "print_result": lambda c, data: call.slip_status.setText(
+                t("slip.printed")
+                if data.get("ok")
+                else t("slip.failed", status=data.get("printer_status", ""), detail=data.get("detail", ""))
+            ),
+            "transfer_cancelled": lambda c, data: call.transfer_status.setText(t("transfer.cancelled")),
+            "transferred": self._on_transferred,
+            "stats": self._on_stats,
+            "error": lambda c, data: self.statusBar().showMessage(
+                t("error.server", detail=data.get("detail", "")), 15_000
+            ),
+            "offline": lambda c, data: self.statusBar().showMessage(t("error.offline"), 15_000),
+        }
+
     def _on_event(self, event: str, data: dict[str, Any]) -> None:
         c = self.controller
         if c is None:
             return
-        t = self.t
-        if event == "ring" and c.offer is not None:
-            self.ring.show_offer(c.offer)
-            self.tabs.setCurrentWidget(self.desk)
-            self.desk.setCurrentWidget(self.ring)
-            self.ringer.start()
-            self.ring.accept.setFocus()  # Enter or Space answers
-            self.showNormal()
-            self.raise_()
-            self.activateWindow()
-            QApplication.alert(self, 0)
-        elif event == "ring_withdrawn":
-            if self.ring.offer is not None and self.ring.offer.call_id == data.get("call_id"):
-                self.ringer.stop()
-                self.ring.stop()
-                self.desk.setCurrentWidget(self.shift)
-                self.statusBar().showMessage(t(f"ring.withdrawn_{data.get('reason')}"), 10_000)
-        elif event == "call_connecting":
+        handler = self._handlers.get(event)
+        if handler is not None:
+            handler(c, data)
+        self.refresh()
+        self.changed.emit(event)
+
+    def _on_ring(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        if c.offer is None:
+            return
+        self.ring.show_offer(c.offer)
+        self.tabs.setCurrentWidget(self.desk)
+        self.desk.setCurrentWidget(self.ring)
+        self.ringer.start()
+        self.ring.accept.setFocus()  # Enter or Space answers
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        QApplication.alert(self, 0)
+
+    def _on_ring_withdrawn(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        if self.ring.offer is not None and self.ring.offer.call_id == data.get("call_id"):
             self.ringer.stop()
             self.ring.stop()
-            self.call.reset()
-            session = c.party.session
-            if session is not None:
-                self.call.stage.remote.set_source(session.remote_video)
-            media = c.party.media
-            if isinstance(media, ConsoleMedia):
-                self.call.stage.local.set_source(media.self_view if media.camera_on else None)
-            self.desk.setCurrentWidget(self.call)
-            self.tabs.setCurrentWidget(self.desk)
-        elif event in ("call_ended", "call_requeued"):
-            if c.call_id is None:
-                self._close_viewers()
-                self.call.stage.remote.set_source(None)
-                self.call.stage.local.set_source(None)
-                self.desk.setCurrentWidget(self.shift)
-                reason = data.get("reason", "requeued")
-                self.statusBar().showMessage(t("call.ended", reason=t(f"end_reason.{reason}")
-                                               if t.has(f"end_reason.{reason}") else reason), 10_000)
-        elif event == "chat":
-            self.call.add_chat(data["sender"], data["text"])
-        elif event == "scan_status":
-            self.call.scan_status.setText(t(f"scan.{data['stage']}"))
-        elif event == "document_received":
-            if data.get("ok"):
-                doc = c.desk.documents.get(data["doc_id"])
-                if doc is not None:
-                    label = t("documents.item", name=doc.offer.name or data["doc_id"],
-                              size=f"{doc.offer.size / 1024:.0f}")
-                    self.call.add_document(data["doc_id"], label)
-                    self.call.scan_status.setText(t("scan.verified"))
-                    self.open_document(data["doc_id"])
-            else:
-                self.call.scan_status.setText(t("scan.damaged", detail=data.get("detail", "")))
-        elif event == "document_shown":
-            self.call.shown_status.setText(t("documents.sent"))
-        elif event == "document_delivered":
-            self.call.shown_status.setText(t("documents.delivered") if data.get("ok")
-                                           else t("documents.not_delivered", detail=data.get("detail", "")))
-        elif event == "document_withdrawn":
-            self.call.shown_status.setText(t("documents.withdrawn"))
-        elif event == "slip_sent":
-            self.call.slip_status.setText(t("slip.sent"))
-        elif event == "print_result":
-            self.call.slip_status.setText(t("slip.printed") if data.get("ok") else t(
-                "slip.failed", status=data.get("printer_status", ""), detail=data.get("detail", "")))
-        elif event == "transfer_cancelled":
-            self.call.transfer_status.setText(t("transfer.cancelled"))
-        elif event == "transferred":
-            name = self.directory.department_name(data["to_department"], t.language)
-            self.call.transfer_status.setText(t("transfer.warm_pending", department=name) if data.get("warm")
-                                              else t("transfer.done", department=name))
-        elif event == "stats":
-            self.board.render(c.stats)
-            self.tabs.setTabVisible(2, True)
-        elif event == "error":
-            self.statusBar().showMessage(t("error.server", detail=data.get("detail", "")), 15_000)
-        elif event == "offline":
-            self.statusBar().showMessage(t("error.offline"), 15_000)
-        self.render()
-        self.changed.emit(event)
+            self.desk.setCurrentWidget(self.shift)
+            self.statusBar().showMessage(self.t(f"ring.withdrawn_{data.get('reason')}"), 10_000)
+
+    def _on_call_connecting(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        self.ringer.stop()
+        self.ring.stop()
+        self.call.reset()
+        session = c.party.session
+        if session is not None:
+            self.call.stage.remote.set_source(session.remote_video)
+        media = c.party.media
+        if isinstance(media, ConsoleMedia):
+            self.call.stage.local.set_source(media.self_view if media.camera_on else None)
+        self.desk.setCurrentWidget(self.call)
+        self.tabs.setCurrentWidget(self.desk)
+
+    def _on_call_over(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        if c.call_id is not None:
+            return
+        t = self.t
+        self._close_viewers()
+        self.call.stage.remote.set_source(None)
+        self.call.stage.local.set_source(None)
+        self.desk.setCurrentWidget(self.shift)
+        reason = data.get("reason", "requeued")
+        self.statusBar().showMessage(
+            t("call.ended", reason=t(f"end_reason.{reason}") if t.has(f"end_reason.{reason}") else reason),
+            10_000,
+        )
+
+    def _on_document_received(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        t = self.t
+        if not data.get("ok"):
+            self.call.scan_status.setText(t("scan.damaged", detail=data.get("detail", "")))
+            return
+        doc = c.desk.documents.get(data["doc_id"])
+        if doc is not None:
+            label = t(
+                "documents.item", name=doc.offer.name or data["doc_id"], size=f"{doc.offer.size / 1024:.0f}"
+            )
+            self.call.add_document(data["doc_id"], label)
+            self.call.scan_status.setText(t("scan.verified"))
+            self.open_document(data["doc_id"])
+
+    def _on_transferred(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        t = self.t
+        name = self.directory.department_name(data["to_department"], t.language)
+        self.call.transfer_status.setText(
+            t("transfer.warm_pending", department=name)
+            if data.get("warm")
+            else t("transfer.done", department=name)
+        )
+
+    def _on_stats(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        self.board.refresh(c.stats)
+        self.tabs.setTabVisible(2, True)
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
         """Wait until ``predicate()`` holds, re-checked after each rendered controller event."""
@@ -379,23 +434,23 @@ class ConsoleWindow(QMainWindow):
         finally:
             self.changed.disconnect(check)
 
-    def render(self) -> None:
+    def refresh(self) -> None:
         c = self.controller
         if c is None:
             return
-        self.header.render(c)
-        self.shift.render(c)
-        self.call.render(c, self._departments())
-        self.history.render(c.history)
+        self.header.refresh(c)
+        self.shift.refresh(c)
+        self.call.refresh(c, self._departments())
+        self.history.refresh(c.history)
 
     def _tick(self) -> None:
         if self.controller is None:
             return
-        self.header.render(self.controller)
+        self.header.refresh(self.controller)
         if self.desk.currentWidget() is self.ring:
             self.ring.tick()
         if self.controller.call_id is not None:
-            self.call.render(self.controller, self._departments())
+            self.call.refresh(self.controller, self._departments())
 
     def _departments(self) -> list[tuple[str, str]]:
         c = self.controller

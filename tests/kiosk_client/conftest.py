@@ -31,9 +31,9 @@ from config.schema import (
     ScannerConfig,
 )
 from hardware.fake_escpos_printer import FakeEscposPrinter
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, ResidentSession
 from remote_call.events import EventHub
-from simulator.fleet import SimulatedMedia
 
 TIMEOUT = 20.0
 PASSWORD = "correct horse battery"
@@ -122,7 +122,8 @@ def assert_nothing_of_the_resident(controller: KioskController, window: QWidget,
     assert controller.resident == ResidentSession()
     assert controller.media.self_view.frame is None and controller.media.preview.frame is None
     assert controller.media.muted is False
-    assert controller.party.session is None and controller._receiver is None and not controller._verdicts
+    assert controller.party.session is None and controller.desk._receiver is None
+    assert controller.desk.session is None and not controller.desk.scanning._verdicts
     for text in visible_texts(window):
         for secret in secrets:
             assert secret not in text, f"{secret!r} still on screen in {text!r}"
@@ -158,7 +159,7 @@ def shots(tmp_path: Path) -> Path:
 async def demo(qtbot):
     """A server-less controller (demo departments, one closed) and its window, on the configured screen."""
     from config.loader import load_config
-    from kiosk_client.demo import demo_controller
+    from devtools.kiosk_demo import demo_controller
     from kiosk_client.view.window import KioskWindow
 
     controller = demo_controller(load_config())

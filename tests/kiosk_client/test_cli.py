@@ -1,4 +1,5 @@
-"""The madoguchi-kiosk command: argument errors, the token file, and screenshot rendering."""
+"""The madoguchi-kiosk command: argument errors and the token file; and the developer command
+``madoguchi-screenshots kiosk`` rendering every screen."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 from PIL import Image
 
 from config.loader import load_config
+from devtools import screenshots
+from devtools.kiosk_shots import render_screenshots
 from kiosk_client import cli
 
 
@@ -16,8 +19,10 @@ def test_arguments_are_checked_with_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.parse_args(["--server", "http://h", "--kiosk-id", "k", "--token-file", "t"])
     assert "ws:// or wss://" in capsys.readouterr().err
-    args = cli.parse_args(["--screenshots", str(tmp_path)])
-    assert args.screenshots == tmp_path and args.server is None
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--screenshots", str(tmp_path)])  # a developer command now, not the kiosk's
+    args = screenshots.parse_args(["kiosk", str(tmp_path)])
+    assert args.app == "kiosk" and args.directory == tmp_path and args.kiosk_id == "kiosk-ueda"
 
 
 def test_token_file_must_hold_a_token(tmp_path):
@@ -33,12 +38,12 @@ def test_token_file_must_hold_a_token(tmp_path):
 
 
 async def test_screenshots_render_every_stage_to_png(tmp_path, monkeypatch):
-    import kiosk_client.demo as demo
+    import devtools.kiosk_demo as demo
     import kiosk_client.i18n as i18n
 
     monkeypatch.setattr(demo, "STAGES", ("welcome", "in_call_scan_done", "after_call"))
     monkeypatch.setattr(i18n, "LANGUAGES", ("ja", "vi"))
-    paths = await cli.render_screenshots(load_config(), tmp_path)
+    paths = await render_screenshots(load_config(), tmp_path)
     assert len(paths) == 3 * 2 * 2
     assert {p.parent.parent.name for p in paths} == {"normal", "high_contrast"}
     for path in paths:

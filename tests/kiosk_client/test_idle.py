@@ -90,7 +90,7 @@ async def test_a_touch_during_the_countdown_keeps_the_session(demo, qtbot):
 
 
 async def test_no_idle_reset_during_a_call_or_on_an_untouched_welcome(demo):
-    from kiosk_client.demo import stage
+    from devtools.kiosk_demo import stage
 
     controller, _window = demo
     await stage(controller, "in_call_chat")

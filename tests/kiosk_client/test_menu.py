@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from config.loader import load_config
 from config.schema import Audience
-from kiosk_client.demo import demo_departments
+from devtools.kiosk_demo import demo_departments
 from kiosk_client.menu import Menu
 
 

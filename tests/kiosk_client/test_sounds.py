@@ -59,5 +59,5 @@ async def test_the_controller_cues_the_resident(demo, qtbot):
     click(qtbot, window, "tile-department-kenko-hoken")  # closed: an attention cue with the notice
     await notice
     assert controller.cues.played[-1] == "error" and len(heard) == 1
-    controller._on_control({"type": "chat", "id": "c1", "text": "こんにちは", "sender": "officer"})
+    controller.desk._on_control({"type": "chat", "id": "c1", "text": "こんにちは", "sender": "officer"})
     assert controller.cues.played[-1] == "chat"

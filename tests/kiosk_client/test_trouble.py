@@ -134,7 +134,7 @@ def test_pin_check_locks_out_after_repeated_failures():
 
 async def test_call_request_while_offline_says_so(demo, qtbot):
     controller, window = demo
-    from kiosk_client.demo import stage
+    from devtools.kiosk_demo import stage
 
     await stage(controller, "consent")
     controller.online = False
@@ -188,8 +188,8 @@ async def test_entering_the_choice_refreshes_waiting_counts_from_the_server(serv
 async def test_a_missing_camera_is_explained_and_the_call_is_still_offered(qtbot):
     from config.loader import load_config
     from config.schema import CameraConfig, DeviceDriver, DevicesConfig
+    from devtools.kiosk_demo import demo_departments
     from hardware.devices import KioskDevices
-    from kiosk_client.demo import demo_departments
 
     devices = await KioskDevices.open(DevicesConfig(camera=CameraConfig(driver=DeviceDriver.NONE)), "test")
     kiosk = KioskController(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController
-from simulator.fleet import SimulatedMedia
 from staff_console.controller import ConsoleController
 
 PASSWORD = "correct horse battery"

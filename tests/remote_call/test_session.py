@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from devtools.sessions import session_pair
 from remote_call import protocol as p
 from remote_call.session import CallSession, rtc_configuration
-from remote_call.testing import session_pair
 
 TIMEOUT = 20.0
 

@@ -23,9 +23,9 @@ import pytestqt.plugin
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from devtools.headless import PASSWORD, TIMEOUT, console_media
 from staff_console.directory import Directory
 from staff_console.i18n import Messages
-from staff_console.testing import PASSWORD, TIMEOUT, console_media
 from staff_console.view.ringer import Ringer
 from staff_console.view.style import apply_style
 from staff_console.view.tasks import use_thread_pool_executor
@@ -87,12 +87,24 @@ async def make_window(server, qtbot) -> AsyncIterator[Callable[..., ConsoleWindo
         from staff_console.controller import ConsoleController
 
         def make(user: str, password: str, role: str) -> ConsoleController:
-            return ConsoleController(server.url, user, password, console_media(), role=role,
-                                     config=server.config, backoff_initial_s=0.05)
+            return ConsoleController(
+                server.url,
+                user,
+                password,
+                console_media(),
+                role=role,
+                config=server.config,
+                backoff_initial_s=0.05,
+            )
 
-        window = ConsoleWindow(Messages(language, strict=True), server_url=server.url,
-                               directory=Directory(server.config), make_controller=make, username=username,
-                               ringer=Ringer(use_sound_device=False))
+        window = ConsoleWindow(
+            Messages(language, strict=True),
+            server_url=server.url,
+            directory=Directory(server.config),
+            make_controller=make,
+            username=username,
+            ringer=Ringer(use_sound_device=False),
+        )
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -163,8 +175,9 @@ def visible_texts(root) -> list[str]:
             for column in range(widget.columnCount()):
                 header = widget.horizontalHeaderItem(column)
                 texts.append(header.text() if header else "")
-                texts.extend(widget.item(r, column).text() for r in range(widget.rowCount())
-                             if widget.item(r, column))
+                texts.extend(
+                    widget.item(r, column).text() for r in range(widget.rowCount()) if widget.item(r, column)
+                )
     return texts
 
 

@@ -7,8 +7,8 @@ import asyncio
 
 from PySide6.QtCore import Qt
 
+from devtools.headless import PASSWORD, TIMEOUT, start_kiosk
 from signaling_server.auth import hash_password
-from staff_console.testing import PASSWORD, TIMEOUT, start_kiosk
 
 
 def _cell(table, row_name: str, column: int) -> str | None:
@@ -83,8 +83,11 @@ async def test_decline_and_a_ring_answered_elsewhere(make_window, qtbot, helpers
         assert other.ringer.playing
         qtbot.mouseClick(other.ring.accept, Qt.MouseButton.LeftButton)
         await helpers.until(other, lambda: other.controller.in_call)
-        expected = ("上田公民館 | Child and Family Support Division" if other is second
-                    else "上田公民館｜子育てあんしん課")
+        expected = (
+            "上田公民館 | Child and Family Support Division"
+            if other is second
+            else "上田公民館｜子育てあんしん課"
+        )
         assert other.call.info.text().startswith(expected)
         assert helpers.raw_keys(first) == [] and helpers.raw_keys(second) == []
     finally:

@@ -9,13 +9,13 @@ import aiohttp
 import pytest
 
 from config.schema import DocumentsConfig
+from devtools.headless import TIMEOUT, console_media, kiosk_media
 from hardware.scanner import SimulatedScanner
 from kiosk_client.controller import KioskController, KioskState
 from kiosk_client.peripherals import Peripherals, ScannerAdapter
 from signaling_server.case_documents import new_key
 from signaling_server.testing import test_config
 from staff_console.controller import ConsoleController
-from staff_console.testing import TIMEOUT, console_media, kiosk_media
 
 PASSWORD = "correct horse battery"
 

@@ -8,17 +8,18 @@ import pytest
 from PIL import Image
 
 from config.loader import load_config
+from devtools.console_shots import render_all
 from staff_console import cli
 from staff_console.samples import form_page, sample_form_png
-from staff_console.screenshots import render_all
 from staff_console.view.ringer import Ringer
 
 
 def test_arguments_are_checked_with_clear_errors(capsys):
-    for argv, message in ((["--username", "x"], "--server is required"),
-                          (["--server", "http://x/ws"], "must be a ws:// or wss:// URL"),
-                          (["--server", "ws://x/ws", "--password-file", "p"],
-                           "--password-file needs --username")):
+    for argv, message in (
+        (["--username", "x"], "--server is required"),
+        (["--server", "http://x/ws"], "must be a ws:// or wss:// URL"),
+        (["--server", "ws://x/ws", "--password-file", "p"], "--password-file needs --username"),
+    ):
         with pytest.raises(SystemExit):
             cli.parse_args(argv)
         assert message in capsys.readouterr().err
@@ -61,12 +62,29 @@ def test_ringer_rings_until_stopped(qapp):
 async def test_screenshot_mode_renders_every_screen(tmp_path: Path):
     written = await render_all(tmp_path, load_config())
     names = [p.name.split("-", 1)[1] for p in written]
-    assert names == ["sign-in-en.png", "sign-in.png", "desk-available.png", "desk-away.png", "ring.png",
-                     "call-chat.png", "scan-viewer.png", "scan-viewer-rotated.png", "scan-viewer-saved.png",
-                     "call-documents.png", "call-slip.png", "call-transfer.png", "call-end.png",
-                     "call-transfer-pending.png", "ring-transferred.png", "desk-wrap-up.png",
-                     "call-after-transfer.png",
-                     "desk-after-call.png", "history.png", "board-officer.png", "supervisor.png"]
+    assert names == [
+        "sign-in-en.png",
+        "sign-in.png",
+        "desk-available.png",
+        "desk-away.png",
+        "ring.png",
+        "call-chat.png",
+        "scan-viewer.png",
+        "scan-viewer-rotated.png",
+        "scan-viewer-saved.png",
+        "call-documents.png",
+        "call-slip.png",
+        "call-transfer.png",
+        "call-end.png",
+        "call-transfer-pending.png",
+        "ring-transferred.png",
+        "desk-wrap-up.png",
+        "call-after-transfer.png",
+        "desk-after-call.png",
+        "history.png",
+        "board-officer.png",
+        "supervisor.png",
+    ]
     for path in written:
         with Image.open(path) as image:
             assert image.width >= 800 and image.height >= 600

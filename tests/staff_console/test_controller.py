@@ -6,11 +6,7 @@ import asyncio
 
 import pytest
 
-from remote_call import incall as ic
-from remote_call import protocol as p
-from remote_call.documents import sha256_hex
-from staff_console.controller import ConsoleController
-from staff_console.testing import (
+from devtools.headless import (
     PASSWORD,
     TIMEOUT,
     KioskInbox,
@@ -21,6 +17,10 @@ from staff_console.testing import (
     start_console,
     start_kiosk,
 )
+from remote_call import incall as ic
+from remote_call import protocol as p
+from remote_call.documents import sha256_hex
+from staff_console.controller import ConsoleController
 
 
 async def test_in_call_desk_chat_scan_show_print_and_end(server):

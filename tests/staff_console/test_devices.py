@@ -28,6 +28,7 @@ async def test_camera_file_through_console_switches(tmp_path: Path):
     media = ConsoleMedia(devices)
     track = media.camera_track()
     try:
+
         async def first_camera_frame():
             while True:
                 frame = await track.recv()

@@ -41,15 +41,16 @@ def test_every_key_used_in_the_code_exists():
     for prefix in prefixes:
         assert any(k.startswith(prefix) for k in keys), prefix
     # the dynamic families are complete
-    for family, values in (("lang.", fmt.LANGUAGES), ("a11y.", fmt.ACCESSIBILITY),
-                           ("away.", ("break", "counter", "meeting")),
-                           ("state.", ("offline", "available", "ringing", "in_call", "wrap_up", "away")),
-                           ("outcome.", ("resolved", "visit_city_hall", "transferred", "appointment_made",
-                                         "other")),
-                           ("scan.", ("placing", "hold_still", "scanning", "sending", "done", "failed",
-                                      "cancelled")),
-                           ("reason.", fmt.SERVER_REASONS),
-                           ("ring.withdrawn_", ("answered_elsewhere", "timeout", "caller_left", "declined"))):
+    for family, values in (
+        ("lang.", fmt.LANGUAGES),
+        ("a11y.", fmt.ACCESSIBILITY),
+        ("away.", ("break", "counter", "meeting")),
+        ("state.", ("offline", "available", "ringing", "in_call", "wrap_up", "away")),
+        ("outcome.", ("resolved", "visit_city_hall", "transferred", "appointment_made", "other")),
+        ("scan.", ("placing", "hold_still", "scanning", "sending", "done", "failed", "cancelled")),
+        ("reason.", fmt.SERVER_REASONS),
+        ("ring.withdrawn_", ("answered_elsewhere", "timeout", "caller_left", "declined")),
+    ):
         for value in values:
             assert family + value in keys, family + value
 

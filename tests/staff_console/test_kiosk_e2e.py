@@ -6,22 +6,29 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from devtools.headless import TIMEOUT, kiosk_media
 from hardware.escpos_parse import parse, qr_payloads
 from hardware.fake_escpos_printer import FakeEscposPrinter
 from hardware.printer import NetworkPrinter
 from hardware.scanner import SimulatedScanner
 from kiosk_client.controller import KioskController, KioskState
 from kiosk_client.peripherals import Peripherals, PrinterAdapter, ScannerAdapter
-from staff_console.testing import TIMEOUT, kiosk_media
 
 
 async def test_scan_from_the_kiosk_scanner_and_slip_to_its_printer(make_window, qtbot, helpers, server):
     async with FakeEscposPrinter("ok") as printer:
-        peripherals = Peripherals(ScannerAdapter(SimulatedScanner(150)),
-                                  PrinterAdapter(NetworkPrinter(printer.address, width_px=512,
-                                                                status_timeout_s=1.0)))
-        kiosk = KioskController(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"],
-                                kiosk_media(), config=server.config, peripherals=peripherals)
+        peripherals = Peripherals(
+            ScannerAdapter(SimulatedScanner(150)),
+            PrinterAdapter(NetworkPrinter(printer.address, width_px=512, status_timeout_s=1.0)),
+        )
+        kiosk = KioskController(
+            server.url,
+            "kiosk-ueda",
+            server.fleet.kiosk_tokens["kiosk-ueda"],
+            kiosk_media(),
+            config=server.config,
+            peripherals=peripherals,
+        )
         await kiosk.start(TIMEOUT)
         window = make_window()
         try:

@@ -6,8 +6,8 @@ import asyncio
 
 from PySide6.QtCore import Qt
 
+from devtools.headless import TIMEOUT, start_console, start_kiosk
 from kiosk_client.controller import KioskState
-from staff_console.testing import TIMEOUT, start_console, start_kiosk
 
 
 async def _in_call(window, qtbot, helpers, server):

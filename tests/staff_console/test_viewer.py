@@ -8,17 +8,24 @@ import asyncio
 import pytest
 from PySide6.QtCore import Qt
 
+from devtools.headless import TIMEOUT, KioskInbox, scan_png, start_kiosk
 from remote_call import incall as ic
 from remote_call.documents import send_document, sha256_hex
 from staff_console.i18n import Messages
-from staff_console.testing import TIMEOUT, KioskInbox, scan_png, start_kiosk
 from staff_console.view.viewer import MAX_SCALE, DocumentViewer
 
 
 def test_actual_size_fit_zoom_and_rotation(qtbot):
     data = scan_png(2480 // 4, 3508 // 4)
-    viewer = DocumentViewer(Messages("ja", strict=True), "d1", data, title="t", verified_note="ok", dpi=75,
-                            screen_dpi=lambda: 96.0)
+    viewer = DocumentViewer(
+        Messages("ja", strict=True),
+        "d1",
+        data,
+        title="t",
+        verified_note="ok",
+        dpi=75,
+        screen_dpi=lambda: 96.0,
+    )
     qtbot.addWidget(viewer)
     viewer.resize(800, 900)
     viewer.show()
@@ -53,8 +60,15 @@ async def test_a_flagged_scan_shows_the_mynumber_warning(make_window, qtbot, hel
         await asyncio.wait_for(kiosk.party.session.documents_open.wait(), TIMEOUT)
         inbox = KioskInbox(kiosk)
         data = scan_png(400, 250)
-        offer = ic.DocumentOffer(doc_id="card", purpose="scan", name="card.png", mime="image/png",
-                                 size=len(data), sha256=sha256_hex(data), warning="mynumber_back")
+        offer = ic.DocumentOffer(
+            doc_id="card",
+            purpose="scan",
+            name="card.png",
+            mime="image/png",
+            size=len(data),
+            sha256=sha256_hex(data),
+            warning="mynumber_back",
+        )
         await send_document(inbox.session.documents, offer, data)
         await helpers.until(window, lambda: "card" in window.viewers)
         assert "マイナンバーカードの裏面" in window.viewers["card"].info.text()

@@ -6,9 +6,9 @@ import asyncio
 
 from PySide6.QtCore import Qt
 
+from devtools.headless import TIMEOUT, KioskInbox, scan_png, start_kiosk
 from remote_call import incall as ic
 from remote_call.documents import sha256_hex
-from staff_console.testing import TIMEOUT, KioskInbox, scan_png, start_kiosk
 
 
 async def test_sign_in_ring_accept_chat_scan_show_print_end(make_window, qtbot, helpers, server, tmp_path):
@@ -22,8 +22,9 @@ async def test_sign_in_ring_accept_chat_scan_show_print_end(make_window, qtbot, 
 
     kiosk = await start_kiosk(server)
     try:
-        await kiosk.request_call("kosodate", procedure="jido-teate-nintei", language="en",
-                                 accessibility=["wheelchair"])
+        await kiosk.request_call(
+            "kosodate", procedure="jido-teate-nintei", language="en", accessibility=["wheelchair"]
+        )
         await helpers.until(window, lambda: window.desk.currentWidget() is window.ring)
         ring = window.ring
         assert window.ringer.playing
@@ -87,8 +88,9 @@ async def test_sign_in_ring_accept_chat_scan_show_print_end(make_window, qtbot, 
         shown: asyncio.Future = asyncio.get_running_loop().create_future()
         from remote_call.documents import DocumentReceiver
 
-        receiver = DocumentReceiver(lambda offer, blob, ok, detail: shown.done() or shown.set_result(
-            (offer, blob, ok)))
+        receiver = DocumentReceiver(
+            lambda offer, blob, ok, detail: shown.done() or shown.set_result((offer, blob, ok))
+        )
         inbox.session.document_handlers.append(receiver.feed)
         qtbot.mouseClick(window.call.show_sample, Qt.MouseButton.LeftButton)
         offer, blob, ok = await asyncio.wait_for(shown, TIMEOUT)

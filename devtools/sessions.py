@@ -1,4 +1,5 @@
-"""Test utilities for call sessions (like aiortc's in-memory fixtures): two real peers wired back to back."""
+"""Test utilities for call sessions (like aiortc's in-memory fixtures): two real peers wired back to back,
+with simulated media from ``hardware.simulated`` (which ``remote_call`` itself never imports)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Test and demo utilities for the console: a headless kiosk acting as the resident's side of a call.
+"""Headless parties for tests, screenshots and demos: kiosks and consoles against a (test) server, and the
+resident's end of a call's channels driven directly (``KioskInbox``).
 
-Used by tests/staff_console and bench/; not imported by the console itself."""
+Used by tests/staff_console and the console's screenshots (``devtools.console_shots``)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 
 from PIL import Image
 
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, KioskState
 from remote_call import incall as ic
 from remote_call.documents import send_document, sha256_hex
-from simulator.fleet import SimulatedMedia
 from staff_console.controller import ConsoleController
 from staff_console.media import ConsoleMedia
 
@@ -37,8 +38,9 @@ async def start_kiosk(server: Any, kiosk_id: str = "kiosk-ueda") -> KioskControl
 
 
 async def start_console(server: Any, username: str = "hanako", *, role: str = "officer") -> ConsoleController:
-    console = ConsoleController(server.url, username, PASSWORD, console_media(), role=role,
-                                config=server.config)
+    console = ConsoleController(
+        server.url, username, PASSWORD, console_media(), role=role, config=server.config
+    )
     await console.start(TIMEOUT)
     return console
 
@@ -78,11 +80,12 @@ class KioskInbox:
     def send(self, message: ic.InCall) -> None:
         self.session.send_control(ic.incall_dict(message))
 
-    async def send_scan(self, data: bytes, request_id: str | None, *, doc_id: str = "scan-1",
-                        sha256: str | None = None) -> ic.DocumentOffer:
+    async def send_scan(
+        self, data: bytes, request_id: str | None, *, doc_id: str = "scan-1", **fields: Any
+    ) -> ic.DocumentOffer:
+        """Send ``data`` as the scan for ``request_id``; ``fields`` override the offer (name, dpi, ...)."""
         await asyncio.wait_for(self.session.documents_open.wait(), TIMEOUT)
-        offer = ic.DocumentOffer(doc_id=doc_id, purpose="scan", request_id=request_id, name="scan.png",
-                                 mime="image/png", size=len(data), sha256=sha256 or sha256_hex(data))
+        offer = scan_offer(data, request_id, doc_id, **fields)
         assert self.session.documents is not None
         await send_document(self.session.documents, offer, data)
         return offer
@@ -93,11 +96,17 @@ async def send_damaged_scan(inbox: KioskInbox, data: bytes, request_id: str | No
     await asyncio.wait_for(inbox.session.documents_open.wait(), TIMEOUT)
     channel = inbox.session.documents
     assert channel is not None
-    offer = ic.DocumentOffer(doc_id=doc_id, purpose="scan", request_id=request_id, name="scan.png",
-                             mime="image/png", size=len(data), sha256=sha256_hex(data))
+    offer = scan_offer(data, request_id, doc_id)
     channel.send(b"O" + json.dumps(ic.incall_dict(offer)).encode())
     damaged = bytes([data[0] ^ 0xFF]) + data[1:]
     channel.send(b"C" + bytes([len(doc_id)]) + doc_id.encode() + damaged)
+
+
+def scan_offer(data: bytes, request_id: str | None, doc_id: str, **fields: Any) -> ic.DocumentOffer:
+    """The offer a kiosk makes for a scanned PNG page (``fields`` override any of its fields)."""
+    offer = {"doc_id": doc_id, "purpose": "scan", "request_id": request_id, "name": "scan.png"}
+    offer |= {"mime": "image/png", "size": len(data), "sha256": sha256_hex(data)}
+    return ic.DocumentOffer.model_validate(offer | fields)
 
 
 def scan_png(width: int = 620, height: int = 877) -> bytes:
@@ -110,9 +119,14 @@ def scan_png(width: int = 620, height: int = 877) -> bytes:
     return buffer.getvalue()
 
 
-async def connect_call(server: Any, kiosk: KioskController, console: ConsoleController,
-                       department: str = "shimin-toroku", procedure: str | None = None,
-                       accessibility: list[str] | None = None) -> str:
+async def connect_call(
+    server: Any,
+    kiosk: KioskController,
+    console: ConsoleController,
+    department: str = "shimin-toroku",
+    procedure: str | None = None,
+    accessibility: list[str] | None = None,
+) -> str:
     """Kiosk asks, the console rings and accepts; both ends in call with the control channel open."""
     await console.set_available()
     ring = asyncio.ensure_future(console.events.wait("ring", TIMEOUT))

@@ -15,12 +15,16 @@ from typing import Any
 import av
 
 from config.schema import AppConfig
-from hardware.simulated import TestPatternVideoTrack
-from kiosk_client.controller import KioskController, KioskState, ScanTask, Screen, ShownDocument
+from hardware.simulated import SimulatedMedia, TestPatternVideoTrack
+from kiosk_client.controller import KioskController
+from kiosk_client.flow import KioskState, Screen
 from kiosk_client.media import FrameSlot
 from kiosk_client.peripherals import Peripherals, PrintOutcome
+from kiosk_client.resident import ScanTask
+from remote_call import incall as ic
 from remote_call import protocol as p
-from simulator.fleet import SimulatedMedia
+from remote_call.desk import ChatLine, ShownDocument
+from remote_call.documents import sha256_hex
 
 STAGES: tuple[str, ...] = (
     "welcome",
@@ -131,7 +135,8 @@ def demo_controller(config: AppConfig, kiosk_id: str = "kiosk-ueda") -> KioskCon
 
 
 async def stage(controller: KioskController, name: str, language: str = "ja") -> None:
-    """Reset ``controller`` and set it up as a real session would be on screen ``name``."""
+    """Reset ``controller`` and set it up as a real session would be on screen ``name``; every move goes
+    along the kiosk's transition tables (``kiosk_client.flow``), as in a real session."""
     if name not in STAGES:
         raise ValueError(f"unknown demo stage {name!r}; expected one of {', '.join(STAGES)}")
     await controller.reset()
@@ -154,48 +159,68 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
     c.select_procedure("juminhyo")
     if name == "consent":
         return
-    if name == "preflight":
-        c._set_screen(Screen.PREFLIGHT)
-        c.media.preview.push(video_frame("KIOSK CAMERA", 640, 360))
-        c.media.mic_level = 0.05
-        return
     if name == "idle_warning":
         c.idle.warning, c.idle.seconds_left = True, 12
         return
     if name == "service":
-        c._open_service()
+        c.exit_gesture.on_gesture()  # the IT corner, held
         c.service_message = "service.wrong_pin"
         return
-    r.call_id, r.position, r.ewt_s, r.requested = "demo-call", 3, 420.0, True
-    c._set_state(KioskState.WAITING)
+    c.flow.set_screen(Screen.PREFLIGHT)  # without the camera: the preview shows a test frame
+    if name == "preflight":
+        c.media.preview.push(video_frame("KIOSK CAMERA", 640, 360))
+        c.media.mic_level = 0.05
+        return
+    _queue(c)
     if name == "waiting":
-        c._set_screen(Screen.WAITING)
         return
     r.officer_name = OFFICER_NAME
-    if name == "connecting":
-        c._set_state(KioskState.CONNECTING)
-        c._set_screen(Screen.CONNECTING)
-        return
     if name.startswith("after_call"):
-        r.call_id = None
-        r.end_reason = "completed"
-        r.slip = (
-            PrintOutcome(True, "ok", "printed")
-            if name == "after_call"
-            else PrintOutcome(False, "paper_out", "not printed: paper out")
-        )
-        c._set_state(KioskState.FINISHED)
-        c._set_screen(Screen.AFTER_CALL)
-        c.idle.warning, c.idle.seconds_left = True, 14
+        _after_call(c, paper=name == "after_call")
         return
+    c.flow.set_state(KioskState.CONNECTING)
+    c.flow.set_screen(Screen.CONNECTING)
+    if name == "connecting":
+        return
+    _in_call(c, name)
+
+
+def _queue(c: KioskController) -> None:
+    r = c.resident
+    r.call_id, r.position, r.ewt_s, r.requested = "demo-call", 3, 420.0, True
+    c.flow.set_state(KioskState.WAITING)
+    c.flow.set_screen(Screen.WAITING)
+
+
+def _after_call(c: KioskController, *, paper: bool) -> None:
+    r = c.resident
+    r.call_id = None
+    r.end_reason = "completed"
+    r.slip = (
+        PrintOutcome(True, "ok", "printed")
+        if paper
+        else PrintOutcome(False, "paper_out", "not printed: paper out")
+    )
+    c.flow.set_state(KioskState.FINISHED)
+    c.flow.set_screen(Screen.AFTER_CALL)
+    c.idle.arm()  # the full time: no real tick overwrites the staged countdown while the screen is shown
+    c.idle.warning, c.idle.seconds_left = True, 14
+
+
+def _in_call(c: KioskController, name: str) -> None:
+    r = c.resident
     c.party.session = DemoSession(video_frame("OFFICER"))  # type: ignore[assignment]
     c.party.call_id = "demo-call"
     c.media.self_view.push(video_frame("KIOSK CAMERA", 640, 360))
     r.chat.extend(
-        [_line("officer", CHAT_LINES[0]), _line("resident", "はい"), _line("officer", CHAT_LINES[1])]
+        [
+            ChatLine("officer", CHAT_LINES[0]),
+            ChatLine("resident", "はい"),
+            ChatLine("officer", CHAT_LINES[1]),
+        ]
     )
-    c._set_state(KioskState.IN_CALL)
-    c._set_screen(Screen.IN_CALL)
+    c.flow.set_state(KioskState.IN_CALL)
+    c.flow.set_screen(Screen.IN_CALL)
     if name == "in_call_scan":
         r.scan = ScanTask("req-1", SCAN_PROMPT)
     elif name == "in_call_scan_done":
@@ -203,13 +228,16 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
     elif name == "in_call_scanner_broken":
         r.scan = ScanTask("req-1", SCAN_PROMPT, stage="failed", error_key="scan.unavailable")
     elif name == "in_call_document":
-        r.shown["doc-1"] = ShownDocument("doc-1", "guide.png", "image/png", sample_document_png())
+        data = sample_document_png()
+        offer = ic.DocumentOffer(
+            doc_id="doc-1",
+            purpose="show",
+            name="guide.png",
+            mime="image/png",
+            size=len(data),
+            sha256=sha256_hex(data),
+        )
+        r.shown["doc-1"] = ShownDocument(offer, data)
     elif name == "in_call_end_confirm":
         c.media.set_muted(True)
         r.end_confirm = True
-
-
-def _line(sender: str, text: str) -> Any:
-    from kiosk_client.controller import ChatLine
-
-    return ChatLine(sender, text)

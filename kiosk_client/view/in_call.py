@@ -1,0 +1,286 @@
+"""The call screen: the officer large (or a document the officer shows), the resident's self-view small; on
+the right the chat with canned replies or the scan prompt with live guidance, then mute, volume and the
+large end button with its confirmation. Built once from its parts; ``refresh(ctx)`` fills them from the
+controller."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk_client.controller import KioskController
+from kiosk_client.desk import CANNED_REPLIES
+from kiosk_client.resident import ScanTask
+from kiosk_client.view.base import Ctx, Screen, panel
+from kiosk_client.view.widgets import ImageView, VideoView, button, label
+
+SCAN_STAGE_KEYS = {
+    "scanning": "scan.scanning",
+    "sending": "scan.sending",
+    "done": "scan.done",
+    "cancelled": "scan.cancel",
+}
+
+
+class InCallScreen(Screen):
+    def __init__(self, controller: KioskController):
+        super().__init__()
+        self.controller = controller
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 16, 8)
+        layout.setSpacing(16)
+        layout.addLayout(self._build_stage(), 3)
+        right = QVBoxLayout()
+        right.setSpacing(12)
+        self.side_stack = QStackedWidget()
+        self.side_stack.addWidget(self._build_chat())
+        self.side_stack.addWidget(self._build_scan())
+        right.addWidget(self.side_stack, 1)
+        self.controls_stack = QStackedWidget()
+        self.controls_stack.addWidget(self._build_controls())
+        self.controls_stack.addWidget(self._build_end_confirm())
+        right.addWidget(self.controls_stack)
+        layout.addLayout(right, 2)
+        self._document_id: str | None = None
+
+    # ------------------------------------------------------------------ building
+
+    def _build_stage(self) -> QVBoxLayout:
+        """The officer, large; the resident's self-view small below; or a document the officer shows."""
+        c = self.controller
+        left = QVBoxLayout()
+        self.officer_name = label(role="title", rich=True)
+        left.addWidget(self.officer_name)
+        self.main_stack = QStackedWidget()
+        video_page = QWidget()
+        video_layout = QVBoxLayout(video_page)
+        video_layout.setContentsMargins(0, 0, 0, 0)
+        self.officer_video = VideoView("officer-video", c.officer_frame)
+        video_layout.addWidget(self.officer_video, 1)
+        self.main_stack.addWidget(video_page)
+        doc_page = QWidget()
+        doc_layout = QVBoxLayout(doc_page)
+        doc_layout.setContentsMargins(0, 0, 0, 0)
+        self.document_title = label(role="title", rich=True)
+        self.document = ImageView("shown-document")
+        self.document_close = button("document-close")
+        self.document_close.clicked.connect(self._close_document)
+        doc_layout.addWidget(self.document_title)
+        doc_layout.addWidget(self.document, 1)
+        doc_layout.addWidget(self.document_close)
+        self.main_stack.addWidget(doc_page)
+        left.addWidget(self.main_stack, 1)
+        self_row = QHBoxLayout()
+        self.muted_note = label(rich=True)
+        self_row.addWidget(self.muted_note, 1)
+        self.self_view = VideoView("self-video", lambda: c.media.self_view.frame, mirror=True)
+        self.self_view.setFixedSize(320, 200)
+        self_row.addWidget(self.self_view)
+        left.addLayout(self_row)
+        return left
+
+    def _build_chat(self) -> QWidget:
+        chat_page = panel()
+        chat_layout = QVBoxLayout(chat_page)
+        chat_layout.setContentsMargins(16, 12, 16, 12)
+        self.chat_title = label(role="title", rich=True)
+        self.chat = label(rich=True)
+        self.chat.setObjectName("chat")
+        self.chat.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.chat_scroll = QScrollArea()
+        self.chat_scroll.setWidgetResizable(True)
+        self.chat_scroll.setWidget(self.chat)
+        chat_layout.addWidget(self.chat_title)
+        chat_layout.addWidget(self.chat_scroll, 1)
+        replies = QGridLayout()
+        self.replies: dict[str, QPushButton] = {}
+        for i, key in enumerate(CANNED_REPLIES):
+            b = button(f"reply-{key.split('.')[1]}", wrap=True)
+            b.clicked.connect(lambda _=False, key=key: self.controller.send_reply(key))
+            self.replies[key] = b
+            replies.addWidget(b, i // 2, i % 2)
+        chat_layout.addLayout(replies)
+        return chat_page
+
+    def _build_scan(self) -> QWidget:
+        scan_page = panel()
+        scan_layout = QVBoxLayout(scan_page)
+        scan_layout.setContentsMargins(16, 12, 16, 12)
+        self.scan_title = label(role="title", rich=True)
+        self.scan_prompt = label(rich=True)
+        self.scan_stage = label(rich=True)
+        self.scan_stage.setObjectName("scan-stage")
+        self.scan_stage.setStyleSheet("font-weight: bold;")
+        self.scan_thumbnail = ImageView("scan-thumbnail")
+        self.scan_thumbnail.setMinimumHeight(120)
+        self.scan_button = button("scan-button", "primary")
+        self.scan_button.clicked.connect(self.controller.scan_now)
+        self.scan_cancel = button("scan-cancel")
+        self.scan_cancel.clicked.connect(self.controller.cancel_scan)
+        # The guidance scrolls if it is long (larger text, long languages); the buttons always stay visible.
+        guidance = QWidget()
+        guidance_layout = QVBoxLayout(guidance)
+        guidance_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.scan_title, self.scan_prompt, self.scan_stage):
+            guidance_layout.addWidget(widget)
+        guidance_layout.addWidget(self.scan_thumbnail, 1)
+        guidance_scroll = QScrollArea()
+        guidance_scroll.setWidgetResizable(True)
+        guidance_scroll.setWidget(guidance)
+        scan_layout.addWidget(guidance_scroll, 1)
+        scan_layout.addWidget(self.scan_button)
+        scan_layout.addWidget(self.scan_cancel)
+        return scan_page
+
+    def _build_controls(self) -> QWidget:
+        c = self.controller
+        controls = QWidget()
+        controls_layout = QVBoxLayout(controls)
+        controls_layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.mute = button("mute", checkable=True)
+        self.mute.clicked.connect(c.toggle_mute)
+        self.volume_down = button("volume-down", wrap=True)
+        self.volume_down.clicked.connect(lambda: c.change_volume(-1))
+        self.volume_up = button("volume-up", wrap=True)
+        self.volume_up.clicked.connect(lambda: c.change_volume(+1))
+        controls_layout.addWidget(self.mute)
+        row.addWidget(self.volume_down, 1)
+        self.volume_label = label(align=Qt.AlignmentFlag.AlignCenter, wrap=False)
+        row.addWidget(self.volume_label)
+        row.addWidget(self.volume_up, 1)
+        controls_layout.addLayout(row)
+        self.end = button("end-call", "danger")
+        controls_layout.addWidget(self.end)
+        self.end.clicked.connect(c.request_end)
+        return controls
+
+    def _build_end_confirm(self) -> QWidget:
+        confirm = panel()
+        confirm_layout = QVBoxLayout(confirm)
+        self.end_question = label(role="title", rich=True, align=Qt.AlignmentFlag.AlignCenter)
+        confirm_layout.addWidget(self.end_question)
+        confirm_row = QHBoxLayout()
+        self.end_no = button("end-no")
+        self.end_yes = button("end-yes", "danger")
+        self.end_no.clicked.connect(self.controller.dismiss_end)
+        self.end_yes.clicked.connect(self.controller.confirm_end)
+        confirm_row.addWidget(self.end_no)
+        confirm_row.addWidget(self.end_yes)
+        confirm_layout.addLayout(confirm_row)
+        return confirm
+
+    # ------------------------------------------------------------------ touches and rendering
+
+    def _close_document(self) -> None:
+        if self._document_id is not None:
+            self.controller.close_document(self._document_id)
+
+    def tick(self) -> None:
+        self.officer_video.tick()
+        self.self_view.tick()
+
+    def refresh(self, ctx: Ctx) -> None:
+        r = ctx.controller.resident
+        self.officer_name.setText(ctx.h("call.officer", name=r.officer_name) if r.officer_name else "")
+        self.self_view.caption = ctx.t("call.self")
+        self._refresh_chat(ctx)
+        if r.scan is not None:
+            self._refresh_scan(ctx, r.scan)
+        else:
+            self.side_stack.setCurrentIndex(0)
+            self.scan_prompt.setText("")
+            self.scan_stage.setText("")
+            self.scan_thumbnail.set_bytes(None)
+        self._refresh_document(ctx)
+        self._refresh_controls(ctx)
+
+    def _refresh_chat(self, ctx: Ctx) -> None:
+        """The officer's lines and the resident's replies, newest last."""
+        lines = []
+        for line in ctx.controller.resident.chat[-50:]:
+            text = html.escape(line.text)
+            lines.append(
+                f"<p><b>{text}</b></p>"
+                if line.sender == "officer"
+                else f"<p>{html.escape(ctx.t('call.you_said', text=line.text))}</p>"
+            )
+        self.chat_title.setText(ctx.h("call.chat_title"))
+        self.chat.setText("".join(lines))
+        self.chat_scroll.verticalScrollBar().setValue(self.chat_scroll.verticalScrollBar().maximum())
+        for key, b in self.replies.items():
+            b.setText(ctx.t(key))
+
+    def _refresh_scan(self, ctx: Ctx, scan: ScanTask) -> None:
+        """The scan prompt with live guidance."""
+        self.side_stack.setCurrentIndex(1)
+        self.scan_title.setText(ctx.h("scan.title"))
+        prompt = ctx.h("scan.placing")
+        if scan.prompt:
+            prompt = f"<b>{html.escape(scan.prompt)}</b><br>{prompt}"
+        self.scan_prompt.setText(prompt)
+        stage_key = SCAN_STAGE_KEYS.get(scan.stage)
+        if scan.stage == "failed":
+            stage_key = scan.error_key or "scan.failed"
+        elif scan.stage == "done" and scan.error_key:
+            stage_key = scan.error_key  # done, with a notice (e.g. a card was scanned)
+        self.scan_stage.setText(ctx.h(stage_key) if stage_key else "")
+        for wrapped in (self.scan_prompt, self.scan_stage):  # a stacked page ignores wrapped heights
+            wrapped.setMinimumHeight(max(0, wrapped.heightForWidth(max(200, self.side_stack.width() - 40))))
+        self.scan_thumbnail.set_bytes(scan.thumbnail)
+        self.scan_button.setText(ctx.t("scan.button"))
+        self.scan_button.setVisible(
+            scan.stage in ("placing", "failed") and scan.error_key != "scan.unavailable"
+        )
+        self.scan_cancel.setText(
+            ctx.t("show.close") if scan.stage in ("done", "failed") else ctx.t("scan.cancel")
+        )
+
+    def _refresh_document(self, ctx: Ctx) -> None:
+        """A document the officer shows (the newest one) takes the officer's place."""
+        shown = ctx.controller.resident.shown
+        if shown:
+            doc = list(shown.values())[-1]
+            self._document_id = doc.doc_id
+            self.document_title.setText(ctx.h("show.title"))
+            self.document.set_bytes(doc.data)
+            self.document_close.setText(ctx.t("show.close"))
+            self.main_stack.setCurrentIndex(1)
+        else:
+            self._document_id = None
+            self.document.set_bytes(None)
+            self.main_stack.setCurrentIndex(0)
+
+    def _refresh_controls(self, ctx: Ctx) -> None:
+        c = ctx.controller
+        self.mute.setChecked(c.media.muted)
+        self.mute.setText(ctx.t("call.unmute") if c.media.muted else ctx.t("call.mute"))
+        self.muted_note.setText(ctx.h("call.muted") if c.media.muted else "")
+        self.volume_down.setText(ctx.t("call.volume_down"))
+        self.volume_up.setText(ctx.t("call.volume_up"))
+        self.volume_label.setText(ctx.t("call.volume_level", level=round(c.media.volume * 4)))
+        self.end.setText(ctx.t("call.end"))
+        self.end_question.setText(ctx.h("call.end_confirm"))
+        self.end_no.setText(ctx.t("call.end_no"))
+        self.end_yes.setText(ctx.t("call.end_yes"))
+        self.controls_stack.setCurrentIndex(1 if c.resident.end_confirm else 0)
+
+    def clear_resident(self) -> None:
+        self.chat.setText("")
+        self.scan_prompt.setText("")
+        self.scan_stage.setText("")
+        self.officer_video.clear()
+        self.self_view.clear()
+        self.scan_thumbnail.set_bytes(None)
+        self.document.set_bytes(None)
+        self._document_id = None
