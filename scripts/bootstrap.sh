@@ -15,7 +15,7 @@ APT_PACKAGES=(
   xvfb xauth                                             # windows without a display (screenshots, CI)
   chromium                                               # browser tests of the web pages
   coturn                                                 # TURN relay tests
-  iproute2                                               # network namespaces for the chaos test
+  iproute2 nftables                                      # network namespaces and packet loss (chaos test)
 )
 
 missing=()

@@ -20,6 +20,11 @@ class NetLabUnavailable(Exception):
     """This machine cannot build the lab (no root, no network namespaces); the message says why."""
 
 
+class FaultUnavailable(Exception):
+    """A fault that was asked for cannot be injected here; the message names what is missing. A chaos run
+    must fail on it rather than quietly inject fewer kinds of fault than it promised."""
+
+
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=30)
 
@@ -87,10 +92,13 @@ class NetLab:
         """Unplug the host's cable (at the bridge side): nothing gets in or out."""
         _run("ip", "-n", self.hub, "link", "set", self._veth(host, "b"), "down")
 
-    def loss(self, host: str, percent: int) -> bool:
-        """Drop ``percent`` % of the host's packets both ways (UDP and TCP). False without nftables."""
+    def loss(self, host: str, percent: int) -> None:
+        """Drop ``percent`` % of the host's packets both ways (UDP and TCP) with nftables."""
         if shutil.which("nft") is None:
-            return False
+            raise FaultUnavailable(
+                "packet loss needs nftables' nft command (Debian package nftables; scripts/bootstrap.sh "
+                "installs it)"
+            )
         ns = self.ns(host)
         self._clear_loss(host)
         script = (
@@ -99,15 +107,17 @@ class NetLab:
             " chain in { type filter hook input priority 0;"
             f' iifname != "lo" numgen random mod 100 < {percent} drop; }}\n}}\n'
         )
-        subprocess.run(
+        result = subprocess.run(
             ["ip", "netns", "exec", ns, "nft", "-f", "-"],
             input=script,
             text=True,
-            check=True,
             capture_output=True,
             timeout=30,
         )
-        return True
+        if result.returncode != 0:
+            raise FaultUnavailable(
+                f"nft refused the packet-loss rules in {ns}: {result.stderr.strip()[:300]}"
+            )
 
     def delay(self, host: str, ms: int) -> bool:
         """Delay the host's outgoing packets; False where the kernel has no netem."""
