@@ -42,6 +42,15 @@ class RoutingStrategy(StrEnum):
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
+def _span_parts(span: str) -> tuple[int, int, int, int]:
+    """'08:30-17:15' as (8, 30, 17, 15)."""
+    match = _SPAN.match(span)
+    if not match:
+        raise ValueError(f"{span!r} is not a span like '08:30-17:15'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    return h1, m1, h2, m2
+
+
 class OpeningHours(Strict):
     """A weekly schedule: for each weekday a list of "HH:MM-HH:MM" spans (empty: closed that day)."""
 
@@ -60,10 +69,7 @@ class OpeningHours(Strict):
     @classmethod
     def _spans(cls, spans: list[str]) -> list[str]:
         for span in spans:
-            match = _SPAN.match(span)
-            if not match:
-                raise ValueError(f"{span!r} is not a span like '08:30-17:15'")
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            h1, m1, h2, m2 = _span_parts(span)
             if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
                 raise ValueError(f"{span!r} has an impossible time")
             if (h1, m1) >= (h2, m2):
@@ -74,7 +80,7 @@ class OpeningHours(Strict):
         spans = getattr(self, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()])
         result = []
         for span in spans:
-            h1, m1, h2, m2 = (int(g) for g in _SPAN.match(span).groups())  # type: ignore[union-attr]
+            h1, m1, h2, m2 = _span_parts(span)
             end = dt.time(23, 59, 59) if h2 == 24 else dt.time(h2, m2)
             result.append((dt.time(h1, m1), end))
         return result

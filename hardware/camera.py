@@ -26,7 +26,7 @@ from aiortc import VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from hardware.fonts import draw_text_mask, text_mask
-from hardware.health import DeviceHealth, HealthTracker
+from hardware.health import DeviceHealth, HealthStatus, HealthTracker
 from hardware.pacing import video_pacer
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ class CapturedFrame:
     monotonic: float
 
 
-def unavailable_image(width: int, height: int, label: str, lost_for_s: float | None,
-                      detail: str) -> np.ndarray:
+def unavailable_image(
+    width: int, height: int, label: str, lost_for_s: float | None, detail: str
+) -> np.ndarray:
     """The frame the officer sees while the camera is gone: unmistakable, with a moving clock."""
     img = np.full((height, width, 3), (40, 30, 30), np.uint8)
     scale = max(0.4, height / 480)
@@ -82,12 +83,26 @@ def unavailable_image(width: int, height: int, label: str, lost_for_s: float | N
     y = int(height * 0.3)
     for i, (text, size, colour) in enumerate(lines):
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, thick)
-        cv2.putText(img, text, (max(4, (width - tw) // 2), y), cv2.FONT_HERSHEY_SIMPLEX, size, colour, thick,
-                    cv2.LINE_AA)
+        cv2.putText(
+            img,
+            text,
+            (max(4, (width - tw) // 2), y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            size,
+            colour,
+            thick,
+            cv2.LINE_AA,
+        )
         y += th + int(22 * scale)
         if i == 0 and mask is not None:  # the (Japanese) kiosk label under the title
-            draw_text_mask(img, mask, max(4, (width - mask.shape[1]) // 2), y - int(10 * scale),
-                           (230, 230, 230), outline=False)
+            draw_text_mask(
+                img,
+                mask,
+                max(4, (width - mask.shape[1]) // 2),
+                y - int(10 * scale),
+                (230, 230, 230),
+                outline=False,
+            )
             y += mask.shape[0] + int(28 * scale)
     return img
 
@@ -95,9 +110,17 @@ def unavailable_image(width: int, height: int, label: str, lost_for_s: float | N
 class CameraSource:
     """Reads one camera in a background thread; the newest frame wins, older ones are dropped."""
 
-    def __init__(self, source: str | int, width: int = 640, height: int = 480, fps: int = 15,
-                 label: str = "camera", retry_interval_s: float = 0.5, stale_after_s: float | None = None,
-                 on_health_change: Callable[[DeviceHealth], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: str | int,
+        width: int = 640,
+        height: int = 480,
+        fps: int = 15,
+        label: str = "camera",
+        retry_interval_s: float = 0.5,
+        stale_after_s: float | None = None,
+        on_health_change: Callable[[DeviceHealth], None] | None = None,
+    ) -> None:
         self.source = parse_source(source)
         if width < 16 or height < 16 or width % 2 or height % 2:
             raise ValueError(f"camera size must be even and at least 16x16, got {width}x{height}")
@@ -152,8 +175,11 @@ class CameraSource:
         future: asyncio.Future[CapturedFrame] = loop.create_future()
         with self._lock:
             frame = self._latest
-            if frame is not None and frame.seq > after_seq and \
-                    time.monotonic() - frame.monotonic <= self.stale_after_s:
+            if (
+                frame is not None
+                and frame.seq > after_seq
+                and time.monotonic() - frame.monotonic <= self.stale_after_s
+            ):
                 return frame
             self._waiters.append((loop, future))
         try:
@@ -174,8 +200,8 @@ class CameraSource:
         lost = self._lost_at
         return None if lost is None else time.monotonic() - lost
 
-    def _set_health(self, status: str, detail: str) -> None:
-        if self._health.set(status, detail):  # type: ignore[arg-type]
+    def _set_health(self, status: HealthStatus, detail: str) -> None:
+        if self._health.set(status, detail):
             health = self._health.get()
             if status == "ok":
                 log.info("camera %s available again", self.label)
@@ -280,8 +306,13 @@ class CameraTrack(VideoStreamTrack):
         frame = self.source.latest()
         if frame is None:
             self.showing_unavailable = True
-            return unavailable_image(self.source.width, self.source.height, self.source.label,
-                                     self.source.lost_for(), self.source.health().detail)
+            return unavailable_image(
+                self.source.width,
+                self.source.height,
+                self.source.label,
+                self.source.lost_for(),
+                self.source.health().detail,
+            )
         self.showing_unavailable = False
         return frame.image
 

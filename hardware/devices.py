@@ -23,10 +23,10 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from config.schema import DevicesConfig
-from hardware.audio import Microphone, Speaker
+from hardware.audio import Microphone
 from hardware.camera import CameraSource, CameraTrack, NoCameraTrack
 from hardware.echo import create_echo_canceller
-from hardware.health import DeviceHealth
+from hardware.health import DeviceHealth, HealthStatus
 from hardware.printer import PrintResult, SimulatedPrinter, printer_from_config
 from hardware.printer_status import PrinterStatus
 from hardware.receipt import Slip
@@ -38,6 +38,7 @@ from hardware.scanner import (
     SimulatedScanner,
 )
 from hardware.simulated import SimulatedMicrophone, SimulatedSpeaker, TestPatternVideoTrack, ToneAudioTrack
+from hardware.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ ABSENT = "not configured (driver none)"
 
 
 class AbsentScanner:
-    def __init__(self, detail: str, status: str = "absent") -> None:
-        self._health = DeviceHealth(status, detail)  # type: ignore[arg-type]
+    def __init__(self, detail: str, status: HealthStatus = "absent") -> None:
+        self._health = DeviceHealth(status, detail)
 
     def health(self) -> DeviceHealth:
         return self._health
@@ -60,8 +61,8 @@ class AbsentScanner:
 
 
 class AbsentPrinter:
-    def __init__(self, detail: str, status: str = "absent") -> None:
-        self._health = DeviceHealth(status, detail)  # type: ignore[arg-type]
+    def __init__(self, detail: str, status: HealthStatus = "absent") -> None:
+        self._health = DeviceHealth(status, detail)
 
     def health(self) -> DeviceHealth:
         return self._health
@@ -96,12 +97,17 @@ class KioskDevices:
     async def open(cls, devices: DevicesConfig, label: str) -> KioskDevices:
         """Open every configured device concurrently; never raises because one device is broken."""
         self = cls(devices, label)
-        results = await asyncio.gather(self._open_camera(), self._open_audio(), self._open_scanner(),
-                                       self._open_printer(), return_exceptions=True)
+        results = await asyncio.gather(
+            self._open_camera(),
+            self._open_audio(),
+            self._open_scanner(),
+            self._open_printer(),
+            return_exceptions=True,
+        )
         for name, result in zip(("camera", "audio", "scanner", "printer"), results, strict=True):
             if isinstance(result, BaseException):
                 log.error("kiosk %s: opening the %s failed unexpectedly: %r", label, name, result)
-                for device in (("microphone", "speaker") if name == "audio" else (name,)):
+                for device in ("microphone", "speaker") if name == "audio" else (name,):
                     self._fixed[device] = DeviceHealth("error", f"{device}: {result}")
         for name, health in self.health().items():
             if health.status in ("error", "degraded"):
@@ -116,8 +122,9 @@ class KioskDevices:
             self._fixed["camera"] = DeviceHealth("ok", f"simulated test pattern {cfg.width}x{cfg.height}")
         else:
             try:
-                self.camera_source = CameraSource(cfg.source, cfg.width, cfg.height, cfg.fps,
-                                                  label=self.label).start()
+                self.camera_source = CameraSource(
+                    cfg.source, cfg.width, cfg.height, cfg.fps, label=self.label
+                ).start()
             except ValueError as exc:
                 self._fixed["camera"] = DeviceHealth("error", f"camera misconfigured: {exc}")
 
@@ -134,8 +141,9 @@ class KioskDevices:
             self._fixed["speaker"] = DeviceHealth("ok", "simulated (remote audio drained)")
             return
         echo, detail = await asyncio.to_thread(create_echo_canceller, cfg.echo_cancellation)
-        self.microphone = Microphone(cfg.input_device, echo=echo, echo_wanted=cfg.echo_cancellation,
-                                     echo_detail=detail)
+        self.microphone = Microphone(
+            cfg.input_device, echo=echo, echo_wanted=cfg.echo_cancellation, echo_detail=detail
+        )
         self.speaker = Speaker(cfg.output_device, echo=echo)
         await asyncio.gather(self.microphone.start(), self.speaker.start())
 
@@ -210,7 +218,8 @@ class KioskDevices:
     def health(self) -> dict[str, DeviceHealth]:
         result: dict[str, DeviceHealth] = {}
         result["camera"] = self._fixed.get("camera") or (
-            self.camera_source.health() if self.camera_source else DeviceHealth("error", "camera not opened"))
+            self.camera_source.health() if self.camera_source else DeviceHealth("error", "camera not opened")
+        )
         for name, device in (("microphone", self.microphone), ("speaker", self.speaker)):
             fixed = self._fixed.get(name)
             if fixed is not None:

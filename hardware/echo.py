@@ -30,8 +30,12 @@ class EchoCanceller:
         self.sample_rate = sample_rate
         self.chunk = sample_rate * CHUNK_MS // 1000
         self.delay_ms = delay_ms
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
-                                              high_pass_filter=True, auto_gain_control=False)
+        self._apm = rtc.AudioProcessingModule(
+            echo_cancellation=True,
+            noise_suppression=noise_suppression,
+            high_pass_filter=True,
+            auto_gain_control=False,
+        )
         self.frames_processed = 0
         self.last_run_s = 0.0  # processing time of the last measure_echo_reduction run
 
@@ -62,8 +66,9 @@ class EchoCanceller:
         return out
 
 
-def create_echo_canceller(enabled: bool, sample_rate: int = 48_000,
-                          delay_ms: int = 40) -> tuple[EchoCanceller | None, str]:
+def create_echo_canceller(
+    enabled: bool, sample_rate: int = 48_000, delay_ms: int = 40
+) -> tuple[EchoCanceller | None, str]:
     """(canceller, detail): None with a reason when disabled or when the livekit wheel is missing."""
     if not enabled:
         return None, "echo cancellation disabled in config"
@@ -86,8 +91,9 @@ def erle_db(before: np.ndarray, after: np.ndarray) -> float:
     return 10 * np.log10(max(p_in, 1e-12) / max(p_out, 1e-12))
 
 
-def synthetic_echo(seconds: float = 6.0, sample_rate: int = 48_000, delay_ms: float = 30.0,
-                   seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_echo(
+    seconds: float = 6.0, sample_rate: int = 48_000, delay_ms: float = 30.0, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """(far_end, mic): speech-like modulated noise and its echo through a small room response."""
     rng = np.random.default_rng(seed)
     count = int(seconds * sample_rate)

@@ -197,8 +197,9 @@ async def _main(port: int, mode: Mode) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--mode", choices=MODES, default="ok")
     args = parser.parse_args()

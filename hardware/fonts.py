@@ -38,8 +38,10 @@ def _find(candidates: tuple[tuple[str, int], ...]) -> tuple[str, int]:
     for path, index in candidates:
         if Path(path).is_file():
             return path, index
-    raise FontNotFoundError("no Japanese font found: install Debian fonts-noto-cjk or "
-                            "fonts-ipaexfont-gothic, or set MADOGUCHI_JA_FONT")
+    raise FontNotFoundError(
+        "no Japanese font found: install Debian fonts-noto-cjk or "
+        "fonts-ipaexfont-gothic, or set MADOGUCHI_JA_FONT"
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -58,14 +60,16 @@ def text_mask(text: str, size: int, bold: bool = False) -> np.ndarray | None:
         font = japanese_font(size, bold)
     except FontNotFoundError:
         return None
-    left, top, right, bottom = font.getbbox(text)
+    # Typed as float for every layout; FreeType's boxes are whole pixels, so int() only states it.
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     image = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
     ImageDraw.Draw(image).text((-left, -top), text, font=font, fill=255)
     return np.asarray(image)
 
 
-def draw_text_mask(frame: np.ndarray, mask: np.ndarray, x: int, y: int, colour: tuple[int, int, int],
-                   outline: bool = True) -> None:
+def draw_text_mask(
+    frame: np.ndarray, mask: np.ndarray, x: int, y: int, colour: tuple[int, int, int], outline: bool = True
+) -> None:
     """Blend a text mask onto a BGR frame at (x, y) (top-left), clipped to the frame, in place."""
     h, w = mask.shape
     x0, y0 = max(0, x), max(0, y)

@@ -40,8 +40,11 @@ def detect_page(frame: np.ndarray, min_area_fraction: float = 0.12) -> np.ndarra
         raise ValueError(f"detect_page wants a BGR frame, got shape {frame.shape}")
     height, width = frame.shape[:2]
     scale = min(1.0, DETECT_WIDTH / width)
-    small = cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA) \
-        if scale < 1 else frame
+    small = (
+        cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else frame
+    )
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     gray = cv2.GaussianBlur(gray, (5, 5), 0)
     edges = cv2.Canny(gray, 50, 150)
@@ -71,7 +74,7 @@ def is_card_shaped(corners: np.ndarray, tolerance: float = 0.06) -> bool:
     if min(width, height) <= 0:
         return False
     aspect = max(width, height) / min(width, height)
-    return abs(aspect - ID1_ASPECT) <= ID1_ASPECT * tolerance
+    return bool(abs(aspect - ID1_ASPECT) <= ID1_ASPECT * tolerance)
 
 
 def warp_to_a4(frame: np.ndarray, corners: np.ndarray, dpi: int = 200) -> np.ndarray:

@@ -40,10 +40,15 @@ class PrintResult:
         return self.sent and self.confirmed
 
     def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "sent": self.sent, "confirmed": self.confirmed, "bytes_sent": self.bytes_sent,
-                "status_before": self.status_before.to_dict(),
-                "status_after": self.status_after.to_dict() if self.status_after else None,
-                "detail": self.detail}
+        return {
+            "ok": self.ok,
+            "sent": self.sent,
+            "confirmed": self.confirmed,
+            "bytes_sent": self.bytes_sent,
+            "status_before": self.status_before.to_dict(),
+            "status_after": self.status_after.to_dict() if self.status_after else None,
+            "detail": self.detail,
+        }
 
 
 class ReceiptPrinter(Protocol):
@@ -87,8 +92,14 @@ def parse_network_address(address: str) -> tuple[str, int]:
 class NetworkPrinter:
     """An ESC/POS printer on a raw TCP port (Epson's 9100), one connection per job or status check."""
 
-    def __init__(self, address: str, width_px: int = 512, profile: str = "TM-T88V",
-                 status_timeout_s: float = 1.0, connect_timeout_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        width_px: int = 512,
+        profile: str = "TM-T88V",
+        status_timeout_s: float = 1.0,
+        connect_timeout_s: float = 3.0,
+    ) -> None:
         self.host, self.port = parse_network_address(address)
         self.width_px = width_px
         self.profile = profile
@@ -190,8 +201,14 @@ class NetworkPrinter:
 class EscposDevicePrinter:
     """USB, serial or file printers through python-escpos' own transports (blocking: run in a thread)."""
 
-    def __init__(self, connection: str, address: str, width_px: int = 512, profile: str = "TM-T88V",
-                 status_timeout_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        connection: str,
+        address: str,
+        width_px: int = 512,
+        profile: str = "TM-T88V",
+        status_timeout_s: float = 1.0,
+    ) -> None:
         if connection not in ("usb", "serial", "file"):
             raise PrinterError(f"unknown printer connection {connection!r} (network, usb, serial or file)")
         self.connection = connection
@@ -221,14 +238,22 @@ class EscposDevicePrinter:
                 from escpos.printer import Usb
 
                 vendor, _, product = self.address.partition(":")
-                device = Usb(int(vendor, 16), int(product, 16), timeout=int(self.status_timeout_s * 1000),
-                             profile=self.profile)
+                device = Usb(
+                    int(vendor, 16),
+                    int(product, 16),
+                    timeout=int(self.status_timeout_s * 1000),
+                    profile=self.profile,
+                )
             elif self.connection == "serial":
                 from escpos.printer import Serial
 
                 port, _, baud = self.address.partition("@")
-                device = Serial(devfile=port, baudrate=int(baud or 38400), timeout=self.status_timeout_s,
-                                profile=self.profile)
+                device = Serial(
+                    devfile=port,
+                    baudrate=int(baud or 38400),
+                    timeout=self.status_timeout_s,
+                    profile=self.profile,
+                )
             else:
                 from escpos.printer import File
 
@@ -318,7 +343,8 @@ class SimulatedPrinter:
 
         if mode not in STATUS_BYTES and mode != "silent":
             raise PrinterError(
-                f"simulated printer mode must be one of {[*STATUS_BYTES, 'silent']}, got {mode!r}")
+                f"simulated printer mode must be one of {[*STATUS_BYTES, 'silent']}, got {mode!r}"
+            )
         self._status_bytes = STATUS_BYTES
         self.width_px = width_px
         self.profile = profile
@@ -361,5 +387,6 @@ def printer_from_config(config: Any) -> NetworkPrinter | EscposDevicePrinter | S
         return SimulatedPrinter(config.width_px, config.profile)
     if config.connection == "network":
         return NetworkPrinter(config.address, config.width_px, config.profile, config.status_timeout_s)
-    return EscposDevicePrinter(config.connection, config.address, config.width_px, config.profile,
-                               config.status_timeout_s)
+    return EscposDevicePrinter(
+        config.connection, config.address, config.width_px, config.profile, config.status_timeout_s
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from hardware.health import DeviceHealth
+from hardware.health import DeviceHealth, HealthStatus
 
 FIXED_MASK, FIXED_BITS = 0x93, 0x12
 
@@ -41,8 +41,12 @@ class PrinterStatus:
 
     @classmethod
     def from_bytes(cls, printer: int, offline_cause: int, error_cause: int, paper: int) -> PrinterStatus:
-        named = (("printer", printer), ("offline cause", offline_cause), ("error cause", error_cause),
-                 ("paper", paper))
+        named = (
+            ("printer", printer),
+            ("offline cause", offline_cause),
+            ("error cause", error_cause),
+            ("paper", paper),
+        )
         for name, value in named:
             if not is_status_byte(value):
                 return cls.unknown(f"printer sent {value:#04x} for its {name} status, not a status byte")
@@ -53,8 +57,13 @@ class PrinterStatus:
         else:
             paper_state = "ok"
         error = bool(offline_cause & 0x40) or bool(error_cause & 0x68)
-        return cls(answered=True, online=not printer & 0x08, paper=paper_state,
-                   cover_open=bool(offline_cause & 0x04), error=error)
+        return cls(
+            answered=True,
+            online=not printer & 0x08,
+            paper=paper_state,
+            cover_open=bool(offline_cause & 0x04),
+            error=error,
+        )
 
     @property
     def state(self) -> PrinterState:
@@ -89,9 +98,11 @@ class PrinterStatus:
         }[self.state]
 
     def to_health(self, since: float | None = None) -> DeviceHealth:
-        status = {"ok": "ok", "paper_near_end": "degraded"}.get(self.state, "error")
-        kwargs = {} if since is None else {"since": since}
-        return DeviceHealth(status, self.describe(), **kwargs)  # type: ignore[arg-type]
+        health: dict[PrinterState, HealthStatus] = {"ok": "ok", "paper_near_end": "degraded"}
+        status = health.get(self.state, "error")
+        if since is None:
+            return DeviceHealth(status, self.describe())
+        return DeviceHealth(status, self.describe(), since)
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "state": self.state}

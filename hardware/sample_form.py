@@ -24,8 +24,12 @@ def a4_pixels(dpi: int, landscape: bool = False) -> tuple[int, int]:
     return (h, w) if landscape else (w, h)
 
 
-def render_form_page(dpi: int = 200, title: str = "住民票の写し等交付請求書",
-                     fields: dict[str, str] | None = None, today: dt.date | None = None) -> Image.Image:
+def render_form_page(
+    dpi: int = 200,
+    title: str = "住民票の写し等交付請求書",
+    fields: dict[str, str] | None = None,
+    today: dt.date | None = None,
+) -> Image.Image:
     """An A4 portrait form page in RGB."""
     width, height = a4_pixels(dpi)
     unit = dpi / 25.4  # pixels per mm
@@ -41,10 +45,16 @@ def render_form_page(dpi: int = 200, title: str = "住民票の写し等交付�
     }
     today = today or dt.date.today()
     margin = round(15 * unit)
-    draw.text((width // 2, margin), title, font=japanese_font(round(7 * unit), bold=True), fill="black",
-              anchor="mt")
-    draw.text((width - margin, round(30 * unit)), f"{today.year}年{today.month}月{today.day}日",
-              font=japanese_font(round(4 * unit)), fill="black", anchor="rt")
+    draw.text(
+        (width // 2, margin), title, font=japanese_font(round(7 * unit), bold=True), fill="black", anchor="mt"
+    )
+    draw.text(
+        (width - margin, round(30 * unit)),
+        f"{today.year}年{today.month}月{today.day}日",
+        font=japanese_font(round(4 * unit)),
+        fill="black",
+        anchor="rt",
+    )
     draw.text((margin, round(30 * unit)), "盛岡市長 様", font=japanese_font(round(4.5 * unit)), fill="black")
     top = round(45 * unit)
     row = round(18 * unit)
@@ -53,22 +63,36 @@ def render_form_page(dpi: int = 200, title: str = "住民票の写し等交付�
     for i, (label, value) in enumerate(fields.items()):
         y = top + i * row
         draw.rectangle((margin, y, width - margin, y + row), outline="black", width=line)
-        draw.rectangle((margin, y, margin + label_w, y + row), fill=(235, 235, 235), outline="black",
-                       width=line)
-        draw.text((margin + round(3 * unit), y + row // 2), label, font=japanese_font(round(4.5 * unit)),
-                  fill="black", anchor="lm")
-        draw.text((margin + label_w + round(4 * unit), y + row // 2), value,
-                  font=japanese_font(round(5.5 * unit)), fill=(20, 20, 120), anchor="lm")
+        draw.rectangle(
+            (margin, y, margin + label_w, y + row), fill=(235, 235, 235), outline="black", width=line
+        )
+        draw.text(
+            (margin + round(3 * unit), y + row // 2),
+            label,
+            font=japanese_font(round(4.5 * unit)),
+            fill="black",
+            anchor="lm",
+        )
+        draw.text(
+            (margin + label_w + round(4 * unit), y + row // 2),
+            value,
+            font=japanese_font(round(5.5 * unit)),
+            fill=(20, 20, 120),
+            anchor="lm",
+        )
     notes_y = top + len(fields) * row + round(12 * unit)
-    for j, note in enumerate(("※ 本人確認書類をご提示ください。", "※ 代理人の場合は委任状が必要です。",
-                              "盛岡市 市民登録課")):
-        draw.text((margin, notes_y + j * round(8 * unit)), note, font=japanese_font(round(4 * unit)),
-                  fill="black")
+    for j, note in enumerate(
+        ("※ 本人確認書類をご提示ください。", "※ 代理人の場合は委任状が必要です。", "盛岡市 市民登録課")
+    ):
+        draw.text(
+            (margin, notes_y + j * round(8 * unit)), note, font=japanese_font(round(4 * unit)), fill="black"
+        )
     return page
 
 
-def desk_scene(page: Image.Image, size: tuple[int, int] = (1920, 1080),
-               corners: np.ndarray | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def desk_scene(
+    page: Image.Image, size: tuple[int, int] = (1920, 1080), corners: np.ndarray | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(BGR frame, corners): the page warped onto a dark textured desk at the given corners (TL,TR,BR,BL)."""
     width, height = size
     rng = np.random.default_rng(seed)
@@ -80,12 +104,20 @@ def desk_scene(page: Image.Image, size: tuple[int, int] = (1920, 1080),
         h = height * 0.86
         w = h * A4_MM[0] / A4_MM[1]
         cx, cy = width / 2, height / 2
-        corners = np.array([[cx - w / 2 + 30, cy - h / 2], [cx + w / 2 + 10, cy - h / 2 + 25],
-                            [cx + w / 2 - 15, cy + h / 2], [cx - w / 2 - 20, cy + h / 2 - 15]], np.float32)
+        corners = np.array(
+            [
+                [cx - w / 2 + 30, cy - h / 2],
+                [cx + w / 2 + 10, cy - h / 2 + 25],
+                [cx + w / 2 - 15, cy + h / 2],
+                [cx - w / 2 - 20, cy + h / 2 - 15],
+            ],
+            np.float32,
+        )
     src = cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
     ph, pw = src.shape[:2]
-    matrix = cv2.getPerspectiveTransform(np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32),
-                                         corners.astype(np.float32))
+    matrix = cv2.getPerspectiveTransform(
+        np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32), corners.astype(np.float32)
+    )
     warped = cv2.warpPerspective(src, matrix, (width, height))
     mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), matrix, (width, height))
     frame = np.where(mask[..., None] > 127, warped, desk)

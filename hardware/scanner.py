@@ -58,8 +58,9 @@ class ScannedPage:
         return "image/jpeg" if self.format == "JPEG" else "image/png"
 
     @classmethod
-    def from_image(cls, image: Image.Image, dpi: int, source: str, fmt: ImageFormat = "JPEG",
-                   quality: int = 90) -> ScannedPage:
+    def from_image(
+        cls, image: Image.Image, dpi: int, source: str, fmt: ImageFormat = "JPEG", quality: int = 90
+    ) -> ScannedPage:
         rgb = image.convert("RGB")
         return cls(rgb, dpi, source, fmt, encode_image(rgb, fmt, dpi, quality))
 
@@ -94,8 +95,9 @@ def _sane() -> Any:
     try:
         import sane
     except ImportError as exc:
-        raise ScannerError("python-sane is not installed (pip install python-sane; needs libsane-dev)") \
-            from exc
+        raise ScannerError(
+            "python-sane is not installed (pip install python-sane; needs libsane-dev)"
+        ) from exc
     with _SANE_LOCK:
         if not _SANE_READY:
             sane.init()
@@ -106,8 +108,14 @@ def _sane() -> Any:
 class SaneScanner:
     """A SANE flatbed. Blocking SANE calls run in a thread; one scan at a time."""
 
-    def __init__(self, device: str = "test", resolution_dpi: int = 200, fmt: ImageFormat = "JPEG",
-                 options: dict[str, Any] | None = None, full_area: bool = True) -> None:
+    def __init__(
+        self,
+        device: str = "test",
+        resolution_dpi: int = 200,
+        fmt: ImageFormat = "JPEG",
+        options: dict[str, Any] | None = None,
+        full_area: bool = True,
+    ) -> None:
         if not device:
             raise ValueError("SANE device name is empty")
         self.device = device
@@ -172,8 +180,9 @@ class SaneScanner:
         async with self._lock:
             try:
                 image = await asyncio.to_thread(self._scan_blocking)
-                page = await asyncio.to_thread(ScannedPage.from_image, image, self.resolution_dpi,
-                                               f"sane:{self.device}", self.format)
+                page = await asyncio.to_thread(
+                    ScannedPage.from_image, image, self.resolution_dpi, f"sane:{self.device}", self.format
+                )
             except ScannerError as exc:
                 self._health.set("error", str(exc))
                 raise
@@ -191,9 +200,18 @@ class SaneScanner:
 class DocumentCameraScanner:
     """A document camera: waits for a page to lie still, then cuts it out and flattens it to A4."""
 
-    def __init__(self, source: str | int | CameraSource, resolution_dpi: int = 200, width: int = 1920,
-                 height: int = 1080, fps: int = 10, fmt: ImageFormat = "JPEG", stable_frames: int = 5,
-                 timeout_s: float = 60.0, on_guidance: Callable[[Guidance], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: str | int | CameraSource,
+        resolution_dpi: int = 200,
+        width: int = 1920,
+        height: int = 1080,
+        fps: int = 10,
+        fmt: ImageFormat = "JPEG",
+        stable_frames: int = 5,
+        timeout_s: float = 60.0,
+        on_guidance: Callable[[Guidance], None] | None = None,
+    ) -> None:
         if isinstance(source, CameraSource):
             self.camera, self._owns_camera = source, False
         else:
@@ -241,8 +259,9 @@ class DocumentCameraScanner:
             yield guidance, frame.image
             if guidance.state == "done":
                 return
-        raise ScannerError(f"document camera: no page held still within the time limit "
-                           f"({self.camera.health().detail})")
+        raise ScannerError(
+            f"document camera: no page held still within the time limit ({self.camera.health().detail})"
+        )
 
     async def scan(self) -> ScannedPage:
         self.camera.start()
@@ -252,8 +271,13 @@ class DocumentCameraScanner:
                     assert guidance.corners is not None
                     warped = await asyncio.to_thread(warp_to_a4, image, guidance.corners, self.resolution_dpi)
                     rgb = Image.fromarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB))
-                    page = await asyncio.to_thread(ScannedPage.from_image, rgb, self.resolution_dpi,
-                                                   f"document_camera:{self.camera.source}", self.format)
+                    page = await asyncio.to_thread(
+                        ScannedPage.from_image,
+                        rgb,
+                        self.resolution_dpi,
+                        f"document_camera:{self.camera.source}",
+                        self.format,
+                    )
                     page = dataclasses.replace(page, card_like=is_card_shaped(guidance.corners))
                     self.scans += 1
                     return page
@@ -270,8 +294,9 @@ class DocumentCameraScanner:
 class SimulatedScanner:
     """Renders a synthetic Japanese application form, as if it had been scanned."""
 
-    def __init__(self, resolution_dpi: int = 200, fmt: ImageFormat = "JPEG",
-                 fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, resolution_dpi: int = 200, fmt: ImageFormat = "JPEG", fields: dict[str, str] | None = None
+    ) -> None:
         self.resolution_dpi = resolution_dpi
         self.format = fmt
         self.fields = fields

@@ -22,10 +22,11 @@ from dataclasses import asdict, dataclass
 
 from config.loader import ConfigError, load_config
 from config.schema import DevicesConfig
-from hardware.audio import Microphone, Speaker, chime, dbfs
+from hardware.audio import Microphone, dbfs
 from hardware.camera import CameraTrack
 from hardware.devices import KioskDevices
 from hardware.receipt import JST, Slip
+from hardware.speaker import Speaker, chime
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class CheckResult:
 async def _check_camera(devices: KioskDevices, timeout: float) -> str:
     track = devices.camera_track()
     try:
+
         async def first_live_frame():
             while True:
                 frame = await track.recv()
@@ -52,8 +54,9 @@ async def _check_camera(devices: KioskDevices, timeout: float) -> str:
         try:
             frame = await asyncio.wait_for(first_live_frame(), timeout)
         except TimeoutError:
-            raise AssertionError(f"no picture within {timeout:g} s: {devices.health()['camera'].detail}") \
-                from None
+            raise AssertionError(
+                f"no picture within {timeout:g} s: {devices.health()['camera'].detail}"
+            ) from None
         kind = "camera" if isinstance(track, CameraTrack) else "test pattern"
         return f"{frame.width}x{frame.height} frame from the {kind}"
     finally:
@@ -106,8 +109,13 @@ async def _check_scanner(devices: KioskDevices, timeout: float) -> str:
 
 
 async def _check_printer(devices: KioskDevices, timeout: float) -> str:
-    slip = Slip("TEST", "セルフテスト", message="プリンターの動作確認です。", issued_at=dt.datetime.now(JST),
-                qr_data="madoguchi-selftest")
+    slip = Slip(
+        "TEST",
+        "セルフテスト",
+        message="プリンターの動作確認です。",
+        issued_at=dt.datetime.now(JST),
+        qr_data="madoguchi-selftest",
+    )
     result = await asyncio.wait_for(devices.printer.print_slip(slip), timeout + 10)
     if not result.ok:
         raise AssertionError(result.detail)
@@ -162,8 +170,9 @@ def format_table(kiosk_id: str, label: str, results: list[CheckResult]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="madoguchi-selftest", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="madoguchi-selftest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="configuration file (default: $MADOGUCHI_CONFIG or the shipped one)")
     parser.add_argument("--kiosk", help="kiosk id (default: the first kiosk in the file)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -190,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run_selftest(kiosk.devices, kiosk.name, args.timeout))
     ok = all(r.result != "fail" for r in results)
     if args.json:
-        print(json.dumps({"kiosk": kiosk.id, "name": kiosk.name, "ok": ok,
-                          "devices": [r.to_dict() for r in results]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"kiosk": kiosk.id, "name": kiosk.name, "ok": ok, "devices": [r.to_dict() for r in results]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(format_table(kiosk.id, kiosk.name, results))
     return 0 if ok else 1

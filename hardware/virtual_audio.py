@@ -55,15 +55,27 @@ class PulseNullSink:
         if exe is None:
             raise VirtualAudioError("pulseaudio is not installed (Debian: pulseaudio, libasound2-plugins)")
         self.dir = Path(tempfile.mkdtemp(prefix="madoguchi-pulse-"))
-        env = dict(os.environ, HOME=str(self.dir), XDG_RUNTIME_DIR=str(self.dir),
-                   PULSE_RUNTIME_PATH=str(self.dir), PULSE_STATE_PATH=str(self.dir / "state"))
+        env = dict(
+            os.environ,
+            HOME=str(self.dir),
+            XDG_RUNTIME_DIR=str(self.dir),
+            PULSE_RUNTIME_PATH=str(self.dir),
+            PULSE_STATE_PATH=str(self.dir / "state"),
+        )
         # The server exits a few seconds after its last client leaves; `_keeper` stays connected while we
         # run and dies with us (PR_SET_PDEATHSIG), so a killed test run cannot leave a server behind.
         pactl = shutil.which("pactl")
         idle = IDLE_EXIT_S if pactl is not None else -1
-        cmd = [exe, "-D", "-n", f"--exit-idle-time={idle}", "--use-pid-file=yes", "--log-target=stderr",
-               f"--load=module-null-sink sink_name={self.sink_name} rate=48000",
-               f"--load=module-native-protocol-unix auth-anonymous=1 socket={self.socket}"]
+        cmd = [
+            exe,
+            "-D",
+            "-n",
+            f"--exit-idle-time={idle}",
+            "--use-pid-file=yes",
+            "--log-target=stderr",
+            f"--load=module-null-sink sink_name={self.sink_name} rate=48000",
+            f"--load=module-native-protocol-unix auth-anonymous=1 socket={self.socket}",
+        ]
         try:
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
@@ -73,13 +85,18 @@ class PulseNullSink:
             tail = (done.stderr or "").strip().splitlines()[-3:]
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
-            raise VirtualAudioError(f"pulseaudio failed to start (exit {done.returncode}): "
-                                    f"{' | '.join(tail)}")
+            raise VirtualAudioError(
+                f"pulseaudio failed to start (exit {done.returncode}): {' | '.join(tail)}"
+            )
         self.pid = int(pid_file.read_text().split()[0])
         if pactl is not None:
-            self._keeper = subprocess.Popen([pactl, "subscribe"], env=dict(os.environ, **self.env),
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            preexec_fn=_die_with_parent)
+            self._keeper = subprocess.Popen(
+                [pactl, "subscribe"],
+                env=dict(os.environ, **self.env),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
         for key, value in self.env.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value

@@ -471,14 +471,14 @@ ServerMessage = (
     | RemoteAction
 )
 # SDP and ICE travel both ways: the server relays them unchanged between the two parties.
-Message = Annotated[ClientMessage | ServerMessage, Field(discriminator="type")]
+AnyMessage = ClientMessage | ServerMessage
+Message = Annotated[AnyMessage, Field(discriminator="type")]
 
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(Message)
+_ADAPTER: TypeAdapter[AnyMessage] = TypeAdapter(Message)
 MESSAGE_TYPES: dict[str, type[Wire]] = {
-    m.model_fields["type"].default: m
-    for m in (*ClientMessage.__args__, *ServerMessage.__args__)  # type: ignore[attr-defined]
+    m.model_fields["type"].default: m for m in (*ClientMessage.__args__, *ServerMessage.__args__)
 }
-CLIENT_TYPES = frozenset(m.model_fields["type"].default for m in ClientMessage.__args__)  # type: ignore[attr-defined]
+CLIENT_TYPES = frozenset(m.model_fields["type"].default for m in ClientMessage.__args__)
 
 
 class ProtocolError(Exception):
@@ -494,7 +494,7 @@ class ProtocolError(Exception):
         return Error(code=self.code, detail=self.detail[:4000], about=self.about)
 
 
-def parse_message(raw: str | bytes, *, max_bytes: int = 64 * 1024) -> Wire:
+def parse_message(raw: str | bytes, *, max_bytes: int = 64 * 1024) -> AnyMessage:
     """Parse one message, or raise ProtocolError naming what is wrong."""
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > max_bytes:

@@ -28,6 +28,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
+from av.frame import Frame
+from av.packet import Packet
 
 from remote_call import protocol as p
 
@@ -70,7 +72,7 @@ class CountingTrack(MediaStreamTrack):
         self._inner = inner
         self._counter = counter
 
-    async def recv(self):  # type: ignore[override]
+    async def recv(self) -> Frame | Packet:
         frame = await self._inner.recv()
         self._counter.push(frame)
         return frame
@@ -155,7 +157,7 @@ class CallSession:
             return
         if isinstance(message, p.IceCandidate):
             if not message.candidate:
-                await self.pc.addIceCandidate(None)  # type: ignore[arg-type]
+                await self.pc.addIceCandidate(None)
                 return
             candidate = candidate_from_sdp(message.candidate.removeprefix("candidate:"))
             candidate.sdpMid = message.sdp_mid

@@ -20,7 +20,8 @@ from remote_call import protocol as p
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[p.Wire], Awaitable[None] | None]
+Handler = Callable[[p.AnyMessage], Awaitable[None] | None]
+WelcomeHandler = Callable[[p.Welcome], Awaitable[None] | None]
 
 
 class SignalingRefused(Exception):
@@ -34,7 +35,7 @@ class SignalingClient:
         hello: Callable[[], p.Hello],
         *,
         on_message: Handler,
-        on_welcome: Handler | None = None,
+        on_welcome: WelcomeHandler | None = None,
         on_disconnect: Callable[[], None] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         backoff_initial_s: float = 0.5,
@@ -50,7 +51,7 @@ class SignalingClient:
         self._backoff_max = backoff_max_s
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.connected = asyncio.Event()
         self.refused: SignalingRefused | None = None
@@ -63,16 +64,17 @@ class SignalingClient:
 
     async def wait_connected(self, timeout: float) -> p.Welcome:
         """Wait for a welcome; raise SignalingRefused at once if the server refused our credentials."""
+        if self._task is None:
+            raise RuntimeError("wait_connected() before start()")
         waiter = asyncio.create_task(self.connected.wait())
-        await asyncio.wait(
-            {waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
+        await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if self.refused is not None:
             raise self.refused
-        if not self.connected.is_set():
+        welcome = self.welcome  # set before `connected`, and never cleared
+        if not self.connected.is_set() or welcome is None:
             raise TimeoutError(f"no connection to {self.url} within {timeout} s")
-        return self.welcome  # type: ignore[return-value]
+        return welcome
 
     async def send(self, message: p.Wire) -> None:
         ws = self._ws

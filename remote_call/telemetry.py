@@ -149,10 +149,13 @@ def device_statuses(health: Mapping[str, Any]) -> dict[str, p.DeviceStatus]:
                     "since": getattr(value, "since", 0.0),
                 }
             )
-            status = p.DeviceStatus(
-                status=data.get("status", "unknown"),
-                detail=str(data.get("detail", ""))[:200],
-                since=float(data.get("since", 0.0) or 0.0),
+            # Untyped input (a device's own health object or a dict): pydantic checks the status.
+            status = p.DeviceStatus.model_validate(
+                {
+                    "status": data.get("status", "unknown"),
+                    "detail": str(data.get("detail", ""))[:200],
+                    "since": float(data.get("since", 0.0) or 0.0),
+                }
             )
         result[str(name)[:32]] = status
     return result

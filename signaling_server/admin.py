@@ -12,15 +12,19 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config import ConfigError, load_config
+from config import AppConfig, ConfigError, load_config
 from signaling_server.auth import Authenticator, hash_password
 from signaling_server.store import Store
+
+if TYPE_CHECKING:
+    from signaling_server.audit import AuditLog
 
 ROLES = ("officer", "supervisor", "it_admin")
 
 
-def _store(args: argparse.Namespace) -> tuple[Store, object]:
+def _store(args: argparse.Namespace) -> tuple[Store, AppConfig]:
     config = load_config(args.config)
     return Store(args.database or config.server.database), config
 
@@ -39,7 +43,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_add_officer(args: argparse.Namespace) -> int:
     store, config = _store(args)
-    departments = {d.id for d in config.departments}  # type: ignore[attr-defined]
+    departments = {d.id for d in config.departments}
     skills: dict[str, str] = {}
     for item in args.skill:
         dep, _, level = item.partition(":")
@@ -60,7 +64,7 @@ def cmd_add_officer(args: argparse.Namespace) -> int:
     _audit(store).append(
         "admin",
         "account_created",
-        args.username,  # type: ignore[attr-defined]
+        args.username,
         {"role": args.role, "departments": ",".join(skills)},
     )
     print(f"created {args.role} {args.username} serving {', '.join(skills) or 'no department'}")
@@ -69,14 +73,14 @@ def cmd_add_officer(args: argparse.Namespace) -> int:
 
 def cmd_issue_kiosk_token(args: argparse.Namespace) -> int:
     store, config = _store(args)
-    known = {k.id for k in config.kiosks}  # type: ignore[attr-defined]
+    known = {k.id for k in config.kiosks}
     if args.kiosk_id not in known and not args.force:
         raise SystemExit(
             f"kiosk {args.kiosk_id!r} is not in the configuration (known: {', '.join(sorted(known))});"
             " use --force to issue anyway"
         )
     token = Authenticator(store, session_ttl_s=60).issue_kiosk_token(args.kiosk_id)
-    _audit(store).append("admin", "kiosk_token_issued", args.kiosk_id)  # type: ignore[attr-defined]
+    _audit(store).append("admin", "kiosk_token_issued", args.kiosk_id)
     print(token)
     print(
         f"token issued for {args.kiosk_id}; it is shown only now — put it in the kiosk's token file",
@@ -89,7 +93,7 @@ def cmd_revoke_kiosk(args: argparse.Namespace) -> int:
     store, _ = _store(args)
     if not store.revoke_kiosk_token(args.kiosk_id):
         raise SystemExit(f"kiosk {args.kiosk_id!r} has no token")
-    _audit(store).append("admin", "kiosk_token_revoked", args.kiosk_id)  # type: ignore[attr-defined]
+    _audit(store).append("admin", "kiosk_token_revoked", args.kiosk_id)
     print(f"revoked the token of {args.kiosk_id}")
     return 0
 
@@ -110,7 +114,7 @@ def cmd_provision_demo(args: argparse.Namespace) -> int:
     fleet = provision(
         store,
         config,
-        kiosk_ids=[k.id for k in config.kiosks],  # type: ignore[attr-defined]
+        kiosk_ids=[k.id for k in config.kiosks],
         officers=[args.officer],
         password=args.demo_password,
     )
@@ -123,7 +127,7 @@ def cmd_provision_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(store: Store) -> object:
+def _audit(store: Store) -> AuditLog:
     from signaling_server.audit import AuditLog
 
     return AuditLog(store.conn)
@@ -139,7 +143,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
     store, _ = _store(args)
-    for entry in _audit(store).entries(since_seq=args.since, limit=args.limit):  # type: ignore[attr-defined]
+    for entry in _audit(store).entries(since_seq=args.since, limit=args.limit):
         details = json.dumps(entry.details, ensure_ascii=False)
         print(f"{entry.seq}\t{entry.at:.0f}\t{entry.actor}\t{entry.action}\t{entry.target}\t{details}")
     return 0
@@ -202,12 +206,12 @@ def cmd_documents_rekey(args: argparse.Namespace) -> int:
     from signaling_server.case_documents import CaseDocuments, parse_key
 
     store, config = _store(args)
-    docs = config.documents  # type: ignore[attr-defined]
+    docs = config.documents
     if docs.current_key is None:
         raise SystemExit("no [documents] keys configured")
     keys = {key_id: parse_key(text) for key_id, text in docs.keys.items()}
     count = CaseDocuments(store.conn, keys, docs.current_key).rekey()
-    _audit(store).append("admin", "secret_rotated", "documents", {"reencrypted": count})  # type: ignore[attr-defined]
+    _audit(store).append("admin", "secret_rotated", "documents", {"reencrypted": count})
     print(f"re-encrypted {count} documents under key {docs.current_key!r}")
     return 0
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 GENESIS_HASH = "0" * 64
 MAX_DETAIL_CHARS = 500
@@ -305,12 +305,12 @@ def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
 
 
-def _entry(row: tuple) -> AuditEntry:  # type: ignore[type-arg]
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
     seq, at, actor, action, target, details, prev_hash, digest = row
     return AuditEntry(seq, at, actor, action, target, json.loads(details), prev_hash, digest)
 
 
-def _rows(conn: sqlite3.Connection) -> Iterator[tuple]:  # type: ignore[type-arg]
+def _rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
     yield from conn.execute(
         "SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY seq"
     )
@@ -322,7 +322,7 @@ def _head_row(conn: sqlite3.Connection) -> tuple[int, str] | None:
 
 
 def verify_rows(
-    rows: Iterable[tuple],  # type: ignore[type-arg]
+    rows: Iterable[tuple[Any, ...]],  # sqlite3 rows
     head: tuple[int, str] | None,
     anchor: tuple[int, str] | None = None,
 ) -> VerifyResult:

@@ -22,15 +22,24 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, KioskState
 from remote_call import protocol as p
-from simulator.fleet import SimulatedMedia
 from staff_console.controller import ConsoleController
 
 log = logging.getLogger("madoguchi.chaos")
-FAST = {"backoff_initial_s": 0.2, "backoff_max_s": 2.0}
+
+
+class Backoff(TypedDict):
+    """The reconnect backoff keywords that KioskController and ConsoleController both take."""
+
+    backoff_initial_s: float
+    backoff_max_s: float
+
+
+FAST: Backoff = {"backoff_initial_s": 0.2, "backoff_max_s": 2.0}
 
 
 def _stop_event() -> asyncio.Event:

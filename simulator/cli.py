@@ -21,12 +21,20 @@ async def run(args: argparse.Namespace) -> dict:
     if not args.respect_hours:
         config = always_open(config)
     # The wait estimate's prior handle time: this fleet's calls, not a city hall's five minutes.
-    server = config.server.model_copy(update={"expected_handle_s": args.call_seconds + 1.0})
-    config = config.model_copy(update={"server": server})
-    options = FleetOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
-                           call_seconds=args.call_seconds, wrap_up_s=args.wrap_up_seconds, width=args.width,
-                           height=args.height, fps=args.fps, abandon_rate=args.abandon_rate,
-                           seed=args.seed)
+    settings = config.server.model_copy(update={"expected_handle_s": args.call_seconds + 1.0})
+    config = config.model_copy(update={"server": settings})
+    options = FleetOptions(
+        kiosks=args.kiosks,
+        officers=args.officers,
+        calls=args.calls,
+        call_seconds=args.call_seconds,
+        wrap_up_s=args.wrap_up_seconds,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        abandon_rate=args.abandon_rate,
+        seed=args.seed,
+    )
     kiosk_ids = [f"sim-kiosk-{i:04d}" for i in range(args.kiosks)]
     officers = [f"sim-officer-{i:04d}" for i in range(args.officers)]
     if args.server:
@@ -42,39 +50,78 @@ async def run(args: argparse.Namespace) -> dict:
             return report.summary()
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi-sim", description=__doc__)
     parser.add_argument("--kiosks", type=int, default=2)
     parser.add_argument("--officers", type=int, default=2)
     parser.add_argument("--calls", type=int, default=6)
-    parser.add_argument("--call-seconds", type=float, default=None,
-                        help="how long each call lasts once started (default: 3; 0 with --signaling-only)")
+    parser.add_argument(
+        "--call-seconds",
+        type=float,
+        default=None,
+        help="how long each call lasts once started (default: 3; 0 with --signaling-only)",
+    )
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=20)
-    parser.add_argument("--abandon-rate", type=float, default=0.0,
-                        help="share of residents (0-1) who give up waiting after a random patience")
-    parser.add_argument("--wrap-up-seconds", type=float, default=0.0,
-                        help="simulated officers' time for notes after a call before they are ready again")
+    parser.add_argument(
+        "--abandon-rate",
+        type=float,
+        default=0.0,
+        help="share of residents (0-1) who give up waiting after a random patience",
+    )
+    parser.add_argument(
+        "--wrap-up-seconds",
+        type=float,
+        default=0.0,
+        help="simulated officers' time for notes after a call before they are ready again",
+    )
     parser.add_argument("--seed", type=int)
     parser.add_argument("--config", help="TOML configuration (default: Morioka defaults)")
-    parser.add_argument("--respect-hours", action="store_true",
-                        help="keep the configured opening hours (default: every department open)")
+    parser.add_argument(
+        "--respect-hours",
+        action="store_true",
+        help="keep the configured opening hours (default: every department open)",
+    )
     parser.add_argument("--server", help="ws(s):// URL of a running server instead of an embedded one")
     parser.add_argument("--fleet", help="with --server: JSON file of kiosk_tokens and officer_passwords")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--log-level", default="WARNING")
-    parser.add_argument("--signaling-only", action="store_true",
-                        help="no media: raw protocol clients (SDP exchanged) against a server process")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="with --signaling-only: client processes (default: 1, or 2 above 1000 clients)")
-    parser.add_argument("--ice-candidates", type=int, default=0,
-                        help="with --signaling-only: trickled ICE candidates each party sends per call")
-    parser.add_argument("--max-in-flight", type=int, default=0,
-                        help="with --signaling-only: calls placed at once (default 0: every kiosk at once)")
-    parser.add_argument("--officer-auth", choices=("password", "session"), default="password",
-                        help="with --signaling-only: officers sign in with a password (argon2) or reconnect "
-                             "with a session token")
+    parser.add_argument(
+        "--signaling-only",
+        action="store_true",
+        help="no media: raw protocol clients (SDP exchanged) against a server process",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --signaling-only: client processes (default: 1, or 2 above 1000 clients)",
+    )
+    parser.add_argument(
+        "--ice-candidates",
+        type=int,
+        default=0,
+        help="with --signaling-only: trickled ICE candidates each party sends per call",
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=0,
+        help="with --signaling-only: calls placed at once (default 0: every kiosk at once)",
+    )
+    parser.add_argument(
+        "--officer-auth",
+        choices=("password", "session"),
+        default="password",
+        help="with --signaling-only: officers sign in with a password (argon2) or reconnect "
+        "with a session token",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.call_seconds is None:
         args.call_seconds = 0.0 if args.signaling_only else 3.0
@@ -86,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--kiosks and --officers must be at least 1 and --calls at least 0")
     if not 0.0 <= args.abandon_rate <= 1.0:
         parser.error(f"--abandon-rate must be between 0 and 1, not {args.abandon_rate}")
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         summary = asyncio.run(run(args))
     except ConfigError as exc:
@@ -109,14 +159,25 @@ def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
     if args.server:
         parser.error("--signaling-only starts its own server process; it cannot use --server")
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
-        options = LoadOptions(kiosks=args.kiosks, officers=args.officers, calls=args.calls,
-                              call_seconds=args.call_seconds, workers=args.workers, seed=args.seed,
-                              ice_candidates=args.ice_candidates, config_path=args.config,
-                              respect_hours=args.respect_hours, max_in_flight=args.max_in_flight,
-                              officer_auth=args.officer_auth)
+        options = LoadOptions(
+            kiosks=args.kiosks,
+            officers=args.officers,
+            calls=args.calls,
+            call_seconds=args.call_seconds,
+            workers=args.workers,
+            seed=args.seed,
+            ice_candidates=args.ice_candidates,
+            config_path=args.config,
+            respect_hours=args.respect_hours,
+            max_in_flight=args.max_in_flight,
+            officer_auth=args.officer_auth,
+        )
         summary = run_load(options)
     except ValueError as exc:
         parser.error(str(exc))

@@ -24,7 +24,15 @@ FORBIDDEN_IMPORTS = {
     "remote_call": {"signaling_server", "simulator", "devtools", "hardware", "kiosk_client", "staff_console"},
     "hardware": {"signaling_server", "simulator", "devtools", "kiosk_client", "staff_console", "remote_call"},
     "config": {"signaling_server", "simulator", "devtools", "kiosk_client", "staff_console", "remote_call"},
-    "signaling_server": {"simulator", "devtools", "kiosk_client", "staff_console", "hardware", "tests", "bench"},
+    "signaling_server": {
+        "simulator",
+        "devtools",
+        "kiosk_client",
+        "staff_console",
+        "hardware",
+        "tests",
+        "bench",
+    },
 }
 
 

@@ -21,13 +21,12 @@ from aiortc.mediastreams import MediaStreamError
 from hardware.audio import (
     AudioDeviceError,
     Microphone,
-    Speaker,
-    chime,
     dbfs,
     meter_level,
     resolve_device,
 )
 from hardware.echo import create_echo_canceller
+from hardware.speaker import Speaker, chime
 from hardware.virtual_audio import PulseNullSink
 
 
@@ -91,8 +90,10 @@ async def test_microphone_records_paced_frames(pulse) -> None:
         try:
             await asyncio.wait_for(real_audio(), 10)
         except TimeoutError:
-            pytest.fail(f"no device audio in 10 s: opens={mic.opens} callbacks={mic.callbacks} "
-                        f"history={mic.health_history()}")
+            pytest.fail(
+                f"no device audio in 10 s: opens={mic.opens} callbacks={mic.callbacks} "
+                f"history={mic.health_history()}"
+            )
         silence_before = track.silence_sent
         frames = []
 
@@ -252,11 +253,12 @@ FLOOD_SCRIPT = textwrap.dedent(
 def test_unpaced_alsa_null_device_cannot_flood(tmp_path) -> None:
     """ALSA's null device delivers audio as fast as the CPU can: buffers stay bounded, the track paced."""
     asoundrc = tmp_path / "asound.conf"
-    asoundrc.write_text('</usr/share/alsa/alsa.conf>\npcm.!default { type null }\n')
+    asoundrc.write_text("</usr/share/alsa/alsa.conf>\npcm.!default { type null }\n")
     env = dict(os.environ, ALSA_CONFIG_PATH=str(asoundrc))
     env.pop("PULSE_SERVER", None)
-    done = subprocess.run([sys.executable, "-c", FLOOD_SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", FLOOD_SCRIPT], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     if done.returncode != 0 and "PortAudio" in done.stderr and "callback_drops" not in done.stderr:
         pytest.skip(f"ALSA null device not usable here: {done.stderr.strip().splitlines()[-1:]}")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -278,6 +280,7 @@ async def test_audio_server_loss_is_reported_and_recovered(pulse) -> None:
     speaker = await Speaker("pulse", retry_interval_s=0.2, stall_after_s=1.0).start()
     track = mic.track()
     try:
+
         async def audio_after(opens: int) -> None:
             """Pull frames until the stream has been opened `opens` times and delivered audio since."""
             baseline: int | None = None

@@ -46,8 +46,9 @@ def mostly_green(frame) -> bool:
 async def test_video_file_unplug_and_replug(tmp_path: Path) -> None:
     video = make_video(tmp_path / "cam.avi")
     away = tmp_path / "unplugged.avi"
-    source = CameraSource(str(video), width=320, height=240, fps=30, label="kiosk-a",
-                          retry_interval_s=0.05).start()
+    source = CameraSource(
+        str(video), width=320, height=240, fps=30, label="kiosk-a", retry_interval_s=0.05
+    ).start()
     track = CameraTrack(source)
     try:
         frame = await until(track, unavailable=False)
@@ -91,12 +92,19 @@ async def test_source_survives_consecutive_calls_and_resizes(tmp_path: Path) -> 
 
 
 async def test_missing_camera_is_reported_and_shown(tmp_path: Path) -> None:
-    source = CameraSource(str(tmp_path / "nonexistent.mp4"), width=320, height=240, fps=15,
-                          label="kiosk-b", retry_interval_s=0.05).start()
+    source = CameraSource(
+        str(tmp_path / "nonexistent.mp4"),
+        width=320,
+        height=240,
+        fps=15,
+        label="kiosk-b",
+        retry_interval_s=0.05,
+    ).start()
     track = CameraTrack(source)
     try:
         frame = await until(track, unavailable=True)
         assert (frame.width, frame.height) == (320, 240)
+
         # Wait (bounded) until the reader thread has tried and reported.
         async def reported() -> None:
             while source.health().status != "error":

@@ -77,8 +77,9 @@ async def test_all_real_drivers_against_virtual_devices(pulse, tmp_path: Path) -
             camera=CameraConfig(driver="real", source=str(video), width=320, height=240, fps=15),
             audio=AudioConfig(driver="real", input_device="pulse", output_device="pulse"),
             scanner=ScannerConfig(driver="real", backend="sane", device="test", resolution_dpi=75),
-            printer=PrinterConfig(driver="real", connection="network", address=fake.address,
-                                  status_timeout_s=1.0),
+            printer=PrinterConfig(
+                driver="real", connection="network", address=fake.address, status_timeout_s=1.0
+            ),
         )
         devices = await KioskDevices.open(config, "Kiosk Real")
         try:
@@ -103,7 +104,8 @@ async def test_all_real_drivers_against_virtual_devices(pulse, tmp_path: Path) -
             await devices.close()
         results = await run_selftest(config, "Kiosk Real", timeout=10)
         assert {r.device: r.result for r in results} == dict.fromkeys(
-            ("camera", "microphone", "speaker", "scanner", "printer"), "pass"), results
+            ("camera", "microphone", "speaker", "scanner", "printer"), "pass"
+        ), results
         assert fake.jobs_cut == 1  # the self-test slip
 
 
@@ -114,8 +116,9 @@ async def test_broken_devices_are_named_and_the_kiosk_still_starts(pulse, tmp_pa
         camera=CameraConfig(driver="real", source=str(tmp_path / "nonexistent.mp4")),
         audio=AudioConfig(driver="real", input_device="no-such-mic", output_device="no-such-speaker"),
         scanner=ScannerConfig(driver="real", backend="sane", device="no-such-scanner"),
-        printer=PrinterConfig(driver="real", connection="network", address=closed_address,
-                              status_timeout_s=0.2),
+        printer=PrinterConfig(
+            driver="real", connection="network", address=closed_address, status_timeout_s=0.2
+        ),
     )
     devices = await KioskDevices.open(config, "Kiosk Broken")
     try:
@@ -139,8 +142,12 @@ async def test_broken_devices_are_named_and_the_kiosk_still_starts(pulse, tmp_pa
 
 
 async def test_none_drivers_are_absent() -> None:
-    config = DevicesConfig(camera=CameraConfig(driver="none"), audio=AudioConfig(driver="none"),
-                           scanner=ScannerConfig(driver="none"), printer=PrinterConfig(driver="none"))
+    config = DevicesConfig(
+        camera=CameraConfig(driver="none"),
+        audio=AudioConfig(driver="none"),
+        scanner=ScannerConfig(driver="none"),
+        printer=PrinterConfig(driver="none"),
+    )
     devices = await KioskDevices.open(config, "Kiosk Min")
     try:
         assert {h.status for h in devices.health().values()} == {"absent"}
@@ -227,7 +234,8 @@ async def test_two_consecutive_calls_over_real_peer_connections(pulse, tmp_path:
     config = DevicesConfig(
         camera=CameraConfig(driver="real", source=str(video), width=320, height=240, fps=15),
         audio=AudioConfig(driver="real", input_device="pulse", output_device="pulse"),
-        scanner=ScannerConfig(driver="none"), printer=PrinterConfig(driver="none"),
+        scanner=ScannerConfig(driver="none"),
+        printer=PrinterConfig(driver="none"),
     )
     devices = await KioskDevices.open(config, "Kiosk Call")
     try:

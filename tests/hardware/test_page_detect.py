@@ -20,6 +20,7 @@ def test_page_detection_and_warp_on_a_1080p_scene() -> None:
     # The flattened page looks like the original form.
     original = cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2GRAY).astype(np.float32)
     flat = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
     def small(img: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(cv2.resize(img, (105, 148), interpolation=cv2.INTER_AREA), (5, 5), 0).ravel()
 
@@ -38,8 +39,11 @@ def test_no_page_means_place_and_a_still_page_means_done() -> None:
     assert states == ["hold_still", "hold_still", "hold_still", "done"]
     assert tracker.update(frame).message_ja
     # Moving the page restarts the count.
-    moved, _ = desk_scene(render_form_page(72), (960, 540),
-                          corners=np.array([[300, 30], [640, 40], [650, 520], [290, 510]], np.float32))
+    moved, _ = desk_scene(
+        render_form_page(72),
+        (960, 540),
+        corners=np.array([[300, 30], [640, 40], [650, 520], [290, 510]], np.float32),
+    )
     assert tracker.update(moved).state == "hold_still"
 
 

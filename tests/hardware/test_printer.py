@@ -124,8 +124,11 @@ async def test_serial_printer_over_a_pseudo_terminal(mode: str) -> None:
             result = await printer.print_slip(SLIP)
         finally:
             await printer.close()
-    expected = {"ok": ("ok", True, True), "paper_out": ("paper_out", False, False),
-                "silent": ("unknown", True, False)}[mode]
+    expected = {
+        "ok": ("ok", True, True),
+        "paper_out": ("paper_out", False, False),
+        "silent": ("unknown", True, False),
+    }[mode]
     assert result.status_before.state == expected[0]
     assert (result.sent, result.ok) == expected[1:]
     if result.sent:

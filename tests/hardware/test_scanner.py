@@ -51,9 +51,16 @@ async def test_document_camera_scans_a_page_from_a_video(tmp_path: Path) -> None
         writer.write(frame)
     writer.release()
     seen: list[str] = []
-    scanner = DocumentCameraScanner(str(video), resolution_dpi=100, width=1280, height=720, fps=30,
-                                    stable_frames=3, timeout_s=20,
-                                    on_guidance=lambda g: seen.append(g.state)).start()
+    scanner = DocumentCameraScanner(
+        str(video),
+        resolution_dpi=100,
+        width=1280,
+        height=720,
+        fps=30,
+        stable_frames=3,
+        timeout_s=20,
+        on_guidance=lambda g: seen.append(g.state),
+    ).start()
     try:
         page = await asyncio.wait_for(scanner.scan(), 30)
     finally:
@@ -95,8 +102,9 @@ async def test_document_camera_flags_a_card_but_not_a_sheet(tmp_path: Path) -> N
     for _ in range(10):
         writer.write(frame)
     writer.release()
-    scanner = DocumentCameraScanner(str(video), resolution_dpi=100, width=1280, height=720, fps=30,
-                                    stable_frames=3, timeout_s=20).start()
+    scanner = DocumentCameraScanner(
+        str(video), resolution_dpi=100, width=1280, height=720, fps=30, stable_frames=3, timeout_s=20
+    ).start()
     try:
         card = await asyncio.wait_for(scanner.scan(), 30)
     finally:

@@ -23,7 +23,9 @@ def test_shipped_defaults_pass(capsys) -> None:
 
 def test_broken_camera_is_named_and_exits_non_zero(tmp_path: Path) -> None:
     config = tmp_path / "city.toml"
-    config.write_text(default_config_path().read_text(encoding="utf-8") + """
+    config.write_text(
+        default_config_path().read_text(encoding="utf-8")
+        + """
 [[kiosks]]
 id = "kiosk-broken"
 name = "故障テスト"
@@ -31,11 +33,26 @@ name = "故障テスト"
 [kiosks.devices.camera]
 driver = "real"
 source = "/nonexistent.mp4"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "hardware.selftest", "--config", str(config), "--kiosk", "kiosk-broken",
-         "--timeout", "1.5"],
-        capture_output=True, text=True, timeout=60, check=False, env=dict(os.environ),
+        [
+            sys.executable,
+            "-m",
+            "hardware.selftest",
+            "--config",
+            str(config),
+            "--kiosk",
+            "kiosk-broken",
+            "--timeout",
+            "1.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ),
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED: camera" in done.stdout

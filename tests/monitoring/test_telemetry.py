@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
+from devtools.sessions import session_pair
 from hardware.health import DeviceHealth
 from remote_call import protocol as p
 from remote_call.session import CallSession
 from remote_call.telemetry import StatsSnapshot, TelemetryReporter, call_quality, device_statuses
-from remote_call.testing import session_pair
 
 TIMEOUT = 20.0
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController
 from remote_call import protocol as p
 from signaling_server.testing import WireClient, test_config
-from simulator.fleet import SimulatedMedia
 from staff_console.controller import ConsoleController
 
 PASSWORD = "correct horse battery"

@@ -540,10 +540,10 @@ def test_coturn_config_contents() -> None:
 async def test_full_stack_call_relays_through_coturn(coturn: Coturn, tmp_path: Path) -> None:
     """Server hands out coturn REST credentials; kiosk and console controllers connect relay-only."""
     from config.schema import TurnConfig
+    from hardware.simulated import SimulatedMedia
     from kiosk_client.controller import KioskController
     from signaling_server.embedded import EmbeddedServer, provision
     from signaling_server.testing import test_config
-    from simulator.fleet import SimulatedMedia
     from staff_console.controller import ConsoleController
 
     config = test_config().model_copy(

@@ -26,13 +26,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sim(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_config_text_opens_every_department_and_sets_server(tmp_path: Path) -> None:
-    text = load_config_text(default_config_path().read_text(encoding="utf-8"), port=12345,
-                            database=str(tmp_path / "x.sqlite3"), max_queue=5000)
+    text = load_config_text(
+        default_config_path().read_text(encoding="utf-8"),
+        port=12345,
+        database=str(tmp_path / "x.sqlite3"),
+        max_queue=5000,
+    )
     target = tmp_path / "load.toml"
     target.write_text(text, encoding="utf-8")
     config = load_config(target)
@@ -50,8 +59,10 @@ def test_config_text_opens_every_department_and_sets_server(tmp_path: Path) -> N
 
 
 def test_config_text_adds_a_server_table_when_missing(tmp_path: Path) -> None:
-    base = ('ice_servers = []\n\n[[departments]]\nid = "a"\nname_ja = "甲"\nname_en = "A"\n'
-            'audience = "residents"\n')
+    base = (
+        'ice_servers = []\n\n[[departments]]\nid = "a"\nname_ja = "甲"\nname_en = "A"\n'
+        'audience = "residents"\n'
+    )
     target = tmp_path / "load.toml"
     target.write_text(load_config_text(base, port=2222, database="db.sqlite3"), encoding="utf-8")
     config = load_config(target)
@@ -59,8 +70,9 @@ def test_config_text_adds_a_server_table_when_missing(tmp_path: Path) -> None:
 
 
 def test_config_text_keeps_hours_when_asked() -> None:
-    text = load_config_text(default_config_path().read_text(encoding="utf-8"), port=1, database="d",
-                            always_open=False)
+    text = load_config_text(
+        default_config_path().read_text(encoding="utf-8"), port=1, database="d", always_open=False
+    )
     assert "00:00-24:00" not in text
 
 
@@ -110,8 +122,20 @@ def test_percentiles() -> None:
 
 
 def test_small_signaling_only_fleet_through_the_cli() -> None:
-    result = _sim("--signaling-only", "--kiosks", "50", "--officers", "10", "--calls", "50", "--json",
-                  "--seed", "1", "--ice-candidates", "1")
+    result = _sim(
+        "--signaling-only",
+        "--kiosks",
+        "50",
+        "--officers",
+        "10",
+        "--calls",
+        "50",
+        "--json",
+        "--seed",
+        "1",
+        "--ice-candidates",
+        "1",
+    )
     assert result.returncode == 0, result.stderr[-2000:] + result.stdout[-2000:]
     summary = json.loads(result.stdout)
     assert summary["calls_requested"] == 50
@@ -137,10 +161,16 @@ def test_calls_refused_when_closed_are_failed_but_not_lost(tmp_path: Path) -> No
     and no caller is lost (each kiosk was told)."""
     closed = "{ mon = [], tue = [], wed = [], thu = [], fri = [], sat = [], sun = [] }"
     config = tmp_path / "closed.toml"
-    config.write_text(f'[[departments]]\nid = "a"\nname_ja = "甲"\nname_en = "A"\naudience = "residents"\n'
-                      f"hours = {closed}\n", encoding="utf-8")
-    summary = run_load(LoadOptions(kiosks=3, officers=1, calls=3, config_path=str(config),
-                                   respect_hours=True, officer_auth="session"))
+    config.write_text(
+        f'[[departments]]\nid = "a"\nname_ja = "甲"\nname_en = "A"\naudience = "residents"\n'
+        f"hours = {closed}\n",
+        encoding="utf-8",
+    )
+    summary = run_load(
+        LoadOptions(
+            kiosks=3, officers=1, calls=3, config_path=str(config), respect_hours=True, officer_auth="session"
+        )
+    )
     assert summary["calls_requested"] == 3
     assert summary["calls_completed"] == 0 and summary["calls_failed"] == 3
     assert summary["callers_lost"] == 0
