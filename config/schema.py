@@ -251,6 +251,7 @@ class MonitoringConfig(Strict):
     dashboard_flush_s: float = Field(default=0.25, gt=0, le=10)
     metrics_token: str = ""
     board_refresh_s: int = Field(default=15, ge=2, le=3600)
+    check_interval_s: float | None = Field(default=None, gt=0)  # offline checks; None: heartbeat_s / 2
 
     @field_validator("webhook_url")
     @classmethod

@@ -15,11 +15,12 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import Field
 
+from config.schema import AppConfig, KioskAppConfig, MonitoringConfig
 from remote_call import protocol as p
 from signaling_server.alerts import Alert, AlertManager, AlertRules
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
@@ -37,72 +38,29 @@ SSE_QUEUE_LIMIT = 256
 WEBHOOK_DRAIN_S = 2.0
 
 
-@dataclass(frozen=True)
-class MonitoringSettings:
-    heartbeat_s: float = 10.0
-    offline_after_missed: int = 3
-    loss_pct: float = 5.0
-    rtt_ms: float = 300.0
-    sustained_s: float = 15.0
-    webhook_url: str | None = None
-    webhook_retries: int = 5
-    webhook_backoff_s: float = 1.0
-    webhook_max_backoff_s: float = 60.0
-    history_step_s: float = 600.0
-    retention_days: float = 30.0
-    check_interval_s: float | None = None  # default: heartbeat_s / 2
-    dashboard_flush_s: float = 0.25
-    metrics_token: str | None = None
-    board_refresh_s: float = 15.0
+class MonitoringSettings(MonitoringConfig):
+    """``config.monitoring`` as the monitor uses it: the schema's own fields, rules and defaults (no second
+    copy), with ``heartbeat_s`` resolved (the schema's None means ``kiosk_app.heartbeat_s``)."""
+
+    heartbeat_s: float = Field(gt=0)
 
     @classmethod
-    def from_config(cls, config: Any, overrides: Mapping[str, Any] | None = None) -> MonitoringSettings:
-        known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {}
-        heartbeat_s = getattr(getattr(config, "kiosk_app", None), "heartbeat_s", None)
-        if heartbeat_s is not None:
-            values["heartbeat_s"] = float(heartbeat_s)
-        section = getattr(config, "monitoring", None)
-        if section is not None:
-            data = (
-                section
-                if isinstance(section, Mapping)
-                else (section.model_dump() if hasattr(section, "model_dump") else vars(section))
-            )
-            values.update({k: v for k, v in data.items() if k in known and v is not None})
+    def from_config(
+        cls, config: AppConfig | None, overrides: Mapping[str, Any] | None = None
+    ) -> MonitoringSettings:
+        """From the city configuration (None: the defaults); ``overrides`` (tests, the demo) are checked by
+        name here and by value by the schema, like a configuration file's."""
+        section = config.monitoring if config is not None else MonitoringConfig()
+        kiosk_app = config.kiosk_app if config is not None else KioskAppConfig()
+        values: dict[str, Any] = section.model_dump()
+        if values["heartbeat_s"] is None:
+            values["heartbeat_s"] = kiosk_app.heartbeat_s
+        known = set(cls.model_fields)
         for key, value in (overrides or {}).items():
             if key not in known:
                 raise ValueError(f"unknown monitoring setting {key!r}; known: {', '.join(sorted(known))}")
             values[key] = value
-        settings = cls(**values)
-        settings.check()
-        return settings
-
-    def check(self) -> None:
-        positive = (
-            "heartbeat_s",
-            "loss_pct",
-            "rtt_ms",
-            "history_step_s",
-            "retention_days",
-            "dashboard_flush_s",
-            "board_refresh_s",
-        )
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise ValueError(f"monitoring setting {name} must be positive, got {getattr(self, name)!r}")
-        if self.offline_after_missed < 1:
-            raise ValueError(
-                f"monitoring setting offline_after_missed must be >= 1, got {self.offline_after_missed}"
-            )
-        if self.sustained_s < 0 or self.webhook_retries < 0 or self.webhook_backoff_s < 0:
-            raise ValueError(
-                "monitoring settings sustained_s, webhook_retries and webhook_backoff_s must be >= 0"
-            )
-        if self.check_interval_s is not None and not self.check_interval_s > 0:
-            raise ValueError(
-                f"monitoring setting check_interval_s must be positive, got {self.check_interval_s}"
-            )
+        return cls.model_validate(values)
 
 
 class DashboardHub:

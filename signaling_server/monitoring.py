@@ -12,8 +12,9 @@ alerts, webhook, metrics, the dashboards' event hub) and adds its routes, each d
 - ``wait_board.py``: ``/board`` and ``/api/board``, the public wait board (no login, no personal data);
 - ``web_pages.py``: ``/monitoring/static/{name}``, the pages' scripts and styles.
 
-Settings come from ``config.monitoring`` when the schema has it, else the defaults in
-``monitor.MonitoringSettings``; ``overrides`` (a dict) wins over both, for tests and the demo.
+Settings are ``config.monitoring`` (the schema's ``MonitoringConfig``, its rules and defaults) with
+``heartbeat_s`` resolved (``monitor.MonitoringSettings``); ``overrides`` (a dict, for tests and the demo)
+are checked by the same schema.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ async def test_board_json_needs_no_login_and_carries_no_personal_data(monitored)
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 async def test_board_page_shows_departments_in_japanese_and_english_and_refreshes(monitored, tmp_path):
-    async with monitored(board_refresh_s=1) as server, playwright_api.async_playwright() as pw:
+    async with monitored(board_refresh_s=2) as server, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
