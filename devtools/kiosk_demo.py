@@ -1,9 +1,10 @@
 """Simulated sessions for screenshots and view tests: put a server-less controller on any screen.
 
 ``demo_controller(config)`` builds a controller that never connects (departments from the config with
-varied live status, one closed); ``await stage(controller, name)`` resets it and sets it up as in a real
-session at that point (a call with test-pattern video both ways, a chat, a scan, a shown document...).
-Nothing here touches a network, a device or the disk.
+varied live status, one closed) and whose idle countdown runs on a manual clock (``devtools.manual_clock``):
+nothing ticks unless a stage or a test moves it. ``await stage(controller, name)`` resets it and sets it up
+as in a real session at that point (a call with test-pattern video both ways, a chat, a scan, a shown
+document, a countdown run down by the real timer...). Nothing here touches a network, a device or the disk.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import av
 
 from config.schema import AppConfig
+from devtools.manual_clock import ManualTimers
 from hardware.simulated import SimulatedMedia, TestPatternVideoTrack
 from kiosk_client.controller import KioskController
 from kiosk_client.flow import KioskState, Screen
@@ -118,7 +120,9 @@ def demo_departments(config: AppConfig) -> dict[str, p.DepartmentInfo]:
     return infos
 
 
-def demo_controller(config: AppConfig, kiosk_id: str = "kiosk-ueda") -> KioskController:
+def demo_controller(
+    config: AppConfig, kiosk_id: str = "kiosk-ueda", *, timers: ManualTimers | None = None
+) -> KioskController:
     controller = KioskController(
         "ws://127.0.0.1:9/ws",
         kiosk_id,
@@ -126,6 +130,7 @@ def demo_controller(config: AppConfig, kiosk_id: str = "kiosk-ueda") -> KioskCon
         SimulatedMedia("kiosk", 640, 360, 15, 440.0),
         config=config,
         peripherals=Peripherals.simulated(),
+        timers=timers if timers is not None else ManualTimers(),
         telemetry=False,
     )
     controller.departments = demo_departments(config)
@@ -160,7 +165,7 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
     if name == "consent":
         return
     if name == "idle_warning":
-        c.idle.warning, c.idle.seconds_left = True, 12
+        _count_down_to(c, 12)
         return
     if name == "service":
         c.exit_gesture.on_gesture()  # the IT corner, held
@@ -202,9 +207,18 @@ def _after_call(c: KioskController, *, paper: bool) -> None:
         else PrintOutcome(False, "paper_out", "not printed: paper out")
     )
     c.flow.set_state(KioskState.FINISHED)
-    c.flow.set_screen(Screen.AFTER_CALL)
-    c.idle.arm()  # the full time: no real tick overwrites the staged countdown while the screen is shown
-    c.idle.warning, c.idle.seconds_left = True, 14
+    c.flow.set_screen(Screen.AFTER_CALL)  # arms the after-call countdown
+    _count_down_to(c, 14)
+
+
+def _count_down_to(c: KioskController, seconds: int) -> None:
+    """Run the idle timer's own ticks on the manual clock until the countdown shows ``seconds`` (or its
+    first number, if the configured warning is shorter)."""
+    timers = c.idle.timers
+    if not isinstance(timers, ManualTimers):
+        raise TypeError("stage() needs a demo_controller: its countdown runs on a manual clock")
+    while c.idle.armed and (c.idle.seconds_left is None or c.idle.seconds_left > seconds):
+        timers.run_next()
 
 
 def _in_call(c: KioskController, name: str) -> None:

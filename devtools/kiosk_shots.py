@@ -3,18 +3,12 @@ and both themes, rendered to DIR/<theme>/<language>/NN-<stage>.png by the real w
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from config.schema import AppConfig
 from devtools import kiosk_demo
+from devtools.qt_settle import settle
 from kiosk_client import i18n
-
-
-async def settle(rounds: int = 6) -> None:
-    """Let Qt run its posted events (deferred shows, layout requests) through the qasync loop."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
 
 
 async def render_screenshots(config: AppConfig, directory: Path, kiosk_id: str = "kiosk-ueda") -> list[Path]:
@@ -35,7 +29,7 @@ async def render_screenshots(config: AppConfig, directory: Path, kiosk_id: str =
                     controller.resident.high_contrast = theme == "high_contrast"
                     window.frozen = False
                     window.refresh()
-                    await settle()
+                    await settle(window)  # Qt's deferred shows and layouts, before the grab
                     window.refresh()
                     await window.flush_video()
                     path = folder / f"{index:02d}-{name}.png"

@@ -27,7 +27,7 @@ from hardware.devices import KioskDevices
 from kiosk_client.desk import KioskDesk
 from kiosk_client.flow import CALL_SCREENS, PATH_SCREENS, KioskFlow, KioskState, Screen
 from kiosk_client.i18n import LANGUAGES, catalogs
-from kiosk_client.idle import IdleTimer
+from kiosk_client.idle import IdleTimer, Timers
 from kiosk_client.kiosk_mode import ExitGesture, PinCheck
 from kiosk_client.media import KioskMedia
 from kiosk_client.menu import Menu, ProcedureTile
@@ -66,6 +66,7 @@ class KioskController:
         cues: CuePlayer | None = None,
         idle_reset_s: float | None = None,
         idle_warning_s: float | None = None,
+        timers: Timers | None = None,
         telemetry: bool = True,
         **client_options: Any,
     ):
@@ -84,6 +85,7 @@ class KioskController:
         self.cues = cues or CuePlayer(self.peripherals.cue_output)
         self.ratings: collections.Counter[str] = collections.Counter()  # anonymous tallies only
         self._idle_overrides = (idle_reset_s, idle_warning_s)
+        self._timers = timers  # the idle countdown's clock; None: the running loop's (tests: a manual one)
         self._warning_cued = False
         self._departments_at = 0.0
         self.idle = self._make_idle()
@@ -174,6 +176,7 @@ class KioskController:
             on_tick=self._idle_tick,
             on_expire=self._idle_expired,
             on_cancel=self._idle_cancelled,
+            timers=self._timers,
         )
 
     def _make_telemetry(self) -> TelemetryReporter:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import numpy as np
 import pytest
@@ -11,19 +10,6 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from hardware.simulated import TestPatternVideoTrack, ToneAudioTrack
-
-
-async def count_frames(track, window_s: float) -> list:
-    """Receive frames until `window_s` has passed (a bounded await, not a sleep)."""
-    frames: list = []
-
-    async def pull() -> None:
-        while True:
-            frames.append(await track.recv())
-
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(pull(), timeout=window_s)
-    return frames
 
 
 async def test_video_frames_have_size_format_and_increasing_pts() -> None:
@@ -40,11 +26,12 @@ async def test_video_frames_have_size_format_and_increasing_pts() -> None:
     assert np.any(a != b)
 
 
-async def test_video_is_paced_at_its_fps() -> None:
+async def test_video_is_paced_at_its_fps(pacer_time) -> None:
     track = TestPatternVideoTrack("pace", width=160, height=120, fps=20)
-    frames = await count_frames(track, 0.5)
-    # 20 fps over 0.5 s is ~11 frames; an unpaced source would deliver thousands.
-    assert 4 <= len(frames) <= 16, len(frames)
+    frames = [await track.recv() for _ in range(11)]
+    # 20 fps: the 11th frame half a second after the first (an unpaced source would not wait at all).
+    assert pacer_time.elapsed == pytest.approx(0.5) and pacer_time.sleeps == pytest.approx([0.05] * 10)
+    assert [f.pts for f in frames] == [4500 * n for n in range(11)]
 
 
 async def test_audio_frames_are_s16_mono_with_continuous_pts() -> None:
@@ -62,11 +49,11 @@ async def test_audio_frames_are_s16_mono_with_continuous_pts() -> None:
     assert np.max(np.abs(np.diff(pcm))) < 0.25 * 32767 * 2 * np.pi * 1000 / 48_000 * 1.05
 
 
-async def test_audio_is_paced_and_zero_hz_is_silence() -> None:
+async def test_audio_is_paced_and_zero_hz_is_silence(pacer_time) -> None:
     track = ToneAudioTrack(frequency=0)
-    frames = await count_frames(track, 0.5)
-    # 50 frames a second: ~26 in 0.5 s.
-    assert 10 <= len(frames) <= 40, len(frames)
+    frames = [await track.recv() for _ in range(26)]
+    # 50 frames a second: the 26th half a second after the first.
+    assert pacer_time.elapsed == pytest.approx(0.5) and pacer_time.sleeps == pytest.approx([0.02] * 25)
     assert all(not np.any(f.to_ndarray()) for f in frames)
 
 

@@ -7,7 +7,10 @@ Rules that keep these tests deterministic:
   re-renders synchronously inside the controller's event, so after the await the widgets are up to date;
 - clicks are ``qtbot.mouseClick`` (synchronous: the slot only schedules controller work), followed by an
   await of the event the click causes, subscribed *before* the click;
-- Qt's deferred work (showing new children, layout requests) runs when the test yields: ``settle()``.
+- Qt's deferred work (showing new children, layout requests) runs when the test yields: ``await
+  settle(window)`` waits until a whole round of it has passed with nothing left (``devtools.qt_settle``);
+- time: the ``demo`` controller's idle countdown runs on the ``clock`` fixture (a manual clock), so a test
+  moves time with ``clock.advance(s)`` and asserts exact numbers; nothing waits for real seconds.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from config.schema import (
     PrinterConfig,
     ScannerConfig,
 )
+from devtools.manual_clock import ManualTimers
+from devtools.qt_settle import settle
 from hardware.fake_escpos_printer import FakeEscposPrinter
 from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, ResidentSession
@@ -48,12 +53,6 @@ def _qasync_loop() -> asyncio.AbstractEventLoop:
 def pytest_asyncio_loop_factories(config, item):
     """pytest-asyncio: the loop of every async test (and async fixture) in this directory is qasync's."""
     return {"qasync": _qasync_loop}
-
-
-async def settle(rounds: int = 6) -> None:
-    """Let Qt run its posted events (deferred shows, layout requests) through the qasync loop."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
 
 
 def expect(events: EventHub, name: str, timeout: float = TIMEOUT, **match: Any) -> asyncio.Future:
@@ -156,17 +155,23 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def demo(qtbot):
-    """A server-less controller (demo departments, one closed) and its window, on the configured screen."""
+def clock() -> ManualTimers:
+    """The demo controller's idle clock: it moves only by ``clock.advance(seconds)``."""
+    return ManualTimers()
+
+
+@pytest.fixture
+async def demo(qtbot, clock):
+    """A server-less controller (demo departments, one closed; idle countdown on ``clock``) and its window."""
     from config.loader import load_config
     from devtools.kiosk_demo import demo_controller
     from kiosk_client.view.window import KioskWindow
 
-    controller = demo_controller(load_config())
+    controller = demo_controller(load_config(), timers=clock)
     window = KioskWindow(controller)
     qtbot.addWidget(window)
     window.show()
-    await settle()
+    await settle(window)
     yield controller, window
     window.shutdown()
     await controller.stop()

@@ -91,14 +91,14 @@ async def start_call(
     window.show()
     console = ConsoleController(server.url, "hanako", PASSWORD, officer_media())
     await asyncio.gather(kiosk.start(TIMEOUT), console.start(TIMEOUT))
-    await settle()
+    await settle(window)
     assert kiosk.screen is Screen.WELCOME and not window.notice.isVisible()
 
     click(qtbot, window, "lang-ja")
     assert kiosk.screen is Screen.CHOOSE and window.stack.currentWidget() is window.screens["choose"]
-    await settle()
+    await settle(window)
     click(qtbot, window, category)
-    await settle()
+    await settle(window)
     shown = [
         w.objectName()
         for w in window.screens["choose"].tiles_box.findChildren(
@@ -180,7 +180,7 @@ async def test_resident_flow_call_scan_slip_and_privacy_reset(make_server, qtbot
             await done
             stages = [(await officer.next(ic.ScanStatus)).stage for _ in range(3)]
             assert stages == ["scanning", "sending", "done"]
-            await settle()
+            await settle(window)
             assert not call_screen.scan_thumbnail.pixmap().isNull()
             assert kiosk.resident.scan is not None and kiosk.resident.scan.thumbnail is not None
             click(qtbot, window, "scan-cancel")  # "閉じる" after done
@@ -215,7 +215,7 @@ async def test_resident_flow_call_scan_slip_and_privacy_reset(make_server, qtbot
             await shown
             verdict = await officer.next(ic.DocumentReceived, doc_id="show-1")
             assert verdict.ok
-            await settle()
+            await settle(window)
             assert call_screen.main_stack.currentIndex() == 1 and not call_screen.document.pixmap().isNull()
 
             # A slip: printed on the ESC/POS printer, whose TCP socket receives the job.
@@ -251,7 +251,7 @@ async def test_resident_flow_call_scan_slip_and_privacy_reset(make_server, qtbot
             reset = expect(kiosk.events, "reset")
             click(qtbot, window, "finish")
             await reset
-            await settle()
+            await settle(window)
             assert kiosk.screen is Screen.WELCOME and kiosk.state is KioskState.IDLE
             assert_nothing_of_the_resident(
                 kiosk, window, ["住民票は何通必要ですか", "本人確認書類を置いてください", "あなた：はい"]

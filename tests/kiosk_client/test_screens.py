@@ -113,7 +113,7 @@ async def render(window, controller, name: str, lang: str, *, large_text: bool =
     controller.resident.large_text = large_text
     window.frozen = False
     window.refresh()
-    await settle()
+    await settle(window)
     window.refresh()
 
 

@@ -54,7 +54,7 @@ async def test_the_controller_cues_the_resident(demo, qtbot):
     controller.cues.output = heard.append
     click(qtbot, window, "lang-ja")
     click(qtbot, window, "mode-department")
-    await settle()
+    await settle(window)
     notice = expect(controller.events, "notice")
     click(qtbot, window, "tile-department-kenko-hoken")  # closed: an attention cue with the notice
     await notice

@@ -152,12 +152,25 @@ async def test_the_server_may_queue_a_kiosk_that_skipped_the_menu_and_end_a_call
     ]  # fmt: skip
 
 
+def stage_screen(name: str) -> Screen:
+    """The screen a demo stage shows, from its name."""
+    special = {"offline": W.WELCOME, "idle_warning": W.CONSENT}
+    if name in special:
+        return special[name]
+    return next(screen for screen in sorted(Screen, key=len, reverse=True) if name.startswith(screen.value))
+
+
 async def test_every_demo_stage_is_reached_along_the_tables():
     from devtools.kiosk_demo import demo_controller
 
     kiosk = demo_controller(load_config())
+    moves = record_moves(kiosk)
     try:
         for name in STAGES:
+            moves.clear()
             await stage(kiosk, name)  # would raise IllegalTransition on a move the tables do not list
+            assert kiosk.screen is stage_screen(name) and moves[-1] == ("screen", stage_screen(name)), moves
+            countdown = {"after_call": 14, "after_call_no_paper": 14, "idle_warning": 12}.get(name)
+            assert kiosk.idle.seconds_left == countdown, name  # counted down by the timer on its own clock
     finally:
         await kiosk.stop()

@@ -40,7 +40,7 @@ async def test_unreachable_server_shows_the_phone_number_and_recovers_by_itself(
     window.show()
     kiosk.start_background()
     try:
-        await settle()
+        await settle(window)
         assert not kiosk.online and window.notice.isVisible()
         assert "019-651-4111" in window.notice_text.text() and "つながりません" in window.notice_text.text()
         click(qtbot, window, "lang-en")  # the resident can still read the screens, in their language
@@ -62,7 +62,7 @@ async def test_closed_department_says_when_it_opens_and_is_not_entered(demo, qtb
     controller, window = demo
     click(qtbot, window, "lang-ja")
     click(qtbot, window, "mode-department")
-    await settle()
+    await settle(window)
     tile = window.findChild(TileButton, "tile-department-kenko-hoken")
     assert tile is not None
     lines = " ".join(line.text() for line in tile.lines)
@@ -141,10 +141,9 @@ async def test_call_request_while_offline_says_so(demo, qtbot):
     controller.accept_consent()
     await controller.call_officer()
     assert controller.screen is Screen.PREFLIGHT and controller.resident.notice is not None
-    await settle()
+    await settle(window)
     assert "019-651-4111" in window.notice_text.text()
     await controller.media.stop_preview()
-    await asyncio.sleep(0)
 
 
 async def test_entering_the_choice_refreshes_waiting_counts_from_the_server(server, qtbot):
@@ -177,7 +176,7 @@ async def test_entering_the_choice_refreshes_waiting_counts_from_the_server(serv
         await refreshed
         assert kiosk.departments["shimin-toroku"].waiting == 1
         click(qtbot, window, "mode-department")
-        await settle()
+        await settle(window)
         tile = window.findChild(TileButton, "tile-department-shimin-toroku")
         assert "1人待ち" in " ".join(line.text() for line in tile.lines)
     finally:
@@ -202,10 +201,10 @@ async def test_a_missing_camera_is_explained_and_the_call_is_still_offered(qtbot
     window.show()
     try:
         click(qtbot, window, "lang-ja")
-        await settle()
+        await settle(window)
         click(qtbot, window, "tile-procedure-juminhyo")
         click(qtbot, window, "consent-agree")
-        await settle()
+        await settle(window)
         preflight = window.screens["preflight"]
         assert "カメラが使えません。声だけでお話しできます" in preflight.device_notes.text()
         assert preflight.call.isVisible() and preflight.call.isEnabled()
@@ -231,7 +230,7 @@ async def test_leaving_the_queue_ends_on_the_cancelled_screen_and_resets(server,
     try:
         await kiosk.start()
         click(qtbot, window, "lang-ja")
-        await settle()
+        await settle(window)
         click(qtbot, window, "tile-procedure-juminhyo")
         click(qtbot, window, "consent-agree")
         queued = expect(kiosk.events, "queue")

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from remote_call.protocol import Role
+from signaling_server.switchboard import timers as timers_module
 from signaling_server.switchboard.timers import (
     MAX_SLEEP_S,
     EdgeTimers,
@@ -58,15 +59,23 @@ def test_clear_drops_everything(clock) -> None:
     assert timers.next_due() is None and not timers.pending(SetupTimeout.key_of("c1"))
 
 
-async def test_an_earlier_deadline_wakes_the_sleeper(clock) -> None:
+async def test_an_earlier_deadline_wakes_the_sleeper(clock, monkeypatch) -> None:
+    # Uncapped, the sleeper would sleep the 100 s to its deadline (the fake clock never moves): only the
+    # wake-up can end it within the 20 s bound, so the test waits on the outcome and times nothing.
+    monkeypatch.setattr(timers_module, "MAX_SLEEP_S", 3600.0)
     timers = EdgeTimers(clock)
     sleeper = asyncio.ensure_future(timers.sleep_until(clock() + 100))
+    early = clock() + MAX_SLEEP_S / 2
     # Scheduled once the sleeper is asleep: callbacks run in order, the sleeper's first step came first.
-    asyncio.get_running_loop().call_soon(timers.at, clock() + MAX_SLEEP_S / 2, FlushPositions())
-    await asyncio.wait_for(sleeper, MAX_SLEEP_S / 4)
+    asyncio.get_running_loop().call_soon(timers.at, early, FlushPositions())
+    await asyncio.wait_for(sleeper, 20)
+    assert sleeper.exception() is None and timers.next_due() == early
 
 
-async def test_a_later_deadline_lets_the_sleeper_sleep(clock) -> None:
+async def test_a_later_deadline_lets_the_sleeper_sleep(clock, monkeypatch) -> None:
+    # A negative check, bounded: a later deadline must not wake the sleeper within 0.25 s. Uncapped, the
+    # sleeper cannot end by itself meanwhile, and a loaded machine can only make the check pass later.
+    monkeypatch.setattr(timers_module, "MAX_SLEEP_S", 3600.0)
     timers = EdgeTimers(clock)
     sleeper = asyncio.ensure_future(timers.sleep_until(clock() + 100))
     asyncio.get_running_loop().call_soon(timers.at, clock() + 200, FlushPositions())
