@@ -6,6 +6,7 @@ import hashlib
 import io
 import itertools
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -18,10 +19,12 @@ from signaling_server.audit import (
     GENESIS_HASH,
     AuditError,
     AuditLog,
+    VerifyResult,
     canonical_details,
     entry_hash,
     parse_anchor,
     verify_cli,
+    verify_rows,
 )
 
 
@@ -399,3 +402,290 @@ def test_verify_while_another_connection_appends(tmp_path: Path) -> None:
     assert not errors, errors
     assert all(r.ok for r in results), next(r for r in results if not r.ok)
     assert results[-1].entries == 400 and len(results) > 1
+
+
+# ------------------------------------------------------------------ what a refusal says, and the limits
+
+
+def test_the_canonical_details_keep_unicode_and_refuse_nan() -> None:
+    assert canonical_details({"label": "住民票", "a": 1}) == '{"a":1,"label":"住民票"}'
+    with pytest.raises(ValueError):
+        canonical_details({"ratio": float("nan")})
+
+
+def test_an_entry_as_appended_is_the_entry_read_back() -> None:
+    log = AuditLog(":memory:")
+    entry = log.append("officer-1", "document_saved", "call-1", {"doc_id": "d1"}, at=12.5)
+    assert log.entries() == [entry]
+    assert log.append("officer-1", "sign_in").target == ""  # no target: the empty one
+
+
+def test_a_fresh_log_has_the_genesis_head() -> None:
+    assert AuditLog(":memory:").head() == (0, GENESIS_HASH)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"actor": 42}, "audit actor must be a string, got int"),
+        ({"actor": "x" * 201}, "audit actor is 201 characters long; at most 200 allowed"),
+        ({"target": "call\t1"}, "audit target 'call\\t1' contains control characters"),
+        ({"at": float("inf")}, "audit time inf is not a finite number"),
+        ({"details": [("page", 1)]}, "audit details must be a mapping, got list"),
+        (
+            {"details": {"ocr": "x" * 600}},
+            "audit detail 'ocr' is 600 characters long; at most 500 are kept, and document contents, images "
+            "or chat text must never go into the audit log (store an id, a size or a SHA-256 instead)",
+        ),
+        (
+            {"details": {"scan": b"\x89PNG"}},
+            "audit detail 'scan' has type bytes; only str, int, float, bool or None are stored "
+            "(never document contents)",
+        ),
+    ],
+)
+def test_a_refusal_names_the_field_and_the_reason(fields: dict, message: str) -> None:  # type: ignore[type-arg]
+    log = AuditLog(":memory:")
+    with pytest.raises(AuditError) as refused:
+        log.append(**{"actor": "officer-1", "action": "sign_in", **fields})
+    assert str(refused.value) == message
+    assert log.entries() == []
+
+
+def test_a_control_character_is_shown_in_the_first_40_characters() -> None:
+    log = AuditLog(":memory:")
+    actor = "a" * 39 + "\n" + "b" * 10
+    with pytest.raises(AuditError, match=f"^audit actor {re.escape(repr(actor[:40]))} contains control"):
+        log.append(actor, "sign_in")
+
+
+def test_an_unknown_action_lists_the_known_ones() -> None:
+    with pytest.raises(AuditError, match=r"; known: account_changed, account_created, call_ended, "):
+        AuditLog(":memory:").append("officer-1", "document_viewed")
+
+
+def test_the_largest_fields_and_details_are_kept() -> None:
+    log = AuditLog(":memory:")
+    details = {f"k{i}": i for i in range(32)}
+    entry = log.append("x" * 200, "sign_in", "Hanako Yamada", details)  # a space is no control character
+    assert log.entries() == [entry] and len(entry.details) == 32
+
+
+def test_the_transaction_refusal_says_what_to_do() -> None:
+    conn = sqlite3.connect(":memory:")
+    log = AuditLog(conn)
+    conn.execute("CREATE TABLE other (x)")
+    conn.execute("INSERT INTO other VALUES (1)")
+    with pytest.raises(RuntimeError) as refused:
+        log.append("officer-1", "sign_in")
+    assert str(refused.value) == (
+        "AuditLog.append must not run inside another transaction on the same connection (commit it first): "
+        "it takes its own BEGIN IMMEDIATE lock to keep the chain linear"
+    )
+
+
+def test_entries_by_target_and_their_limits() -> None:
+    log = AuditLog(":memory:")
+    for i in range(1001):
+        log.append("officer-1", "sign_in", f"call-{i % 3}", at=float(i))
+    assert len(log.entries()) == 1000  # the default page
+    assert len(log.entries(limit=10_000)) == 1001  # the largest page
+    assert [e.seq for e in log.entries(target="call-1", limit=3)] == [2, 5, 8]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"limit": 0}, "limit must be between 1 and 10000, got 0"),
+        ({"limit": 10_001}, "limit must be between 1 and 10000, got 10001"),
+        ({"limit": 2.5}, "limit must be between 1 and 10000, got 2.5"),
+        ({"since_seq": -1}, "since_seq must be a non-negative int, got -1"),
+        ({"since_seq": 1.5}, "since_seq must be a non-negative int, got 1.5"),
+    ],
+)
+def test_entries_refuse_a_bad_page(arguments: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValueError) as refused:
+        AuditLog(":memory:").entries(**arguments)
+    assert str(refused.value) == message
+
+
+def test_the_first_entry_can_be_an_anchor() -> None:
+    assert parse_anchor(" 1:" + "a" * 64 + "\n") == (1, "a" * 64)
+
+
+# ------------------------------------------------------------------ the CLI check, line by line
+
+
+def test_verify_cli_prints_the_anchor_to_keep(tmp_path: Path) -> None:
+    path = tmp_path / "ok.sqlite3"
+    head = _filled(path).head()
+    out = io.StringIO()
+    assert verify_cli(path, out=out) == 0
+    assert out.getvalue().splitlines() == [
+        "audit log OK: 6 entries, chain intact",
+        f"anchor: {head[0]}:{head[1]}",
+        "(keep the anchor outside the server; a later run with --anchor checks against it)",
+    ]
+
+
+def test_verify_cli_says_where_the_chain_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "bad.sqlite3"
+    _filled(path).close()
+    _attacker(path).execute("UPDATE audit_log SET action = 'sign_in' WHERE seq = 4")
+    out = io.StringIO()
+    assert verify_cli(path, out=out) == 1
+    assert out.getvalue().splitlines() == [
+        "audit log TAMPERED: first bad entry 4: entry 4 was modified (its hash does not match its contents)",
+        "entries verified before it: 3",
+    ]
+
+
+def test_verify_cli_a_dropped_head_table_is_tampering(tmp_path: Path) -> None:
+    path = tmp_path / "nohead.sqlite3"
+    _filled(path).close()
+    _attacker(path).execute("DROP TABLE audit_head")
+    out = io.StringIO()
+    assert verify_cli(path, out=out) == 1
+    assert "first bad entry 6: the head record is missing" in out.getvalue()
+
+
+def test_verify_cli_a_file_that_is_no_database_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.sqlite3"
+    path.write_bytes(b"not a database, " * 100)
+    out = io.StringIO()
+    assert verify_cli(path, out=out) == 2
+    assert out.getvalue().startswith(f"audit verify: cannot read {path}: ")
+
+
+def test_verify_cli_a_database_that_cannot_be_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "locked-away.sqlite3"
+    _filled(path).close()
+
+    def refuse(*args: object, **kwargs: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)  # as for a file this user may not read
+    out = io.StringIO()
+    assert verify_cli(path, out=out) == 2
+    assert out.getvalue() == f"audit verify: cannot open {path}: unable to open database file\n"
+
+
+# ------------------------------------------------------------------ verify_rows: the whole verdict, per fault
+
+
+def _chain(n: int) -> list[tuple[object, ...]]:
+    """n well-linked rows as SQLite returns them: (seq, at, actor, action, target, details, prev, hash)."""
+    rows: list[tuple[object, ...]] = []
+    prev = GENESIS_HASH
+    for seq in range(1, n + 1):
+        fields = (seq, 1000.0 + seq, "盛岡 花子", "document_shown", f"call-{seq}", '{"page":1}')
+        digest = entry_hash(prev, *fields)  # type: ignore[arg-type]
+        rows.append((*fields, prev, digest))
+        prev = digest
+    return rows
+
+
+def _hash(rows: list[tuple[object, ...]], seq: int) -> str:
+    return str(rows[seq - 1][7])
+
+
+def test_an_intact_chain_and_its_head() -> None:
+    rows = _chain(3)
+    assert verify_rows(rows, (3, _hash(rows, 3))) == VerifyResult(True, 3, None, None, 3, _hash(rows, 3))
+    assert verify_rows([], None) == VerifyResult(True, 0, None, None, 0, GENESIS_HASH)
+    assert verify_rows(rows, (3, _hash(rows, 3)), anchor=(0, GENESIS_HASH)).ok  # "nothing yet" as an anchor
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (lambda r: [*r[:2], r[0], *r[2:]], (2, 1, "entry 1 appears out of order")),
+        (lambda r: [r[0], r[2]], (1, 2, "entry 2 is missing (next entry present is 3)")),
+        (
+            lambda r: [r[0], (*r[1][:6], "f" * 64, r[1][7]), r[2]],
+            (1, 2, "entry 2 does not link to entry 1 (inserted, reordered or replaced)"),
+        ),
+        (
+            lambda r: [r[0], (*r[1][:2], "佐藤", *r[1][3:]), r[2]],
+            (1, 2, "entry 2 was modified (its hash does not match its contents)"),
+        ),
+        (
+            lambda r: [r[0], (r[1][0], "noon", *r[1][2:]), r[2]],
+            (1, 2, "entry 2 cannot be re-hashed: could not convert string to float: 'noon'"),
+        ),
+    ],
+)
+def test_the_first_bad_entry_and_what_was_verified_before_it(tamper, expected) -> None:  # type: ignore[no-untyped-def]
+    rows = _chain(3)
+    verified, first_bad, problem = expected
+    result = verify_rows(tamper(rows), (3, _hash(rows, 3)))
+    assert result == VerifyResult(False, verified, first_bad, problem, verified, _hash(rows, verified))
+
+
+def test_the_newest_entries_deleted_appended_or_replaced() -> None:
+    rows = _chain(6)
+    assert verify_rows(rows[:4], (6, _hash(rows, 6))) == VerifyResult(
+        False, 4, 5, "entries 5..6 were deleted from the end", 4, _hash(rows, 4)
+    )
+    assert verify_rows(rows, (4, _hash(rows, 4))) == VerifyResult(
+        False,
+        4,
+        5,
+        "entries 5..6 were added after the head record (appended outside the log)",
+        4,
+        _hash(rows, 4),
+    )
+    assert verify_rows(rows, (6, "f" * 64)) == VerifyResult(
+        False,
+        6,
+        6,
+        "the head record does not match entry 6 (the newest entry was replaced)",
+        6,
+        _hash(rows, 6),
+    )
+    assert verify_rows(rows, None) == VerifyResult(
+        False, 6, 6, "the head record is missing", 6, _hash(rows, 6)
+    )
+
+
+def test_an_anchor_that_differs_or_is_gone() -> None:
+    rows = _chain(6)
+    head = (6, _hash(rows, 6))
+    assert verify_rows(rows, head, anchor=(3, "f" * 64)) == VerifyResult(
+        False, 2, 3, "entry 3 differs from the anchor recorded earlier (chain rewritten)", 2, _hash(rows, 2)
+    )
+    assert verify_rows(rows, head, anchor=(9, "f" * 64)) == VerifyResult(
+        False, 6, 7, "anchored entry 9 no longer exists (log truncated or rewritten)", 6, _hash(rows, 6)
+    )
+    gone = verify_rows([], None, anchor=(1, _hash(rows, 1)))
+    assert (gone.ok, gone.first_bad_seq) == (False, 1)
+
+
+def test_the_hash_keeps_unicode_as_is_and_refuses_nan() -> None:
+    payload = json.dumps([GENESIS_HASH, 1, 2.0, "盛岡", "sign_in", "", "{}"], ensure_ascii=False)
+    expected = hashlib.sha256(payload.replace(", ", ",").encode("utf-8")).hexdigest()
+    assert entry_hash(GENESIS_HASH, 1, 2, "盛岡", "sign_in", "", "{}") == expected
+    with pytest.raises(ValueError):
+        entry_hash(GENESIS_HASH, 1, float("nan"), "盛岡", "sign_in", "", "{}")
+
+
+def test_a_log_closes_only_the_connection_it_opened(tmp_path: Path) -> None:
+    shared = sqlite3.connect(tmp_path / "shared.sqlite3")
+    AuditLog(shared).close()
+    assert shared.execute("SELECT COUNT(*) FROM audit_log").fetchone() == (0,)
+    own = AuditLog(tmp_path / "own.sqlite3")
+    own.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        own.connection.execute("SELECT 1")
+
+
+def test_a_log_refuses_a_bad_extra_action_and_an_open_transaction() -> None:
+    with pytest.raises(AuditError) as refused:
+        AuditLog(":memory:", extra_actions=["Queue Moved"])
+    assert str(refused.value) == "audit action 'Queue Moved' must match ^[a-z][a-z0-9_]{0,63}$"
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE other (x)")
+    conn.execute("INSERT INTO other VALUES (1)")
+    with pytest.raises(RuntimeError) as busy:
+        AuditLog(conn)
+    assert str(busy.value) == "AuditLog needs a connection with no open transaction to create its tables"

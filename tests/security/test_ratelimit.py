@@ -170,6 +170,9 @@ def test_throttle_memory_is_bounded() -> None:
         ({"base_lockout_s": 0}, "base_lockout_s"),
         ({"base_lockout_s": 100, "max_lockout_s": 10}, "max_lockout_s"),
         ({"forget_after_s": 10}, "forget_after_s"),
+        ({"max_failures": True}, "max_failures"),
+        ({"max_failures": 2.5}, "max_failures"),
+        ({"max_keys": 0}, "max_keys"),
     ],
 )
 def test_throttle_bad_configuration(kwargs: dict, fragment: str) -> None:  # type: ignore[type-arg]
@@ -179,7 +182,95 @@ def test_throttle_bad_configuration(kwargs: dict, fragment: str) -> None:  # typ
 
 def test_throttle_bad_keys() -> None:
     throttle = LoginThrottle(clock=FakeClock())
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match=r"^throttle key must be a non-empty string$"):
         throttle.check("")
     with pytest.raises(ValueError, match="at most 256"):
         throttle.failure("x" * 257)
+    assert throttle.failure("x" * 256) == 0.0  # the longest key allowed
+
+
+def test_bucket_full_retry_after_is_zero_and_a_cost_of_the_whole_burst_fits() -> None:
+    bucket = TokenBucket(rate_per_s=2, burst=3, clock=FakeClock())
+    assert bucket.retry_after() == 0.0 and bucket.retry_after(cost=3) == 0.0
+    assert bucket.allow(cost=3) and not bucket.allow()
+
+
+@pytest.mark.parametrize("cost", [2, 1.5])
+def test_bucket_refuses_a_cost_above_the_burst_whatever_the_cost(cost: float) -> None:
+    bucket = TokenBucket(rate_per_s=1, burst=1, clock=FakeClock())
+    with pytest.raises(ValueError, match="exceeds the burst 1"):
+        bucket.allow(cost=cost)
+
+
+def test_the_sign_in_policy_of_the_server() -> None:
+    """LoginThrottle() as the app and the IT dashboard build it: locked after the 5th failure for 30 s,
+    doubling to at most 15 minutes; a key quiet for an hour is forgotten."""
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock)
+    assert [throttle.failure("k") for _ in range(5)] == [0.0, 0.0, 0.0, 0.0, 30.0]
+    assert [throttle.lockout_for(n) for n in (6, 9, 10, 50)] == [60.0, 480.0, 900.0, 900.0]
+    clock.advance(3599)
+    assert throttle.failures("k") == 5
+    clock.advance(1)
+    assert throttle.failures("k") == 0
+
+
+def test_the_server_remembers_100_000_keys() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock)
+    for i in range(100_001):
+        throttle.failure(f"spray-{i}")
+    assert len(throttle) == 100_000 and throttle.failures("spray-0") == 0
+
+
+def test_the_smallest_settings_are_accepted() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(
+        max_failures=1, base_lockout_s=0.5, max_lockout_s=0.5, forget_after_s=0.5, max_keys=1, clock=clock
+    )
+    assert throttle.failure("a") == 0.5  # the first failure locks, for the fixed lockout
+    assert throttle.failure("b") == 0.5 and len(throttle) == 1
+
+
+def test_a_lockout_stops_doubling_after_62_doublings() -> None:
+    throttle = LoginThrottle(
+        max_failures=1, base_lockout_s=1, max_lockout_s=math.inf, forget_after_s=math.inf
+    )
+    assert throttle.lockout_for(64) == throttle.lockout_for(10_000) == 2.0**62  # and never overflows
+
+
+def test_a_key_whose_lockout_and_quiet_period_end_together_is_forgotten_then() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(
+        max_failures=1, base_lockout_s=30, max_lockout_s=30, forget_after_s=30, clock=clock
+    )
+    throttle.failure("k")
+    clock.advance(30)
+    assert throttle.failures("k") == 0 and len(throttle) == 0
+
+
+def test_eviction_drops_a_lockout_that_ends_this_instant_before_an_unlocked_newer_key() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=2, base_lockout_s=30, max_keys=1, clock=clock)
+    throttle.failure("a")
+    throttle.failure("a")  # locked until now + 30
+    clock.advance(30)
+    throttle.failure("b")  # one key too many: "a" is no longer locked, so it goes
+    assert (throttle.failures("a"), throttle.failures("b")) == (0, 1)
+
+
+def test_when_every_key_is_locked_only_the_oldest_is_dropped() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=1, max_keys=2, clock=clock)
+    for key in ("a", "b", "c"):
+        clock.advance(1)
+        throttle.failure(key)
+    assert len(throttle) == 2
+    assert [throttle.failures(key) for key in ("a", "b", "c")] == [0, 1, 1]
+
+
+def test_signing_in_without_earlier_failures_clears_nothing_and_raises_nothing() -> None:
+    throttle = LoginThrottle(clock=FakeClock())
+    throttle.login_succeeded("sato", "10.1.2.3")
+    throttle.success("user:nobody")
+    assert len(throttle) == 0

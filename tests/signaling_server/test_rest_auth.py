@@ -6,25 +6,32 @@ handler declares nothing is refused when it is added.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from remote_call.protocol import Role
 from signaling_server.access import (
     PRINCIPAL,
     SESSION_COOKIE,
+    Access,
     Credential,
     Refusal,
     UndeclaredRoute,
+    access_of,
     add_routes,
+    bearer_token,
     declared_routes,
     json_error,
     public,
     requires,
+    session_token,
     signed_in,
+    signs_in_by_hello,
 )
 from signaling_server.app import create_app
 from signaling_server.appkeys import AUTHENTICATOR
@@ -243,3 +250,196 @@ async def test_signed_in_checks_again_against_the_route(make_server) -> None:
             http.get(server.http_url + "/probe") as resp,
         ):
             assert await resp.json() == {"principal": "it-sato", "before": "it-sato", "after": None}
+
+
+# ---------------------------------------------------------------------- routes declared here, over HTTP
+
+NO = Refusal(json_error, "sign in first", "not for you")
+ACCEPTED = web.json_response  # the handlers below answer with what they saw
+
+
+def _probes() -> web.RouteTableDef:
+    """One route per kind of declaration, each answering 200 with the caller it let through."""
+    routes = web.RouteTableDef()
+
+    @routes.post("/probe/open")
+    @public()
+    async def open_route(request: web.Request) -> web.Response:
+        return ACCEPTED({"signed_in": signed_in(request)})
+
+    @routes.post("/probe/pages")
+    @public(same_origin=True, refusal=NO)
+    async def pages_only(request: web.Request) -> web.Response:
+        return ACCEPTED({})
+
+    @routes.post("/probe/staff")
+    @requires(roles={Role.SUPERVISOR}, refusal=NO)
+    async def staff(request: web.Request) -> web.Response:
+        return ACCEPTED({"who": request[PRINCIPAL].identity})
+
+    @routes.post("/probe/staff-pages")
+    @requires(roles={Role.SUPERVISOR}, refusal=NO, same_origin=True)
+    async def staff_pages(request: web.Request) -> web.Response:
+        return ACCEPTED({"who": request[PRINCIPAL].identity})
+
+    @routes.get("/probe/demoted")
+    @requires(roles={Role.IT_ADMIN}, credential=Credential.COOKIE, refusal=NO)
+    async def demoted(request: web.Request) -> web.Response:
+        request.app[AUTHENTICATOR].store.conn.execute("UPDATE officers SET role = 'officer'")
+        return ACCEPTED({"after": signed_in(request)})
+
+    return routes
+
+
+async def _post(url: str, **kwargs) -> tuple[int, object]:
+    async with aiohttp.ClientSession() as http, http.post(url, **kwargs) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_declarations_made_at_run_time_admit_and_refuse_as_declared(make_server) -> None:
+    server = make_server(allowed_origins=["https://kiosk.example"])
+    add_routes(server.app, _probes())
+    async with server:
+        base = server.http_url + "/probe"
+        own = {"Origin": server.http_url}
+        foreign = {"Origin": "http://evil.example"}
+        boss = _bearer(_session(server, "boss", "supervisor"))
+        assert await _post(base + "/open", headers=foreign) == (200, {"signed_in": None})
+        assert await _post(base + "/pages") == (200, {})  # no Origin: not a browser
+        assert await _post(base + "/pages", headers=own) == (200, {})
+        assert await _post(base + "/pages", headers={"Origin": "https://kiosk.example"}) == (200, {})
+        assert await _post(base + "/pages", headers=foreign) == (
+            403,
+            {"error": "cross-origin request refused"},
+        )
+        assert await _post(base + "/staff") == (401, {"error": "sign in first"})
+        assert await _post(base + "/staff", headers=_bearer(_session(server, "hanako"))) == (
+            403,
+            {"error": "not for you"},
+        )
+        assert await _post(base + "/staff", headers={**boss, **foreign}) == (200, {"who": "boss"})
+        assert await _post(base + "/staff-pages", headers={**boss, **own}) == (200, {"who": "boss"})
+        refused = (403, {"error": "cross-origin request refused"})
+        assert await _post(base + "/staff-pages", headers={**boss, **foreign}) == refused
+
+
+async def test_signed_in_asks_again_about_the_role(make_server) -> None:
+    """An account demoted while its long response runs is no longer signed in for that route."""
+    server = make_server()
+    add_routes(server.app, _probes())
+    async with server:
+        admin = _session(server, "it-sato", "it_admin")
+        status, body, _ = await _get(server.http_url + "/probe/demoted", cookies={SESSION_COOKIE: admin})
+        assert (status, body) == (200, '{"after": null}')
+
+
+async def test_an_undeclared_handler_is_signed_in_as_nobody_and_listed_as_undeclared(make_server) -> None:
+    async def raw(request: web.Request) -> web.Response:
+        return ACCEPTED({"signed_in": signed_in(request)})
+
+    server = make_server()
+    server.app.router.add_post("/probe/raw", raw)  # past add_routes, as only a test would
+    async with server:
+        token = _session(server, "boss", "supervisor")
+        assert await _post(server.http_url + "/probe/raw", headers=_bearer(token)) == (
+            200,
+            {"signed_in": None},
+        )
+    assert declared_routes(server.app)["POST /probe/raw"] == "undeclared"
+
+
+def test_open_and_hello_routes_keep_their_handler_and_say_so() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    assert public()(handler) is handler and access_of(handler) == Access(Credential.NONE)
+    assert signs_in_by_hello()(handler) is handler
+    assert str(access_of(handler)) == "signs in with its hello"
+
+
+def test_a_declaration_that_cannot_work_says_why() -> None:
+    with pytest.raises(
+        ValueError, match=r"^requires\(\) needs a credential; use public\(\) for an open route$"
+    ):
+        requires(roles={Role.OFFICER}, credential=Credential.NONE, refusal=NO)
+    with pytest.raises(
+        ValueError, match=r"^session credentials need the roles they admit; the scrape token has none$"
+    ):
+        requires(roles=(), refusal=NO)
+    with pytest.raises(
+        ValueError, match=r"^a same-origin route needs a refusal to answer other origins with$"
+    ):
+        public(same_origin=True)
+
+
+async def test_a_scrape_token_that_is_not_utf8_is_refused_not_crashed_on(make_server) -> None:
+    """Header bytes that are not UTF-8 reach the handler as surrogates; comparing them must not raise."""
+    server = make_server()
+    setup_monitoring(server.app, overrides={"metrics_token": "s3cret-scrape-token"})
+    async with server:
+        port = int(server.http_url.rpartition(":")[2])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\xf6k\xe9n\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 20)
+        writer.close()
+        await writer.wait_closed()
+    assert status_line.startswith(b"HTTP/1.1 401")
+
+
+# ---------------------------------------------------------------------- reading a credential off a request
+
+
+def _request(headers: dict[str, str] | None = None) -> web.Request:
+    return make_mocked_request("GET", "/", headers=headers or {})
+
+
+def test_a_bearer_token_is_read_only_from_a_bearer_header() -> None:
+    assert bearer_token(_request({"Authorization": "Bearer  abc "})) == "abc"
+    for header in ({}, {"Authorization": "bearer abc"}, {"Authorization": "Basic abc"}):
+        assert bearer_token(_request(header)) == ""
+
+
+def test_a_session_token_up_to_200_characters_by_the_declared_credential_only() -> None:
+    longest = "x" * 200
+    assert session_token(_request(_bearer(longest)), Credential.BEARER) == longest
+    assert session_token(_request(_bearer(longest + "x")), Credential.BEARER) == ""
+    cookie = {"Cookie": f"{SESSION_COOKIE}={longest}"}
+    assert session_token(_request(cookie), Credential.COOKIE) == longest
+    for credential in (Credential.NONE, Credential.SCRAPE_TOKEN, Credential.HELLO):
+        assert session_token(_request({**_bearer("abc"), **cookie}), credential) == ""
+
+
+async def test_a_scrape_token_route_is_open_while_no_token_is_configured(make_server) -> None:
+    routes = web.RouteTableDef()
+
+    @routes.get("/probe/scrape")
+    @requires(roles=(), credential=Credential.SCRAPE_TOKEN, refusal=NO)
+    async def scrape(request: web.Request) -> web.Response:
+        return ACCEPTED({})
+
+    server = make_server()
+    add_routes(server.app, routes)
+    async with server:
+        status, body, _ = await _get(server.http_url + "/probe/scrape")
+    assert (status, body) == (200, "{}")
+
+
+def test_a_route_that_cannot_carry_a_declaration_is_refused_by_name(tmp_path) -> None:
+    class Handler:
+        async def __call__(self, request: web.Request) -> web.Response:
+            return web.Response()
+
+    handler = Handler()
+    with pytest.raises(UndeclaredRoute) as refused:
+        add_routes(web.Application(), [web.post("/api/thing", handler)])
+    assert str(refused.value) == (
+        f"POST /api/thing ({handler!r}) declares no access: "
+        "decorate the handler with @requires(...) or @public()"
+    )
+    static = web.static("/files", tmp_path)
+    with pytest.raises(UndeclaredRoute, match=r"only plain routes carry an access declaration$"):
+        add_routes(web.Application(), [static])
