@@ -246,7 +246,8 @@
         box.textContent = "送信できません: " + (data.error || response.status);
         return;
       }
-      actionsById.set(data.id, data);
+      // The kiosk's answer can arrive on the event stream before this response: never overwrite it.
+      if (!actionsById.get(data.id)?.result) actionsById.set(data.id, data);
       renderActions();
     } catch (err) {
       box.textContent = "送信できません: " + err;
