@@ -185,6 +185,9 @@ def cmd_turn_config(args: argparse.Namespace) -> int:
             listening_ip=args.listen,
             relay_ip=args.relay,
             allowed_peer_networks=args.allow_peer,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_listening_port=args.tls_port,
         ),
         end="",
     )
@@ -291,7 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     turn.add_argument("--relay", required=True, help="coturn's relay IP")
     turn.add_argument("--allow-peer", action="append", required=True, help="kiosk/console network (repeat)")
     turn.add_argument("--old-secret", action="append", default=[], help="a secret being rotated out")
+    turn.add_argument("--tls-cert", help="certificate for TURN over TLS (the internet-side profile)")
+    turn.add_argument("--tls-key", help="its private key")
+    turn.add_argument("--tls-port", type=int, default=443, help="TLS listening port (default 443)")
     turn.set_defaults(func=cmd_turn_config)
+    from signaling_server.case_export_cli import register as register_case_commands
+
+    register_case_commands(sub)  # case new-transfer-key | export | import (zone hand-over)
     return parser
 
 

@@ -99,6 +99,7 @@ def coturn_config(
     max_port: int = 65535,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    tls_listening_port: int = 443,
     user_quota: int = 12,
     total_quota: int = 1200,
     log_file: str = "syslog",
@@ -115,6 +116,8 @@ def coturn_config(
     """
     _check_secrets_and_realm(shared_secrets, realm)
     _check_addresses(listening_ip, relay_ip, listening_port, min_port, max_port)
+    if not 1 <= tls_listening_port <= 65535 or tls_listening_port == listening_port:
+        raise ValueError(f"tls_listening_port {tls_listening_port} must be a port other than listening_port")
     allowed = _peer_networks(allowed_peer_networks)
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("give both tls_cert and tls_key, or neither")
@@ -144,7 +147,16 @@ def coturn_config(
         *(f"allowed-peer-ip={_range(net)}" for net in allowed),
     ]
     if tls_cert is not None:
-        lines += [f"cert={tls_cert}", f"pkey={tls_key}", "no-tlsv1", "no-tlsv1_1", "no-dtls"]
+        # TURN over TLS on 443 by default: office firewalls that block UDP and unknown ports still pass
+        # HTTPS, so a business's browser reaches the relay as turns:<host>:443?transport=tcp.
+        lines += [
+            f"tls-listening-port={tls_listening_port}",
+            f"cert={tls_cert}",
+            f"pkey={tls_key}",
+            "no-tlsv1",
+            "no-tlsv1_1",
+            "no-dtls",
+        ]
     else:
         lines += ["no-tls", "no-dtls"]
     if allow_loopback_peers:

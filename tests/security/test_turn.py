@@ -587,3 +587,79 @@ async def test_full_stack_call_relays_through_coturn(coturn: Coturn, tmp_path: P
         finally:
             await kiosk.stop()
             await officer.stop()
+
+
+# --------------------------------------------------------------------------- TURN over TLS (internet side)
+
+
+async def test_a_relay_over_tls_only_carries_a_call_when_udp_is_blocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The internet-side profile: a business behind an office firewall reaches coturn only by TLS over
+    TCP (turns:, 443 in production; a free port here). Both peers are forced through it: a call's media
+    and data flow, and the allocation is coturn's, reached by TLS."""
+    from aioice.turn import TurnTransport
+
+    from signaling_server.tls import create_ca, issue_server_cert
+
+    ca_cert, ca_key = create_ca(tmp_path / "ca")
+    cert, key = issue_server_cert(ca_cert, ca_key, ["127.0.0.1"], tmp_path / "server")
+    tls_port = _free_udp_tcp_port()
+    secret = secrets.token_urlsafe(32)
+
+    def conf(port: int, min_port: int, max_port: int) -> str:
+        return coturn_config(
+            [secret], realm=REALM, listening_ip="127.0.0.1", relay_ip="127.0.0.1",
+            allowed_peer_networks=["127.0.0.0/8"], listening_port=port, min_port=min_port,
+            max_port=max_port, tls_cert=str(cert), tls_key=str(key), tls_listening_port=tls_port,
+            log_file=str(tmp_path / "turn.log"), pidfile=str(tmp_path / "turn.pid"),
+            userdb=str(tmp_path / "turndb"), allow_loopback_peers=True,
+        )  # fmt: skip
+
+    # aioice verifies a turns: server with the default context, which trusts SSL_CERT_FILE.
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_cert))
+    with run_coturn(tmp_path, [secret], conf) as relay:
+        servers = []
+        for user in ("biz-inv1", "officer-7"):
+            creds = turn_credentials(relay.secret, user, ttl_s=300)
+            servers.append(
+                RTCConfiguration(
+                    iceServers=[
+                        RTCIceServer(
+                            f"turns:127.0.0.1:{tls_port}?transport=tcp", creds.username, creds.password
+                        )
+                    ],
+                    iceTransportPolicy=RTCIceTransportPolicy.RELAY,
+                )
+            )
+        pc1, pc2 = RTCPeerConnection(servers[0]), RTCPeerConnection(servers[1])
+        try:
+            pc1.addTrack(PatternTrack((40, 40, 200)))
+            got_frame: asyncio.Future[av.VideoFrame] = asyncio.get_running_loop().create_future()
+
+            async def read(track) -> None:  # type: ignore[no-untyped-def]
+                while not got_frame.done():
+                    frame = await track.recv()
+                    if frame.width == 320:
+                        got_frame.set_result(frame)
+
+            tasks: list[asyncio.Task[None]] = []
+            pc2.on("track", lambda track: tasks.append(asyncio.ensure_future(read(track))))
+            connected = _state_waiter(pc1, {"connected", "failed"})
+            await _negotiate(pc1, pc2)
+            assert await asyncio.wait_for(connected, 30) == "connected"
+            await asyncio.wait_for(got_frame, 30)
+            connection = pc1.getTransceivers()[0].sender.transport.transport._connection
+            pair = connection._nominated[1]
+            assert pair.local_candidate.type == "relay"
+            assert relay.min_port <= pair.local_candidate.port <= relay.max_port
+            # The allocation went over TLS: aioice's TURN client transport carries an SSL object (private
+            # attributes: aiortc exposes no stats for the relay's own transport).
+            relays = [p.transport for p in connection._protocols if isinstance(p.transport, TurnTransport)]
+            inner = [t._TurnTransport__inner_protocol.transport for t in relays]  # type: ignore[attr-defined]
+            assert inner and all(t.get_extra_info("ssl_object") is not None for t in inner)
+            for task in tasks:
+                task.cancel()
+        finally:
+            await pc1.close()
+            await pc2.close()
