@@ -112,7 +112,8 @@ class Tour:
             officers=["hanako", "jiro"],
             password=PASSWORD,
         )
-        server.store.add_officer(SUPERVISOR, "佐藤 監督", "supervisor", hash_password(PASSWORD), {})
+        supervised = {d.id: "primary" for d in server.config.departments if d.remote}  # sees only these
+        server.store.add_officer(SUPERVISOR, "佐藤 監督", "supervisor", hash_password(PASSWORD), supervised)
 
     async def run(self) -> None:
         english = _window(self.server, "en")

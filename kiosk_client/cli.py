@@ -20,6 +20,7 @@ from pathlib import Path
 
 from config.loader import ConfigError, load_config
 from config.schema import AppConfig
+from remote_call.signaling_client import check_server_url, client_ssl_context
 
 log = logging.getLogger("kiosk_client")
 
@@ -40,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--windowed", action="store_true", help="a normal window instead of kiosk full screen"
     )
+    parser.add_argument(
+        "--ca-file", type=Path, help="the city CA certificate (PEM) the server's must chain to"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     missing = [
@@ -53,8 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ]
     if missing:
         parser.error(f"{', '.join(missing)} required")
-    if not args.server.startswith(("ws://", "wss://")):
-        parser.error(f"--server must be a ws:// or wss:// URL, got {args.server!r}")
+    try:
+        check_server_url(args.server)  # wss://, or ws:// to this machine only
+    except ValueError as exc:
+        parser.error(f"--server: {exc}")
+    if args.ca_file is not None and not args.ca_file.is_file():
+        parser.error(f"--ca-file: no such file {str(args.ca_file)!r}")
     return args
 
 
@@ -92,10 +100,16 @@ async def run_kiosk(args: argparse.Namespace, config: AppConfig) -> int:
         raise SystemExit(
             f"madoguchi-kiosk: kiosk {args.kiosk_id!r} is not in the config; known: {known}"
         ) from None
+    if not args.windowed and config.kiosk_app.exit_pin is None:
+        raise SystemExit(
+            "madoguchi-kiosk: no exit PIN: set kiosk_app.exit_pin (4-12 digits) when provisioning this kiosk;"
+            " kiosk mode without one could not be left by IT staff (nothing is shipped as a default)"
+        )
     token = read_token(args.token_file)
     devices = await KioskDevices.open(kiosk.devices, kiosk.name)
+    tls = client_ssl_context(args.ca_file) if args.ca_file else None  # else the system's trust store
     controller = KioskController(
-        args.server, args.kiosk_id, token, devices, config=config, config_path=args.config
+        args.server, args.kiosk_id, token, devices, config=config, config_path=args.config, ssl_context=tls
     )
     window = KioskWindow(controller, kiosk_mode=not args.windowed)
     if args.windowed:

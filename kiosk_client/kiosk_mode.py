@@ -44,36 +44,50 @@ class ExitGesture:
 
 
 class PinCheck:
+    """The exit PIN, set at provisioning (``kiosk_app.exit_pin``; nothing is shipped). Without one (None),
+    nobody leaves kiosk mode by the PIN, and ``madoguchi-kiosk`` refuses to start in kiosk mode at all.
+    After ``max_failures`` wrong PINs in a row the check locks for ``lockout_s``; each further lockout
+    doubles (60 s, 2 min, 4 min, ... up to ``max_lockout_s``) until the right PIN is entered."""
+
     def __init__(
         self,
-        pin: str,
+        pin: str | None,
         *,
         max_failures: int = 5,
         lockout_s: float = 60.0,
+        max_lockout_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        if pin is not None and (not pin.isdigit() or not 4 <= len(pin) <= 12):
             raise ValueError("the exit PIN must be 4 to 12 digits")
-        self._pin = pin.encode()
+        self._pin = pin.encode() if pin is not None else None
         self.max_failures = max_failures
         self.lockout_s = lockout_s
+        self.max_lockout_s = max_lockout_s
         self._clock = clock
         self.failures = 0
+        self.lockouts = 0  # in a row, without the right PIN in between
         self._locked_until = 0.0
+
+    @property
+    def configured(self) -> bool:
+        return self._pin is not None
 
     @property
     def locked(self) -> bool:
         return self._clock() < self._locked_until
 
     def check(self, entered: str) -> bool:
-        if self.locked:
+        if self.locked or self._pin is None:
             return False
         ok = hmac.compare_digest(entered.encode(), self._pin)
         if ok:
-            self.failures = 0
+            self.failures = self.lockouts = 0
             return True
         self.failures += 1
         if self.failures >= self.max_failures:
             self.failures = 0
-            self._locked_until = self._clock() + self.lockout_s
+            lockout = min(self.lockout_s * 2 ** min(self.lockouts, 30), self.max_lockout_s)
+            self.lockouts += 1
+            self._locked_until = self._clock() + lockout
         return False

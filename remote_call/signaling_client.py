@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import random
 import ssl
+import urllib.parse
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 
@@ -22,6 +25,36 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[p.AnyMessage], Awaitable[None] | None]
 WelcomeHandler = Callable[[p.Welcome], Awaitable[None] | None]
+
+
+def check_server_url(url: str) -> None:
+    """``wss://`` anywhere, ``ws://`` only to this machine: a kiosk or console never sends its credentials
+    in clear over a network. Raises ValueError naming the problem."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(
+            f"must be a ws:// or wss:// URL (wss://host/ws; ws:// only to this machine), not {url!r}"
+        )
+    if parts.scheme == "ws" and not _loopback(parts.hostname):
+        raise ValueError(
+            f"ws:// sends credentials in clear: use wss:// for {parts.hostname} (ws:// only to this machine)"
+        )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def client_ssl_context(ca_file: str | Path) -> ssl.SSLContext:
+    """TLS 1.2+ trusting only the city's CA in ``ca_file`` (PEM), with hostname checks."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 class SignalingRefused(Exception):

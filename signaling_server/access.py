@@ -10,8 +10,12 @@ nothing. The check here is the only code that reads credentials off a request:
 - the Prometheus scrape token (``monitoring.metrics_token``) is compared in constant time; unset, the
   route is open.
 
-Then the principal's role must be one the route admits, and a route marked ``same_origin`` refuses a
-browser's request other than GET from another origin. Handlers read ``request[PRINCIPAL]``.
+Then the principal's role must be one the route admits, then the route's ``scope`` (what of the data the
+principal may reach, decided by ``signaling_server.policy``): a case route looks the case up and admits only
+the officer who handled it or a supervisor of its department (IT administrators never) and hands the
+handler ``request[CASE]``; a route scoped to the caller's departments passes its data through
+``scoped_stats``. A route marked ``same_origin`` refuses a browser's request other than GET from another
+origin. Handlers read ``request[PRINCIPAL]``.
 
 A ``Refusal`` keeps each route's answer the form its clients know: JSON or text, 401 when not signed in,
 403 for a role the route does not admit (or 401 again where a wrong role counts as no sign-in, as on the IT
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -31,12 +37,16 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from remote_call.protocol import Role
-from signaling_server.appkeys import AUTHENTICATOR, CONFIG
+from signaling_server import policy
+from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE
 from signaling_server.auth import Principal
+from signaling_server.store import CallRecord
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PRINCIPAL = web.RequestKey("principal", Principal)
+CASE = web.RequestKey("case", CallRecord)  # the case a CASE_* scoped route was admitted to
+SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 SCRAPE_TOKEN = web.AppKey("scrape_token", str)  # the bearer token /metrics wants; "" leaves it open
 SESSION_COOKIE = "madoguchi_it"  # the IT dashboard's HttpOnly session cookie
 MAX_TOKEN_CHARS = 200  # session tokens have 43 characters; a longer one is not even looked up
@@ -49,6 +59,16 @@ class Credential(StrEnum):
     COOKIE = "cookie session"  # SESSION_COOKIE = <staff session token>
     SCRAPE_TOKEN = "scrape token"  # Authorization: Bearer <monitoring.metrics_token>
     HELLO = "signs in with its hello"  # the signaling websocket: credentials in its first message, per role
+
+
+class Scope(StrEnum):
+    """What of the data a principal admitted by role may reach (``signaling_server.policy`` decides)."""
+
+    ROLE = ""  # the role decides alone
+    OWN = "own records"  # the handler reads only the caller's own records
+    DEPARTMENTS = "own departments"  # the handler's data goes through scoped_stats
+    CASE_READ = "case: its officer or a supervisor of its department"
+    CASE_SAVE = "case: its officer, within a day"
 
 
 @dataclass(frozen=True)
@@ -66,11 +86,13 @@ class Access:
     roles: frozenset[Role] = frozenset()
     refusal: Refusal | None = None
     same_origin: bool = False  # a request other than GET must come from this server's own pages
+    scope: Scope = Scope.ROLE
 
     def __str__(self) -> str:
         text = str(self.credential)
         if self.roles:
             text += ": " + ", ".join(sorted(role.value for role in self.roles))
+        text += f" [{self.scope.value}]" if self.scope is not Scope.ROLE else ""
         return text + (" (same origin)" if self.same_origin else "")
 
 
@@ -95,15 +117,16 @@ def requires(
     refusal: Refusal,
     credential: Credential = Credential.BEARER,
     same_origin: bool = False,
+    scope: Scope = Scope.ROLE,
 ) -> Callable[[Handler], Handler]:
     """Only a signed-in caller with one of ``roles`` gets through (``roles`` is empty for the scrape
-    token, which carries no role)."""
+    token, which carries no role), and only to what ``scope`` admits."""
     admitted = frozenset(roles)
     if credential is Credential.NONE:
         raise ValueError("requires() needs a credential; use public() for an open route")
     if (credential is Credential.SCRAPE_TOKEN) == bool(admitted):
         raise ValueError("session credentials need the roles they admit; the scrape token has none")
-    return _declare(Access(credential, admitted, refusal, same_origin))
+    return _declare(Access(credential, admitted, refusal, same_origin, scope))
 
 
 def public(*, same_origin: bool = False, refusal: Refusal | None = None) -> Callable[[Handler], Handler]:
@@ -155,9 +178,35 @@ def _refuse(request: web.Request, access: Access) -> web.StreamResponse | None:
                 return refusal.respond(401, refusal.unauthenticated)
             return refusal.respond(403, refusal.forbidden)
         request[PRINCIPAL] = principal
+        if access.scope in (Scope.CASE_READ, Scope.CASE_SAVE):
+            request[CASE] = authorise_case(request, principal, access.scope)
     if access.same_origin and request.method != "GET" and not same_origin(request):
         return refusal.respond(403, "cross-origin request refused")
     return None
+
+
+def authorise_case(request: web.Request, principal: Principal, scope: Scope) -> CallRecord:
+    """The case ``{call_id}`` names, if ``principal`` may reach it; otherwise an HTTP error (400 for an id
+    that cannot be one, 404 for no such case, 403 for someone else's)."""
+    call_id = request.match_info.get("call_id", "")
+    if not SAFE_ID.match(call_id):
+        raise web.HTTPBadRequest(text="bad case id")
+    record = request.app[STORE].call(call_id)
+    if record is None:
+        raise web.HTTPNotFound(text="no such case")
+    if scope is Scope.CASE_SAVE:
+        if not policy.may_save_case(principal, record, time.time()):
+            raise web.HTTPForbidden(
+                text="only the officer who handled the call saves its documents, within a day"
+            )
+    elif not policy.may_read_case(principal, record):
+        raise web.HTTPForbidden(text="not your case")
+    return record
+
+
+def scoped_stats(request: web.Request, stats: dict) -> dict:
+    """Statistics as the signed-in principal may see them (a route with ``Scope.DEPARTMENTS``)."""
+    return policy.stats_for(request[PRINCIPAL], stats)
 
 
 def _bytes(text: str) -> bytes:

@@ -135,6 +135,13 @@ class AlertManager:
     def open_alerts(self) -> list[Alert]:
         return sorted(self.open.values(), key=lambda a: a.id)
 
+    def purge(self, cutoff: float) -> int:
+        """Cleared alerts older than ``cutoff`` go (retention, as for health history); open ones stay."""
+        cursor = self.conn.execute(
+            "DELETE FROM monitoring_alerts WHERE cleared_at IS NOT NULL AND cleared_at < ?", (cutoff,)
+        )
+        return cursor.rowcount
+
     def recent(self, limit: int = 100) -> list[Alert]:
         cursor = self.conn.execute(
             f"SELECT {_COLUMNS} FROM monitoring_alerts ORDER BY id DESC LIMIT ?", (limit,)

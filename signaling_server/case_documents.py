@@ -16,6 +16,7 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -39,10 +40,15 @@ CREATE INDEX IF NOT EXISTS case_documents_by_age ON case_documents(saved_at);
 """
 
 MAX_BYTES = 40 * 1024 * 1024
+COLUMNS = "call_id, doc_id, name, mime, size, sha256, key_id, nonce, ciphertext, saved_by, saved_at"
+STALE_UPLOAD_S = 3600.0  # a streamed upload's row still pending after this was cut off (crash, kill -9)
 
 
 class DocumentError(Exception):
     """A document that cannot be saved or read; the message says why (safe to show the officer)."""
+
+
+NAME_PREFIX = "enc1:"  # an encrypted name: base64(nonce + AES-GCM ciphertext)
 
 
 def parse_key(text: str) -> bytes:
@@ -81,10 +87,34 @@ class CaseDocuments:
         self.current = current
         self.clock = clock
         conn.executescript(SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(case_documents)")}
+        if "pending" not in columns:  # a database from before streamed uploads (case_uploads.py)
+            conn.execute("ALTER TABLE case_documents ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")
 
     @staticmethod
-    def _aad(call_id: str, doc_id: str) -> bytes:
+    def aad(call_id: str, doc_id: str) -> bytes:
         return f"{call_id}/{doc_id}".encode()
+
+    def seal_name(self, call_id: str, doc_id: str, name: str) -> str:
+        """A document's name (typed by a resident or an officer: personal data) encrypted like its
+        contents, under the current key, bound to the document."""
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.keys[self.current]).encrypt(
+            nonce, name.encode(), self.aad(call_id, doc_id) + b"/name"
+        )
+        return NAME_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def _open_name(self, call_id: str, doc_id: str, key_id: str, stored: str) -> str:
+        if not stored.startswith(NAME_PREFIX):
+            return stored  # saved before names were encrypted; the next rekey encrypts it
+        key = self.keys.get(key_id)
+        raw = base64.b64decode(stored[len(NAME_PREFIX) :])
+        try:
+            if key is None:
+                raise InvalidTag
+            return AESGCM(key).decrypt(raw[:12], raw[12:], self.aad(call_id, doc_id) + b"/name").decode()
+        except (InvalidTag, ValueError):
+            raise DocumentError(f"the name of document {doc_id!r} cannot be decrypted") from None
 
     def save(
         self, *, call_id: str, doc_id: str, name: str, mime: str, data: bytes, sha256: str, saved_by: str
@@ -94,17 +124,17 @@ class CaseDocuments:
         if hashlib.sha256(data).hexdigest() != sha256.lower():
             raise DocumentError("the SHA-256 does not match the uploaded bytes: nothing was saved")
         nonce = os.urandom(12)
-        ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self._aad(call_id, doc_id))
+        ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self.aad(call_id, doc_id))
         saved = SavedDocument(
             call_id, doc_id, name[:200], mime, len(data), sha256.lower(), saved_by, self.clock()
         )
         try:
             self.conn.execute(
-                "INSERT INTO case_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO case_documents ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     call_id,
                     doc_id,
-                    saved.name,
+                    self.seal_name(call_id, doc_id, saved.name),
                     mime,
                     saved.size,
                     saved.sha256,
@@ -121,51 +151,63 @@ class CaseDocuments:
 
     def list(self, call_id: str) -> list[SavedDocument]:
         rows = self.conn.execute(
-            "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at FROM case_documents"
-            " WHERE call_id = ? ORDER BY saved_at",
+            "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at, key_id FROM case_documents"
+            " WHERE call_id = ? AND pending = 0 ORDER BY saved_at",
             (call_id,),
         )
-        return [SavedDocument(*row) for row in rows]
+        return [self._meta(row) for row in rows]
+
+    def _meta(self, row: Any) -> SavedDocument:
+        """The first eight columns as listed in ``list``, then the key id; the name decrypted."""
+        call_id, doc_id, name, *rest = row[:8]
+        return SavedDocument(call_id, doc_id, self._open_name(call_id, doc_id, row[8], name), *rest)
 
     def read(self, call_id: str, doc_id: str) -> tuple[SavedDocument, bytes]:
         row = self.conn.execute(
             "SELECT call_id, doc_id, name, mime, size, sha256, saved_by, saved_at, key_id, nonce, ciphertext"
-            " FROM case_documents WHERE call_id = ? AND doc_id = ?",
+            " FROM case_documents WHERE call_id = ? AND doc_id = ? AND pending = 0",
             (call_id, doc_id),
         ).fetchone()
         if row is None:
             raise DocumentError(f"no document {doc_id!r} in case {call_id!r}")
-        meta, key_id, nonce, ciphertext = SavedDocument(*row[:8]), row[8], row[9], row[10]
+        key_id, nonce, ciphertext = row[8], row[9], row[10]
         key = self.keys.get(key_id)
         if key is None:
             raise DocumentError(
                 f"document {doc_id!r} was encrypted with key {key_id!r}, which is no longer configured"
             )
         try:
-            data = AESGCM(key).decrypt(nonce, ciphertext, self._aad(call_id, doc_id))
+            data = AESGCM(key).decrypt(nonce, ciphertext, self.aad(call_id, doc_id))
         except InvalidTag:
             raise DocumentError(
                 f"document {doc_id!r} fails its integrity check (tampered or wrong key)"
             ) from None
-        return meta, data
+        return self._meta(row), data
 
     def purge(self, retention_days: float) -> int:
         """Delete documents older than the retention period; the number deleted."""
         cutoff = self.clock() - retention_days * 86_400
-        return self.conn.execute("DELETE FROM case_documents WHERE saved_at < ?", (cutoff,)).rowcount
+        # An upload still pending after an hour was cut off by a crash: its row holds no usable document.
+        stale = self.clock() - STALE_UPLOAD_S
+        return self.conn.execute(
+            "DELETE FROM case_documents"
+            " WHERE (saved_at < ? AND pending = 0) OR (pending = 1 AND saved_at < ?)",
+            (cutoff, stale),
+        ).rowcount
 
     def rekey(self) -> int:
         """Re-encrypt every document under the current key (after rotating it); the number re-encrypted."""
         rows = self.conn.execute(
-            "SELECT call_id, doc_id FROM case_documents WHERE key_id != ?", (self.current,)
+            "SELECT call_id, doc_id FROM case_documents WHERE key_id != ? AND pending = 0", (self.current,)
         ).fetchall()
         for call_id, doc_id in rows:
-            _, data = self.read(call_id, doc_id)
+            meta, data = self.read(call_id, doc_id)
             nonce = os.urandom(12)
-            ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self._aad(call_id, doc_id))
+            ciphertext = AESGCM(self.keys[self.current]).encrypt(nonce, data, self.aad(call_id, doc_id))
+            name = self.seal_name(call_id, doc_id, meta.name)
             self.conn.execute(
-                "UPDATE case_documents SET key_id = ?, nonce = ?, ciphertext = ?"
+                "UPDATE case_documents SET key_id = ?, nonce = ?, ciphertext = ?, name = ?"
                 " WHERE call_id = ? AND doc_id = ?",
-                (self.current, nonce, ciphertext, call_id, doc_id),
+                (self.current, nonce, ciphertext, name, call_id, doc_id),
             )
         return len(rows)

@@ -1,7 +1,7 @@
 """REST for documents saved to a case (see signaling_server.case_documents).
 
-Each route declares the staff roles it admits (``signaling_server.access``); which case a signed-in
-member of staff may read or write is decided here, per case (``_case``).
+Each route declares the staff roles it admits and its scope (``signaling_server.access``), which looks the
+case up and decides, by ``signaling_server.policy``, whether the signed-in member of staff may reach it.
 """
 
 from __future__ import annotations
@@ -10,31 +10,46 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import urllib.parse
 
 from aiohttp import web
 
 from remote_call.protocol import Role
-from signaling_server.access import PRINCIPAL, STAFF, Refusal, add_routes, requires, text_error
+from signaling_server.access import (
+    CASE,
+    PRINCIPAL,
+    SAFE_ID,
+    Refusal,
+    Scope,
+    add_routes,
+    requires,
+    text_error,
+)
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
-from signaling_server.auth import Principal
 from signaling_server.case_documents import MAX_BYTES, CaseDocuments, DocumentError, parse_key
+from signaling_server.case_uploads import UploadsBusy, UploadSlots, save_streamed
 
 log = logging.getLogger(__name__)
 
 DOCUMENTS = web.AppKey("case_documents", CaseDocuments)
+UPLOADS = web.AppKey("case_uploads", UploadSlots)  # uploads in progress, capped (case_uploads.py)
 MIME_TYPES = {"image/png", "image/jpeg", "application/pdf"}
-SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-UPLOAD_WINDOW_S = 24 * 3600  # an officer may save a call's documents up to a day after it ended
 PURGE_EVERY_S = 3600.0
 
 routes = web.RouteTableDef()
-SIGN_IN = Refusal(text_error, "sign in (Authorization: Bearer <session token>)")
+SIGN_IN = Refusal(
+    text_error,
+    "sign in (Authorization: Bearer <session token>)",
+    "officers and supervisors only: IT administrators never read residents' documents",
+)
+CASE_READERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
 
 
-def setup_case_documents(app: web.Application) -> None:
-    add_routes(app, routes)
+def setup_case_documents(app: web.Application, *, readable: bool = True) -> None:
+    """``readable`` False (the internet-side profile): officers may save a business's documents to its
+    case, for the export to the LGWAN side, but no route reads a case back on that instance."""
+    app[UPLOADS] = UploadSlots()
+    add_routes(app, [r for r in routes if readable or getattr(r, "method", "") == "PUT"])
     app.cleanup_ctx.append(_documents_ctx)
 
 
@@ -71,31 +86,13 @@ def _documents(request: web.Request) -> CaseDocuments:
     return documents
 
 
-def _case(request: web.Request, staff: Principal, *, writing: bool) -> str:
-    call_id = request.match_info["call_id"]
-    if not SAFE_ID.match(call_id):
-        raise web.HTTPBadRequest(text="bad case id")
-    record = request.app[STORE].call(call_id)
-    if record is None:
-        raise web.HTTPNotFound(text="no such case")
-    handled = staff.role is Role.OFFICER and record.officer == staff.identity
-    if writing:
-        recent = record.ended_at is None or time.time() - record.ended_at < UPLOAD_WINDOW_S
-        if not (handled and recent):
-            raise web.HTTPForbidden(
-                text="only the officer who handled the call saves its documents, within a day"
-            )
-    elif not (handled or staff.role in (Role.SUPERVISOR, Role.IT_ADMIN)):
-        raise web.HTTPForbidden(text="not your case")
-    return call_id
-
-
-# Every member of staff passes the route; the case decides (_case): today only the officer who handled the
-# call saves, and that officer, supervisors and IT administrators read.
+# Who reaches which case is declared on each route (``scope=``) and decided in one place
+# (``access.authorise_case`` with ``policy``): the officer who handled the call saves within a day and reads;
+# supervisors of the call's department read; IT administrators never do.
 @routes.get("/api/cases/{call_id}/documents")
-@requires(roles=STAFF, refusal=SIGN_IN)
+@requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_READ)
 async def list_documents(request: web.Request) -> web.Response:
-    call_id = _case(request, request[PRINCIPAL], writing=False)
+    call_id = request[CASE].call_id
     return web.json_response(
         [
             {
@@ -113,50 +110,54 @@ async def list_documents(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/cases/{call_id}/documents/{doc_id}")
-@requires(roles=STAFF, refusal=SIGN_IN)
+@requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_SAVE)
 async def save_document(request: web.Request) -> web.Response:
     staff = request[PRINCIPAL]
     documents = _documents(request)
-    call_id = _case(request, staff, writing=True)
+    call_id = request[CASE].call_id
     doc_id = request.match_info["doc_id"]
     mime = request.content_type
     sha256 = request.headers.get("X-Content-SHA256", "")
     name = urllib.parse.unquote(request.headers.get("X-Document-Name", ""))[:200]
     if not SAFE_ID.match(doc_id) or mime not in MIME_TYPES or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise web.HTTPBadRequest(text="need a document id, a PNG/JPEG/PDF content type and X-Content-SHA256")
-    if request.content_length is not None and request.content_length > MAX_BYTES:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BYTES, actual_size=request.content_length)
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(1 << 16):
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BYTES, actual_size=len(body))
+    size = request.content_length
+    if size is None:  # the body is streamed into a row sized in advance: its length must be known
+        raise web.HTTPLengthRequired(text="send Content-Length: uploads are saved as they arrive")
+    if size > MAX_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BYTES, actual_size=size)
     try:
-        saved = documents.save(
-            call_id=call_id,
-            doc_id=doc_id,
-            name=name,
-            mime=mime,
-            data=bytes(body),
-            sha256=sha256,
-            saved_by=staff.identity,
-        )
+        with request.app[UPLOADS].take(staff.session_token or staff.identity):
+            saved = await save_streamed(
+                documents,
+                request.content.iter_chunked(1 << 16),
+                call_id=call_id,
+                doc_id=doc_id,
+                name=name,
+                mime=mime,
+                size=size,
+                sha256=sha256,
+                saved_by=staff.identity,
+            )
+    except UploadsBusy as busy:
+        headers = {"Retry-After": str(busy.retry_after_s)}
+        raise web.HTTPServiceUnavailable(text=str(busy), headers=headers) from None
     except DocumentError as exc:
         raise web.HTTPUnprocessableEntity(text=str(exc)) from None
     request.app[SWITCHBOARD].audit.append(
         staff.identity,
         "document_saved",
         call_id,
-        {"doc_id": doc_id, "sha256": saved.sha256, "size": saved.size, "label": saved.name},
+        {"doc_id": doc_id, "sha256": saved.sha256, "size": saved.size},  # never the name (personal data)
     )
     return web.json_response({"call_id": call_id, "doc_id": doc_id, "size": saved.size}, status=201)
 
 
 @routes.get("/api/cases/{call_id}/documents/{doc_id}")
-@requires(roles=STAFF, refusal=SIGN_IN)
+@requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_READ)
 async def read_document(request: web.Request) -> web.Response:
     staff = request[PRINCIPAL]
-    call_id = _case(request, staff, writing=False)
+    call_id = request[CASE].call_id
     try:
         meta, data = _documents(request).read(call_id, request.match_info["doc_id"])
     except DocumentError as exc:

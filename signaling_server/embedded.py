@@ -15,6 +15,7 @@ from config.schema import AppConfig
 from signaling_server.app import create_app
 from signaling_server.appkeys import SWITCHBOARD
 from signaling_server.auth import Authenticator, hash_password
+from signaling_server.limits import GuardedRunner
 from signaling_server.store import Store
 from signaling_server.switchboard import Listener, Switchboard
 
@@ -71,7 +72,7 @@ class EmbeddedServer:
         self.app = create_app(config, self.store, clock=clock, listeners=listeners)
         self.port = port
         self._ssl = ssl_context
-        self._runner: web.AppRunner | None = None
+        self._runner: GuardedRunner | None = None
         self.url = ""
 
     @property
@@ -79,7 +80,7 @@ class EmbeddedServer:
         return self.app[SWITCHBOARD]
 
     async def __aenter__(self) -> EmbeddedServer:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = GuardedRunner(self.app, access_log=None)  # connection limits (limits.py)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._ssl)
         await site.start()

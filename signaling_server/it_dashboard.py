@@ -29,9 +29,11 @@ from signaling_server.access import (
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG
 from signaling_server.auth import AuthError
 from signaling_server.monitor import ACTIONS, MONITOR
+from signaling_server.signin import SIGN_IN
 from signaling_server.web_pages import html_page, json_page, json_page_error
 
 SSE_KEEPALIVE_S = 15.0
+SESSION_RECHECK_S = 2.0  # a revoked session's event stream ends within this (one indexed look-up)
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # protocol.Id
 
 IT_CSP = (
@@ -68,22 +70,20 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:200]
     remote = request.remote or "?"
-    if monitor.throttle.check_login(username or "?", remote) > 0:
+    # Checked and counted before the password is verified (signaling_server.signin): the same throttle
+    # as the websocket's, so neither door adds guesses to the other's.
+    attempt = request.app[SIGN_IN].begin_password(username if _USERNAME.fullmatch(username) else "?", remote)
+    if attempt.refused_unchecked:
+        attempt.failed()
         raise web.HTTPSeeOther("/it/login?error=locked")
     try:
         principal = await request.app[AUTHENTICATOR].authenticate(
             p.Role.IT_ADMIN, p.PasswordCredentials(username=username, password=password)
         )
     except (AuthError, ValidationError):
-        monitor.throttle.login_failed(username or "?", remote)
-        monitor.audit_append(
-            username if _USERNAME.fullmatch(username) else "?",
-            "sign_in_failed",
-            "it_dashboard",
-            {"remote": remote},
-        )
+        attempt.failed()  # summarised in the audit log per address and window
         raise web.HTTPSeeOther("/it/login?error=1") from None
-    monitor.throttle.login_succeeded(username, remote)
+    attempt.succeeded()
     monitor.audit_append(principal.identity, "sign_in", "it_dashboard", {"remote": remote})
     response = web.HTTPSeeOther("/it/")
     response.set_cookie(
@@ -146,20 +146,22 @@ async def events(request: web.Request) -> web.StreamResponse:
         snapshot = monitor.fleet()
         snapshot["user"] = user
         await response.write(f"event: fleet\ndata: {json.dumps(snapshot, ensure_ascii=False)}\n\n".encode())
-        checked = time.monotonic()
+        checked = written = time.monotonic()
         while True:
             try:
-                frame = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_S)
+                frame = await asyncio.wait_for(queue.get(), SESSION_RECHECK_S)
             except TimeoutError:
-                frame = ": keepalive\n\n"
+                frame = ": keepalive\n\n" if time.monotonic() - written >= SSE_KEEPALIVE_S else ""
             if frame is None:
                 break
-            if time.monotonic() - checked >= SSE_KEEPALIVE_S:
+            if time.monotonic() - checked >= SESSION_RECHECK_S:
                 checked = time.monotonic()
-                still = signed_in(request)  # signed out, expired or demoted: the stream ends
+                still = signed_in(request)  # signed out, disabled, revoked or demoted: the stream ends
                 if still is None or still.identity != user:
                     break
-            await response.write(frame.encode())
+            if frame:
+                await response.write(frame.encode())
+                written = time.monotonic()
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:

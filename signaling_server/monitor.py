@@ -26,7 +26,6 @@ from signaling_server.alerts import Alert, AlertManager, AlertRules
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
 from signaling_server.health import HealthRegistry
 from signaling_server.metrics import MonitoringMetrics
-from signaling_server.ratelimit import LoginThrottle
 from signaling_server.webhook import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -166,7 +165,6 @@ class Monitor:
         self.hub = DashboardHub(self.kiosk_json, settings.dashboard_flush_s)
         self.actions: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.consoles: dict[str, dict[str, Any]] = {}  # officer consoles' last heartbeat (no alerts)
-        self.throttle = LoginThrottle()
         self.city = {"name_ja": config.city.name_ja, "name_en": config.city.name_en}
         self.health.listeners.append(self.rules.on_health)
         self.health.listeners.append(self._on_health)
@@ -227,8 +225,14 @@ class Monitor:
     # ------------------------------------------------------------------ timers
 
     def check(self, now: float | None = None) -> list[str]:
-        """Offline detection (and history purge); the timer calls it, tests call it with a fake time."""
-        return self.health.check_offline(self.clock() if now is None else now)
+        """Offline detection (and the retention purge of history, events, call quality and cleared alerts);
+        the timer calls it, tests call it with a fake time."""
+        now = self.clock() if now is None else now
+        purged_at = self.health.last_purge
+        gone = self.health.check_offline(now)
+        if self.health.last_purge != purged_at:  # the registry purged: alerts follow the same retention
+            self.alerts.purge(now - self.health.retention_s)
+        return gone
 
     async def _run_checks(self) -> None:
         interval = self.settings.check_interval_s or self.settings.heartbeat_s / 2

@@ -13,7 +13,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 MAX_KEY_CHARS = 256
@@ -171,6 +171,19 @@ class LoginThrottle:
         self._check_key(key)
         self._records.pop(key, None)
 
+    def refund(self, key: str) -> None:
+        """Take back one failure counted before the attempt was checked (it turned out good): the count
+        goes down by one, and a lockout that count caused is lifted."""
+        self._check_key(key)
+        record = self._get(key, self._clock())
+        if record is None:
+            return
+        record.failures -= 1
+        if record.failures <= 0:
+            del self._records[key]
+        elif record.failures < self.max_failures:
+            record.locked_until = 0.0
+
     def failures(self, key: str) -> int:
         self._check_key(key)
         record = self._get(key, self._clock())
@@ -202,3 +215,74 @@ class LoginThrottle:
         """Clears the account's failures only: one good password must not wipe an address that is
         guessing other accounts (its record expires after ``forget_after_s`` instead)."""
         self.success(user_key(username))
+
+
+@dataclass(slots=True)
+class FailureWindow:
+    """Failed sign-ins from one address within one window: written as one audit entry."""
+
+    remote: str
+    first_at: float
+    last_at: float
+    count: int = 0
+    locked: int = 0  # of which refused unchecked (or from an address locked out)
+    identities: list[str] = field(default_factory=list)  # the first few names tried, for the reader
+    kinds: set[str] = field(default_factory=set)
+
+    def details(self) -> dict[str, str | int | float]:
+        return {
+            "remote": self.remote[:64],
+            "count": self.count,
+            "locked_out": self.locked,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+            "identities": ",".join(self.identities)[:300],
+            "kinds": ",".join(sorted(self.kinds)),
+        }
+
+
+class FailureSummary:
+    """Failed sign-ins counted per address and window, so that a flood writes one audit entry per address
+    and ``window_s`` instead of one per attempt. ``add`` counts; ``due`` hands out the windows that have
+    closed (``everything``: all of them, at shutdown). At most ``max_addresses`` windows are open: past
+    that, the oldest is handed out early, so memory stays bounded too."""
+
+    MAX_IDENTITIES = 5
+
+    def __init__(self, window_s: float = 60.0, max_addresses: int = 10_000, clock: Clock = time.time) -> None:
+        if not window_s > 0 or max_addresses < 1:
+            raise ValueError("window_s must be > 0 and max_addresses >= 1")
+        self.window_s = window_s
+        self.max_addresses = max_addresses
+        self._clock = clock
+        self._open: OrderedDict[str, FailureWindow] = OrderedDict()
+        self._early: list[FailureWindow] = []
+
+    def add(self, remote: str, who: str, kind: str) -> FailureWindow:
+        """Count one failure; the address's window (``count == 1``: the first of its window)."""
+        now = self._clock()
+        window = self._open.get(remote)
+        if window is not None and now - window.first_at >= self.window_s:
+            self._early.append(self._open.pop(remote))
+            window = None
+        if window is None:
+            window = self._open[remote] = FailureWindow(remote, now, now)
+            while len(self._open) > self.max_addresses:
+                self._early.append(self._open.popitem(last=False)[1])
+        window.count += 1
+        window.last_at = now
+        window.kinds.add(kind)
+        if len(window.identities) < self.MAX_IDENTITIES and who not in window.identities:
+            window.identities.append(who[:64])
+        return window
+
+    def due(self, *, everything: bool = False) -> list[FailureWindow]:
+        now = self._clock()
+        closed, self._early = self._early, []
+        for remote, window in list(self._open.items()):
+            if everything or now - window.first_at >= self.window_s:
+                closed.append(self._open.pop(remote))
+        return closed
+
+    def __len__(self) -> int:
+        return len(self._open)

@@ -11,8 +11,19 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from remote_call.protocol import PROTOCOL_VERSION, Role
-from signaling_server.access import PRINCIPAL, STAFF, Refusal, add_routes, json_error, public, requires
-from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
+from signaling_server.access import (
+    PRINCIPAL,
+    STAFF,
+    Refusal,
+    Scope,
+    add_routes,
+    json_error,
+    public,
+    requires,
+    scoped_stats,
+)
+from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
+from signaling_server.revocation import REVOCATIONS
 
 routes = web.RouteTableDef()
 
@@ -49,14 +60,15 @@ async def departments(request: web.Request) -> web.Response:
     refusal=Refusal(
         json_error, "sign in as a supervisor or IT administrator", "supervisors and IT administrators only"
     ),
+    scope=Scope.DEPARTMENTS,
 )
 async def stats(request: web.Request) -> web.Response:
-    """Queue and officer statistics (live and per day) for supervisors and IT."""
-    return web.json_response(request.app[SWITCHBOARD].router.stats())
+    """Queue and officer statistics (live and per day): supervisors see their own departments."""
+    return web.json_response(scoped_stats(request, request.app[SWITCHBOARD].router.stats()))
 
 
 @routes.get("/api/officers/me/calls")
-@requires(roles=STAFF, refusal=Refusal(json_error, "sign in first"))
+@requires(roles=STAFF, refusal=Refusal(json_error, "sign in first"), scope=Scope.OWN)
 async def my_calls(request: web.Request) -> web.Response:
     """The signed-in staff member's calls of one day (``?date=YYYY-MM-DD``, default today, city time) with
     outcomes and notes: the console's history survives a restart."""
@@ -90,3 +102,17 @@ async def my_calls(request: web.Request) -> web.Response:
         if r.officer == username and r.created_at < start + 86_400
     ]
     return web.json_response(calls)
+
+
+@routes.delete("/api/sessions/current")
+@requires(roles=STAFF, refusal=Refusal(json_error, "sign in first"), scope=Scope.OWN)
+async def sign_out(request: web.Request) -> web.Response:
+    """Sign out (the console's "sign out"): the session ends for REST at once and its live websocket
+    connections are closed now, not at the next revocation check."""
+    principal = request[PRINCIPAL]
+    token = principal.session_token or ""
+    request.app[AUTHENTICATOR].end_session(token)
+    board = request.app[SWITCHBOARD]
+    closed = request.app[REVOCATIONS].end_session(board, token)
+    board.audit.append(principal.identity, "sign_out", "", {"connections_closed": closed})
+    return web.Response(status=204)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from config.loader import ConfigError, load_config
 from config.schema import AppConfig
+from remote_call.signaling_client import check_server_url, client_ssl_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,14 +44,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--camera", default="0", help="camera index, device path or video file (default 0)")
     parser.add_argument("--audio-in", help="microphone (sounddevice name); default: the system's")
     parser.add_argument("--audio-out", help="speaker or headset (sounddevice name); default: the system's")
+    parser.add_argument("--ca-file", type=Path, help="the city CA certificate (PEM) for the server's")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if not args.server:
         parser.error("--server is required")
-    if args.server and not args.server.startswith(("ws://", "wss://")):
-        parser.error(f"--server must be a ws:// or wss:// URL, not {args.server!r}")
     if args.password_file is not None and not args.username:
         parser.error("--password-file needs --username")
+    try:
+        check_server_url(args.server)  # wss://, or ws:// to this machine only
+    except ValueError as exc:
+        parser.error(f"--server: {exc}")
     return args
 
 
@@ -92,7 +96,10 @@ async def run_console(args: argparse.Namespace, config: AppConfig) -> int:
         media = ConsoleMedia(SimulatedMedia("console", 640, 480, 15, 0.0))
 
     def make(username: str, password: str, role: str) -> ConsoleController:
-        return ConsoleController(args.server, username, password, media, role=role, config=config)
+        tls = client_ssl_context(args.ca_file) if args.ca_file else None
+        return ConsoleController(
+            args.server, username, password, media, role=role, config=config, ssl_context=tls
+        )
 
     window = ConsoleWindow(
         Messages(args.language),

@@ -89,7 +89,8 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
     kiosk_ids = [f"chaos-k{i}" for i in range(KIOSKS)]
     officers = [f"chaos-o{i}" for i in range(OFFICERS)]
     fleet = provision(store, config, kiosk_ids=kiosk_ids, officers=officers, password="chaos-password")
-    store.add_officer("chaos-boss", "係長", "supervisor", hash_password("chaos-password"), {})
+    every = {d.id: "primary" for d in config.departments}  # a supervisor sees only their departments
+    store.add_officer("chaos-boss", "係長", "supervisor", hash_password("chaos-password"), every)
     store.close()
     (tmp_path / "kiosks.json").write_text(json.dumps({"kiosk_tokens": fleet.kiosk_tokens}))
     (tmp_path / "officers.json").write_text(json.dumps({"officer_passwords": fleet.officer_passwords}))

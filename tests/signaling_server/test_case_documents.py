@@ -16,10 +16,11 @@ from aiohttp.test_utils import make_mocked_request
 from config.schema import DocumentsConfig
 from remote_call import protocol as p
 from remote_call.protocol import Role
+from signaling_server.access import Scope, authorise_case
 from signaling_server.appkeys import STORE
 from signaling_server.auth import Principal, hash_password
 from signaling_server.case_documents import MAX_BYTES, CaseDocuments, DocumentError, new_key, parse_key
-from signaling_server.case_routes import DOCUMENTS, _case, _documents
+from signaling_server.case_routes import DOCUMENTS, _documents
 from signaling_server.store import CallRecord, Store
 from signaling_server.testing import WireClient, test_config
 
@@ -108,7 +109,9 @@ async def test_rest_save_read_audit_and_access(make_server):
         update={"documents": DocumentsConfig(keys={"k1": new_key()}, current_key="k1")}
     )
     async with make_server(config) as server:
-        server.store.add_officer("boss", "係長", "supervisor", hash_password(PASSWORD), {})
+        server.store.add_officer(
+            "boss", "係長", "supervisor", hash_password(PASSWORD), {"kosodate": "primary"}
+        )
         k = await WireClient.kiosk(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"])
         o = await WireClient.officer(server.url, "hanako", PASSWORD)
         other = await WireClient.officer(server.url, "jiro", PASSWORD)
@@ -207,8 +210,13 @@ def case_request(call_id: str, *, ended_ago: float | None = None, officer: str =
     )
 
 
-def staff(role: Role, identity: str = "hanako") -> Principal:
-    return Principal(role, identity, identity, {}, "session")
+def staff(role: Role, identity: str = "hanako", skills: dict[str, str] | None = None) -> Principal:
+    return Principal(role, identity, identity, skills or {}, "session")
+
+
+def _case(request: web.Request, who: Principal, *, writing: bool) -> str:
+    """The case the request may reach (``access.authorise_case``), by its id."""
+    return authorise_case(request, who, Scope.CASE_SAVE if writing else Scope.CASE_READ).call_id
 
 
 def refusal(request: web.Request, who: Principal, *, writing: bool) -> tuple[int, str]:
@@ -235,9 +243,13 @@ def test_nobody_else_saves_to_a_case(who: Principal) -> None:
     assert refusal(case_request("c-1"), who, writing=True) == WRITE_REFUSED
 
 
-def test_supervisors_and_it_administrators_read_any_case_other_officers_none() -> None:
-    for role in (Role.SUPERVISOR, Role.IT_ADMIN):
-        assert _case(case_request("c-1"), staff(role, "sato"), writing=False) == "c-1"
+def test_supervisors_of_the_calls_department_read_it_it_administrators_and_others_never() -> None:
+    boss = staff(Role.SUPERVISOR, "sato", {"kosodate": "primary"})
+    assert _case(case_request("c-1"), boss, writing=False) == "c-1"
+    elsewhere = staff(Role.SUPERVISOR, "kato", {"kenko-hoken": "primary"})
+    assert refusal(case_request("c-1"), elsewhere, writing=False) == (403, "not your case")
+    admin = staff(Role.IT_ADMIN, "sato", {"kosodate": "primary"})  # skills give an IT admin nothing
+    assert refusal(case_request("c-1"), admin, writing=False) == (403, "not your case")
     assert refusal(case_request("c-1"), staff(Role.OFFICER, "jiro"), writing=False) == (403, "not your case")
     # A supervisor who happens to share the officer's name is not that officer.
     assert refusal(case_request("c-1"), staff(Role.SUPERVISOR), writing=True) == WRITE_REFUSED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from remote_call import protocol as p
 from remote_call.protocol import ErrorCode
 from signaling_server.switchboard.staff import SESSION_CHECK_S, STATS_PUSH_S
@@ -14,7 +16,9 @@ def stats(inbox) -> list[dict]:
 
 
 def test_a_supervisor_sees_the_numbers_at_once_then_every_push_period(harness) -> None:
-    _, inbox = harness.connect(supervisor())
+    boss = supervisor()
+    every = {d: "primary" for d in harness.board.directory.departments}  # supervises every department
+    _, inbox = harness.connect(replace(boss, skills=every))
     assert stats(inbox) == []
     harness.board.tick()  # no time passed: a new supervisor is not kept waiting
     assert len(stats(inbox)) == 1

@@ -120,7 +120,7 @@ async def test_shift_limits_the_departments_offered(server):
 
 
 async def test_supervisors_get_live_statistics_and_rest(server):
-    server.store.add_officer("boss", "係長", "supervisor", hash_password(PASSWORD), {})
+    server.store.add_officer("boss", "係長", "supervisor", hash_password(PASSWORD), {"kosodate": "primary"})
     boss = await WireClient.connect(
         server.url,
         p.Hello(

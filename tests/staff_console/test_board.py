@@ -20,7 +20,8 @@ def _cell(table, row_name: str, column: int) -> str | None:
 
 
 async def test_supervisor_board_follows_queues_and_officers(make_window, qtbot, helpers, server):
-    server.store.add_officer("sato", "佐藤 監督", "supervisor", hash_password(PASSWORD), {})
+    supervised = {"shimin-toroku": "primary"}  # a supervisor sees only the departments they supervise
+    server.store.add_officer("sato", "佐藤 監督", "supervisor", hash_password(PASSWORD), supervised)
     officer = make_window()
     await helpers.sign_in(officer, qtbot, "hanako")
     await officer.controller.set_away("meeting")

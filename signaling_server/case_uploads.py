@@ -1,0 +1,171 @@
+"""Saving an upload to a case as it arrives: hashed, encrypted and written chunk by chunk, with caps.
+
+A document is up to 40 MiB (a business's drawing set, a 300 dpi colour scan). Read whole before saving, one
+upload held its body, its ciphertext and SQLite's copy of the row at once (~3× its size), and nothing limited
+how many ran together: ten officers saving at once could take 1.2 GB. Here the body is read in the request's
+own chunks; each is hashed (SHA-256) and encrypted (AES-256-GCM, the same format as ``CaseDocuments.save``:
+ciphertext then the 16-byte tag) and written into the row's pre-sized blob through SQLite's incremental blob
+I/O, about 1 MiB at a time. The row is ``pending`` until the last byte checks against the announced size and
+SHA-256; then it becomes visible, otherwise it is deleted. Uploads are capped per staff session and in all;
+one over the cap is refused at once with the reason and a time to retry (the officer's console retries).
+
+Each blob write opens and closes its own handle: an open handle would keep an implicit transaction open on
+the shared connection across awaits, and the audit log's ``BEGIN IMMEDIATE`` (and every other writer) would
+then fail or join it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from signaling_server.case_documents import COLUMNS, MAX_BYTES, CaseDocuments, DocumentError, SavedDocument
+
+TAG_BYTES = 16
+WRITE_BYTES = 1 << 20  # encrypted bytes gathered before one blob write: 40 writes for the largest document
+PER_SESSION = 2  # uploads one staff session may run at once (a console saves documents one after another)
+TOTAL = 8  # uploads the server runs at once: at most TOTAL × WRITE_BYTES of buffers
+
+
+class UploadsBusy(Exception):
+    """Too many uploads at once; the message names which cap, ``retry_after_s`` when to try again."""
+
+    retry_after_s = 5
+
+
+class UploadSlots:
+    """Counts uploads in progress per staff session and in all; ``take`` refuses one over either cap."""
+
+    def __init__(self, per_session: int = PER_SESSION, total: int = TOTAL) -> None:
+        self.per_session = per_session
+        self.total = total
+        self._running: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def take(self, session: str) -> Iterator[None]:
+        if sum(self._running.values()) >= self.total:
+            raise UploadsBusy(f"the server is saving {self.total} documents already; try again in a moment")
+        if self._running[session] >= self.per_session:
+            raise UploadsBusy(f"you are saving {self.per_session} documents already; wait for them to finish")
+        self._running[session] += 1
+        try:
+            yield
+        finally:
+            self._running[session] -= 1
+            if not self._running[session]:
+                del self._running[session]
+
+    def running(self) -> int:
+        return sum(self._running.values())
+
+
+async def save_streamed(
+    documents: CaseDocuments,
+    chunks: AsyncIterator[bytes],
+    *,
+    call_id: str,
+    doc_id: str,
+    name: str,
+    mime: str,
+    size: int,
+    sha256: str,
+    saved_by: str,
+) -> SavedDocument:
+    """Save ``size`` bytes arriving as ``chunks``; raise DocumentError (nothing kept) when they are more or
+    fewer than announced or do not match ``sha256``."""
+    if not 1 <= size <= MAX_BYTES:
+        raise DocumentError(f"a document must be 1 byte to {MAX_BYTES // (1024 * 1024)} MiB")
+    nonce = os.urandom(12)
+    rowid = _reserve(documents, call_id, doc_id, name, mime, size, sha256.lower(), nonce, saved_by)
+    try:
+        await _write(documents, rowid, chunks, size, sha256.lower(), nonce, call_id, doc_id)
+    except BaseException:
+        documents.conn.execute("DELETE FROM case_documents WHERE rowid = ? AND pending = 1", (rowid,))
+        raise
+    saved_at = documents.clock()
+    documents.conn.execute(
+        "UPDATE case_documents SET pending = 0, saved_at = ? WHERE rowid = ?", (saved_at, rowid)
+    )
+    return SavedDocument(call_id, doc_id, name[:200], mime, size, sha256.lower(), saved_by, saved_at)
+
+
+def _reserve(
+    documents: CaseDocuments,
+    call_id: str,
+    doc_id: str,
+    name: str,
+    mime: str,
+    size: int,
+    sha256: str,
+    nonce: bytes,
+    saved_by: str,
+) -> int:
+    """Insert the pending row with a zero-filled blob the size of the ciphertext; its rowid."""
+    try:
+        cursor = documents.conn.execute(
+            f"INSERT INTO case_documents ({COLUMNS}, pending)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, zeroblob(?), ?, ?, 1)",
+            (
+                call_id,
+                doc_id,
+                documents.seal_name(call_id, doc_id, name[:200]),
+                mime,
+                size,
+                sha256,
+                documents.current,
+                nonce,
+                size + TAG_BYTES,
+                saved_by,
+                documents.clock(),  # when the upload started, until it is saved
+            ),
+        )
+    except sqlite3.IntegrityError:
+        raise DocumentError(f"document {doc_id!r} is already saved to this case") from None
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def _write(
+    documents: CaseDocuments,
+    rowid: int,
+    chunks: AsyncIterator[bytes],
+    size: int,
+    sha256: str,
+    nonce: bytes,
+    call_id: str,
+    doc_id: str,
+) -> None:
+    encryptor = Cipher(algorithms.AES(documents.keys[documents.current]), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(documents.aad(call_id, doc_id))
+    digest = hashlib.sha256()
+    pending = bytearray()
+    offset = received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > size:
+            raise DocumentError(f"more than the announced {size} bytes arrived: nothing was saved")
+        digest.update(chunk)
+        pending += encryptor.update(chunk)
+        if len(pending) >= WRITE_BYTES:
+            offset = _flush(documents.conn, rowid, offset, pending)
+    if received != size:
+        raise DocumentError(f"{received} of the announced {size} bytes arrived: nothing was saved")
+    if digest.hexdigest() != sha256:
+        raise DocumentError("the SHA-256 does not match the uploaded bytes: nothing was saved")
+    pending += encryptor.finalize() + encryptor.tag
+    _flush(documents.conn, rowid, offset, pending)
+
+
+def _flush(conn: sqlite3.Connection, rowid: int, offset: int, pending: bytearray) -> int:
+    with conn.blobopen("case_documents", "ciphertext", rowid) as blob:
+        blob.seek(offset)
+        blob.write(pending)
+    offset += len(pending)
+    pending.clear()
+    return offset
