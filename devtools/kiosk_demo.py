@@ -49,6 +49,9 @@ STAGES: tuple[str, ...] = (
     "after_call_no_paper",
     "idle_warning",
     "service",
+    "appointment",
+    "appointment_refused",
+    "waiting_appointment",
 )
 OFFICER_NAME = "市民登録課 盛岡 花子"
 CHAT_LINES = ("こんにちは。市民登録課の盛岡です。", "本人確認書類をスキャナーに置いてください。")
@@ -151,6 +154,10 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
         if language != "ja":
             r.language = language
         return
+    if "appointment" in name:
+        r.language = language
+        _appointment(c, name)
+        return
     c.choose_language(language)
     if name == "choose_category":
         c.set_category("住民票・戸籍")
@@ -188,6 +195,23 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
     if name == "connecting":
         return
     _in_call(c, name)
+
+
+def _appointment(c: KioskController, name: str) -> None:
+    """予約のある方: the pad with digits typed, a refused PIN, or checked in early, waiting for the slot."""
+    c.appointment.open()
+    for digit in "314":
+        c.appointment.type_digit(digit)
+    slot = "2026-11-25T10:30+09:00"
+    handlers = c.appointment.server_handlers(lambda _refused: None)
+    if name == "appointment_refused":
+        refusal = p.CallRefused(department="kosodate", reason="appointment_too_early", slot_start=slot)
+        handlers[p.CallRefused](refusal)
+    elif name == "waiting_appointment":
+        checked_in = p.AppointmentCheckedIn(
+            call_id="demo-call", department="kosodate", slot_start=slot, early=True
+        )
+        handlers[p.AppointmentCheckedIn](checked_in)
 
 
 def _queue(c: KioskController) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from config.schema import AppConfig, Audience, CityConfig, Kiosk, KioskAppConfig
 from hardware.devices import KioskDevices
+from kiosk_client.appointment import AppointmentCheckIn
 from kiosk_client.desk import KioskDesk
 from kiosk_client.flow import CALL_SCREENS, PATH_SCREENS, KioskFlow, KioskState, Screen
 from kiosk_client.i18n import LANGUAGES, catalogs
@@ -129,6 +130,7 @@ class KioskController:
         # The call: preflight's "職員を呼ぶ", and the API the simulator and the tests drive.
         self.call_officer, self.request_call = self.progress.call_officer, self.progress.request_call
         self.cancel, self.end_call = self.progress.cancel, self.progress.end_call
+        self.appointment = self._make_appointment()  # 予約のある方: PIN pad and QR code
         self.telemetry = self._make_telemetry() if telemetry else None
         self._server_handlers = self._make_server_handlers()
         self.events.subscribe(self.progress.on_party_event)
@@ -178,6 +180,12 @@ class KioskController:
             on_cancel=self._idle_cancelled,
             timers=self._timers,
         )
+
+    def _make_appointment(self) -> AppointmentCheckIn:
+        return AppointmentCheckIn(
+            self.flow, self.media, send=self._send, resident=lambda: self.resident, notify=self._notify,
+            online=lambda: self.online, departments=lambda: list(self.departments), spawn=self._spawn,
+        )  # fmt: skip
 
     def _make_telemetry(self) -> TelemetryReporter:
         from remote_call.telemetry import TelemetryReporter
@@ -492,8 +500,10 @@ class KioskController:
 
     def _make_server_handlers(self) -> dict[type[Any], Callable[[Any], None]]:
         """The server's messages the kiosk itself handles; the others are the call's (``CallParty``)."""
+        progress = self.progress.server_handlers()
         return {
-            **self.progress.server_handlers(),
+            **progress,
+            **self.appointment.server_handlers(progress[p.CallRefused]),
             p.RemoteAction: lambda action: self._spawn(
                 self.remote_actions.handle(action), f"remote-action {action.action}"
             ),

@@ -45,6 +45,7 @@ class Screen(StrEnum):
     IN_CALL = "in_call"
     AFTER_CALL = "after_call"
     SERVICE = "service"
+    APPOINTMENT = "appointment"  # 予約のある方: the PIN pad and the QR reader
 
 
 CALL_SCREENS = (Screen.WAITING, Screen.CONNECTING, Screen.IN_CALL)
@@ -64,8 +65,8 @@ STATE_TRANSITIONS: dict[KioskState, frozenset[KioskState]] = {
 
 _W = Screen
 SCREEN_TRANSITIONS: dict[Screen, frozenset[Screen]] = {
-    # a language; the IT corner; queued through the API; media of a call from before an app restart
-    _W.WELCOME: frozenset({_W.CHOOSE, _W.SERVICE, _W.WAITING, _W.CONNECTING}),
+    # a language; the IT corner; queued through the API; media of a call from before an app restart; 予約
+    _W.WELCOME: frozenset({_W.CHOOSE, _W.SERVICE, _W.WAITING, _W.CONNECTING, _W.APPOINTMENT}),
     # back or start over; a tile; the IT corner; queued after all; media after an app restart
     _W.CHOOSE: frozenset({_W.WELCOME, _W.CONSENT, _W.SERVICE, _W.WAITING, _W.CONNECTING}),
     _W.CONSENT: frozenset({_W.WELCOME, _W.CHOOSE, _W.PREFLIGHT, _W.SERVICE, _W.CONNECTING}),
@@ -77,6 +78,8 @@ SCREEN_TRANSITIONS: dict[Screen, frozenset[Screen]] = {
     _W.IN_CALL: frozenset({_W.WELCOME, _W.CONNECTING, _W.WAITING, _W.AFTER_CALL}),
     _W.AFTER_CALL: frozenset({_W.WELCOME, _W.SERVICE, _W.CONNECTING}),
     _W.SERVICE: frozenset({_W.WELCOME, _W.CONNECTING}),
+    # back or reset; checked in (waiting for the slot or queued); media after an app restart; the IT corner
+    _W.APPOINTMENT: frozenset({_W.WELCOME, _W.WAITING, _W.CONNECTING, _W.SERVICE}),
 }
 
 

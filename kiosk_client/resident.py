@@ -62,6 +62,8 @@ class ResidentSession:
     slip: PrintOutcome | None = None
     end_confirm: bool = False
     rating: str | None = None
+    appointment_pin: str = ""  # digits typed on the 予約 pad (or read from the QR code)
+    appointment_slot: str | None = None  # checked in: the booking's slot (ISO 8601), shown while waiting
 
     def pristine(self) -> bool:
         return self == ResidentSession()

@@ -20,8 +20,12 @@ routes = web.RouteTableDef()
 @routes.get("/monitoring/static/{name}")
 @public()
 async def static_file(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["name"]
-    path = WEB_DIR / name
+    return static_response(WEB_DIR, request.match_info["name"])
+
+
+def static_response(directory: Path, name: str) -> web.Response:
+    """A script, style sheet or icon of ``directory`` by its flat name; 404 for anything else."""
+    path = directory / name
     if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
         raise web.HTTPNotFound()
     return web.Response(

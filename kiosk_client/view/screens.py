@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from kiosk_client.controller import RATINGS, KioskController
 from kiosk_client.i18n import LANGUAGES
+from kiosk_client.view.appointment import AppointmentScreen
 from kiosk_client.view.base import Ctx, Screen, clear_layout, panel, run
 from kiosk_client.view.in_call import InCallScreen
 from kiosk_client.view.widgets import TileButton, VideoView, button, label
@@ -53,6 +54,10 @@ class WelcomeScreen(Screen):
             self.languages[lang] = b
             grid.addWidget(b, i // 3, i % 3)
         layout.addLayout(grid)
+        self.appointment = button("welcome-appointment")  # 予約のある方
+        self.appointment.setProperty("big", "true")
+        self.appointment.clicked.connect(controller.appointment.open)
+        layout.addWidget(self.appointment)
         layout.addStretch(2)
 
     def refresh(self, ctx: Ctx) -> None:
@@ -62,6 +67,9 @@ class WelcomeScreen(Screen):
         self.prompt.setText(ctx.h("welcome.choose_language"))
         for lang, b in self.languages.items():
             b.setText(ctx.catalogs.text(lang, "language.self_name"))
+        own = ctx.t("welcome.appointment")  # before a language is chosen: also in English
+        english = ctx.catalogs.text("en", "welcome.appointment")
+        self.appointment.setText(own if ctx.lang == "en" else f"{own} / {english}")
 
 
 # ------------------------------------------------------------------------------------------ choose
@@ -350,7 +358,11 @@ class WaitingScreen(Screen):
         r = c.resident
         self.title.setText(ctx.h("waiting.title"))
         self.department.setText(c.department_name(r.department, ctx.lang))
-        if r.position is None:
+        slot = r.appointment_slot
+        if slot is not None and r.position is None:  # checked in early: the slot time, not a place
+            self.position.setText(ctx.h("waiting.appointment", when=ctx.catalogs.when(ctx.lang, slot)))
+            self.minutes.setText(ctx.h("waiting.appointment_early"))
+        elif r.position is None:
             self.position.setText(ctx.h("waiting.requested"))
             self.minutes.setText("")
         else:
@@ -515,4 +527,5 @@ SCREEN_CLASSES: dict[str, Callable[[KioskController], Screen]] = {
     "in_call": InCallScreen,
     "after_call": AfterCallScreen,
     "service": ServiceScreen,
+    "appointment": AppointmentScreen,
 }

@@ -1,11 +1,13 @@
 """The queue router: pure routing logic (no I/O, clock injected) that the signaling server drives."""
 
+from signaling_server.routing.claims import AppointmentClaim, CheckInDesk, CheckInRefused
 from signaling_server.routing.decisions import (
     CallerRemoved,
     CaseAdvanced,
     Connect,
     Decision,
     DepartmentStatus,
+    HoldForSlot,
     JoinRefused,
     KeepWithOfficer,
     OfficerStateChanged,
@@ -22,12 +24,16 @@ from signaling_server.routing.states import ALLOWED_TRANSITIONS, OfficerState, S
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "AppointmentClaim",
     "CallerRemoved",
     "CallerSnapshot",
     "CaseAdvanced",
+    "CheckInDesk",
+    "CheckInRefused",
     "Connect",
     "Decision",
     "DepartmentStatus",
+    "HoldForSlot",
     "JoinRefused",
     "KeepWithOfficer",
     "OfficerState",

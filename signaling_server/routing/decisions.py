@@ -104,6 +104,16 @@ class CaseAdvanced:
     pending: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class HoldForSlot:
+    """A resident checked in early for an appointment: it waits (not queued) until `slot_start`."""
+
+    call_id: str
+    department: str
+    slot_start: float
+    booking_id: str
+
+
 Decision = (
     Ring
     | WithdrawRing
@@ -115,6 +125,7 @@ Decision = (
     | TransferCaller
     | KeepWithOfficer
     | CaseAdvanced
+    | HoldForSlot
 )
 
 

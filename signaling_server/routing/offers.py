@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Mapping
 
 from config.schema import RoutingStrategy
+from signaling_server.routing.claims import Reservations
 from signaling_server.routing.decisions import Decision, Ring, WithdrawRing
 from signaling_server.routing.officers import Officers
 from signaling_server.routing.records import NORMAL, Caller, Dept, Officer
@@ -30,8 +31,10 @@ class Offers:
         book: DayBook,
         timers: Timers,
         max_unanswered: int,
+        reservations: Reservations,
     ) -> None:
         self._deps = deps
+        self._reservations = reservations
         self._calls = calls
         self._officers = officers
         self._states = states
@@ -43,7 +46,11 @@ class Offers:
 
     def match_officer(self, officer: Officer, now: float, out: list[Decision]) -> None:
         """An available officer takes the best pending caller of its primary departments, or else an
-        overflowed caller of its secondary departments."""
+        overflowed caller of its secondary departments. An appointment reserved for it comes first."""
+        reserved = self._reservations.first_for(officer.officer_id)
+        if reserved is not None and self._calls[reserved].department in officer.skills:
+            self.ring_caller(self._calls[reserved], now, out)
+            return
         best: QueueKey | None = None
         for dep_id in officer.primary:
             key = self._deps[dep_id].queue.head_pending()
@@ -72,7 +79,7 @@ class Offers:
             if head is None:
                 continue
             caller = self._calls[head[3]]
-            if not caller.ringing or caller.ring_deadline <= now:
+            if not caller.ringing or caller.ring_deadline <= now or caller.call_id in self._reservations:
                 continue
             after = dep.config.overflow_after_s
             if secondary and (after is None or now - caller.entered_at < after):
@@ -124,8 +131,16 @@ class Offers:
     # ------------------------------------------------------------------ rings
 
     def ring_caller(self, caller: Caller, now: float, out: list[Decision]) -> bool:
-        """Offer a pending caller to the department's officers according to its strategy."""
+        """Offer a pending caller to the department's officers according to its strategy; an appointment
+        reserved for its booked officer only to that officer, and only when it is available."""
         dep = self._deps[caller.department]
+        booked = self._reservations.officer_of(caller.call_id)
+        if booked is not None:
+            if self._officers[booked].state is not OfficerState.AVAILABLE:
+                return False
+            dep.queue.mark_pending(caller.call_id)  # set aside until now; offered below to its officer
+            self._ring(caller, dep, [booked], now, out)
+            return True
         config = dep.config
         after = config.overflow_after_s
         overflowed = after is not None and now - caller.entered_at >= after
@@ -140,6 +155,11 @@ class Offers:
             officers = [] if first is None else [first]
         if not officers:
             return False
+        self._ring(caller, dep, officers, now, out)
+        return True
+
+    def _ring(self, caller: Caller, dep: Dept, officers: list[str], now: float, out: list[Decision]) -> None:
+        config = dep.config
         dep.queue.mark_offered(caller.call_id)
         caller.ring_gen += 1
         caller.ringing = set(officers)
@@ -153,7 +173,6 @@ class Offers:
             officer.ringing_call = caller.call_id
             self._book.today.officer(officer_id).offered += 1
             out.append(Ring(officer_id, caller.call_id, dep.id, config.ring_timeout_s, waited))
-        return True
 
     def drop_ring(self, officer: Officer, caller: Caller, reason: str, out: list[Decision]) -> None:
         """Stop ringing one officer for `caller`; the caller becomes pending when nobody rings any more."""
@@ -164,7 +183,13 @@ class Offers:
             self._book.today.officer(officer.officer_id).declined += 1
             self._book.today.department(caller.department).declines += 1
         if not caller.ringing:
-            self._deps[caller.department].queue.mark_pending(caller.call_id)
+            self.ring_stopped(caller)
+
+    def ring_stopped(self, caller: Caller) -> None:
+        """Nobody rings `caller` any more: it is pending again. A reservation ends with its one offer: the
+        booked officer declined, missed it or left, so the department takes the caller."""
+        self._reservations.discard(caller.call_id)
+        self._deps[caller.department].queue.mark_pending(caller.call_id)
 
     def reoffer_if_pending(self, caller: Caller, now: float, out: list[Decision]) -> None:
         if caller.queued and not caller.ringing:

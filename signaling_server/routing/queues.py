@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from collections.abc import Mapping
 
+from signaling_server.routing.claims import Reservations
 from signaling_server.routing.decisions import Decision, JoinRefused, RequeueCaller, WithdrawRing
 from signaling_server.routing.positions import Positions
 from signaling_server.routing.records import HEAD, Caller, Dept, Officer, Parked
@@ -27,8 +28,10 @@ class Queues:
         *,
         tz: dt.tzinfo,
         grace_s: float,
+        reservations: Reservations,
     ) -> None:
         self._deps = deps
+        self._reservations = reservations
         self._officers = officers
         self._parked = parked
         self._positions = positions
@@ -86,6 +89,7 @@ class Queues:
             out.append(WithdrawRing(officer_id, caller.call_id, reason))
             freed.append(officer)
         caller.ringing = set()
+        self._reservations.discard(caller.call_id)
         index = dep.queue.remove(caller.call_id)
         caller.queued = False
         self._positions.mark(dep.id, index)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.schema import Department
+from signaling_server.routing.claims import AppointmentClaim
 from signaling_server.routing.decisions import RouterError
 from signaling_server.routing.estimate import HandleTimes
 from signaling_server.routing.hours import Calendar
@@ -42,6 +43,8 @@ class Caller:
     held_officer: str | None = None  # connected before a restart, waiting for the officer to come back
     notes: list[dict[str, Any]] = field(default_factory=list)
     case: dict[str, Any] | None = None
+    appointment: AppointmentClaim | None = None  # a checked-in booking (join_time is its slot start)
+    early: bool = False  # checked in before its slot: waits outside the queue until the slot starts
 
     @property
     def key(self) -> QueueKey:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from signaling_server.routing.claims import Reservations
 from signaling_server.routing.decisions import DepartmentStatus
 from signaling_server.routing.positions import Positions
 from signaling_server.routing.records import Caller, Dept, Officer, copy_json
@@ -22,8 +23,10 @@ class Reports:
         positions: Positions,
         book: DayBook,
         tz: dt.tzinfo,
+        reservations: Reservations,
     ) -> None:
         self._deps = deps
+        self._reservations = reservations
         self._calls = calls
         self._officers = officers
         self._positions = positions
@@ -44,9 +47,10 @@ class Reports:
             "unanswered": officer.unanswered,
         }
 
-    @staticmethod
-    def call_info(caller: Caller) -> dict[str, Any]:
-        if caller.queued:
+    def call_info(self, caller: Caller) -> dict[str, Any]:
+        if caller.early:
+            state = "early"
+        elif caller.queued:
             state = "ringing" if caller.ringing else "queued"
         elif caller.officer is not None:
             state = "connected"
@@ -66,6 +70,8 @@ class Reports:
                 "priority": caller.priority,
                 "notes": caller.notes,
                 "case": caller.case,
+                "appointment": None if caller.appointment is None else caller.appointment.to_json(),
+                "reserved_for": self._reservations.officer_of(caller.call_id),
             }
         )
 

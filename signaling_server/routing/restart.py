@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from signaling_server.routing.claims import AppointmentClaim
 from signaling_server.routing.decisions import Decision, RouterError
 from signaling_server.routing.offers import Offers
 from signaling_server.routing.officers import Officers
@@ -18,7 +19,7 @@ from signaling_server.routing.records import Caller, Dept, Officer, Parked, copy
 from signaling_server.routing.snapshot import CallerSnapshot, ParkedSnapshot, QueueSnapshot
 from signaling_server.routing.states import OfficerState
 from signaling_server.routing.stats import DailyStats, DayBook
-from signaling_server.routing.timers import HeldExpires, Timers
+from signaling_server.routing.timers import HeldExpires, SlotDue, Timers
 
 
 class Restart:
@@ -96,6 +97,12 @@ class Restart:
             case=copy_json(record.case),  # the router updates a case in place
         )
         self._calls[caller.call_id] = caller
+        if record.appointment is not None:
+            caller.appointment = AppointmentClaim.from_json(record.appointment)
+            if record.early:  # it waits for its slot again; a queued one keeps its place, unreserved
+                caller.early = True
+                caller.join_time = caller.appointment.slot_start
+                self._timers.push(caller.appointment.slot_start, SlotDue(caller.call_id))
         if record.held:
             assert record.officer is not None
             caller.officer_department = record.officer_department
@@ -176,6 +183,7 @@ def _caller_snapshot(caller: Caller) -> CallerSnapshot:
         officer_department=caller.officer_department,
         notes=copy_json(caller.notes),
         case=copy_json(caller.case),
+        appointment=None if caller.appointment is None else caller.appointment.to_json(),
     )
 
 

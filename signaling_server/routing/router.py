@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.schema import AppConfig, CounterKind, Department
 from signaling_server.deadlines import DeadlineHeap
+from signaling_server.routing.appointments import Appointments
+from signaling_server.routing.claims import AppointmentClaim, Reservations
 from signaling_server.routing.decisions import (
     CallerRemoved,
     Connect,
@@ -58,7 +60,9 @@ from signaling_server.routing.timers import (
     OverflowCheck,
     ParkExpires,
     PositionPush,
+    ReservationEnds,
     RingTimeout,
+    SlotDue,
     WrapUpEnds,
 )
 from signaling_server.routing.transfers import Transfers
@@ -100,6 +104,7 @@ class Router:
         self._calls: dict[str, Caller] = {}
         self._officers: dict[str, Officer] = {}
         parked: dict[ParkKey, Parked] = {}
+        reservations = Reservations()
         self._book = DayBook(zone, history_days)
         # Liveness goes through the deadline table built below; nothing is pushed before it exists.
         self._timers = DeadlineHeap[Deadline](self._deadline_live)
@@ -114,10 +119,16 @@ class Router:
             self._timers,
             tz=zone,
             grace_s=rejoin_grace_s,
+            reservations=reservations,
         )
         self._offers = Offers(
-            self._deps, self._calls, self._officers, self._states, self._book, self._timers, max_unanswered
-        )
+            self._deps, self._calls, self._officers, self._states, self._book, self._timers, max_unanswered,
+            reservations,
+        )  # fmt: skip
+        self._appointments = Appointments(
+            self._deps, self._calls, self._officers, reservations, self._queues, self._offers, self._book,
+            self._timers,
+        )  # fmt: skip
         self._transfers = Transfers(self._deps, self._queues, self._offers, self._book)
         self._restart = Restart(
             self._deps,
@@ -132,17 +143,26 @@ class Router:
             positions=self._positions,
             grace_s=rejoin_grace_s,
         )
-        self._reports = Reports(self._deps, self._calls, self._officers, self._positions, self._book, zone)
-        # One table: what each kind of deadline checks before it fires, and what it does then.
-        self._on_deadline: DeadlineTable = {
+        self._reports = Reports(
+            self._deps, self._calls, self._officers, self._positions, self._book, zone, reservations
+        )
+        self._on_deadline = self._deadline_table()
+        self._now()
+
+    def _deadline_table(self) -> DeadlineTable:
+        """One table: what each kind of deadline checks before it fires, and what it does then."""
+        return {
             RingTimeout: DeadlineHandler(self._offers.ring_live, self._offers.ring_due),
             WrapUpEnds: DeadlineHandler(self._offers.wrap_live, self._offers.wrap_due),
             OverflowCheck: DeadlineHandler(self._offers.overflow_live, self._offers.overflow_due),
             PositionPush: DeadlineHandler(self._positions.push_live, self._positions.push_due),
             HeldExpires: DeadlineHandler(self._restart.held_live, self._restart.held_due),
             ParkExpires: DeadlineHandler(self._queues.park_live, self._queues.park_due),
+            SlotDue: DeadlineHandler(self._appointments.slot_live, self._appointments.slot_due),
+            ReservationEnds: DeadlineHandler(
+                self._appointments.reservation_live, self._appointments.reservation_due
+            ),
         }
-        self._now()
 
     @classmethod
     def from_config(cls, config: AppConfig, *, clock: Callable[[], float] = time.time) -> Router:
@@ -201,7 +221,7 @@ class Router:
             officer.ringing_call = None
             caller.ringing.discard(officer_id)
             if not caller.ringing:
-                self._deps[caller.department].queue.mark_pending(caller.call_id)
+                self._offers.ring_stopped(caller)
                 reoffer.append(caller)
         elif officer.state is OfficerState.IN_CALL:
             caller = self._calls[present(officer.call)]
@@ -267,8 +287,13 @@ class Router:
         joined_at: float | None = None,
         head: bool = False,
         checklist: Sequence[str] | None = None,
+        appointment: AppointmentClaim | None = None,
     ) -> list[Decision]:
         """Put a caller in a department's queue. Raises JoinRefused (closed, last join passed, full...).
+
+        `appointment`: a resident who checked in for a booking (see `routing/appointments.py`): it waits
+        for its slot when early, then goes ahead of walk-ins and rings its booked officer first; the
+        booking service has already checked the hours, so no admission check applies.
 
         A caller from the same kiosk and department who left less than `rejoin_grace_s` ago gets back
         its place (original join time and priority) even after closing time. `head=True` (a caller the
@@ -286,6 +311,15 @@ class Router:
             raise JoinRefused("not_remote", department)
         now = self._now()
         out: list[Decision] = []
+        one_stop = dep.config.kind is CounterKind.ONE_STOP
+        if checklist is not None and not one_stop:
+            raise RouterError(f"department {department!r} is not a one-stop counter: no checklist")
+        if appointment is not None:  # join time: the slot start, which orders it among head callers
+            caller = Caller(call_id, department, kiosk_id, dict(info or {}), appointment.slot_start, now)
+            caller.case = self._transfers.new_case(dep, checklist) if one_stop else None
+            self._calls[call_id] = caller
+            self._appointments.arrive(caller, appointment, now, out)
+            return self._positions.flush(out)
         stats = self._book.today.department(department)
         parked = self._queues.take_parked(kiosk_id, department, now)
         if parked is not None:
@@ -303,10 +337,8 @@ class Router:
             caller = Caller(call_id, department, kiosk_id, dict(info or {}), joined, joined)
             priority, entered_at = (HEAD if head else NORMAL), joined
             keep_seq = None
-            if dep.config.kind is CounterKind.ONE_STOP:
+            if one_stop:
                 caller.case = self._transfers.new_case(dep, checklist)
-            elif checklist is not None:
-                raise RouterError(f"department {department!r} is not a one-stop counter: no checklist")
         stats.offered += 1
         self._calls[call_id] = caller
         self._queues.enqueue(caller, department, priority, entered_at, now, seq=keep_seq)

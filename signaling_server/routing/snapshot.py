@@ -44,6 +44,12 @@ class CallerSnapshot:
     officer_department: str | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)
     case: dict[str, Any] | None = None
+    appointment: dict[str, Any] | None = None  # AppointmentClaim.to_json() of a checked-in booking
+
+    @property
+    def early(self) -> bool:
+        """Checked in for an appointment whose slot had not started: waits for it again."""
+        return self.appointment is not None and not self.queued and not self.held
 
     @property
     def held(self) -> bool:
@@ -51,7 +57,7 @@ class CallerSnapshot:
         return self.officer is not None and self.officer_department is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "call_id": self.call_id,
             "department": self.department,
             "kiosk_id": self.kiosk_id,
@@ -66,6 +72,9 @@ class CallerSnapshot:
             "notes": self.notes,
             "case": self.case,
         }
+        if self.appointment is not None:  # only then: version 1 without appointments stays byte for byte
+            data["appointment"] = self.appointment
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CallerSnapshot:
@@ -83,6 +92,7 @@ class CallerSnapshot:
             officer_department=data.get("officer_department"),
             notes=list(data.get("notes") or []),
             case=data.get("case"),
+            appointment=dict(data["appointment"]) if data.get("appointment") else None,
         )
 
 
@@ -255,6 +265,10 @@ def _placed(caller: CallerSnapshot, record: CallStanding) -> CallerSnapshot:
         )
     if record.state in ("queued", "ringing"):
         return replace(
-            caller, queued=True, officer=None, officer_department=None, department=record.department
+            caller,
+            queued=not caller.early,  # an appointment checked in early still waits for its slot
+            officer=None,
+            officer_department=None,
+            department=record.department,
         )
     return replace(caller, department=record.department)

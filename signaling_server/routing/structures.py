@@ -60,6 +60,11 @@ class DepartmentQueue:
             raise ValueError(f"call {call_id!r} is not pending")
         del self._pending[pindex]
 
+    def set_aside(self, call_id: str) -> None:
+        """Keep a pending caller in the queue (its position counts) but out of reach of officers: an
+        appointment reserved for its booked officer."""
+        self.mark_offered(call_id)
+
     def mark_pending(self, call_id: str) -> None:
         insort(self._pending, self._keys[call_id])
 

@@ -62,7 +62,31 @@ class ParkExpires:
     parked_at: float
 
 
-Deadline = RingTimeout | WrapUpEnds | OverflowCheck | PositionPush | HeldExpires | ParkExpires
+@dataclass(frozen=True, slots=True)
+class SlotDue:
+    """A caller who checked in early for an appointment: its slot starts now, it enters the queue."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationEnds:
+    """The booked officer's turn (officer_first_s) is over: the department may take the caller."""
+
+    call_id: str
+    until: float
+
+
+Deadline = (
+    RingTimeout
+    | WrapUpEnds
+    | OverflowCheck
+    | PositionPush
+    | HeldExpires
+    | ParkExpires
+    | SlotDue
+    | ReservationEnds
+)
 Timers = DeadlineHeap[Deadline]
 
 E = TypeVar("E")

@@ -58,7 +58,17 @@ def _write(tmp_path: Path, text: str) -> Path:
             ),
             "departments[0](id=kosodate).audience",
         ),
-        (('department = "kosodate"', 'department = "nowhere"'), "unknown department 'nowhere'"),
+        (
+            ('category = "子育て"\ndepartment = "kosodate"', 'category = "子育て"\ndepartment = "nowhere"'),
+            "unknown department 'nowhere'",
+        ),
+        (
+            (
+                '[[appointments.departments]]\ndepartment = "kosodate"',
+                '[[appointments.departments]]\ndepartment = "x"',
+            ),
+            "appointments name 'x', which is not a remote department",
+        ),
         (('id = "kiosk-ueda"', 'id = "Kiosk Ueda"'), "kiosks[0]"),
         (("ice_servers = []", 'ice_servers = [{ urls = ["http://stun.example"] }]'), "not a stun:"),
     ],

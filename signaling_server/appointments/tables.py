@@ -1,0 +1,192 @@
+"""The appointment tables, on the Store's SQLite connection: bookings and a supervisor's slot changes.
+
+Created here (``CREATE TABLE IF NOT EXISTS``), not in store.py. Every change that must not race — taking
+the last place of a slot, moving a booking — runs in one ``BEGIN IMMEDIATE`` transaction: SQLite then lets
+one writer at a time count and insert, so two people booking the last place at once (two requests, or two
+server processes on the same file) get exactly one booking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import fields
+from typing import Any
+
+from signaling_server.appointments.model import (
+    ACTIVE_STATES,
+    PIN_STATES,
+    Booking,
+    BookingState,
+    Channel,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS appointments (
+    booking_id TEXT PRIMARY KEY,
+    department TEXT NOT NULL,
+    procedure TEXT,
+    slot_start REAL NOT NULL,
+    slot_end REAL NOT NULL,
+    officer TEXT,
+    name TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    email TEXT,
+    language TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    created_by TEXT NOT NULL,
+    checked_in_at REAL,
+    call_id TEXT,
+    reminded_at REAL,
+    pin_hash TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS appointments_by_slot ON appointments(department, slot_start);
+CREATE INDEX IF NOT EXISTS appointments_by_address ON appointments(address, created_at);
+CREATE UNIQUE INDEX IF NOT EXISTS appointments_live_pin ON appointments(pin_hash)
+    WHERE state IN ('booked', 'checked_in');
+CREATE TABLE IF NOT EXISTS appointment_slots (
+    department TEXT NOT NULL,
+    slot_start REAL NOT NULL,
+    capacity INTEGER NOT NULL,
+    changed_by TEXT NOT NULL,
+    changed_at REAL NOT NULL,
+    PRIMARY KEY (department, slot_start)
+);
+"""
+
+_FIELDS = tuple(f.name for f in fields(Booking))
+_ACTIVE = tuple(s.value for s in ACTIVE_STATES)
+_LIVE_PIN = tuple(s.value for s in PIN_STATES)
+
+
+def _booking(row: sqlite3.Row) -> Booking:
+    data: dict[str, Any] = {name: row[name] for name in _FIELDS}
+    data["channel"] = Channel(data["channel"])
+    data["state"] = BookingState(data["state"])
+    return Booking(**data)
+
+
+class PinTaken(Exception):
+    """Another live booking has this PIN: draw another."""
+
+
+class BookingTables:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        conn.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One write transaction that no other writer interleaves with (BEGIN IMMEDIATE)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ reads
+
+    def taken(self, department: str, slot_start: float) -> int:
+        marks = ", ".join("?" for _ in _ACTIVE)
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM appointments WHERE department = ? AND slot_start = ?"
+            f" AND state IN ({marks})",
+            (department, slot_start, *_ACTIVE),
+        ).fetchone()
+        return int(row[0])
+
+    def taken_between(self, department: str, start: float, end: float) -> dict[float, int]:
+        marks = ", ".join("?" for _ in _ACTIVE)
+        rows = self.conn.execute(
+            "SELECT slot_start, COUNT(*) FROM appointments WHERE department = ? AND slot_start >= ?"
+            f" AND slot_start < ? AND state IN ({marks}) GROUP BY slot_start",
+            (department, start, end, *_ACTIVE),
+        )
+        return {float(r[0]): int(r[1]) for r in rows}
+
+    def by_pin(self, pin_hash: str) -> Booking | None:
+        marks = ", ".join("?" for _ in _LIVE_PIN)
+        row = self.conn.execute(
+            f"SELECT * FROM appointments WHERE pin_hash = ? AND state IN ({marks})", (pin_hash, *_LIVE_PIN)
+        ).fetchone()
+        return None if row is None else _booking(row)
+
+    def get(self, booking_id: str) -> Booking | None:
+        row = self.conn.execute("SELECT * FROM appointments WHERE booking_id = ?", (booking_id,)).fetchone()
+        return None if row is None else _booking(row)
+
+    def query(
+        self,
+        *,
+        department: str | None = None,
+        officer: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        states: tuple[BookingState, ...] | None = None,
+        limit: int = 2000,
+    ) -> list[Booking]:
+        sql, args = "SELECT * FROM appointments WHERE 1 = 1", []
+        for column, op, value in (
+            ("department", "=", department),
+            ("officer", "=", officer),
+            ("slot_start", ">=", start),
+            ("slot_start", "<", end),
+        ):
+            if value is not None:
+                sql += f" AND {column} {op} ?"
+                args.append(value)
+        if states is not None:
+            sql += f" AND state IN ({', '.join('?' for _ in states)})"
+            args += [s.value for s in states]
+        sql += " ORDER BY slot_start, created_at LIMIT ?"
+        return [_booking(r) for r in self.conn.execute(sql, (*args, limit))]
+
+    def count_from(self, address: str, since: float) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM appointments WHERE address = ? AND created_at >= ?", (address, since)
+        ).fetchone()
+        return int(row[0])
+
+    def overrides(self, department: str) -> dict[float, int]:
+        rows = self.conn.execute(
+            "SELECT slot_start, capacity FROM appointment_slots WHERE department = ?", (department,)
+        )
+        return {float(r[0]): int(r[1]) for r in rows}
+
+    # ------------------------------------------------------------------ writes (inside exclusive())
+
+    def insert(self, booking: Booking, pin_hash: str, address: str) -> None:
+        values = [getattr(booking, name) for name in _FIELDS]
+        columns = ", ".join((*_FIELDS, "pin_hash", "address"))
+        marks = ", ".join("?" for _ in range(len(_FIELDS) + 2))
+        try:
+            self.conn.execute(
+                f"INSERT INTO appointments({columns}) VALUES ({marks})", (*values, pin_hash, address)
+            )
+        except sqlite3.IntegrityError as exc:
+            if "pin_hash" in str(exc):
+                raise PinTaken() from None
+            raise
+
+    def update(self, booking: Booking) -> None:
+        sets = ", ".join(f"{name} = ?" for name in _FIELDS if name != "booking_id")
+        values = [getattr(booking, name) for name in _FIELDS if name != "booking_id"]
+        self.conn.execute(
+            f"UPDATE appointments SET {sets} WHERE booking_id = ?", (*values, booking.booking_id)
+        )
+
+    def set_override(self, department: str, start: float, capacity: int, by: str, at: float) -> None:
+        self.conn.execute(
+            "INSERT INTO appointment_slots(department, slot_start, capacity, changed_by, changed_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(department, slot_start) DO UPDATE SET"
+            " capacity = excluded.capacity, changed_by = excluded.changed_by,"
+            " changed_at = excluded.changed_at",
+            (department, start, capacity, by, at),
+        )
