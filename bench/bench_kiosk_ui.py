@@ -193,6 +193,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement time for each phase")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from remote_call.session import restrict_to_loopback
+
+    restrict_to_loopback()  # media on 127.0.0.1 only, in the --serve child too
     if args.serve:
         asyncio.run(serve())
         return 0

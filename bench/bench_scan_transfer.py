@@ -32,7 +32,7 @@ from remote_call import incall as ic
 from remote_call import protocol as p
 from remote_call.documents import CHUNK_BYTES, HIGH_WATER, LOW_WATER, send_document, sha256_hex
 from remote_call.events import EventHub
-from remote_call.session import CallSession
+from remote_call.session import CallSession, restrict_to_loopback
 from staff_console.desk import CallDesk
 from staff_console.samples import A4_300DPI, form_page, jpeg_bytes, png_bytes
 
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1 or not 1024 <= args.chunk <= 64 * 1024:
         parser.error("--repeat must be ≥ 1 and --chunk between 1024 and 65536")
     logging.basicConfig(level=logging.WARNING)
+    restrict_to_loopback()  # media on 127.0.0.1 only
     result = asyncio.run(run(args.repeat, args.chunk))
     if args.json:
         print(json.dumps(result, indent=2))

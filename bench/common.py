@@ -29,6 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python bench/x.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
+from remote_call.session import restrict_to_loopback  # noqa: E402  (after the path above)
+
+# Benchmarks keep media on 127.0.0.1: every peer connection of this process gathers the loopback host
+# candidate only, and the child processes a benchmark starts follow (MADOGUCHI_MEDIA_LOOPBACK=1).
+restrict_to_loopback()
+
 
 def cpu_model() -> str:
     try:

@@ -162,6 +162,10 @@ class ServerConfig(Strict):
     expected_handle_s: float = Field(default=300, gt=0, le=7200)
     tls_cert: str | None = None
     tls_key: str | None = None
+    # "lgwan": the city-network instance (kiosks, consoles, IT dashboard, case API). "internet": the
+    # separate instance businesses reach from their own offices: TLS and TURN over TLS required, only the
+    # business endpoints and the consoles' signaling (docs/deployment-internet.md).
+    profile: Literal["lgwan", "internet"] = "lgwan"
 
 
 class DeviceDriver(StrEnum):
@@ -230,7 +234,7 @@ class CityConfig(Strict):
 class KioskAppConfig(Strict):
     idle_reset_s: float = Field(default=60, ge=10)
     idle_warning_s: float = Field(default=15, ge=3)
-    exit_pin: str = Field(default="0000", pattern=r"^\d{4,12}$")
+    exit_pin: str | None = Field(default=None, pattern=r"^\d{4,12}$")  # set at provisioning; never shipped
     heartbeat_s: float = Field(default=10, gt=0)
 
 
@@ -279,6 +283,102 @@ class DocumentsConfig(Strict):
         return self
 
 
+class BusinessConfig(Strict):
+    """The business counter (業者向けリモート窓口, docs/business.md): invitation links for a browser."""
+
+    enabled: bool = True
+    # The origin put in invitation links, e.g. "https://madoguchi.city.morioka.iwate.jp" (the internet-side
+    # instance); empty: the origin of the officer's own request.
+    public_url: str = ""
+    max_window_h: float = Field(default=72, gt=0, le=24 * 31)  # the longest valid_from..valid_until
+    link_ttl_h: float = Field(default=24, gt=0)  # the window when the officer gives no valid_until
+    second_factor: bool = False  # new invitations ask for an e-mailed 6-digit code unless told otherwise
+    code_ttl_s: int = Field(default=600, ge=60, le=3600)
+    code_tries: int = Field(default=5, ge=1, le=10)
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, url: str) -> str:
+        if not url:
+            return url
+        if not re.match(r"^https?://[A-Za-z0-9.\[\]:-]+$", url):
+            raise ValueError(f"{url!r} is not an origin like 'https://madoguchi.example.jp' (no path)")
+        return url
+
+    @model_validator(mode="after")
+    def _windows(self) -> BusinessConfig:
+        if self.link_ttl_h > self.max_window_h:
+            raise ValueError(f"link_ttl_h ({self.link_ttl_h}) exceeds max_window_h ({self.max_window_h})")
+        return self
+
+
+class SmtpConfig(Strict):
+    """The mail server invitation links and second-factor codes go through (stdlib smtplib)."""
+
+    host: str = ""  # empty: no mail; the console shows the link to pass on by hand
+    port: int = Field(default=587, ge=1, le=65_535)
+    starttls: bool = True
+    username: str = ""
+    password: str = ""
+    password_file: str = ""  # read at start-up; keeps the password out of the configuration file
+    from_address: str = "madoguchi@localhost"
+    timeout_s: float = Field(default=10, gt=0, le=120)
+
+    @field_validator("from_address")
+    @classmethod
+    def _address(cls, address: str) -> str:
+        if not re.match(r"^[^@\s<>]+@[^@\s<>]+$", address):
+            raise ValueError(f"{address!r} is not an e-mail address like 'madoguchi@city.example.jp'")
+        return address
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SmtpConfig:
+        if self.password and self.password_file:
+            raise ValueError("set password or password_file, not both")
+        if (self.password or self.password_file) and not self.username:
+            raise ValueError("a password needs a username")
+        return self
+
+
+class DepartmentAppointments(Strict):
+    """A department's bookable time (予約, see docs/appointments.md): slots of ``slot_minutes`` inside
+    ``hours`` on the days the department is open (its opening hours, holidays and 年末年始)."""
+
+    department: Identifier
+    hours: list[str] = ["09:00-12:00", "13:00-16:00"]  # bookable spans, within the opening hours
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    bookable_officers: int = Field(default=1, ge=0, le=100)  # per slot; the other officers stay for walk-ins
+    lead_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)  # no booking closer to the slot than this
+    horizon_days: int = Field(default=30, ge=1, le=366)  # no booking further ahead than this
+    grace_minutes: int = Field(default=10, ge=1, le=120)  # late arrivals keep the booking; then a no-show
+    early_minutes: int = Field(default=60, ge=0, le=240)  # how early a resident may check in
+    officer_first_s: float = Field(default=60, ge=0, le=1800)  # the booked officer alone is rung this long
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, spans: list[str]) -> list[str]:
+        for span in spans:
+            h1, m1, h2, m2 = _span_parts(span)
+            if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60) or (h1, m1) >= (h2, m2):
+                raise ValueError(f"{span!r} is not a span of one day")
+        return spans
+
+    @model_validator(mode="after")
+    def _turn_within_grace(self) -> DepartmentAppointments:
+        if self.officer_first_s >= self.grace_minutes * 60:
+            raise ValueError("officer_first_s must be shorter than the grace period (grace_minutes)")
+        return self
+
+
+class AppointmentsConfig(Strict):
+    """Appointments (予約): which departments take bookings, and the public booking page's limits."""
+
+    departments: list[DepartmentAppointments] = []
+    bookings_per_address_per_day: int = Field(default=5, ge=1, le=1000)  # the public page, per address
+    pin_failures: int = Field(default=5, ge=1, le=100)  # wrong PINs from one address before a lockout
+    reminder_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # the day before
+
+
 class AppConfig(Strict):
     city: CityConfig = CityConfig()
     server: ServerConfig = ServerConfig()
@@ -289,9 +389,29 @@ class AppConfig(Strict):
     kiosk_app: KioskAppConfig = KioskAppConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     documents: DocumentsConfig = DocumentsConfig()
+    business: BusinessConfig = BusinessConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    appointments: AppointmentsConfig = AppointmentsConfig()
     departments: list[Department] = Field(min_length=1)
     procedures: list[Procedure] = []
     kiosks: list[Kiosk] = []
+
+    @model_validator(mode="after")
+    def _internet_profile(self) -> AppConfig:
+        """The internet-side instance faces browsers on office networks: nothing in clear, and a relay
+        they can reach through a firewall that passes only HTTPS."""
+        if self.server.profile != "internet":
+            return self
+        if not (self.server.tls_cert and self.server.tls_key):
+            raise ValueError("server.profile 'internet' requires TLS: set server.tls_cert and server.tls_key")
+        if self.turn is None or not any(url.startswith("turns:") for url in self.turn.urls):
+            raise ValueError(
+                "server.profile 'internet' requires [turn] with a turns: URL (TURN over TLS, e.g. "
+                "turns:turn.example.jp:443?transport=tcp) for offices whose firewall blocks UDP"
+            )
+        if self.kiosks:
+            raise ValueError("server.profile 'internet' serves businesses only: remove the [[kiosks]]")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
@@ -314,6 +434,17 @@ class AppConfig(Strict):
         kiosk_ids = [k.id for k in self.kiosks]
         if len(kiosk_ids) != len(set(kiosk_ids)):
             raise ValueError("kiosk ids must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _appointment_departments(self) -> AppConfig:
+        remote = {d.id for d in self.departments if d.remote}
+        booked = [a.department for a in self.appointments.departments]
+        for dep_id in booked:
+            if dep_id not in remote:
+                raise ValueError(f"appointments name {dep_id!r}, which is not a remote department")
+        if len(booked) != len(set(booked)):
+            raise ValueError("a department is listed twice under appointments")
         return self
 
     def department(self, department_id: str) -> Department:

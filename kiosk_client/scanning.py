@@ -24,7 +24,16 @@ from remote_call.events import EventHub
 
 SCAN_VERDICT_TIMEOUT_S = 30.0
 THUMBNAIL_PX = 360
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
 Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
+
+
+def scan_name(mime: str) -> str:
+    """The scan's file name, with the extension of its real type (a JPEG page is not "scan.png")."""
+    extension = EXTENSIONS.get(mime)
+    if extension is None:
+        raise ValueError(f"a scan of type {mime!r} cannot be sent")
+    return f"scan.{extension}"
 
 
 def thumbnail(data: bytes) -> bytes:
@@ -169,7 +178,7 @@ class Scanning:
                 "doc_id": doc_id,
                 "purpose": "scan",
                 "request_id": scan.request_id,
-                "name": "scan.png",
+                "name": scan_name(page.mime),
                 "mime": page.mime,
                 "size": len(page.data),
                 "sha256": sha256_hex(page.data),

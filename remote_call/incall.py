@@ -26,7 +26,7 @@ class Chat(InCall):
     type: Literal["chat"] = "chat"
     id: Annotated[str, Field(max_length=40)]
     text: Annotated[str, Field(min_length=1, max_length=2000)]
-    sender: Literal["officer", "resident"]
+    sender: Literal["officer", "resident"]  # "resident": the caller's side, a kiosk or a business
 
 
 class ScanRequest(InCall):
@@ -54,7 +54,7 @@ class DocumentOffer(InCall):
 
     type: Literal["document_offer"] = "document_offer"
     doc_id: DocId
-    purpose: Literal["scan", "show"]
+    purpose: Literal["scan", "show", "upload"]  # upload: a file a business sends from its own computer
     request_id: DocId | None = None
     name: Annotated[str, Field(max_length=200)] = ""
     mime: Literal["image/png", "image/jpeg", "application/pdf"]
@@ -102,6 +102,14 @@ class PrintResult(InCall):
     detail: Text = ""
 
 
+class ScreenShare(InCall):
+    """Business → officer: the third transceiver (video, mid order 2) now carries a shared screen, or
+    stopped. The officer shows it full size while ``active``."""
+
+    type: Literal["screen_share"] = "screen_share"
+    active: bool
+
+
 class LinkPing(InCall):
     """Either way, every second: a dead media path shows within a few seconds, not aiortc's ~32 s."""
 
@@ -125,6 +133,7 @@ InCallMessage = Annotated[
     | DocumentWithdrawn
     | PrintSlip
     | PrintResult
+    | ScreenShare
     | LinkPing
     | LinkPong,
     Field(discriminator="type"),

@@ -43,6 +43,7 @@ class CallParty:
         self._link: asyncio.Task | None = None
         self.link_rtt_ms: float | None = None
         self._last_pong = 0.0
+        self._last_answered: tuple[int, float] | None = None  # the last link ping answered (seq, sent_ms)
         self.link_ping_s = LINK_PING_S
         self.link_dead_s = LINK_DEAD_S
         self._sync: asyncio.Task | None = None
@@ -120,7 +121,8 @@ class CallParty:
             ice_transport_policy=message.ice_transport_policy,
         )
         self.session = session
-        session.control_handlers.append(self._on_control)
+        self._last_answered = None
+        session.control_handlers.append(lambda message: self._on_control(session, message))
         self.events.emit(
             "call_connecting",
             call_id=message.call_id,
@@ -138,17 +140,22 @@ class CallParty:
             await self._send(p.MediaConnected(call_id=session.call_id))
         self.events.emit("media_connected", call_id=session.call_id)
 
-    def _on_control(self, message: dict) -> None:
+    def _on_control(self, session: CallSession, message: dict) -> None:
+        """Link pings and pongs of ``session``: each ping is answered once, on the session it came on."""
         kind = message.get("type")
-        if kind not in ("link_ping", "link_pong") or self.session is None:
-            return
+        if kind not in ("link_ping", "link_pong") or session is not self.session:
+            return  # a late message on a session this party has let go of (a rebuild): not ours to answer
         try:
             parsed = parse_incall(message)
         except InCallError:
             return
         if isinstance(parsed, LinkPing):
+            key = (parsed.seq, parsed.sent_ms)
+            if key == self._last_answered:
+                return  # the same ping delivered twice (a second listener on the channel): answered already
+            self._last_answered = key
             with contextlib.suppress(RuntimeError):
-                self.session.send_control(incall_dict(LinkPong(seq=parsed.seq, sent_ms=parsed.sent_ms)))
+                session.send_control(incall_dict(LinkPong(seq=parsed.seq, sent_ms=parsed.sent_ms)))
         elif isinstance(parsed, LinkPong):
             self._last_pong = asyncio.get_running_loop().time()
             self.link_rtt_ms = max(0.0, self._last_pong * 1000 - parsed.sent_ms)

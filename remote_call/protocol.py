@@ -26,6 +26,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     SUPERVISOR = "supervisor"
     IT_ADMIN = "it_admin"
+    BUSINESS = "business"  # a business invited to one call (業者向けリモート窓口); signs in with a session
 
 
 class CallState(StrEnum):
@@ -113,6 +114,21 @@ class KioskInfo(Wire):
     location: ShortText = ""
 
 
+class BusinessInfo(Wire):
+    """A business session (業者向け): who was invited, for what, when. Shown to the business in its welcome
+    and to the officer in the ring; never a secret."""
+
+    invitation_id: Id
+    department: Id
+    company: ShortText
+    contact_name: ShortText
+    purpose: LongText = ""
+    appointment_id: Id | None = None
+    valid_from: ShortText  # ISO 8601 with offset: the window in which the link works
+    valid_until: ShortText
+    mobile: bool = False  # 動く窓口: the officer or the business joins from a tablet at a care facility
+
+
 class CallerInfo(Wire):
     """What the officer is told about the resident before answering: never personal data."""
 
@@ -139,6 +155,8 @@ class RequestCall(Wire):
     department: Id
     caller: CallerInfo = CallerInfo()
     rejoin_ticket: Annotated[str, Field(max_length=300)] | None = None
+    # 予約: check in with the booking's PIN (typed, or read from its QR code); see docs/appointments.md
+    appointment_pin: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
 
 
 class CancelCall(Wire):
@@ -310,6 +328,7 @@ class Welcome(Wire):
     departments: list[DepartmentInfo] = []
     kiosk: KioskInfo | None = None
     skills: dict[Id, Literal["primary", "secondary"]] = {}  # officers: departments they may serve
+    business: BusinessInfo | None = None  # business: the invitation it signed in with
 
 
 class Error(Wire):
@@ -333,8 +352,33 @@ class Queued(Wire):
 class CallRefused(Wire):
     type: Literal["call_refused"] = "call_refused"
     department: Id
-    reason: Literal["closed", "last_join_passed", "queue_full", "unknown_department", "not_remote"]
+    reason: Literal[
+        "closed",
+        "last_join_passed",
+        "queue_full",
+        "unknown_department",
+        "not_remote",
+        "appointment_unknown",  # no live booking has that PIN (or it expired with its slot)
+        "appointment_locked",  # too many wrong PINs from this kiosk: retry_after_s
+        "appointment_too_early",  # more than early_minutes before slot_start
+        "appointment_too_late",  # past the grace: the booking lapsed; the resident may join as a walk-in
+        "appointment_other_department",  # the PIN is for `department` (the booking's), not the one asked
+    ]
     next_open: ShortText | None = None
+    slot_start: ShortText | None = None  # appointment refusals: the booking's slot (ISO 8601 with offset)
+    retry_after_s: float | None = None
+
+
+class AppointmentCheckedIn(Wire):
+    """Kiosk: the resident's booking is checked in. ``early``: it waits for ``slot_start`` (no position yet),
+    then ``queued`` follows; else it is queued now, ahead of walk-ins."""
+
+    type: Literal["appointment_checked_in"] = "appointment_checked_in"
+    call_id: Id
+    department: Id
+    slot_start: ShortText  # ISO 8601 with offset
+    early: bool
+    procedure: Id | None = None
 
 
 class CallOffer(Wire):
@@ -348,6 +392,7 @@ class CallOffer(Wire):
     waited_s: float
     ring_timeout_s: float
     notes: list[LongText] = Field(default=[], max_length=20)  # earlier officers' transfer notes
+    business: BusinessInfo | None = None  # the caller is a business (``kiosk`` then names its session)
 
 
 class OfferWithdrawn(Wire):
@@ -457,6 +502,7 @@ ServerMessage = (
     | Error
     | Queued
     | CallRefused
+    | AppointmentCheckedIn
     | CallOffer
     | OfferWithdrawn
     | CallConnecting

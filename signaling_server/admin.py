@@ -98,6 +98,51 @@ def cmd_revoke_kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account(store: Store, username: str) -> None:
+    if store.officer(username) is None:
+        raise SystemExit(f"no account named {username!r} (madoguchi-admin list-officers)")
+
+
+def cmd_set_disabled(args: argparse.Namespace) -> int:
+    """disable / enable: a disabled account's sessions end too; the running server closes its live
+    connections within seconds (signaling_server.revocation)."""
+    store, _ = _store(args)
+    _account(store, args.username)
+    disabled = args.command == "disable"
+    store.set_disabled(args.username, disabled)
+    ended = store.end_sessions(args.username) if disabled else 0
+    change = "disabled" if disabled else "enabled"
+    _audit(store).append(
+        "admin", "account_changed", args.username, {"change": change, "sessions_ended": ended}
+    )
+    print(f"{change} {args.username}" + (f"; ended {ended} sessions" if disabled else ""))
+    return 0
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    """A new password ends every session of the account (everyone signed in with the old one)."""
+    store, _ = _store(args)
+    _account(store, args.username)
+    store.set_password_hash(args.username, hash_password(_read_password(args)))
+    ended = store.end_sessions(args.username)
+    _audit(store).append(
+        "admin", "account_changed", args.username, {"change": "password", "sessions_ended": ended}
+    )
+    print(f"password of {args.username} changed; ended {ended} sessions")
+    return 0
+
+
+def cmd_revoke_sessions(args: argparse.Namespace) -> int:
+    store, _ = _store(args)
+    _account(store, args.username)
+    ended = store.end_sessions(args.username)
+    _audit(store).append(
+        "admin", "account_changed", args.username, {"change": "sessions_revoked", "sessions_ended": ended}
+    )
+    print(f"ended {ended} sessions of {args.username}")
+    return 0
+
+
 def cmd_list_officers(args: argparse.Namespace) -> int:
     store, _ = _store(args)
     for account in store.officers():
@@ -219,6 +264,33 @@ def cmd_documents_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account_commands(sub: argparse._SubParsersAction) -> None:
+    for name, text in (("disable", "disable a staff account and end its sessions"), ("enable", "enable it")):
+        toggle = sub.add_parser(name, help=text)
+        toggle.add_argument("username")
+        toggle.set_defaults(func=cmd_set_disabled)
+    password = sub.add_parser("set-password", help="set a staff account's password; ends its sessions")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(func=cmd_set_password)
+    sessions = sub.add_parser("revoke-sessions", help="end every session of a staff account")
+    sessions.add_argument("username")
+    sessions.set_defaults(func=cmd_revoke_sessions)
+
+
+def _add_turn_config(sub: argparse._SubParsersAction) -> None:
+    turn = sub.add_parser("turn-config", help="print a coturn turnserver.conf matching [turn]")
+    turn.add_argument("--realm", required=True)
+    turn.add_argument("--listen", required=True, help="coturn's listening IP")
+    turn.add_argument("--relay", required=True, help="coturn's relay IP")
+    turn.add_argument("--allow-peer", action="append", required=True, help="kiosk/console network (repeat)")
+    turn.add_argument("--old-secret", action="append", default=[], help="a secret being rotated out")
+    turn.add_argument("--tls-cert", help="certificate for TURN over TLS (the internet-side profile)")
+    turn.add_argument("--tls-key", help="its private key")
+    turn.add_argument("--tls-port", type=int, default=443, help="TLS listening port (default 443)")
+    turn.set_defaults(func=cmd_turn_config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi-admin", description=__doc__)
     parser.add_argument(
@@ -243,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke-kiosk", help="revoke a kiosk's device token")
     revoke.add_argument("kiosk_id")
     revoke.set_defaults(func=cmd_revoke_kiosk)
+
+    _account_commands(sub)  # disable, enable, set-password, revoke-sessions
 
     lst = sub.add_parser("list-officers", help="list staff accounts")
     lst.set_defaults(func=cmd_list_officers)
@@ -288,16 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_documents_rekey
     )
 
-    turn = sub.add_parser("turn-config", help="print a coturn turnserver.conf matching [turn]")
-    turn.add_argument("--realm", required=True)
-    turn.add_argument("--listen", required=True, help="coturn's listening IP")
-    turn.add_argument("--relay", required=True, help="coturn's relay IP")
-    turn.add_argument("--allow-peer", action="append", required=True, help="kiosk/console network (repeat)")
-    turn.add_argument("--old-secret", action="append", default=[], help="a secret being rotated out")
-    turn.add_argument("--tls-cert", help="certificate for TURN over TLS (the internet-side profile)")
-    turn.add_argument("--tls-key", help="its private key")
-    turn.add_argument("--tls-port", type=int, default=443, help="TLS listening port (default 443)")
-    turn.set_defaults(func=cmd_turn_config)
+    _add_turn_config(sub)
     from signaling_server.case_export_cli import register as register_case_commands
 
     register_case_commands(sub)  # case new-transfer-key | export | import (zone hand-over)

@@ -22,15 +22,20 @@ from remote_call import protocol as p
 from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
 from signaling_server.access import add_routes, same_origin, signs_in_by_hello
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
+from signaling_server.appointments import APPOINTMENTS, setup_appointments
 from signaling_server.audit import AuditLog
-from signaling_server.auth import Authenticator, AuthError, Principal, token_hash
+from signaling_server.auth import Authenticator, AuthError, Principal
+from signaling_server.business.routes import setup_business
 from signaling_server.case_routes import setup_case_documents
+from signaling_server.limits import parse_guarded
 from signaling_server.monitor import MONITOR
 from signaling_server.monitoring import setup_monitoring
 from signaling_server.outbox import Outbox
-from signaling_server.ratelimit import LoginThrottle, TokenBucket, user_key
+from signaling_server.ratelimit import TokenBucket
 from signaling_server.rest import setup_rest
+from signaling_server.revocation import REVOCATIONS, setup_revocations
 from signaling_server.routing import Router
+from signaling_server.signin import SIGN_IN, setup_sign_in
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Listener, Switchboard
 from signaling_server.switchboard.board import AUDIT_ACTIONS
@@ -40,8 +45,8 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
 SEND_QUEUE_LIMIT = 256  # messages waiting for a slow client before it is cut off
 
-THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+INTERNET_REFUSED_ROLES = frozenset({p.Role.KIOSK, p.Role.IT_ADMIN})  # no kiosk or IT dashboard on that side
 FLOOD_STRIKES = 3  # a client refused this many bursts in a row is cut off
 
 
@@ -81,14 +86,19 @@ def create_app(
     app[CONFIG] = config
     app[STORE] = store
     app[AUTHENTICATOR] = Authenticator(store, session_ttl_s=config.server.session_ttl_s)
-    app[THROTTLE] = LoginThrottle()
     app[SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
     add_routes(app, [web.get("/ws", websocket_handler)])
     setup_rest(app)  # /healthz, /api/departments, /api/stats, /api/officers/me/calls
     app.cleanup_ctx.append(functools.partial(_switchboard_ctx, clock=clock, listeners=tuple(listeners)))
-    setup_monitoring(app)  # health registry, alerts, IT dashboard, /metrics, public wait board
-    setup_case_documents(app)  # documents officers save to a case, encrypted at rest
+    setup_sign_in(app)  # throttles and summarises failed sign-ins; after the switchboard's context
+    setup_revocations(app)  # revoked tokens, disabled accounts: live connections end within ~2 s
+    internet = config.server.profile == "internet"  # docs/deployment-internet.md: business endpoints only
+    if not internet:
+        setup_monitoring(app)  # health registry, alerts, IT dashboard, /metrics, public wait board
+    setup_case_documents(app, readable=not internet)  # documents officers save to a case, encrypted at rest
+    setup_business(app)  # invitations, /api/business/redeem, the browser client at /b/ (docs/business.md)
+    setup_appointments(app, clock=clock)  # 予約: the booking service, /booking, the staff API
     return app
 
 
@@ -107,6 +117,7 @@ async def _switchboard_ctx(
         monitor=monitor,
         listeners=(monitor.on_switchboard_event, *listeners) if monitor is not None else listeners,
         session_valid=app[AUTHENTICATOR].session_valid,
+        appointments=app.get(APPOINTMENTS),  # kiosks check in with a booking's PIN
     )
     board.restore()
     app[SWITCHBOARD] = board
@@ -151,41 +162,6 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     finally:
         request.app[SOCKETS].discard(ws)
     return ws
-
-
-class _SignInThrottle:
-    """Passwords can be guessed: throttle the account and the address. Device and session tokens are
-    256-bit random: throttle only that identity, so that failures from one address (a community centre
-    behind one NAT) cannot lock out the other kiosks there."""
-
-    def __init__(self, throttle: LoginThrottle, credentials: p.Credentials, remote: str) -> None:
-        self._throttle = throttle
-        self._remote = remote
-        self._password = isinstance(credentials, p.PasswordCredentials)
-        if isinstance(credentials, p.PasswordCredentials):
-            self.who = credentials.username
-        elif isinstance(credentials, p.SessionCredentials):
-            self.who = f"session-{token_hash(credentials.token)[:12]}"
-        else:
-            self.who = credentials.kiosk_id
-
-    def wait_s(self) -> float:
-        """How long this sign-in must wait (0: it may go ahead)."""
-        if self._password:
-            return self._throttle.check_login(self.who, self._remote)
-        return self._throttle.check(user_key(self.who))
-
-    def failed(self) -> None:
-        if self._password:
-            self._throttle.login_failed(self.who, self._remote)
-        else:
-            self._throttle.failure(user_key(self.who))
-
-    def succeeded(self) -> None:
-        if self._password:
-            self._throttle.login_succeeded(self.who, self._remote)
-        else:
-            self._throttle.success(user_key(self.who))
 
 
 class _Connection:
@@ -245,10 +221,18 @@ class _Connection:
         hello = await self._receive_hello()
         if hello is None:
             return None
+        if self.server.profile == "internet" and hello.role in INTERNET_REFUSED_ROLES:
+            detail = (
+                f"this is the internet-side instance for businesses; a {hello.role.value} signs in to the "
+                "city-network instance"
+            )
+            await self._refuse(ErrorCode.FORBIDDEN, detail, "hello")
+            return None
         principal = await self._authenticate(hello)
         if principal is None:
             return None
         client = Client(principal=principal, send_raw=self.send_raw, close=self.close)
+        self.app[REVOCATIONS].signed_in(client, hello.credentials)
         self.send(self.board.attach(client))
         self.board.resume(client)
         return client
@@ -264,7 +248,9 @@ class _Connection:
             await self._refuse(ErrorCode.MALFORMED, "the first message must be a text 'hello'")
             return None
         try:
-            hello = p.parse_message(frame.data, max_bytes=self.server.max_message_bytes)
+            hello = parse_guarded(
+                lambda: p.parse_message(frame.data, max_bytes=self.server.max_message_bytes)
+            )
         except ProtocolError as exc:
             await self._refuse(exc.code, exc.detail, exc.about)
             return None
@@ -284,31 +270,28 @@ class _Connection:
         await self._close_unauthenticated(error)
 
     async def _authenticate(self, hello: p.Hello) -> Principal | None:
-        throttle = _SignInThrottle(self.app[THROTTLE], hello.credentials, self.remote)
-        wait_s = throttle.wait_s()
-        if wait_s > 0:
-            log.warning(
-                "%s: sign-in for %s refused: locked out for %.0f s", self.remote, throttle.who, wait_s
-            )
-            detail = f"too many failed sign-ins; try again in {wait_s:.0f} s"
+        attempt = self.app[SIGN_IN].begin(hello.credentials, self.remote)  # signaling_server.signin
+        if attempt.refused_unchecked:
+            attempt.failed()
+            detail = f"too many failed sign-ins; try again in {attempt.wait_s:.0f} s"
             await self._close_unauthenticated(
                 p.Error(code=ErrorCode.RATE_LIMITED, about="hello", detail=detail)
             )
             return None
-        audit = self.board.audit
         try:
             principal = await self.app[AUTHENTICATOR].authenticate(hello.role, hello.credentials)
         except AuthError as exc:
-            throttle.failed()
-            log.warning("%s: sign-in refused for %s %s: %s", self.remote, hello.role.value, throttle.who, exc)
-            audit.append(
-                throttle.who, "sign_in_failed", "", {"role": hello.role.value, "remote": self.remote}
-            )
+            attempt.failed()  # one audit entry per address and window (signin.py)
             error = p.Error(code=ErrorCode.UNAUTHENTICATED, detail=str(exc), about="hello")
+            if attempt.wait_s > 0:  # a token from an address locked out for its failures
+                detail = f"too many failed sign-ins from this address; try again in {attempt.wait_s:.0f} s"
+                error = p.Error(code=ErrorCode.RATE_LIMITED, about="hello", detail=detail)
             await self._close_unauthenticated(error)
             return None
-        throttle.succeeded()
-        audit.append(principal.identity, "sign_in", "", {"role": principal.role.value, "remote": self.remote})
+        attempt.succeeded()
+        self.board.audit.append(
+            principal.identity, "sign_in", "", {"role": principal.role.value, "remote": self.remote}
+        )
         return principal
 
     async def _close_unauthenticated(self, error: p.Error) -> None:
@@ -367,7 +350,7 @@ class _Connection:
 
     def _handle(self, client: Client, text: str) -> None:
         try:
-            message = parse_client_message(text, self.max_bytes)
+            message = parse_guarded(lambda: parse_client_message(text, self.max_bytes))  # limits.py
             if message.type not in p.CLIENT_TYPES or isinstance(message, p.Hello):
                 raise ProtocolError(
                     ErrorCode.FORBIDDEN,

@@ -1,4 +1,8 @@
-"""Authentication: officer passwords (argon2), kiosk device tokens and officer session tokens.
+"""Authentication: officer passwords (argon2), kiosk device tokens, officer and business session tokens.
+
+A business (docs/business.md) signs in with the session token its invitation link was exchanged for
+(``signaling_server.business.invitations``); it becomes a principal of role ``business`` named after the
+invitation (``biz-<invitation id>``) that carries the invitation's ``BusinessInfo``.
 
 Device and session tokens are 256-bit random strings; only their SHA-256 is stored. Passwords are hashed
 with argon2id. Nothing here logs a secret.
@@ -17,11 +21,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from remote_call.protocol import (
+    BusinessInfo,
     DeviceTokenCredentials,
     PasswordCredentials,
     Role,
     SessionCredentials,
 )
+from signaling_server.business.invitations import InvitationBook
 from signaling_server.store import OfficerAccount, Store
 
 _hasher = PasswordHasher()
@@ -54,10 +60,11 @@ class AuthError(Exception):
 @dataclass(frozen=True)
 class Principal:
     role: Role
-    identity: str  # kiosk id or officer username
-    display_name: str
+    identity: str  # kiosk id, officer username or biz-<invitation id>
+    display_name: str  # a business: its company
     skills: dict[str, str]  # officers: department id -> "primary" | "secondary"
     session_token: str | None = None
+    business: BusinessInfo | None = None  # a business: the invitation it signed in with
 
 
 # A fixed argon2 hash to verify against when the username does not exist, so that the time taken does not
@@ -66,8 +73,18 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 class Authenticator:
-    def __init__(self, store: Store, *, session_ttl_s: float, clock=time.time, argon2_slots: int = 2):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        session_ttl_s: float,
+        clock=time.time,
+        argon2_slots: int = 2,
+        invitations: InvitationBook | None = None,
+    ):
+        """``invitations``: where business sessions are looked up (default: a book on ``store``)."""
         self.store = store
+        self.invitations = invitations if invitations is not None else InvitationBook(store, clock=clock)
         # argon2 takes ~64 MiB and a core for ~50 ms per check: a burst of sign-ins must not exhaust the
         # server (measured: 509 MB RSS with six at once). Further checks wait their turn.
         self._argon2 = asyncio.Semaphore(argon2_slots)
@@ -91,6 +108,15 @@ class Authenticator:
             if stored is None or not hmac.compare_digest(stored, token_hash(credentials.token)):
                 raise AuthError("unknown kiosk or invalid or revoked device token")
             return Principal(Role.KIOSK, credentials.kiosk_id, credentials.kiosk_id, {})
+        if role is Role.BUSINESS:
+            if not isinstance(credentials, SessionCredentials):
+                raise AuthError("a business signs in with the session token its invitation link gave")
+            business = self.business_principal(credentials.token)
+            if business is None:
+                raise AuthError(
+                    "this business session has ended or is unknown; open the invitation link again"
+                )
+            return business
         if isinstance(credentials, DeviceTokenCredentials):
             raise AuthError("device tokens are for kiosks; staff sign in with a password")
         if isinstance(credentials, PasswordCredentials):
@@ -124,8 +150,21 @@ class Authenticator:
             return None
         return _staff(account, token)
 
+    def business_principal(self, token: str) -> Principal | None:
+        """The business a business session token signs in, or None (unknown, revoked, past its window,
+        or its call is done)."""
+        invitation = self.invitations.session(token)
+        if invitation is None:
+            return None
+        return Principal(
+            Role.BUSINESS, invitation.identity, invitation.company, {}, token, business=invitation.info()
+        )
+
     def session_valid(self, token: str) -> bool:
-        return self.store.session_user(token_hash(token), self.clock()) is not None
+        """A staff session or a business session is still good (the switchboard asks every 30 s)."""
+        if self.store.session_user(token_hash(token), self.clock()) is not None:
+            return True
+        return self.invitations.session(token) is not None
 
     def end_session(self, token: str) -> None:
         """Sign out: the session row goes, so the token no longer works anywhere (not only its cookie)."""

@@ -6,10 +6,16 @@ import argparse
 import logging
 import sys
 
-from aiohttp import web
-
 from config import ConfigError, load_config
 from signaling_server.app import create_app
+from signaling_server.limits import run_guarded
+
+
+def announce(message: str) -> None:
+    """The bound address (with ``--port 0`` the port the system chose): logged, and on stdout whatever the
+    log level, so whoever started the server can read its URL."""
+    logging.getLogger("madoguchi").info(message)
+    print(message, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,22 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    server = config.server.model_copy(
-        update={k: v for k, v in (("host", args.host), ("port", args.port), ("database", args.database)) if v}
-    )
+    overrides = (("host", args.host), ("port", args.port), ("database", args.database))
+    server = config.server.model_copy(update={k: v for k, v in overrides if v is not None})  # port 0: any
     config = config.model_copy(update={"server": server})
     ssl_context = None
     if server.tls_cert and server.tls_key:
         from signaling_server.tls import server_ssl_context
 
         ssl_context = server_ssl_context(server.tls_cert, server.tls_key)
-    web.run_app(
+    # Like web.run_app, behind the connection guard (header and idle time-outs, caps; limits.py).
+    run_guarded(
         create_app(config),
         host=server.host,
         port=server.port,
         ssl_context=ssl_context,
-        access_log=None,
-        print=lambda msg: logging.getLogger("madoguchi").info(msg),
+        announce=announce,
     )
     return 0
 

@@ -1,5 +1,9 @@
 """SQLite persistence: accounts, kiosk tokens, sessions, call records and the waiting queue.
 
+A call record's ``business`` column holds the invitation (``BusinessInfo`` as JSON) when the caller was a
+business (docs/business.md); it is NULL for a kiosk's call. Databases made before it get the column
+added on open. The invitations themselves live in ``signaling_server.business`` on the same connection.
+
 One file, created on first use, in WAL mode. Every method is a short synchronous transaction; the server
 calls them from its event loop (each takes well under a millisecond for these row counts).
 """
@@ -49,7 +53,8 @@ CREATE TABLE IF NOT EXISTS calls (
     created_at REAL NOT NULL,
     answered_at REAL,
     started_at REAL,
-    ended_at REAL
+    ended_at REAL,
+    business TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_by_state ON calls(state);
 CREATE TABLE IF NOT EXISTS queue_state (
@@ -86,6 +91,7 @@ class CallRecord:
     answered_at: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    business: str | None = None  # the caller was a business: its BusinessInfo as JSON; None for a kiosk
 
 
 _CALL_FIELDS = tuple(CallRecord.__dataclass_fields__)
@@ -102,6 +108,18 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since a database was made: added in place (SQLite keeps existing rows)."""
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(calls)")}
+        if "business" not in columns:
+            self.conn.execute("ALTER TABLE calls ADD COLUMN business TEXT")
+        # Supervisors' statistics count today's business sessions every 2 s: a partial index keeps that
+        # from scanning a year of kiosk calls.
+        self.conn.execute(
+            "CREATE INDEX IF NOT EXISTS calls_business ON calls(created_at) WHERE business IS NOT NULL"
+        )
 
     def close(self) -> None:
         self.conn.close()
@@ -137,6 +155,16 @@ class Store:
         self.conn.execute(
             "UPDATE officers SET password_hash = ? WHERE username = ?", (password_hash, username)
         )
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        cur = self.conn.execute(
+            "UPDATE officers SET disabled = ? WHERE username = ?", (int(disabled), username)
+        )
+        return cur.rowcount > 0
+
+    def end_sessions(self, username: str) -> int:
+        """Every session of the account ends (REST at once, live connections at the next revocation check)."""
+        return self.conn.execute("DELETE FROM sessions WHERE username = ?", (username,)).rowcount
 
     def officers(self) -> list[OfficerAccount]:
         names = [r[0] for r in self.conn.execute("SELECT username FROM officers ORDER BY username")]
@@ -206,6 +234,19 @@ class Store:
             args.append(since)
         for row in self.conn.execute(query + " ORDER BY created_at", args):
             yield CallRecord(**{f: row[f] for f in _CALL_FIELDS})
+
+    def business_calls(self, *, since: float | None = None, caller: str | None = None) -> list[CallRecord]:
+        """Business callers' call records (oldest first): since a time, or of one business identity."""
+        query = "SELECT * FROM calls WHERE business IS NOT NULL"
+        args: list[str | float] = []
+        if since is not None:
+            query += " AND created_at >= ?"
+            args.append(since)
+        if caller is not None:
+            query += " AND kiosk_id = ?"
+            args.append(caller)
+        rows = self.conn.execute(query + " ORDER BY created_at", args)
+        return [CallRecord(**{f: row[f] for f in _CALL_FIELDS}) for row in rows]
 
     # ------------------------------------------------------------- queue snapshot
 

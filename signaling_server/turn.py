@@ -146,19 +146,7 @@ def coturn_config(
         "denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
         *(f"allowed-peer-ip={_range(net)}" for net in allowed),
     ]
-    if tls_cert is not None:
-        # TURN over TLS on 443 by default: office firewalls that block UDP and unknown ports still pass
-        # HTTPS, so a business's browser reaches the relay as turns:<host>:443?transport=tcp.
-        lines += [
-            f"tls-listening-port={tls_listening_port}",
-            f"cert={tls_cert}",
-            f"pkey={tls_key}",
-            "no-tlsv1",
-            "no-tlsv1_1",
-            "no-dtls",
-        ]
-    else:
-        lines += ["no-tls", "no-dtls"]
+    lines += _tls_lines(tls_cert, tls_key, tls_listening_port)
     if allow_loopback_peers:
         lines.append("allow-loopback-peers")
     lines.append(f"log-file={log_file}")
@@ -168,6 +156,21 @@ def coturn_config(
     if pidfile is not None:
         lines.append(f"pidfile={pidfile}")
     return "\n".join(lines) + "\n"
+
+
+def _tls_lines(tls_cert: str | None, tls_key: str | None, tls_listening_port: int) -> list[str]:
+    if tls_cert is None:
+        return ["no-tls", "no-dtls"]
+    # TURN over TLS on 443 by default: office firewalls that block UDP and unknown ports still pass
+    # HTTPS, so a business's browser reaches the relay as turns:<host>:443?transport=tcp.
+    return [
+        f"tls-listening-port={tls_listening_port}",
+        f"cert={tls_cert}",
+        f"pkey={tls_key}",
+        "no-tlsv1",
+        "no-tlsv1_1",
+        "no-dtls",
+    ]
 
 
 def _check_secrets_and_realm(shared_secrets: Sequence[str], realm: str) -> None:

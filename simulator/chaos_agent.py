@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, KioskState
 from remote_call import protocol as p
+from remote_call.session import restrict_to_loopback
 from staff_console.controller import ConsoleController
 
 log = logging.getLogger("madoguchi.chaos")
@@ -222,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         format=f"%(asctime)s {args.role} %(levelname)s %(name)s: %(message)s",
     )
     runner = {"kiosks": run_kiosks, "officers": run_officers, "check": run_check}[args.role]
+    # Kiosks and officers run in separate network namespaces: their media crosses the lab's veth links, so
+    # the loopback-only switch a test process hands down (MADOGUCHI_MEDIA_LOOPBACK) must not apply here.
+    restrict_to_loopback(False)
     started = time.time()
     report = asyncio.run(runner(args))
     report["wall_s"] = round(time.time() - started, 1)

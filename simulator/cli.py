@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from config import ConfigError, load_config
+from remote_call.session import restrict_to_loopback
 from signaling_server.embedded import EmbeddedServer, provision
 from signaling_server.testing import always_open
 from simulator.fleet import Fleet, FleetOptions
@@ -111,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --signaling-only: calls placed at once (default 0: every kiosk at once)",
     )
     parser.add_argument(
+        "--business",
+        action="store_true",
+        help="business calls in headless Chromium (Debian's) against a headless officer console: "
+        "video, audio, screen share, a PDF upload and chat (simulator/business.py)",
+    )
+    _appointment_arguments(parser)
+    parser.add_argument(
         "--officer-auth",
         choices=("password", "session"),
         default="password",
@@ -123,10 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    restrict_to_loopback()  # both parties of every call run on this machine (workers inherit it): 127.0.0.1
     if args.call_seconds is None:
         args.call_seconds = 0.0 if args.signaling_only else 3.0
     if args.signaling_only:
         return _signaling_only(parser, args)
+    if args.appointments or args.walk_ins:
+        return _appointments(parser, args)
+    if args.business:
+        return _business(parser, args)
     if args.server and not args.fleet:
         parser.error("--server needs --fleet (the credentials of the kiosks and officers to use)")
     if min(args.kiosks, args.officers) < 1 or args.calls < 0:
@@ -190,6 +203,72 @@ def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         for key, value in summary.items():
             print(f"{key:32} {value}")
     return 0 if succeeded(summary) else 1
+
+
+def _business(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from simulator.business import ChromiumMissing, run_interruptible, succeeded
+
+    if args.server:
+        parser.error("--business starts its own embedded server; it cannot use --server")
+    if args.calls < 1:
+        parser.error("--business needs --calls of at least 1")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # python-escpos calls logging.basicConfig() when imported: ours must still apply
+    )
+    try:
+        config = load_config(args.config)
+        if not args.respect_hours:
+            config = always_open(config)
+        summary = run_interruptible(config, args.calls)
+    except ChromiumMissing as exc:
+        print(f"madoguchi-sim --business: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("madoguchi-sim --business: interrupted; browser, console and server closed", file=sys.stderr)
+        return 130
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            print(f"{key:32} {value}")
+    return 0 if succeeded(summary) else 1
+
+
+def _appointment_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--appointments",
+        type=int,
+        default=0,
+        help="a simulated day of N booked appointments (予約) and --walk-ins on a fake clock, in process: "
+        "check-in by PIN, booked officer first, no-shows (simulator/appointments.py)",
+    )
+    parser.add_argument("--walk-ins", type=int, default=0, help="with --appointments: walk-in residents")
+
+
+def _appointments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from simulator.appointments import run_appointment_day
+
+    if args.server:
+        parser.error("--appointments runs the server's parts in this process; it cannot use --server")
+    if min(args.appointments, args.walk_ins) < 0:
+        parser.error("--appointments and --walk-ins must not be negative")
+    try:
+        summary = run_appointment_day(load_config(args.config), args.appointments, args.walk_ins, args.seed)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            print(f"{key:32} {value}")
+    return 0 if summary["succeeded"] else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from config import ConfigError, load_config
+from remote_call.session import restrict_to_loopback
 from signaling_server.embedded import EmbeddedServer, provision
 from signaling_server.testing import always_open
 
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    restrict_to_loopback()  # the demo's parties all run on this machine: media stays on 127.0.0.1
     try:
         return asyncio.run(run(args))
     except ConfigError as exc:

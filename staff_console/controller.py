@@ -25,6 +25,7 @@ from remote_call.telemetry import TelemetryReporter
 from staff_console.desk import AuditRecord, CallDesk
 from staff_console.directory import AWAY_REASONS, OUTCOMES, Directory
 from staff_console.history import CallHistory, HistoryEntry
+from staff_console.invitations import InvitationClient
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class ConsoleController:
         self._pongs: dict[int, asyncio.Future[None]] = {}
         self._nonce = 0
         self.desk = CallDesk(self.events, audit_sender=self._send_audit, case_uploader=self._upload_to_case)
+        self.invitations = InvitationClient(self.rest_base, lambda: self._session_token, self._rest_ssl)
         self.client = SignalingClient(
             server_url,
             self._hello,
@@ -125,6 +127,30 @@ class ConsoleController:
         self.desk.detach()
         await self.client.close()
 
+    async def sign_out(self) -> None:
+        """End this console's session on the server (``DELETE /api/sessions/current``: the token stops
+        working everywhere and the server closes its connections), then stop. Signing in again needs the
+        password."""
+        import aiohttp
+
+        token, self._session_token, self._password = self._session_token, None, None
+        if token is not None:
+            url = f"{self.rest_base()}/api/sessions/current"
+            try:
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.delete(
+                        url, headers={"Authorization": f"Bearer {token}"}, ssl=self._rest_ssl() or True
+                    ) as response,
+                ):
+                    if response.status != 204:
+                        log.warning(
+                            "sign-out refused (%s); the session ends when it expires", response.status
+                        )
+            except (aiohttp.ClientError, OSError) as exc:
+                log.warning("sign-out: server unreachable (%s); the session ends when it expires", exc)
+        await self.stop()
+
     # ------------------------------------------------------------------ queries
 
     @property
@@ -146,6 +172,20 @@ class ConsoleController:
         limit = self.directory.wrap_up_s(self.wrap_up_department)
         elapsed = self.clock() - self.state_since
         return (limit if limit is not None else 0.0) - elapsed
+
+    def rest_base(self) -> str:
+        """The server's http(s) origin, from its websocket URL (``wss://host/ws`` → ``https://host``)."""
+        base = self.client.url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        return base.removesuffix("/ws")
+
+    def _rest_ssl(self) -> Any:
+        return self.client._ssl or None
+
+    @property
+    def business(self) -> p.BusinessInfo | None:
+        """The business of the ringing call, else of the call in progress (None for a kiosk)."""
+        offer = self.offer or self.current
+        return offer.business if offer is not None else None
 
     def state_elapsed(self) -> float:
         return max(0.0, self.clock() - self.state_since)
@@ -254,10 +294,8 @@ class ConsoleController:
 
         if self._session_token is None:
             return False
-        base = self.client.url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
-        base = base.removesuffix("/ws")
         offer = document.offer
-        url = f"{base}/api/cases/{call_id}/documents/{offer.doc_id}"
+        url = f"{self.rest_base()}/api/cases/{call_id}/documents/{offer.doc_id}"
         headers = {
             "Authorization": f"Bearer {self._session_token}",
             "Content-Type": offer.mime,
@@ -326,6 +364,7 @@ class ConsoleController:
                 department=message.department,
                 kiosk=message.kiosk.name,
                 waited_s=message.waited_s,
+                business=message.business.company if message.business else None,
             )
         elif isinstance(message, p.OfferWithdrawn):
             if self.offer is not None and self.offer.call_id == message.call_id:
@@ -380,11 +419,13 @@ class ConsoleController:
 
     def _open_history(self, message: p.CallConnecting) -> None:
         offer = self.current
+        business = offer.business if offer else None
         self.history.open(
             HistoryEntry(
                 call_id=message.call_id,
                 department=message.department,
-                kiosk_name=offer.kiosk.name if offer else message.peer_name,
+                kiosk_name=business.company if business else offer.kiosk.name if offer else message.peer_name,
+                business=business is not None,
                 procedure=offer.caller.procedure if offer else None,
                 language=offer.caller.language if offer else "ja",
                 started_at=self.clock(),
@@ -394,6 +435,7 @@ class ConsoleController:
     def _on_party_event(self, event: str, data: dict) -> None:
         if event == "call_connecting":
             if self.party.session is not None:
+                self.desk.business = self.current is not None and self.current.business is not None
                 self.desk.attach(self.party.session)
         elif event == "call_started":
             self.in_call = True

@@ -22,6 +22,7 @@ from remote_call.documents import send_document, sha256_hex
 from remote_call.events import EventHub
 from remote_call.session import CallSession
 from remote_call.tasks import BackgroundTasks
+from staff_console.uploads import UploadRefused, check_upload, refused_offer
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ class ReceivedDocument:
     data: bytes
     received_at: float
     saved: bool = False
+    pages: int = 1  # a PDF's page count (uploads); 1 for an image
+
+    @property
+    def upload(self) -> bool:
+        """Sent by a business from its own computer (not scanned at a kiosk)."""
+        return self.offer.purpose == "upload"
 
 
 @dataclass
@@ -83,6 +90,8 @@ class CallDesk(SharedDesk):
         self.audit_sender = audit_sender
         self.case_uploader = case_uploader  # the server's case store, when the console has one
         self._tasks = BackgroundTasks(log, "console desk")
+        self.business = False  # the caller is a business: no scanner, no printer (set for each call)
+        self.screen_share = False  # the business shares its screen now (control message screen_share)
 
     def handlers(self) -> dict[type[ic.InCall], Handler]:
         return {
@@ -91,6 +100,7 @@ class CallDesk(SharedDesk):
             ic.DocumentReceived: self._on_delivered,
             ic.DocumentWithdrawn: self._on_withdrawn,
             ic.PrintResult: self._on_print_result,
+            ic.ScreenShare: self._on_screen_share,
         }
 
     # ------------------------------------------------------------------ attach / detach
@@ -98,10 +108,17 @@ class CallDesk(SharedDesk):
     def attach(self, session: CallSession) -> None:
         self.detach()  # a rebuilt media path starts a clean desk too
         super().attach(session)
+        session.document_handlers.append(self._answer_refused_offer)
 
     def detach(self) -> None:
         """The call is over: forget everything of the resident that was not saved to the case."""
+        session = self.session
+        if session is not None and self._answer_refused_offer in session.document_handlers:
+            session.document_handlers.remove(self._answer_refused_offer)
         super().detach()
+        if self.screen_share:
+            self.screen_share = False
+            self.events.emit("screen_share", active=False)
         self.scan_stages.clear()
         self.documents.clear()
         self.failed_documents.clear()
@@ -117,7 +134,12 @@ class CallDesk(SharedDesk):
         self.events.emit("chat", sender="officer", text=text)
         return line
 
+    def _no_kiosk_devices(self, what: str) -> None:
+        if self.business:
+            raise RuntimeError(f"a business caller has no {what}: it joins from its own computer")
+
     async def request_scan(self, prompt: str = "") -> str:
+        self._no_kiosk_devices("scanner")
         request_id = new_id("scan")
         await self.send_when_open(ic.ScanRequest(request_id=request_id, prompt=prompt))
         self.scan_stages[request_id] = "requested"
@@ -175,6 +197,7 @@ class CallDesk(SharedDesk):
         next_steps: str = "",
         qr_url: str | None = None,
     ) -> str:
+        self._no_kiosk_devices("printer")
         items = [i.strip() for i in (items_to_bring or []) if i.strip()]
         if not (message.strip() or items or next_steps.strip() or qr_url):
             raise ValueError("a slip needs a message, items to bring, next steps or a QR link")
@@ -274,12 +297,59 @@ class CallDesk(SharedDesk):
                 detail=message.detail,
             )
 
+    def _on_screen_share(self, message: ic.ScreenShare) -> None:
+        if not self.business:
+            log.warning("call %s: ignored screen_share from a caller that is not a business", self.call_id)
+            return
+        if message.active != self.screen_share:
+            self.screen_share = message.active
+            self.events.emit("screen_share", active=message.active)
+
+    def _answer_refused_offer(self, frame: bytes | str) -> None:
+        """An offer the DocumentReceiver drops unparsed (over 40 MiB, not PDF/PNG/JPEG) still gets an
+        answer, so the sender's progress bar ends with a reason instead of waiting."""
+        refused = refused_offer(frame)
+        if refused is None:
+            return
+        doc_id, name, detail = refused
+        log.warning("call %s: refused document %s: %s", self.call_id, doc_id, detail.split(":")[0])
+        self.failed_documents[doc_id] = detail
+        self.send_soon(ic.DocumentReceived(doc_id=doc_id, ok=False, detail=detail[:2000]))
+        self.events.emit(
+            "document_received",
+            doc_id=doc_id,
+            ok=False,
+            detail=detail,
+            request_id=None,
+            size=0,
+            warning=None,
+            purpose="upload",
+            name=name,
+        )
+
+    def _on_document(self, offer: ic.DocumentOffer, data: bytes | None, ok: bool, detail: str) -> None:
+        """As the shared desk's, but the answer is ok only when the console kept the document: an upload
+        that arrived whole can still be refused (not the announced type, a PDF that does not open)."""
+        verdict = self.take_document(offer, data if ok else None, detail)
+        if verdict is not None:
+            kept = ok and offer.doc_id in self.documents
+            self.send_soon(ic.DocumentReceived(doc_id=offer.doc_id, ok=kept, detail=verdict[:2000]))
+
     def take_document(self, offer: ic.DocumentOffer, data: bytes | None, detail: str) -> str | None:
-        if offer.purpose != "scan":
-            log.warning("call %s: ignored a document the kiosk offered to show", self.call_id)
+        wanted = "upload" if self.business else "scan"
+        if offer.purpose != wanted:
+            log.warning("call %s: ignored a document offered as %r", self.call_id, offer.purpose)
             return None
+        pages = 1
+        if data is not None and offer.purpose == "upload":
+            try:
+                pages = check_upload(offer, data)
+            except UploadRefused as refused:
+                data, detail = None, str(refused)
+        elif data is None and offer.purpose == "upload":
+            detail = f"damaged: {detail}"
         if data is not None:
-            self.documents[offer.doc_id] = ReceivedDocument(offer, data, time.time())
+            self.documents[offer.doc_id] = ReceivedDocument(offer, data, time.time(), pages=pages)
             self._tasks.spawn(
                 self._audit(
                     "document_received",
@@ -302,5 +372,7 @@ class CallDesk(SharedDesk):
             request_id=offer.request_id,
             size=offer.size,
             warning=offer.warning,
+            purpose=offer.purpose,
+            name=offer.name,
         )
         return detail

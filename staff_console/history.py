@@ -19,6 +19,7 @@ class HistoryEntry:
     notes: str = ""
     transferred_to: str | None = None
     documents_saved: int = 0
+    business: bool = False  # a business called (kiosk_name is then its company)
 
     @property
     def duration_s(self) -> float | None:

@@ -11,6 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from remote_call.session import restrict_to_loopback
 from signaling_server.auth import hash_password
 from signaling_server.embedded import EmbeddedServer, provision
 from signaling_server.testing import test_config
@@ -18,6 +19,15 @@ from signaling_server.testing import test_config
 KIOSKS = ["kiosk-ueda", "kiosk-tonan", "kiosk-tamayama"]
 OFFICERS = ["hanako", "jiro"]
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_media():
+    """Media in tests stays on 127.0.0.1: every peer connection (ours and bare aiortc ones) gathers only the
+    loopback host candidate, and processes the tests start follow through MADOGUCHI_MEDIA_LOOPBACK=1."""
+    restrict_to_loopback()
+    yield
+    restrict_to_loopback(False)
 
 
 @pytest.fixture

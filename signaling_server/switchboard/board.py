@@ -10,9 +10,10 @@ from typing import Any
 
 from config.schema import AppConfig
 from remote_call import protocol as p
+from remote_call.protocol import Role
 from signaling_server.audit import AuditLog
 from signaling_server.calls import Call
-from signaling_server.routing import Decision, Router
+from signaling_server.routing import CheckInDesk, Decision, Router
 from signaling_server.store import Store
 from signaling_server.switchboard.commands import Commands
 from signaling_server.switchboard.directory import Directory
@@ -34,8 +35,29 @@ from signaling_server.switchboard.timers import (
 
 log = logging.getLogger(__name__)
 
-# Audit actions besides audit.AuditAction: the case documents officers save (signaling_server.case_routes).
-AUDIT_ACTIONS = ("document_opened", "documents_purged", "document_received")
+# Audit actions besides audit.AuditAction: the case documents officers save (signaling_server.case_routes)
+# and the business counter's invitations (signaling_server.business.routes).
+AUDIT_ACTIONS = (
+    "document_opened",
+    "documents_purged",
+    "document_received",
+    "business_invitation_created",
+    "business_invitation_revoked",
+    "business_mail_failed",
+    "business_code_sent",
+    "business_link_redeemed",
+    "business_link_refused",
+    # appointments (signaling_server.appointments): bookings, check-ins, no-shows, slots, PIN failures
+    "appointment_booked",
+    "appointment_cancelled",
+    "appointment_rescheduled",
+    "appointment_checked_in",
+    "appointment_no_show",
+    "appointment_served",
+    "appointment_reminded",
+    "appointment_slots_changed",
+    "appointment_pin_failed",
+)
 
 
 class Switchboard:
@@ -57,6 +79,7 @@ class Switchboard:
         monitor: Monitor | None = None,
         listeners: Iterable[Listener] = (),
         session_valid: Callable[[str], bool] | None = None,
+        appointments: CheckInDesk | None = None,
     ) -> None:
         """Without ``router`` or ``audit``, the ones the server builds (``Router.from_config``, the audit
         log in the store's database)."""
@@ -69,7 +92,7 @@ class Switchboard:
         self.calls: dict[str, Call] = {}
         self.roster = roster = Roster()
         self.events = events = Events(listeners)
-        self.directory = directory = Directory(config, router, clock)
+        self.directory = directory = Directory(config, router, clock, calls=self.calls, store=store)
         self._timers = timers = EdgeTimers(clock)
         positions = PositionBatcher(self.calls, roster, timers)
         self._effects = effects = Effects(
@@ -97,6 +120,7 @@ class Switchboard:
             events=events,
             monitor=monitor,
             reconnect_grace_s=config.server.reconnect_grace_s,
+            delivered_after_s=config.server.ws_heartbeat_s * 1.5,
         )
         self._staff = staff = StaffUpdates(
             roster=roster, directory=directory, presence=presence, timers=timers, session_valid=session_valid
@@ -112,6 +136,7 @@ class Switchboard:
             presence=presence,
             events=events,
             monitor=monitor,
+            appointments=appointments,
         )
         self._fire: dict[type, Callable[[Any], None]] = {
             SetupTimeout: effects.setup_expired,
@@ -155,6 +180,14 @@ class Switchboard:
 
     def send_to_kiosk(self, kiosk_id: str, message: p.Wire) -> bool:
         return self.roster.send_to_kiosk(kiosk_id, message)
+
+    @property
+    def businesses(self) -> dict[str, Client]:
+        return self.roster.businesses
+
+    def end_business(self, identity: str, detail: str) -> None:
+        """Sign a business out now (its invitation was revoked): its connection closes, its call ends."""
+        self._presence.remove(Role.BUSINESS, identity, detail)
 
     # ------------------------------------------------------------------ decisions and views
 

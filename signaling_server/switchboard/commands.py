@@ -2,26 +2,40 @@
 
 ``handle`` checks the sender's role against the table and is the one place where the router's refusal of a
 request (``RouterError``) becomes the sender's ``conflict`` error.
+
+Callers are kiosks and businesses (``roster.CALLERS``): a business may do what a kiosk does within its one
+call and nothing else (no heartbeats, no remote-action results); it may request a call only for its
+invitation's department, and once its call has ended ``completed`` its session is over.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError, Role
 from signaling_server.audit import AuditLog
 from signaling_server.calls import Call
-from signaling_server.routing import JoinRefused, Router, RouterError, SkillLevel
+from signaling_server.routing import (
+    AppointmentClaim,
+    CheckInDesk,
+    CheckInRefused,
+    JoinRefused,
+    Router,
+    RouterError,
+    SkillLevel,
+)
 from signaling_server.store import CallRecord, Store
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
 from signaling_server.switchboard.observers import Events, Monitor
 from signaling_server.switchboard.presence import Presence
-from signaling_server.switchboard.roster import Client, Roster
+from signaling_server.switchboard.roster import CALLERS, Client, Roster, is_caller_of
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +43,8 @@ RESTART_DEBOUNCE_S = 3.0  # both parties usually notice a dead media path within
 
 KIOSK = frozenset({Role.KIOSK})
 OFFICER = frozenset({Role.OFFICER})
-PARTIES = KIOSK | OFFICER
+PARTIES = CALLERS | OFFICER
+DEVICES = KIOSK | OFFICER  # what reports its health: a kiosk PC or a console, not a business's browser
 ANYONE = frozenset(Role)
 MEDIA_STATES = frozenset({CallState.CONNECTING.value, CallState.IN_CALL.value})  # SDP and ICE relayed
 
@@ -51,7 +66,11 @@ class Commands:
         presence: Presence,
         events: Events,
         monitor: Monitor | None,
+        appointments: CheckInDesk | None = None,
     ) -> None:
+        self._appointments = (
+            appointments  # 予約: a kiosk checking in with a PIN (signaling_server.appointments)
+        )
         self._router = router
         self._store = store
         self._audit = audit
@@ -64,8 +83,8 @@ class Commands:
         self._monitor = monitor
         self._clock = directory.clock
         self.table: dict[type[p.Wire], tuple[frozenset[Role], Handler]] = {
-            p.RequestCall: (KIOSK, self._request_call),
-            p.CancelCall: (KIOSK, self._cancel_call),
+            p.RequestCall: (CALLERS, self._request_call),
+            p.CancelCall: (CALLERS, self._cancel_call),
             p.SetStatus: (OFFICER, self._set_status),
             p.AcceptCall: (OFFICER, self._accept_call),
             p.DeclineCall: (OFFICER, self._decline_call),
@@ -79,7 +98,7 @@ class Commands:
             p.SetShift: (OFFICER, self._set_shift),
             p.TransferCall: (OFFICER, self._transfer_call),
             p.CancelTransfer: (OFFICER, self._cancel_transfer),
-            p.Heartbeat: (PARTIES, self._heartbeat),
+            p.Heartbeat: (DEVICES, self._heartbeat),
             p.CallQuality: (PARTIES, self._call_quality),
             p.ActionResult: (KIOSK, self._action_result),
             p.CaseEvent: (OFFICER, self._case_event),
@@ -105,14 +124,14 @@ class Commands:
 
     def _own_call(self, client: Client, call_id: str, about: str) -> Call:
         call = self._calls.get(call_id)
-        if call is None or call.record.kiosk_id != client.identity:
+        if call is None or not is_caller_of(client, call.record):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {call_id!r} of yours is in progress", about)
         return call
 
     def _party_call(self, client: Client, call_id: str, about: str) -> Call:
         call = self._calls.get(call_id)
         if call is not None:
-            if client.role is Role.KIOSK and call.record.kiosk_id == client.identity:
+            if client.role in CALLERS and is_caller_of(client, call.record):
                 return call
             if client.role is Role.OFFICER and call.record.officer == client.identity:
                 return call
@@ -122,18 +141,30 @@ class Commands:
 
     def _request_call(self, client: Client, msg: p.RequestCall, _raw: str | None) -> None:
         if any(self._calls[c].state is not CallState.ENDED for c in client.calls if c in self._calls):
-            self._presence.resume(
-                client
-            )  # tell the kiosk where its existing call stands, so it can pick it up
-            raise ProtocolError(ErrorCode.CONFLICT, "this kiosk already has a call in progress", msg.type)
+            self._presence.resume(client)  # where its existing call stands, so it can pick it up
+            raise ProtocolError(
+                ErrorCode.CONFLICT, f"this {client.role.value} already has a call in progress", msg.type
+            )
+        business = client.principal.business
+        if client.role is Role.BUSINESS:
+            self._business_may_call(client, msg)
         if msg.department not in self._directory.departments:
             client.send(p.CallRefused(department=msg.department, reason="unknown_department"))
             return
         call_id = uuid.uuid4().hex[:16]
         now = self._clock()
+        claim = None
+        if msg.appointment_pin is not None:
+            claim = self._check_in(client, msg, call_id)
+            if claim is None:
+                return
         try:
             decisions = self._router.join(
-                call_id, msg.department, kiosk_id=client.identity, info=msg.caller.model_dump()
+                call_id,
+                msg.department,
+                kiosk_id=client.identity,
+                info=msg.caller.model_dump(),
+                appointment=claim,
             )
         except JoinRefused as refused:
             next_open = refused.next_open.isoformat(timespec="minutes") if refused.next_open else None
@@ -148,14 +179,63 @@ class Commands:
             language=msg.caller.language,
             state=CallState.QUEUED.value,
             created_at=now,
+            business=business.model_dump_json() if business is not None else None,
         )
         self._calls[call_id] = Call(record, caller=msg.caller)
         client.calls.add(call_id)
-        self._roster.last_call[(Role.KIOSK, client.identity)] = call_id
+        self._roster.last_call[(client.role, client.identity)] = call_id
         self._store.save_call(record)
         self._effects.queue_dirty = True
         self._events.emit("call_queued", {"call_id": call_id, "department": msg.department})
+        if claim is not None:
+            slot = self._local_time(claim.slot_start)
+            early = claim.slot_start > now
+            client.send(
+                p.AppointmentCheckedIn(
+                    call_id=call_id, department=msg.department, slot_start=slot, early=early
+                )
+            )
         self._effects.apply(decisions)
+
+    def _check_in(self, client: Client, msg: p.RequestCall, call_id: str) -> AppointmentClaim | None:
+        """A kiosk checking in for a booking: its claim, or None once the kiosk is told why not."""
+        if self._appointments is None or client.role is not Role.KIOSK or msg.appointment_pin is None:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "appointments are checked in at a kiosk", msg.type)
+        try:
+            return self._appointments.kiosk_check_in(
+                msg.appointment_pin, kiosk_id=client.identity, department=msg.department, call_id=call_id
+            )
+        except CheckInRefused as refused:
+            slot = None if refused.slot_start is None else self._local_time(refused.slot_start)
+            refusal = {
+                "department": refused.department or msg.department,
+                "reason": refused.reason,
+                "slot_start": slot,
+                "retry_after_s": refused.retry_after_s,
+            }
+            client.send(p.CallRefused.model_validate(refusal))
+            return None
+
+    def _local_time(self, when: float) -> str:
+        tz = ZoneInfo(self._directory.config.city.timezone)
+        return dt.datetime.fromtimestamp(when, tz).isoformat(timespec="minutes")
+
+    def _business_may_call(self, client: Client, msg: p.RequestCall) -> None:
+        """A business joins its invitation's department only, and only until its call is done."""
+        business = client.principal.business
+        if business is None or msg.department != business.department:
+            wanted = business.department if business is not None else "none"
+            detail = f"this invitation is for department {wanted!r}, not {msg.department!r}"
+            raise ProtocolError(ErrorCode.FORBIDDEN, detail, msg.type)
+        done = any(
+            r.state == "ended" and r.end_reason == EndReason.COMPLETED.value
+            for r in self._store.business_calls(caller=client.identity)
+        )
+        if done:
+            detail = (
+                "this business session is over: its call has ended; ask the division for a new invitation"
+            )
+            raise ProtocolError(ErrorCode.FORBIDDEN, detail, msg.type)
 
     def _cancel_call(self, client: Client, msg: p.CancelCall, _raw: str | None) -> None:
         call = self._own_call(client, msg.call_id, msg.type)
@@ -164,6 +244,13 @@ class Commands:
             self._effects.end(call, EndReason.CANCELLED)
         else:
             self._effects.finish(call, EndReason.COMPLETED)
+        self._ended_by(client, call)
+
+    def _ended_by(self, client: Client, call: Call) -> None:
+        """The party ended the call itself: it knows, and is not told again when it reconnects."""
+        party = (client.role, client.identity)
+        if call.call_id not in self._calls and self._roster.last_call.get(party) == call.call_id:
+            del self._roster.last_call[party]
 
     def _set_status(self, client: Client, msg: p.SetStatus, _raw: str | None) -> None:
         if msg.status == "available":
@@ -238,11 +325,11 @@ class Commands:
 
     def _sync_call(self, client: Client, msg: p.SyncCall, _raw: str | None) -> None:
         call = self._calls.get(msg.call_id)
-        is_kiosk = client.role is Role.KIOSK
+        is_caller = client.role in CALLERS
         if call is not None:
-            if (call.record.kiosk_id if is_kiosk else call.record.officer) == client.identity:
+            if is_caller_of(client, call.record) if is_caller else call.record.officer == client.identity:
                 self._presence.resume(client)
-            elif not is_kiosk:
+            elif not is_caller:
                 client.send(
                     p.CallEnded(call_id=msg.call_id, reason=EndReason.REQUEUED)
                 )  # someone else has it
@@ -250,11 +337,11 @@ class Commands:
                 raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
             return
         record = self._store.call(msg.call_id)
-        if record is None or (is_kiosk and record.kiosk_id != client.identity) or record.state != "ended":
+        if record is None or (is_caller and not is_caller_of(client, record)) or record.state != "ended":
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
         reason = (
             EndReason(record.end_reason or "")  # an ended record has its reason
-            if is_kiosk or record.officer == client.identity
+            if is_caller or record.officer == client.identity
             else EndReason.REQUEUED
         )
         client.send(p.CallEnded(call_id=msg.call_id, reason=reason))
@@ -268,6 +355,7 @@ class Commands:
             call.record.outcome = msg.outcome
             call.record.notes = msg.notes or None
         self._effects.finish(call, EndReason.COMPLETED, outcome=msg.outcome, note=msg.notes or None)
+        self._ended_by(client, call)
 
     # ------------------------------------------------------------------ everything else
 

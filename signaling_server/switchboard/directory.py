@@ -1,23 +1,40 @@
-"""What the switchboard tells clients about the city: departments and their queues, kiosks, ICE servers."""
+"""What the switchboard tells clients about the city: departments and their queues, callers, ICE servers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from config.schema import AppConfig
 from remote_call import protocol as p
+from signaling_server.calls import Call
 from signaling_server.routing import Router
+from signaling_server.store import CallRecord, Store
 from signaling_server.turn import ice_servers_for_call
 
 
 class Directory:
     """Read-only views of the configuration and the router, as the wire protocol puts them."""
 
-    def __init__(self, config: AppConfig, router: Router, clock: Callable[[], float]) -> None:
+    BUSINESS_LOCATION = "業者 / business"  # where a business call "comes from", in the officer's ring
+
+    def __init__(
+        self,
+        config: AppConfig,
+        router: Router,
+        clock: Callable[[], float],
+        *,
+        calls: Mapping[str, Call],
+        store: Store,
+    ) -> None:
         self.config = config
         self.router = router
         self.clock = clock
+        self._calls = calls
+        self._store = store
+        self._tz = ZoneInfo(config.city.timezone)
         self.departments = {d.id: d for d in config.departments if d.remote}
         self.kiosk_names = {k.id: k for k in config.kiosks}
 
@@ -26,6 +43,18 @@ class Directory:
         return p.KioskInfo(
             id=kiosk_id, name=kiosk.name if kiosk else kiosk_id, location=kiosk.location if kiosk else ""
         )
+
+    def caller_info(self, record: CallRecord) -> p.KioskInfo:
+        """Who is calling, as the officer's ring and call window name it: a kiosk, or a business's
+        company (its session's identity as the id)."""
+        business = self.business_info(record)
+        if business is not None:
+            return p.KioskInfo(id=record.kiosk_id, name=business.company, location=self.BUSINESS_LOCATION)
+        return self.kiosk_info(record.kiosk_id)
+
+    @staticmethod
+    def business_info(record: CallRecord) -> p.BusinessInfo | None:
+        return p.BusinessInfo.model_validate_json(record.business) if record.business else None
 
     def ice_servers(self, user_id: str) -> list[p.IceServerInfo]:
         """The configured ICE servers plus time-limited TURN credentials for this user (coturn REST API)."""
@@ -53,4 +82,32 @@ class Directory:
         """Live statistics without the day-by-day history (that is read over REST)."""
         stats = self.router.stats()
         stats.pop("history", None)
+        self._add_business_sessions(stats["departments"])
         return stats
+
+    def _add_business_sessions(self, departments: dict[str, Any]) -> None:
+        """Per department: the business sessions waiting or in a call now (``business_sessions``) and
+        how many business calls came in today, city time (``business_sessions_today``)."""
+        for data in departments.values():
+            data["business_sessions"] = []
+            data["business_sessions_today"] = 0
+        for call in self._calls.values():
+            info = self.business_info(call.record)
+            data = departments.get(call.record.department)
+            if info is not None and data is not None:
+                data["business_sessions"].append(
+                    {
+                        "call_id": call.call_id,
+                        "invitation_id": info.invitation_id,
+                        "company": info.company,
+                        "appointment_id": info.appointment_id,
+                        "mobile": info.mobile,
+                        "state": call.record.state,
+                        "officer": call.record.officer,
+                        "waited_s": (call.record.answered_at or self.clock()) - call.record.created_at,
+                    }
+                )
+        midnight = dt.datetime.combine(dt.datetime.fromtimestamp(self.clock(), self._tz).date(), dt.time())
+        for record in self._store.business_calls(since=midnight.replace(tzinfo=self._tz).timestamp()):
+            if record.department in departments:
+                departments[record.department]["business_sessions_today"] += 1

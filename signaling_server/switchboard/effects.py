@@ -21,6 +21,7 @@ from signaling_server.routing import (
     CaseAdvanced,
     Connect,
     Decision,
+    HoldForSlot,
     KeepWithOfficer,
     OfficerStateChanged,
     QueuePosition,
@@ -35,7 +36,7 @@ from signaling_server.store import Store
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.observers import Events
 from signaling_server.switchboard.positions import PositionBatcher
-from signaling_server.switchboard.roster import Roster
+from signaling_server.switchboard.roster import Roster, caller_role
 from signaling_server.switchboard.timers import EdgeTimers, GraceEnds, SetupTimeout
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Effects:
             OfficerStateChanged: self._on_officer_state,
             CallerRemoved: self._on_removed,
             CaseAdvanced: lambda _d: None,  # finish() looks for it among call_finished's decisions
+            HoldForSlot: lambda _d: None,  # the check-in told the kiosk its slot (appointment_checked_in)
         }
 
     def apply(self, decisions: Iterable[Decision]) -> None:
@@ -111,11 +113,12 @@ class Effects:
                 p.CallOffer(
                     call_id=d.call_id,
                     department=d.department,
-                    kiosk=self._directory.kiosk_info(call.record.kiosk_id),
+                    kiosk=self._directory.caller_info(call.record),
                     caller=call.caller,
                     waited_s=round(d.waited_s, 1),
                     ring_timeout_s=d.ring_timeout_s,
                     notes=self._notes(d.call_id),
+                    business=self._directory.business_info(call.record),
                 )
             )
         self._events.emit("ring", {"call_id": d.call_id, "officer": d.officer_id})
@@ -161,9 +164,9 @@ class Effects:
             officer.calls.discard(call.call_id)
         call.move(CallState.QUEUED, self._clock())
         self._store.save_call(call.record)
-        kiosk = self._roster.kiosk_of(call)
-        if kiosk is not None:
-            kiosk.send(p.CallRequeued(call_id=call.call_id))
+        caller = self._roster.caller_of(call)
+        if caller is not None:
+            caller.send(p.CallRequeued(call_id=call.call_id))
         self._events.emit("call_requeued", {"call_id": call.call_id, "reason": d.reason})
 
     def _on_transfer(self, d: TransferCaller) -> None:
@@ -203,8 +206,8 @@ class Effects:
     # ------------------------------------------------------------------ media
 
     def _send_connecting(self, call: Call, *, restart: bool) -> None:
-        """Both parties: build the peer connection (the kiosk offers). Starts the setup deadline."""
-        kiosk = self._roster.kiosk_of(call)
+        """Both parties: build the peer connection (the caller offers). Starts the setup deadline."""
+        caller = self._roster.caller_of(call)
         officer = self._roster.officer_of(call)
         department = self._directory.departments[call.record.department]
         common: dict[str, Any] = {
@@ -213,11 +216,16 @@ class Effects:
             "restart": restart,
             "ice_transport_policy": self._ice_transport_policy,
         }
-        if kiosk is not None:
-            kiosk.send(
+        if caller is not None:
+            # A resident at a kiosk sees the division; a business, which may need to ask for them again,
+            # also the officer's name (their display name, e.g. 盛岡 花子).
+            peer_name = department.name_ja
+            if caller.principal.role is Role.BUSINESS and officer is not None:
+                peer_name = f"{department.name_ja} {officer.principal.display_name}"
+            caller.send(
                 p.CallConnecting(
                     offerer=True,
-                    peer_name=department.name_ja,
+                    peer_name=peer_name,
                     ice_servers=self._directory.ice_servers(call.record.kiosk_id),
                     **common,
                 )
@@ -226,7 +234,7 @@ class Effects:
             officer.send(
                 p.CallConnecting(
                     offerer=False,
-                    peer_name=self._directory.kiosk_info(call.record.kiosk_id).name,
+                    peer_name=self._directory.caller_info(call.record).name,
                     ice_servers=self._directory.ice_servers(officer.identity),
                     **common,
                 )
@@ -298,9 +306,9 @@ class Effects:
         self._store.save_call(call.record)
         if officer:
             self._release_officer(call, officer)
-        kiosk = self._roster.kiosk_of(call)
-        if kiosk is not None:
-            kiosk.send(
+        caller = self._roster.caller_of(call)
+        if caller is not None:
+            caller.send(
                 p.CallTransferred(call_id=call.call_id, to_department=to_department, note="", warm=False)
             )
 
@@ -313,8 +321,12 @@ class Effects:
         self._store.save_call(call.record)
         ended = p.CallEnded(call_id=call.call_id, reason=reason)
         self._roster.send_parties(call, ended)
+        now = self._clock()
+        for client in (self._roster.caller_of(call), self._roster.officer_of(call)):
+            if client is not None:
+                client.last_end = (call.call_id, now)
         # A party inside its reconnect grace hears about the end when it comes back.
-        parties = [(Role.KIOSK, call.record.kiosk_id)]
+        parties = [(caller_role(call.record), call.record.kiosk_id)]
         if call.record.officer:
             parties.append((Role.OFFICER, call.record.officer))
         for role, identity in parties:
@@ -327,7 +339,7 @@ class Effects:
                 call.call_id,
                 {"reason": reason.value, "outcome": call.record.outcome},
             )
-        for client in (self._roster.kiosk_of(call), self._roster.officer_of(call)):
+        for client in (self._roster.caller_of(call), self._roster.officer_of(call)):
             if client is not None:
                 client.calls.discard(call.call_id)
         del self._calls[call.call_id]

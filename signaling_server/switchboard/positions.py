@@ -44,7 +44,7 @@ class PositionBatcher:
                 self._send(call, d)  # a call connected meanwhile needs no place any more
 
     def _send(self, call: Call, d: QueuePosition) -> None:
-        kiosk = self._roster.kiosk_of(call)
+        kiosk = self._roster.caller_of(call)
         if kiosk is None:
             return
         call.position_sent = True

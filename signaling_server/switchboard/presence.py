@@ -3,12 +3,19 @@
 A client is attached in two steps: ``attach`` registers it and returns its welcome without sending it
 anything; once the welcome is queued, ``resume`` sends what follows (a ring waiting for an officer, where
 each of its calls stands), so the welcome always goes first.
+
+Callers are kiosks and businesses alike (``roster.CALLERS``). A finished call's ``call_ended`` is told
+again on return only when it may have been lost: not to the party that ended the call itself, and not
+when the connection it was written to outlived it by a heartbeat round (``delivered_after_s``: aiohttp
+pings every ``ws_heartbeat_s`` and closes a connection whose pong is half that late, so a connection
+still open by then has answered a ping written after the ``call_ended``). An officer in wrap-up keeps
+it over a reconnect within the grace.
 """
 
 from __future__ import annotations
 
 from remote_call import protocol as p
-from remote_call.protocol import CallState, EndReason, Role
+from remote_call.protocol import CallState, EndReason, ErrorCode, Role
 from signaling_server.calls import Call
 from signaling_server.routing import Decision, Router, RouterError, SkillLevel
 from signaling_server.store import Store
@@ -16,10 +23,15 @@ from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
 from signaling_server.switchboard.observers import Events, Monitor
 from signaling_server.switchboard.positions import PositionBatcher
-from signaling_server.switchboard.roster import Client, Roster
+from signaling_server.switchboard.roster import (
+    CALLERS,
+    PARTIES,
+    Client,
+    Roster,
+    caller_role,
+    is_caller_of,
+)
 from signaling_server.switchboard.timers import EdgeTimers, GraceEnds, PushStats
-
-PARTIES = (Role.KIOSK, Role.OFFICER)
 
 
 class Presence:
@@ -37,6 +49,7 @@ class Presence:
         events: Events,
         monitor: Monitor | None,
         reconnect_grace_s: float,
+        delivered_after_s: float,
     ) -> None:
         self._router = router
         self._store = store
@@ -50,6 +63,7 @@ class Presence:
         self._monitor = monitor
         self._clock = timers.clock
         self._grace_s = reconnect_grace_s
+        self._delivered_after_s = delivered_after_s
         self._arrivals: dict[
             Client, list[Decision]
         ] = {}  # an officer's first decisions, sent after the welcome
@@ -90,13 +104,17 @@ class Presence:
 
     def _welcome(self, client: Client) -> p.Welcome:
         principal = client.principal
-        kiosk = self._directory.kiosk_names.get(client.identity) if client.role is Role.KIOSK else None
+        kiosk = self._directory.kiosk_names.get(client.identity) if principal.role is Role.KIOSK else None
         info = p.KioskInfo(id=kiosk.id, name=kiosk.name, location=kiosk.location) if kiosk else None
         skills = (
             {d: level for d, level in principal.skills.items() if d in self._directory.departments}
             if principal.role is Role.OFFICER
             else {}
         )
+        # TURN credentials only for call parties (kiosks, officers, businesses): each call gets its own in
+        # call_connecting; these only bridge a reconnect. Supervisors and IT administrators get none.
+        party = principal.role in PARTIES
+        ice_servers = self._directory.ice_servers(principal.identity) if party else []
         # The account's skill levels are plain strings: validated against the wire's literals.
         return p.Welcome.model_validate(
             {
@@ -104,10 +122,11 @@ class Presence:
                 "identity": principal.identity,
                 "display_name": kiosk.name if kiosk else principal.display_name,
                 "session_token": principal.session_token if principal.role is not Role.KIOSK else None,
-                "ice_servers": self._directory.ice_servers(principal.identity),
+                "ice_servers": ice_servers,
                 "departments": self._directory.department_infos(),
                 "kiosk": info,
                 "skills": skills,
+                "business": principal.business,
             }
         )
 
@@ -117,20 +136,20 @@ class Presence:
         if client.role not in PARTIES:
             return
         self._effects.apply(self._arrivals.pop(client, ()))
-        is_kiosk = client.role is Role.KIOSK
+        is_caller = client.role in CALLERS
         for message in self._missed(client):
             client.send(message)
-        if not is_kiosk:
+        if not is_caller:
             state = self._router_state(client.identity)
             if state is not None:
                 reason = self._router.officer_reason(client.identity)
                 client.send(p.OfficerState.model_validate({"state": state, "reason": reason}))
         for call in list(self._calls.values()):
-            party = call.record.kiosk_id if is_kiosk else call.record.officer
-            if party != client.identity:
+            mine = is_caller_of(client, call.record) if is_caller else call.record.officer == client.identity
+            if not mine:
                 continue
             client.calls.add(call.call_id)
-            if call.state in (CallState.QUEUED, CallState.RINGING) and is_kiosk:
+            if call.state in (CallState.QUEUED, CallState.RINGING) and is_caller:
                 if call.record.answered_at is not None:
                     client.send(p.CallRequeued(call_id=call.call_id))  # drop any media it still holds
                 position = self._router.position(call.call_id)
@@ -183,9 +202,12 @@ class Presence:
             if registry.get(identity) is not client:
                 return
             del registry[identity]
+            self._note_delivery(client)
             live = [c for c in client.calls if c in self._calls]
             if role is Role.OFFICER:
                 live = [c for c in live if self._calls[c].state in (CallState.CONNECTING, CallState.IN_CALL)]
+                # Wrap-up is the officer's time for notes: a reconnect within the grace must not end it.
+                live = live or [s for s in [self._router_state(identity)] if s == "wrap_up"]
             if self._closing:
                 pass  # shutting down: every call stays as saved, for the restarted server to resume
             elif live and self._grace_s > 0:
@@ -197,6 +219,30 @@ class Presence:
         if self._monitor is not None:
             self._monitor.client_detached(role.value, identity, self._clock())
         self._events.emit("detached", {"role": role.value, "identity": identity})
+
+    def _note_delivery(self, client: Client) -> None:
+        """The party's last call_ended was delivered if its connection outlived it by a heartbeat round:
+        it is then not told again on return."""
+        if client.last_end is None:
+            return
+        call_id, written_at = client.last_end
+        party = (client.role, client.identity)
+        if (
+            self._clock() - written_at >= self._delivered_after_s
+            and self._roster.last_call.get(party) == call_id
+        ):
+            del self._roster.last_call[party]
+
+    def remove(self, role: Role, identity: str, detail: str) -> None:
+        """Sign a caller out for good (a business whose invitation was revoked or whose window closed): its
+        connection is told why and closed, and its calls end now, without a reconnect grace."""
+        client = self._roster.registry(role).get(identity)
+        if client is not None:
+            client.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail=detail))
+            self.detach(client)
+            client.close()
+        self._timers.cancel(GraceEnds.key_of(role, identity))
+        self._gone(role, identity)
 
     def grace_ended(self, due: GraceEnds) -> None:
         self._gone(due.role, due.identity)
@@ -215,9 +261,11 @@ class Presence:
                     p.CallEnded(call_id=c, reason=EndReason.REQUEUED) for c in held
                 ]
             return
-        if identity in self._roster.kiosks:
+        if identity in self._roster.registry(role):
             return
-        mine = [c for c in self._calls.values() if c.record.kiosk_id == identity]
+        mine = [
+            c for c in self._calls.values() if c.record.kiosk_id == identity and caller_role(c.record) is role
+        ]
         self._roster.missed[(role, identity)] = [
             p.CallEnded(call_id=c.call_id, reason=EndReason.KIOSK_DISCONNECTED) for c in mine
         ]

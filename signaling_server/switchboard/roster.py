@@ -1,4 +1,9 @@
-"""Who is connected: one connection per kiosk and per officer, any number of watchers (supervisors, IT)."""
+"""Who is connected: one connection per kiosk, business and officer, any number of watchers (supervisors, IT).
+
+Kiosks and businesses are both *callers*: they request a call and offer its media. They are kept in
+separate registries (a business is never counted or monitored as a kiosk); a call record says which kind
+of caller it has by its ``business`` column (``caller_role``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from remote_call import protocol as p
 from remote_call.protocol import Role
 from signaling_server.auth import Principal
 from signaling_server.calls import Call
+from signaling_server.store import CallRecord
 
 
 @dataclass(eq=False)
@@ -20,6 +26,9 @@ class Client:
     send_raw: Callable[[str], None]
     close: Callable[[], None]
     calls: set[str] = field(default_factory=set)
+    # The last call_ended written to this connection and when: if the connection outlives it by a
+    # heartbeat round it was delivered, and is not replayed when the party reconnects (Presence.detach).
+    last_end: tuple[str, float] | None = None
     # The principal's, copied: read a few times for every relayed message.
     identity: str = field(init=False)
     role: Role = field(init=False)
@@ -32,7 +41,18 @@ class Client:
         self.send_raw(p.encode(message))
 
 
-Party = tuple[Role, str]  # a kiosk or an officer, connected or not
+Party = tuple[Role, str]  # a kiosk, business or officer, connected or not
+CALLERS = frozenset({Role.KIOSK, Role.BUSINESS})  # who requests a call and offers its media
+PARTIES = CALLERS | {Role.OFFICER}
+
+
+def caller_role(record: CallRecord) -> Role:
+    """Whether a call's caller is a kiosk or a business."""
+    return Role.BUSINESS if record.business is not None else Role.KIOSK
+
+
+def is_caller_of(client: Client, record: CallRecord) -> bool:
+    return record.kiosk_id == client.identity and client.role is caller_role(record)
 
 
 class Roster:
@@ -40,6 +60,7 @@ class Roster:
 
     def __init__(self) -> None:
         self.kiosks: dict[str, Client] = {}
+        self.businesses: dict[str, Client] = {}  # biz-<invitation id>: a business's browser
         self.officers: dict[str, Client] = {}
         self.watchers: set[Client] = set()  # supervisors and IT: read-only views
         # What happened to a party's calls while it was gone too long, told when it comes back.
@@ -49,24 +70,26 @@ class Roster:
         self.last_call: dict[Party, str] = {}
 
     def registry(self, role: Role) -> dict[str, Client]:
-        """Kiosks' or officers' connections by identity."""
-        return self.kiosks if role is Role.KIOSK else self.officers
+        """Kiosks', businesses' or officers' connections by identity."""
+        if role is Role.KIOSK:
+            return self.kiosks
+        return self.businesses if role is Role.BUSINESS else self.officers
 
-    def kiosk_of(self, call: Call) -> Client | None:
-        return self.kiosks.get(call.record.kiosk_id)
+    def caller_of(self, call: Call) -> Client | None:
+        """The call's kiosk or business, if connected."""
+        return self.registry(caller_role(call.record)).get(call.record.kiosk_id)
 
     def officer_of(self, call: Call) -> Client | None:
         return self.officers.get(call.record.officer or "")
 
     def peer_of(self, call: Call, client: Client) -> Client | None:
-        record = call.record
-        if client.role is Role.KIOSK:
-            return self.officers.get(record.officer or "")
-        return self.kiosks.get(record.kiosk_id)
+        if client.role in CALLERS:
+            return self.officers.get(call.record.officer or "")
+        return self.caller_of(call)
 
     def send_parties(self, call: Call, message: p.Wire) -> None:
         text = p.encode(message)
-        for client in (self.kiosk_of(call), self.officer_of(call)):
+        for client in (self.caller_of(call), self.officer_of(call)):
             if client is not None:
                 client.send_raw(text)
 

@@ -1,4 +1,6 @@
-"""What connected staff get on a timer: live queue statistics, and re-validation of their sessions."""
+"""What connected staff get on a timer: live queue statistics, and re-validation of their sessions (and of
+businesses' sessions: a revoked invitation or a closed window signs the business out, unless its call is
+going on — a call that runs over the window is not cut off)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Callable
 
 from remote_call import protocol as p
 from remote_call.protocol import ErrorCode, Role
+from signaling_server.policy import departments_of, stats_for
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.presence import Presence
 from signaling_server.switchboard.roster import Roster
@@ -42,15 +45,18 @@ class StaffUpdates:
         self.push_stats()
 
     def push_stats(self) -> None:
-        """Supervisors get everything; officers the queues of the departments they serve."""
+        """Supervisors get their departments and those departments' officers; officers the queues of the
+        departments they serve (``signaling_server.policy.stats_for``, as on REST)."""
         supervisors = [c for c in self._roster.watchers if c.role is Role.SUPERVISOR]
         if not supervisors and not self._roster.officers:
             return
         stats = self._directory.stats()
-        if supervisors:
-            text = p.encode(p.SupervisorStats(stats=stats))
-            for client in supervisors:
-                client.send_raw(text)
+        texts: dict[frozenset[str], str] = {}  # supervisors of the same departments share one encoding
+        for client in supervisors:
+            theirs = departments_of(client.principal)
+            if theirs not in texts:
+                texts[theirs] = p.encode(p.SupervisorStats(stats=stats_for(client.principal, stats)))
+            client.send_raw(texts[theirs])
         for officer in self._roster.officers.values():
             mine = {d: v for d, v in stats["departments"].items() if d in officer.principal.skills}
             officer.send(
@@ -68,3 +74,9 @@ class StaffUpdates:
                 client.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="your session has expired"))
                 self._presence.detach(client)
                 client.close()
+        for client in list(self._roster.businesses.values()):
+            token = client.principal.session_token
+            if client.calls or not token or self._session_valid(token):
+                continue
+            log.info("%s: business session over; disconnecting", client.identity)
+            self._presence.remove(Role.BUSINESS, client.identity, "this business session has ended")

@@ -40,7 +40,9 @@ class SupervisorBoard(QWidget):
         "abandoned",
         "service_level",
         "officers_available",
+        "business",
     )
+    BUSINESS_COLUMNS = ("company", "department", "state", "officer", "waited")
     OFFICER_COLUMNS = ("officer", "state", "reason", "calls_today")
 
     def __init__(self, t: Messages, directory: Directory, parent: QWidget | None = None):
@@ -66,6 +68,12 @@ class SupervisorBoard(QWidget):
         self.officers_heading.setObjectName("heading")
         layout.addWidget(self.officers_heading)
         layout.addWidget(self.officers, 2)
+        self.business_heading = QLabel(t("board.business_sessions"), self)
+        self.business_heading.setObjectName("heading")
+        self.business = _table(self, [t(f"board.business_{c}") for c in self.BUSINESS_COLUMNS])
+        self.business.setObjectName("businessTable")
+        layout.addWidget(self.business_heading)
+        layout.addWidget(self.business, 1)
 
     def refresh(self, stats: dict[str, Any] | None) -> None:
         t = self.t
@@ -94,6 +102,7 @@ class SupervisorBoard(QWidget):
                     str(d.get("abandoned", 0)),
                     fmt.percent(d.get("service_level")),
                     str((d.get("officers") or {}).get("available", 0)),
+                    business_count(d.get("business_sessions")),
                 ]
             )
         _fill(self.departments, rows)
@@ -115,6 +124,51 @@ class SupervisorBoard(QWidget):
                 ]
             )
         _fill(self.officers, officer_rows)
+        sessions = business_sessions(stats)
+        # Shown once the server reports business sessions (a server without the business counter does not).
+        reported = any("business_sessions" in d for _, d in departments)
+        self.departments.setColumnHidden(self.DEPARTMENT_COLUMNS.index("business"), not reported)
+        self.business_heading.setVisible(has_officers and reported)
+        self.business.setVisible(has_officers and reported)
+        _fill(
+            self.business,
+            [
+                [
+                    str(s.get("company", "")) + (t("business.mobile_suffix") if s.get("mobile") else ""),
+                    self.directory.department_name(str(s.get("department", "")), t.language),
+                    business_state(t, str(s.get("state", ""))),
+                    str(s.get("officer") or "—"),
+                    fmt.duration(t, s.get("waited_s")) if s.get("waited_s") is not None else "—",
+                ]
+                for s in sessions
+            ],
+        )
+
+
+WAITING_STATES = ("queued", "ringing")  # a business call's record state: still waiting for an officer
+
+
+def business_count(sessions: Any) -> str:
+    """A department's live business sessions (the server's ``business_sessions``) as "waiting / in call"."""
+    if not isinstance(sessions, list):
+        return "—"
+    waiting = sum(1 for s in sessions if isinstance(s, dict) and s.get("state") in WAITING_STATES)
+    in_call = sum(1 for s in sessions if isinstance(s, dict)) - waiting
+    return f"{waiting} / {in_call}" if waiting or in_call else "0"
+
+
+def business_state(t: Messages, state: str) -> str:
+    key = f"board.business_state_{'waiting' if state == 'queued' else state}"
+    return t(key) if t.has(key) else state
+
+
+def business_sessions(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every department's live business sessions (``departments.<id>.business_sessions``), with its id."""
+    sessions = []
+    for dep_id, data in (stats.get("departments") or {}).items():
+        listed = data.get("business_sessions") if isinstance(data, dict) else None
+        sessions += [{"department": dep_id} | s for s in listed or [] if isinstance(s, dict)]
+    return sessions
 
 
 class HistoryBoard(QWidget):
@@ -154,7 +208,7 @@ class HistoryBoard(QWidget):
                 [
                     fmt.clock(e.started_at),
                     self.directory.department_name(e.department, t.language),
-                    e.kiosk_name,
+                    t("history.business", company=e.kiosk_name) if e.business else e.kiosk_name,
                     self.directory.procedure_name(e.procedure, t.language) or "—",
                     fmt.duration(t, e.duration_s) if e.duration_s is not None else "—",
                     outcome,

@@ -3,6 +3,8 @@ transfer and ending the call. Every button emits a signal; the window runs the c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -27,25 +29,61 @@ from staff_console.i18n import Messages
 from staff_console.view import fmt
 from staff_console.view.video import VideoView
 
+if TYPE_CHECKING:
+    from remote_call.session import LatestFrame
+
 SELF_VIEW = (200, 150)
 END_OUTCOMES = (*tuple(o for o in OUTCOMES if o != "other"), "other")
 
 
 class StageView(QWidget):
-    """The remote video filling the area, the self-view in the bottom-right corner."""
+    """The remote video filling the area, the self-view in the bottom-right corner. While a business shares
+    its screen, the shared screen fills the area and the business's camera is small in the top-left corner
+    (``screen_big``; the officer can swap the two back)."""
 
     def __init__(self, t: Messages, parent: QWidget | None = None):
         super().__init__(parent)
         self.remote = VideoView(t("call.connecting_video"), self)
         self.remote.setObjectName("remoteVideo")
+        self.shared_screen = VideoView(t("call.screen_waiting"), self, border=True)
+        self.shared_screen.setObjectName("sharedScreen")
+        self.shared_screen.hide()
         self.local = VideoView(t("call.camera_off"), self, border=True)
         self.local.setObjectName("selfView")
+        self.sharing = False
+        self.screen_big = True
         self.setMinimumSize(480, 360)
+
+    def set_sharing(self, sharing: bool, source: LatestFrame | None = None) -> None:
+        self.sharing = sharing
+        self.screen_big = True
+        self.shared_screen.set_source(source if sharing else None)
+        self.shared_screen.setVisible(sharing)
+        self._place()
+
+    def swap(self) -> None:
+        self.screen_big = not self.screen_big
+        self._place()
+
+    @property
+    def big(self) -> VideoView:
+        return self.shared_screen if self.sharing and self.screen_big else self.remote
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.remote.setGeometry(0, 0, self.width(), self.height())
+        self._place()
+
+    def _place(self) -> None:
+        big = self.big
+        small = self.remote if big is self.shared_screen else self.shared_screen
+        big.setGeometry(0, 0, self.width(), self.height())
+        big.border = False
+        big.lower()
         w, h = SELF_VIEW
+        if self.sharing:
+            small.border = True
+            small.setGeometry(12, 12, w, h)
+            small.raise_()
         self.local.setGeometry(self.width() - w - 12, self.height() - h - 12, w, h)
         self.local.raise_()
 
@@ -68,29 +106,46 @@ class CallPage(QWidget):
         super().__init__(parent)
         self.t = t
         self.stage = StageView(t, self)
+        self.kind = QLabel("", self)
+        self.kind.setObjectName("businessBadge")
+        self.kind.setVisible(False)
         self.info = QLabel("", self)
         self.info.setObjectName("callInfo")
         self.info.setWordWrap(True)
+        self.business = False
         self.duration = QLabel("", self)
         self.duration.setObjectName("muted")
         self.mute = QPushButton(t("call.mute"), self)
         self.mute.setCheckable(True)
         self.camera = QPushButton(t("call.camera_stop"), self)
         self.camera.setCheckable(True)
+        self.swap = QPushButton(t("call.show_camera"), self)
+        self.swap.setObjectName("swapStage")
+        self.swap.setVisible(False)
+        self.swap.clicked.connect(self._swap)
+        self.sharing = QLabel(t("call.screen_shared"), self)
+        self.sharing.setObjectName("sharingBadge")
+        self.sharing.setVisible(False)
         controls = QHBoxLayout()
         controls.addWidget(self.mute)
         controls.addWidget(self.camera)
+        controls.addWidget(self.sharing)
+        controls.addWidget(self.swap)
         controls.addStretch(1)
         controls.addWidget(self.duration)
         left = QVBoxLayout()
         left.addWidget(self.stage, 1)
-        left.addWidget(self.info)
+        kind_row = QHBoxLayout()
+        kind_row.addWidget(self.kind)
+        kind_row.addWidget(self.info, 1)
+        left.addLayout(kind_row)
         left.addLayout(controls)
         self.tabs = QTabWidget(self)
         self.tabs.setMinimumWidth(420)
         self.tabs.addTab(self._chat_tab(), t("call.tab_chat"))
         self.tabs.addTab(self._documents_tab(), t("call.tab_documents"))
-        self.tabs.addTab(self._slip_tab(), t("call.tab_slip"))
+        self.slip_tab = self._slip_tab()
+        self.tabs.addTab(self.slip_tab, t("call.tab_slip"))
         self.tabs.addTab(self._transfer_tab(), t("call.tab_transfer"))
         self.tabs.addTab(self._end_tab(), t("call.tab_end"))
         layout = QHBoxLayout(self)
@@ -143,18 +198,19 @@ class CallPage(QWidget):
         self.shown_status = QLabel("", tab)
         self.shown_status.setWordWrap(True)
         layout = QVBoxLayout(tab)
-        heading = QLabel(t("documents.scan_heading"), tab)
-        heading.setObjectName("heading")
-        layout.addWidget(heading)
+        self.scan_heading = QLabel(t("documents.scan_heading"), tab)
+        self.scan_heading.setObjectName("heading")
+        layout.addWidget(self.scan_heading)
         layout.addWidget(self.scan_prompt)
         layout.addWidget(self.scan_button)
         layout.addWidget(self.scan_status)
-        layout.addWidget(QLabel(t("documents.received"), tab))
+        self.received_label = QLabel(t("documents.received"), tab)
+        layout.addWidget(self.received_label)
         layout.addWidget(self.received, 1)
         layout.addWidget(self.open_button)
-        heading2 = QLabel(t("documents.show_heading"), tab)
-        heading2.setObjectName("heading")
-        layout.addWidget(heading2)
+        self.shown_heading = QLabel(t("documents.show_heading"), tab)
+        self.shown_heading.setObjectName("heading")
+        layout.addWidget(self.shown_heading)
         row = QHBoxLayout()
         row.addWidget(self.show_sample)
         row.addWidget(self.show_file)
@@ -277,6 +333,45 @@ class CallPage(QWidget):
         self.mute.setText(self.t("call.unmute") if muted else self.t("call.mute"))
         self.mute_toggled.emit(muted)
 
+    def set_screen_share(self, active: bool, source: LatestFrame | None) -> None:
+        """The business started or stopped sharing its screen: shown full size while it shares."""
+        self.stage.set_sharing(active, source)
+        self.sharing.setVisible(active)
+        self.swap.setVisible(active)
+        self.swap.setText(self.t("call.show_camera"))
+
+    def _swap(self) -> None:
+        self.stage.swap()
+        self.swap.setText(self.t("call.show_camera") if self.stage.screen_big else self.t("call.show_screen"))
+
+    def set_document_status(self, text: str, *, problem: bool = False) -> None:
+        """The line under the scan / upload heading; a refused or damaged document is shown as a problem."""
+        self.scan_status.setObjectName("problem" if problem else "")
+        self.scan_status.style().unpolish(self.scan_status)
+        self.scan_status.style().polish(self.scan_status)
+        self.scan_status.setText(text)
+
+    def set_business(self, business: bool) -> None:
+        """A business has no scanner and no printer: those actions are disabled, and the tooltip says why."""
+        t = self.t
+        self.business = business
+        why = t("business.no_scanner") if business else ""
+        self.scan_button.setEnabled(not business)
+        self.scan_button.setToolTip(why)
+        self.scan_prompt.setVisible(not business)  # nothing to prompt for: the button says why it is off
+        self.show_sample.setVisible(not business)  # the sample is a resident's form (住民票の請求書)
+        self.scan_heading.setText(t("documents.upload_heading") if business else t("documents.scan_heading"))
+        self.scan_status.setText(t("documents.no_upload") if business else t("documents.no_scan"))
+        self.received_label.setText(t("documents.uploads") if business else t("documents.received"))
+        slip = self.tabs.indexOf(self.slip_tab)
+        self.tabs.setTabEnabled(slip, not business)
+        self.tabs.setTabToolTip(slip, t("business.no_printer") if business else "")
+        self.slip_button.setEnabled(not business)
+        self.slip_button.setToolTip(t("business.no_printer") if business else "")
+        self.shown_heading.setText(
+            t("documents.show_heading_business") if business else t("documents.show_heading")
+        )
+
     def _on_camera(self, off: bool) -> None:
         self.camera.setText(self.t("call.camera_start") if off else self.t("call.camera_stop"))
         self.camera_toggled.emit(not off)
@@ -290,19 +385,38 @@ class CallPage(QWidget):
         self.slip_qr.clear()
         self.chat_input.clear()
         self.scan_prompt.setText(self.t("documents.default_prompt"))
-        self.scan_status.setText(self.t("documents.no_scan"))
+        self.set_document_status(self.t("documents.no_scan"))
         for label in (self.shown_status, self.slip_status, self.transfer_status):
             label.setText("")
         self.outcome_buttons["resolved"].setChecked(True)
         self.tabs.setCurrentIndex(0)
         self.stage.remote.set_source(None)
         self.stage.remote.set_placeholder(self.t("call.connecting_video"))
+        self.set_screen_share(False, None)
 
     def refresh(self, c: ConsoleController, departments: list[tuple[str, str]]) -> None:
         t = self.t
         offer = c.current
         history = c.history.get(c.call_id) if c.call_id else None
-        if offer is not None:
+        business = offer.business if offer is not None else None
+        self.kind.setVisible(business is not None)
+        if offer is not None and business is not None:
+            self.kind.setText(fmt.business_badge(t, business))
+            self.info.setText(
+                t(
+                    "call.info_business",
+                    company=business.company,
+                    contact=business.contact_name,
+                    department=c.directory.department_name(offer.department, t.language),
+                    purpose=business.purpose or t("ring.no_purpose"),
+                )
+                + (
+                    "\n" + t("call.appointment", appointment=business.appointment_id)
+                    if business.appointment_id
+                    else ""
+                )
+            )
+        elif offer is not None:
             procedure = c.directory.procedure_name(offer.caller.procedure, t.language) or t(
                 "ring.no_procedure"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from remote_call.protocol import BusinessInfo
 from staff_console.i18n import Messages
 
 LANGUAGES = ("ja", "en", "zh", "ko", "vi", "pt", "es", "tl", "ne", "easy_ja")
@@ -58,3 +59,8 @@ def state_reason(t: Messages, reason: str | None) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def business_badge(t: Messages, business: BusinessInfo) -> str:
+    """The label that tells a business call apart at a glance (text, not colour alone)."""
+    return t("business.badge_mobile") if business.mobile else t("business.badge")

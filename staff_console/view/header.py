@@ -15,6 +15,8 @@ from staff_console.view.style import STATE_COLOURS
 class Header(QFrame):
     available_clicked = Signal()
     away_clicked = Signal(str)
+    invite_clicked = Signal()
+    sign_out_clicked = Signal()
 
     def __init__(self, t: Messages, parent: QWidget | None = None):
         super().__init__(parent)
@@ -35,12 +37,18 @@ class Header(QFrame):
         for reason in AWAY_REASONS:
             self.reason.addItem(t(f"away.{reason}"), reason)
         self.away = QPushButton(t("status.set_away"), self)
+        self.invite = QPushButton(t("invite.open"), self)
+        self.invite.setObjectName("invite")
+        self.invite.setToolTip(t("invite.open_tip"))
+        self.sign_out = QPushButton(t("status.sign_out"), self)
         layout = QHBoxLayout(self)
         for widget in (self.title, self.who, self.badge, self.since, self.wrap_up):
             layout.addWidget(widget)
         layout.addStretch(1)
-        for control in (self.available, self.reason, self.away):
+        for control in (self.invite, self.available, self.reason, self.away, self.sign_out):
             layout.addWidget(control)
+        self.invite.clicked.connect(self.invite_clicked.emit)
+        self.sign_out.clicked.connect(self.sign_out_clicked.emit)
         self.available.clicked.connect(self.available_clicked.emit)
         self.away.clicked.connect(lambda: self.away_clicked.emit(self.reason.currentData()))
 
@@ -71,3 +79,4 @@ class Header(QFrame):
         self.available.setEnabled(c.online and not busy and state != "available")
         self.away.setEnabled(c.online and not busy)
         self.since.setVisible(officer)
+        self.invite.setEnabled(c.online)

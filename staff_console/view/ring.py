@@ -1,4 +1,8 @@
-"""The incoming call panel: big, flashing, with everything the officer may know before answering."""
+"""The incoming call panel: big, flashing, with everything the officer may know before answering.
+
+A business (業者向け) is told apart by a labelled badge and its own title, not by colour alone: the
+badge names the counter (業者 or 業者・動く窓口), and the rows show the company, the contact, the purpose
+and the appointment instead of the kiosk's place and the resident's language."""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ from remote_call import protocol as p
 from staff_console.directory import Directory
 from staff_console.i18n import Messages
 from staff_console.view import fmt
+
+KIOSK_ROWS = ("kiosk", "procedure", "language", "accessibility")
+BUSINESS_ROWS = ("company", "contact", "purpose", "appointment")
+ROWS = ("company", "contact", "kiosk", "department", "purpose", "appointment", *KIOSK_ROWS[1:], "notes")
 
 
 class RingPanel(QFrame):
@@ -30,9 +38,14 @@ class RingPanel(QFrame):
         self.title = QLabel(t("ring.title"), self)
         self.title.setObjectName("ringTitle")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge = QLabel("", self)
+        self.badge.setObjectName("businessBadge")
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge.setVisible(False)
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
-        for row, key in enumerate(("kiosk", "department", "procedure", "language", "accessibility", "notes")):
+        self.names: dict[str, QLabel] = {}
+        for row, key in enumerate(ROWS):
             name = QLabel(t(f"ring.{key}"), self)
             name.setObjectName("ringField")
             value = QLabel("", self)
@@ -41,6 +54,7 @@ class RingPanel(QFrame):
             grid.addWidget(name, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(value, row, 1)
             self.values[key] = value
+            self.names[key] = name
         grid.setColumnStretch(1, 1)
         self.waited = QLabel("", self)
         self.waited.setObjectName("ringWait")
@@ -58,6 +72,11 @@ class RingPanel(QFrame):
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        badge_row = QHBoxLayout()
+        badge_row.addStretch(1)
+        badge_row.addWidget(self.badge)
+        badge_row.addStretch(1)
+        layout.addLayout(badge_row)
         layout.addLayout(grid)
         layout.addWidget(self.waited)
         layout.addWidget(self.countdown)
@@ -73,6 +92,7 @@ class RingPanel(QFrame):
         t, d = self.t, self.directory
         self.offer = offer
         self._shown_at = self.clock()
+        self._show_kind(offer.business)
         location = offer.kiosk.location or d.kiosk_location(offer.kiosk.id)
         self.values["kiosk"].setText(f"{offer.kiosk.name}（{location}）" if location else offer.kiosk.name)
         self.values["department"].setText(d.department_name(offer.department, t.language))
@@ -86,6 +106,27 @@ class RingPanel(QFrame):
         self.decline.setEnabled(True)
         self.tick()
         self._flash.start()
+
+    def _show_kind(self, business: p.BusinessInfo | None) -> None:
+        """Kiosk rows for a resident, business rows (and the badge) for a business."""
+        t = self.t
+        for key in KIOSK_ROWS:
+            self._row(key, business is None)
+        for key in BUSINESS_ROWS:
+            self._row(key, business is not None)
+        self.badge.setVisible(business is not None)
+        self.title.setText(t("ring.title_business") if business else t("ring.title"))
+        if business is None:
+            return
+        self.badge.setText(fmt.business_badge(t, business))
+        self.values["company"].setText(business.company)
+        self.values["contact"].setText(business.contact_name)
+        self.values["purpose"].setText(business.purpose or t("ring.no_purpose"))
+        self.values["appointment"].setText(business.appointment_id or t("ring.no_appointment"))
+
+    def _row(self, key: str, visible: bool) -> None:
+        self.names[key].setVisible(visible)
+        self.values[key].setVisible(visible)
 
     def stop(self) -> None:
         self._flash.stop()

@@ -31,6 +31,12 @@ QLabel#ringValue { font-size: 24px; font-weight: bold; }
 QLabel#ringWait { font-size: 30px; font-weight: bold; color: #b71c1c; }
 QFrame#callInfo { background: #f5f5f5; border-radius: 6px; }
 QListWidget#chat { font-size: 16px; }
+QLabel#businessBadge { background: #263238; color: white; font-weight: bold; border-radius: 6px;
+                       padding: 4px 12px; }
+QFrame#ringPanel QLabel#businessBadge { font-size: 24px; padding: 6px 18px; }
+QLabel#sharingBadge { background: #00695c; color: white; font-weight: bold; border-radius: 6px;
+                      padding: 4px 10px; }
+QLabel#problem { color: #b00020; font-weight: bold; }
 """
 
 STATE_COLOURS = {

@@ -1,6 +1,8 @@
-"""The scan viewer: zoom, pan (drag), rotate, fit and actual size; "save to case" is an explicit button.
+"""The document viewer: zoom, pan (drag), rotate, fit and actual size; "save to case" is an explicit button.
 
-The image is decoded in memory from the verified bytes; nothing is written to disk.
+Scans (PNG/JPEG) and a business's uploads (PDF, PNG, JPEG). The image is decoded in memory from the verified
+bytes; a PDF is rendered page by page (PDFium, ``staff_console.uploads.PdfPages``) with previous / next
+buttons; nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from staff_console.i18n import Messages
+from staff_console.uploads import VIEW_DPI, PdfPages
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 16.0
@@ -99,6 +102,8 @@ class DocumentViewer(QWidget):
         saved: bool = False,
         parent: QWidget | None = None,
         screen_dpi: Callable[[], float] | None = None,
+        mime: str = "image/png",
+        badge: str = "",
     ):
         super().__init__(parent, Qt.WindowType.Window)
         self.t = t
@@ -107,13 +112,24 @@ class DocumentViewer(QWidget):
         self._screen_dpi = screen_dpi or (lambda: float(self.logicalDpiX()))
         self.setWindowTitle(title)
         self.setObjectName("documentViewer")
-        image = QImage.fromData(data)
+        self.pdf: PdfPages | None = None
+        self.page = 0
+        if mime == "application/pdf":
+            self.pdf = PdfPages(data)
+            self.dpi = VIEW_DPI
+            image = pil_to_qimage(self.pdf.render(0))
+        else:
+            image = QImage.fromData(data)
         if image.isNull():
             raise ValueError(f"document {doc_id} is not an image Qt can decode")
         self.image_size = (image.width(), image.height())
         self.view = ImageView(self)
         self.view.set_image(image)
         buttons = QHBoxLayout()
+        self.badge = QLabel(badge, self)
+        self.badge.setObjectName("businessBadge")
+        self.badge.setVisible(bool(badge))
+        buttons.addWidget(self.badge)
         self.zoom_in = self._button("viewer.zoom_in", lambda: self.view.zoom(ZOOM_STEP), buttons)
         self.zoom_out = self._button("viewer.zoom_out", lambda: self.view.zoom(1 / ZOOM_STEP), buttons)
         self.fit_button = self._button("viewer.fit", self.view.fit, buttons)
@@ -127,9 +143,12 @@ class DocumentViewer(QWidget):
         buttons.addWidget(self.save_button)
         self.info = QLabel(verified_note, self)
         self.info.setObjectName("muted")
+        self.info.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)
+        if self.pdf is not None:
+            layout.addLayout(self._page_buttons())
         layout.addWidget(self.info)
         self.set_saved(saved)
         self.resize(900, 1000)
@@ -139,6 +158,44 @@ class DocumentViewer(QWidget):
         button.clicked.connect(slot)
         layout.addWidget(button)
         return button
+
+    def _page_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.previous_page = self._button("viewer.previous_page", lambda: self.show_page(self.page - 1), row)
+        self.page_label = QLabel("", self)
+        self.page_label.setObjectName("heading")
+        row.addWidget(self.page_label)
+        self.next_page = self._button("viewer.next_page", lambda: self.show_page(self.page + 1), row)
+        row.insertStretch(0, 1)
+        row.addStretch(1)
+        self._update_page_buttons()
+        return row
+
+    @property
+    def page_count(self) -> int:
+        return self.pdf.count if self.pdf is not None else 1
+
+    def show_page(self, index: int) -> None:
+        """Show page ``index`` (0-based) of a PDF, fitted to the window."""
+        if self.pdf is None or not 0 <= index < self.pdf.count:
+            return
+        self.page = index
+        image = pil_to_qimage(self.pdf.render(index))
+        self.image_size = (image.width(), image.height())
+        self.view.set_image(image)
+        self.view.fit()
+        self._update_page_buttons()
+
+    def _update_page_buttons(self) -> None:
+        self.page_label.setText(self.t("viewer.page", page=self.page + 1, pages=self.page_count))
+        self.previous_page.setEnabled(self.page > 0)
+        self.next_page.setEnabled(self.page + 1 < self.page_count)
+
+    def release(self) -> None:
+        """The call is over: let go of the PDF (the window is closed and deleted by the caller)."""
+        if self.pdf is not None:
+            self.pdf.close()
+            self.pdf = None
 
     def actual_size(self) -> None:
         """Paper size on screen when the scan's dpi is known (a 300 dpi scan at the screen's dpi), else
@@ -153,3 +210,10 @@ class DocumentViewer(QWidget):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self.view.fit()
+
+
+def pil_to_qimage(image: Any) -> QImage:
+    """A PIL RGB image as a QImage that owns its pixels (the PIL buffer may go away)."""
+    rgb = image.convert("RGB")
+    data = rgb.tobytes()
+    return QImage(data, rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()

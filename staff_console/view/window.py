@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,6 +33,7 @@ from staff_console.samples import sample_form_png
 from staff_console.view.boards import HistoryBoard, SupervisorBoard
 from staff_console.view.call import CallPage
 from staff_console.view.header import Header
+from staff_console.view.invitations import InvitationDialog
 from staff_console.view.ring import RingPanel
 from staff_console.view.ringer import Ringer
 from staff_console.view.shift import ShiftPage
@@ -69,6 +71,7 @@ class ConsoleWindow(QMainWindow):
         self.runner = TaskRunner(self.show_error)
         self.viewers: dict[str, DocumentViewer] = {}
         self.file_dialog: QFileDialog | None = None
+        self.invitation_dialog: InvitationDialog | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.setWindowTitle(t("app.title"))
         self.resize(1400, 860)
@@ -110,6 +113,8 @@ class ConsoleWindow(QMainWindow):
         self.sign_in.submitted.connect(lambda u, p, r: self.runner.run(self._sign_in(u, p, r)))
         self.header.available_clicked.connect(lambda: self._act(lambda c: c.set_available()))
         self.header.away_clicked.connect(lambda reason: self._act(lambda c: c.set_away(reason)))
+        self.header.invite_clicked.connect(self.open_invitations)
+        self.header.sign_out_clicked.connect(lambda: self._act(lambda c: c.sign_out()))
         self.shift.shift_chosen.connect(lambda deps: self._act(lambda c: c.set_shift(deps)))
         self.ring.accept_clicked.connect(self._accept)
         self.ring.decline_clicked.connect(self._decline)
@@ -179,9 +184,25 @@ class ConsoleWindow(QMainWindow):
         self.board.refresh(controller.stats)
         self.changed.emit("attached")
 
+    def open_invitations(self) -> InvitationDialog | None:
+        """The non-modal invitation dialog (never exec()ed under qasync); one per window."""
+        c = self.controller
+        if c is None:
+            return None
+        if self.invitation_dialog is None:
+            self.invitation_dialog = InvitationDialog(self.t, c, self.runner, self._departments(), self)
+        self.invitation_dialog.show()
+        self.invitation_dialog.raise_()
+        self.invitation_dialog.reload()
+        return self.invitation_dialog
+
     async def shutdown(self) -> None:
         self.ringer.stop()
+        dialog, self.invitation_dialog = self.invitation_dialog, None
+        if dialog is not None and shiboken6.isValid(dialog):  # a child: gone once the window was deleted
+            dialog.close()
         for viewer in list(self.viewers.values()):
+            viewer.release()
             viewer.close()
         self.runner.cancel_all()
         if self._unsubscribe is not None:
@@ -262,20 +283,28 @@ class ConsoleWindow(QMainWindow):
             return None
         viewer = self.viewers.get(doc_id)
         if viewer is None:
-            offer = document.offer
-            note = self.t("viewer.verified", size=f"{offer.size / 1024:.0f}", sha=offer.sha256[:16])
+            t, offer = self.t, document.offer
+            note = t("viewer.verified", size=f"{offer.size / 1024:.0f}", sha=offer.sha256[:16])
             if offer.warning == "mynumber_back":
-                note += "\n" + self.t("viewer.mynumber_warning")
-            title = self.t("viewer.title", name=offer.name)
-            viewer = DocumentViewer(
-                self.t,
-                doc_id,
-                document.data,
-                title=title,
-                verified_note=note,
-                dpi=offer.dpi,
-                saved=document.saved,
-            )
+                note += "\n" + t("viewer.mynumber_warning")
+            name = offer.name or doc_id
+            title = t("viewer.title_upload" if document.upload else "viewer.title", name=name)
+            try:
+                viewer = DocumentViewer(
+                    t,
+                    doc_id,
+                    document.data,
+                    title=title,
+                    verified_note=note,
+                    dpi=offer.dpi,
+                    saved=document.saved,
+                    mime=offer.mime,
+                    badge=t("viewer.upload_badge", name=name) if document.upload else "",
+                )
+            except ValueError as exc:  # checked on arrival; a page PDFium cannot render after all
+                self.show_error(ValueError(t("upload.unreadable", name=name)))
+                log.warning("document %s could not be shown: %s", doc_id, type(exc).__name__)
+                return None
             viewer.save_requested.connect(self._save_document)
             self.viewers[doc_id] = viewer
         viewer.show()
@@ -293,6 +322,7 @@ class ConsoleWindow(QMainWindow):
 
     def _close_viewers(self) -> None:
         for viewer in self.viewers.values():
+            viewer.release()
             viewer.close()
             viewer.deleteLater()
         self.viewers.clear()
@@ -309,7 +339,10 @@ class ConsoleWindow(QMainWindow):
             "call_connecting": self._on_call_connecting,
             "call_ended": self._on_call_over,
             "call_requeued": self._on_call_over,
-            "chat": lambda c, data: call.add_chat(data["sender"], data["text"]),
+            "chat": lambda c, data: call.add_chat(
+                "business" if data["sender"] == "resident" and c.desk.business else data["sender"],
+                data["text"],
+            ),
             "scan_status": lambda c, data: call.scan_status.setText(t(f"scan.{data['stage']}")),
             "document_received": self._on_document_received,
             "document_shown": lambda c, data: call.shown_status.setText(t("documents.sent")),
@@ -326,6 +359,7 @@ class ConsoleWindow(QMainWindow):
                 else t("slip.failed", status=data.get("printer_status", ""), detail=data.get("detail", ""))
             ),
             "transfer_cancelled": lambda c, data: call.transfer_status.setText(t("transfer.cancelled")),
+            "screen_share": self._on_screen_share,
             "transferred": self._on_transferred,
             "stats": self._on_stats,
             "error": lambda c, data: self.statusBar().showMessage(
@@ -369,6 +403,7 @@ class ConsoleWindow(QMainWindow):
         self.ring.stop()
         self.call.reset()
         session = c.party.session
+        self.call.set_business(c.current is not None and c.current.business is not None)
         if session is not None:
             self.call.stage.remote.set_source(session.remote_video)
         media = c.party.media
@@ -391,18 +426,33 @@ class ConsoleWindow(QMainWindow):
             10_000,
         )
 
+    def _on_screen_share(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        session = c.party.session
+        # remote_screen: the session's LatestFrame of the second remote video track (the shared screen)
+        source = getattr(session, "remote_screen", None) if session is not None else None
+        self.call.set_screen_share(bool(data.get("active")), source)
+        if data.get("active"):
+            self.tabs.setCurrentWidget(self.desk)
+
     def _on_document_received(self, c: ConsoleController, data: dict[str, Any]) -> None:
         t = self.t
         if not data.get("ok"):
-            self.call.scan_status.setText(t("scan.damaged", detail=data.get("detail", "")))
+            if data.get("purpose") == "upload":
+                text = upload_problem(t, data.get("name") or "", data.get("detail", ""))
+            else:
+                text = t("scan.damaged", detail=data.get("detail", ""))
+            self.call.set_document_status(text, problem=True)
             return
         doc = c.desk.documents.get(data["doc_id"])
         if doc is not None:
             label = t(
-                "documents.item", name=doc.offer.name or data["doc_id"], size=f"{doc.offer.size / 1024:.0f}"
+                "documents.item_upload" if doc.upload else "documents.item",
+                name=doc.offer.name or data["doc_id"],
+                size=f"{doc.offer.size / 1024:.0f}",
+                pages=doc.pages,
             )
             self.call.add_document(data["doc_id"], label)
-            self.call.scan_status.setText(t("scan.verified"))
+            self.call.set_document_status(t("upload.verified" if doc.upload else "scan.verified"))
             self.open_document(data["doc_id"])
 
     def _on_transferred(self, c: ConsoleController, data: dict[str, Any]) -> None:
@@ -457,3 +507,13 @@ class ConsoleWindow(QMainWindow):
         if c is None:
             return []
         return [(d.id, d.name_ja if self.t.language == "ja" else d.name_en) for d in c.departments.values()]
+
+
+UPLOAD_PROBLEMS = ("too_large", "wrong_type", "unreadable", "damaged")
+
+
+def upload_problem(t: Messages, name: str, detail: str) -> str:
+    """The officer's sentence for a refused upload, from the reason code that starts ``detail``."""
+    code = detail.split(":", 1)[0].strip()
+    key = f"upload.{code}" if code in UPLOAD_PROBLEMS else "upload.refused"
+    return t(key, name=name or "—", detail=detail)

@@ -64,6 +64,9 @@ SAMPLES: list[p.Wire] = [
     p.CallRequeued(call_id="c1"),
     p.OfficerState(state="away", reason="no_answer"),
     p.Pong(nonce=7),
+    p.AppointmentCheckedIn(
+        call_id="c1", department="kosodate", slot_start="2026-12-02T10:30:00+09:00", early=True
+    ),
     p.SetShift(departments=["kosodate", "okuyami"]),
     p.TransferCall(call_id="c1", to_department="kenko-hoken", note="国保の喪失も必要", warm=True),
     p.CancelTransfer(call_id="c1"),

@@ -42,14 +42,18 @@ from signaling_server.testing import test_config
 
 STAFF = "bearer session: it_admin, officer, supervisor"
 IT_API = "cookie session: it_admin (same origin)"
+CASE_READ = "bearer session: officer, supervisor [case: its officer or a supervisor of its department]"
+CASE_SAVE = "bearer session: officer, supervisor [case: its officer, within a day]"
+INVITE = "bearer session: officer, supervisor [own departments]"
 
 ROUTES = {
     # The websocket authenticates in its hello (credentials per role; see docs/security.md), not per route.
     "GET /ws": "signs in with its hello",
     "GET /healthz": "public",
     "GET /api/departments": "public",
-    "GET /api/stats": "bearer session: it_admin, supervisor",
-    "GET /api/officers/me/calls": STAFF,
+    "GET /api/stats": "bearer session: it_admin, supervisor [own departments]",
+    "GET /api/officers/me/calls": STAFF + " [own records]",
+    "DELETE /api/sessions/current": STAFF + " [own records]",
     "GET /it/login": "public",
     "POST /it/login": "public (same origin)",
     "POST /it/logout": "public (same origin)",
@@ -64,10 +68,35 @@ ROUTES = {
     "GET /board": "public",
     "GET /api/board": "public",
     "GET /monitoring/static/{name}": "public",
-    # Every member of staff passes these routes; the case itself decides (case_routes._case).
-    "GET /api/cases/{call_id}/documents": STAFF,
-    "PUT /api/cases/{call_id}/documents/{doc_id}": STAFF,
-    "GET /api/cases/{call_id}/documents/{doc_id}": STAFF,
+    # Officers and supervisors pass the role; the case decides (access.authorise_case, policy.py).
+    "GET /api/cases/{call_id}/documents": CASE_READ,
+    "PUT /api/cases/{call_id}/documents/{doc_id}": CASE_SAVE,
+    "GET /api/cases/{call_id}/documents/{doc_id}": CASE_READ,
+    # The business counter (docs/business.md): invitations for the caller's departments, redeem, the client.
+    "POST /api/invitations": INVITE + " (same origin)",
+    "GET /api/invitations": INVITE,
+    "DELETE /api/invitations/{invitation_id}": INVITE + " (same origin)",
+    "POST /api/business/redeem": "public (same origin)",
+    "GET /b": "public",
+    "GET /b/": "public",
+    "GET /b/{name}": "public",
+    # Appointments (docs/appointments.md): the public booking page and its API, the staff API.
+    "GET /booking": "public",
+    "GET /booking/static/{name}": "public",
+    "GET /api/booking/departments": "public",
+    "GET /api/booking/days": "public",
+    "GET /api/booking/slots": "public",
+    "POST /api/booking": "public (same origin)",
+    "POST /api/booking/lookup": "public (same origin)",
+    "POST /api/booking/cancel": "public (same origin)",
+    "POST /api/booking/reschedule": "public (same origin)",
+    "POST /api/booking/ics": "public (same origin)",
+    "GET /api/appointments/me": "bearer session: officer, supervisor [own records]",
+    "GET /api/appointments": "bearer session: officer, supervisor [own departments]",
+    "POST /api/appointments": "bearer session: officer, supervisor [own departments]",
+    "PUT /api/appointments/slots": "bearer session: supervisor [own departments]",
+    "GET /api/appointments/affected": "bearer session: supervisor [own departments]",
+    "GET /api/appointments/stats": "bearer session: it_admin, supervisor [own departments]",
 }
 
 

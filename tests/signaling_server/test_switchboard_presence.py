@@ -106,3 +106,40 @@ def test_after_shutdown_a_departing_party_keeps_its_call(harness) -> None:
     harness.board.detach(k)
     harness.advance(harness.config.server.reconnect_grace_s * 2)
     assert call_id in harness.board.calls and o_inbox.only(p.CallEnded) == []
+
+
+# ------------------------------------------------------------------ a finished call's end is told once
+
+
+def test_an_officer_who_ended_the_call_hears_no_second_end_and_keeps_wrap_up_on_reconnect(harness) -> None:
+    """Issue 12 item 4: the officer ended the call itself, so it knows; a reconnect (a network blip, a
+    browser reload) must not replay call_ended, and its wrap-up must still be running afterwards."""
+    _k, _k_inbox, o, o_inbox, call_id = harness.call_in_progress()
+    harness.send(o, p.EndCall(call_id=call_id, outcome="resolved"))
+    assert [m.state for m in o_inbox.only(p.OfficerState)] == ["wrap_up"]
+    harness.board.detach(o)
+    harness.advance(1)
+    _, again = harness.connect(officer())
+    assert again.only(p.CallEnded) == []
+    assert [m.state for m in again.only(p.OfficerState)] == ["wrap_up"]
+
+
+def test_an_end_proven_delivered_is_not_replayed_on_reconnect(harness) -> None:
+    """The kiosk's connection outlived the call_ended by a heartbeat round (a ping written after it was
+    answered): it was delivered, so a later reconnect does not replay it."""
+    k, k_inbox, o, _, call_id = harness.call_in_progress()
+    harness.send(o, p.EndCall(call_id=call_id, outcome="resolved"))
+    assert [m.call_id for m in k_inbox.only(p.CallEnded)] == [call_id]
+    harness.advance(harness.config.server.ws_heartbeat_s * 2)
+    harness.board.detach(k)
+    _, again = harness.connect(kiosk())
+    assert again.only(p.CallEnded) == []
+
+
+def test_an_end_not_proven_delivered_is_still_told_again(harness) -> None:
+    """The connection died right after the call_ended was written into it: it is told again."""
+    k, _, o, _, call_id = harness.call_in_progress()
+    harness.send(o, p.EndCall(call_id=call_id, outcome="resolved"))
+    harness.board.detach(k)
+    _, again = harness.connect(kiosk())
+    assert [(m.call_id, m.reason) for m in again.only(p.CallEnded)] == [(call_id, EndReason.COMPLETED)]
