@@ -35,17 +35,28 @@ class MailerError(ValueError):
     """The mail configuration cannot be used (an unreadable password file)."""
 
 
+def read_password_file(path: Path) -> str:
+    """The SMTP password from its own file, refused when anyone but its owner may read or write it (the
+    same rule as the secrets file, config/loader.py)."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise MailerError(f"smtp.password_file: cannot read {path}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise MailerError(
+            f"smtp.password_file {path} is readable or writable by others (mode {mode & 0o777:04o}); "
+            f"chmod 600 {path}"
+        )
+    return text
+
+
 class Mailer:
     def __init__(self, smtp: SmtpConfig) -> None:
         self._smtp = smtp
         self._password = smtp.password
         if smtp.host and smtp.password_file:
-            try:
-                self._password = Path(smtp.password_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise MailerError(
-                    f"smtp.password_file: cannot read {smtp.password_file}: {exc.strerror}"
-                ) from None
+            self._password = read_password_file(Path(smtp.password_file))
 
     @property
     def enabled(self) -> bool:
