@@ -1,14 +1,18 @@
 """The public wait board: ``/board`` (the page) and ``/api/board`` (its JSON). No login, no personal data:
-department ids and names, open or closed, how many wait and the estimated wait."""
+department ids and names, open or closed, how many wait and the estimated wait, and the booking slots still
+free today (``/booking``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from signaling_server.access import public
-from signaling_server.appkeys import SWITCHBOARD
+from signaling_server.appkeys import CONFIG, SWITCHBOARD
+from signaling_server.appointments.shared import APPOINTMENTS
 from signaling_server.monitor import MONITOR
 from signaling_server.web_pages import html_page, json_page
 
@@ -20,10 +24,29 @@ BOARD_CSP = (
 routes = web.RouteTableDef()
 
 
+def bookable_today(app: web.Application, now: float) -> dict[str, dict[str, Any]]:
+    """Per department taking bookings: how many slots can still be booked today and the next one's time
+    (city time, "HH:MM"), from the booking service's own rules (lead time, capacity, blocks)."""
+    service = app.get(APPOINTMENTS)
+    if service is None:
+        return {}
+    tz = ZoneInfo(app[CONFIG].city.timezone)
+    today = dt.datetime.fromtimestamp(now, tz).date()
+    found = {}
+    for department in service.departments:
+        slots = service.slots(department, today, bookable_only=True)
+        first = min((s.start for s in slots), default=None)
+        next_time = None if first is None else dt.datetime.fromtimestamp(first, tz).strftime("%H:%M")
+        found[department] = {"free_slots_today": len(slots), "next_free_slot": next_time}
+    return found
+
+
 def board_data(app: web.Application) -> dict[str, Any]:
-    """The public wait board: departments' open state, waiting count and estimated wait. No personal data."""
+    """The public wait board: departments' open state, waiting count and estimated wait, and for those
+    taking bookings the slots still free today. No personal data."""
     monitor = app[MONITOR]
     board = app[SWITCHBOARD]
+    free = bookable_today(app, monitor.clock())
     return {
         "generated_at": monitor.clock(),
         "city": monitor.city,
@@ -37,6 +60,8 @@ def board_data(app: web.Application) -> dict[str, Any]:
                 "waiting": d.waiting,
                 "ewt_s": d.ewt_s,
                 "next_open": d.next_open,
+                "free_slots_today": free.get(d.id, {}).get("free_slots_today"),  # None: takes no bookings
+                "next_free_slot": free.get(d.id, {}).get("next_free_slot"),
             }
             for d in board.department_infos()
         ],

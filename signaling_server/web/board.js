@@ -5,21 +5,23 @@
   const TEXT = {
     ja: {
       title: "リモート窓口 待ち時間のご案内", sub: "Remote counter — current waiting times",
-      dep: "窓口", state: "受付状況", waiting: "お待ちの方", ewt: "待ち時間の目安",
+      dep: "窓口", state: "受付状況", waiting: "お待ちの方", ewt: "待ち時間の目安", slots: "本日の予約枠",
+      free: (n, next) => (n > 0 ? `${n} 枠（次 ${next}）` : "本日は満了"),
       open: "受付中", closed: "受付時間外", next: (t) => `次の受付: ${t}`,
       people: (n) => `${n} 人`, none: "待ちなし",
       minutes: (m) => (m < 1 ? "すぐにご案内" : `約 ${m} 分`), unknown: "—",
       updated: (t) => `最終更新 ${t}`, stale: "最新の情報を取得できません。表示が古い可能性があります。",
-      note: "待ち時間は目安です。お近くの公民館・支所のリモート窓口端末からご利用いただけます。",
+      note: "待ち時間は目安です。お近くの公民館・支所のリモート窓口端末からご利用いただけます。予約は /booking から。",
     },
     en: {
       title: "Remote counter — current waiting times", sub: "リモート窓口 待ち時間のご案内",
-      dep: "Counter", state: "Status", waiting: "Waiting", ewt: "Estimated wait",
+      dep: "Counter", state: "Status", waiting: "Waiting", ewt: "Estimated wait", slots: "Bookable today",
+      free: (n, next) => (n > 0 ? `${n} ${n === 1 ? "slot" : "slots"} (next ${next})` : "Fully booked today"),
       open: "Open", closed: "Closed", next: (t) => `Opens ${t}`,
       people: (n) => `${n} ${n === 1 ? "person" : "people"}`, none: "No wait",
       minutes: (m) => (m < 1 ? "Served shortly" : `about ${m} min`), unknown: "—",
       updated: (t) => `Updated ${t}`, stale: "Cannot reach the server; the figures may be out of date.",
-      note: "Waits are estimates. Use the remote counter kiosks at community centres and branch offices.",
+      note: "Waits are estimates. Use the remote counter kiosks at community centres and branch offices. Book a time at /booking.",
     },
   };
   const params = new URLSearchParams(location.search);
@@ -56,6 +58,7 @@
     document.getElementById("h-state").textContent = t.state;
     document.getElementById("h-waiting").textContent = t.waiting;
     document.getElementById("h-ewt").textContent = t.ewt;
+    document.getElementById("h-slots").textContent = t.slots;
     document.getElementById("note").textContent = t.note;
     document.getElementById("stale").textContent = t.stale;
     for (const b of document.querySelectorAll("nav.lang button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
@@ -75,6 +78,8 @@
       tr.appendChild(el("td", "waiting", d.open ? (d.waiting > 0 ? t.people(d.waiting) : t.none) : t.unknown));
       const minutes = d.ewt_s === null || d.ewt_s === undefined ? null : Math.round(d.ewt_s / 60);
       tr.appendChild(el("td", "ewt", d.open && minutes !== null ? t.minutes(minutes) : t.unknown));
+      const free = d.free_slots_today;  // null: this counter takes no bookings
+      tr.appendChild(el("td", "slots", free === null || free === undefined ? t.unknown : t.free(free, d.next_free_slot)));
       return tr;
     });
     document.getElementById("rows").replaceChildren(...rows);

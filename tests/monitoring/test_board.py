@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
 from remote_call import protocol as p
+from signaling_server.appointments.model import BookingRequest
+from signaling_server.appointments.shared import APPOINTMENTS
 from signaling_server.testing import WireClient
 
+from .conftest import FakeClock
 from .test_dashboard import ARGS, CHROMIUM, _keep
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -35,7 +40,10 @@ async def test_board_json_needs_no_login_and_carries_no_personal_data(monitored)
         text = json.dumps(data, ensure_ascii=False)
         for private in ("kiosk-ueda", "ninshin-todoke", "上田", "hanako", "call_id"):
             assert private not in text
-        assert set(kosodate) == {"id", "name_ja", "name_en", "open", "waiting", "ewt_s", "next_open"}
+        assert set(kosodate) == {
+            "id", "name_ja", "name_en", "open", "waiting", "ewt_s", "next_open",
+            "free_slots_today", "next_free_slot",
+        }  # fmt: skip
         await k.close()
 
 
@@ -51,6 +59,8 @@ async def test_board_page_shows_departments_in_japanese_and_english_and_refreshe
             assert await row.locator(".primary").text_content() == "子育てあんしん課"
             assert await row.locator(".badge").text_content() == "受付中"
             assert await row.locator(".waiting").text_content() == "待ちなし"
+            assert await page.text_content("#h-slots") == "本日の予約枠"
+            assert (await row.locator(".slots").text_content() or "").strip()  # a count, 本日は満了 or —
             rows = await page.locator("#rows tr").count()
             assert rows == len([d for d in server.config.departments if d.remote])
             # Someone joins the queue; the page shows it at its next automatic refresh.
@@ -72,3 +82,32 @@ async def test_board_page_shows_departments_in_japanese_and_english_and_refreshe
             await k.close()
         finally:
             await browser.close()
+
+
+async def test_the_board_shows_todays_free_booking_slots_and_a_booking_takes_one(monitored):
+    # Wednesday 2026-11-25 10:00 in Morioka: a working day with the afternoon's slots still free.
+    morning = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
+    async with monitored(clock=FakeClock(morning)) as server:
+        service = server.app[APPOINTMENTS]
+        slots = service.slots("kosodate", dt.date(2026, 11, 25), bookable_only=True)
+        _, before = await board(server)
+        rows = {d["id"]: d for d in before["departments"]}
+        first = dt.datetime.fromtimestamp(slots[0].start, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+        assert (rows["kosodate"]["free_slots_today"], rows["kosodate"]["next_free_slot"]) == (
+            len(slots),
+            first,
+        )
+        assert len(slots) > 1 and first >= "11:00"  # nothing inside the 60-minute lead time
+        takes_none = [d for d in server.config.departments if d.remote and d.id not in service.departments]
+        assert takes_none and rows[takes_none[0].id]["free_slots_today"] is None
+        service.book(
+            BookingRequest(
+                department="kosodate", slot_start=slots[0].start, name="岩手 花子", contact="019-000-0000"
+            ),
+            actor="test",
+        )
+        _, after = await board(server)
+        kosodate = next(d for d in after["departments"] if d["id"] == "kosodate")
+        second = dt.datetime.fromtimestamp(slots[1].start, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+        assert (kosodate["free_slots_today"], kosodate["next_free_slot"]) == (len(slots) - 1, second)
+        assert "花子" not in json.dumps(after, ensure_ascii=False)  # still no personal data
