@@ -99,7 +99,9 @@ class ConsoleController:
                 quality_s=quality_s,
                 app_version=APP_VERSION,
             )
-            if telemetry
+            # A supervisor takes no calls and its PC is not a call party the health registry follows: the
+            # server refuses its heartbeats (the status bar showed "a supervisor may not send 'heartbeat'").
+            if telemetry and self.role is p.Role.OFFICER
             else None
         )
 

@@ -30,6 +30,7 @@ from staff_console.directory import Directory
 from staff_console.i18n import Messages
 from staff_console.media import ConsoleMedia
 from staff_console.samples import sample_form_png
+from staff_console.view.appointments import AppointmentsTab
 from staff_console.view.boards import HistoryBoard, SupervisorBoard
 from staff_console.view.call import CallPage
 from staff_console.view.header import Header
@@ -90,6 +91,9 @@ class ConsoleWindow(QMainWindow):
         self.tabs.addTab(self.desk, t("tab.desk"))
         self.tabs.addTab(self.history, t("tab.history"))
         self.tabs.addTab(self.board, t("tab.board"))
+        self.appointments = AppointmentsTab(t, self.runner, self)
+        self.tabs.addTab(self.appointments, t("tab.appointments"))
+        self.tabs.currentChanged.connect(self._on_tab)
         main = QWidget(self)
         layout = QVBoxLayout(main)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -179,10 +183,15 @@ class ConsoleWindow(QMainWindow):
         self.tabs.setTabVisible(1, not supervisor)
         self.tabs.setTabVisible(2, supervisor or controller.stats is not None)
         self.tabs.setTabText(2, self.t("tab.board") if supervisor else self.t("tab.queues"))
+        self.appointments.attach(controller, self._departments())
         self.tabs.setCurrentWidget(self.board if supervisor else self.desk)
         self.refresh()
         self.board.refresh(controller.stats)
         self.changed.emit("attached")
+
+    def _on_tab(self, index: int) -> None:
+        if self.tabs.widget(index) is self.appointments:
+            self.appointments.reload()  # bookings change on the server: fresh each time the tab is shown
 
     def open_invitations(self) -> InvitationDialog | None:
         """The non-modal invitation dialog (never exec()ed under qasync); one per window."""

@@ -20,6 +20,7 @@ from devtools.headless import (
 from remote_call import incall as ic
 from remote_call import protocol as p
 from remote_call.documents import sha256_hex
+from signaling_server.auth import hash_password
 from staff_console.controller import ConsoleController
 
 
@@ -196,3 +197,19 @@ async def test_the_shift_is_chosen_from_the_officers_own_skills(server):
         assert len(hanako.skills) == len(hanako.departments) > 1  # a shift does not narrow the skills
     finally:
         await asyncio.gather(kenji.stop(), hanako.stop())
+
+
+async def test_a_supervisors_console_sends_no_heartbeat_the_server_would_refuse(server):
+    server.store.add_officer("kacho", "課長", "supervisor", hash_password(PASSWORD), {"kosodate": "primary"})
+    console = ConsoleController(
+        server.url, "kacho", PASSWORD, console_media(), role="supervisor", config=server.config
+    )
+    errors: list[dict] = []
+    console.events.subscribe(lambda event, data: errors.append(data) if event == "error" else None)
+    await console.start(TIMEOUT)
+    try:
+        assert console.telemetry is None
+        await console.round_trip()  # everything it sent has been answered
+        assert errors == []
+    finally:
+        await console.stop()
