@@ -1,7 +1,8 @@
 """The kiosk's (and the officer's) speaker through sounddevice (PortAudio), and the chime.
 
-`play_remote_audio(track)` resamples received frames (s16 stereo 48 kHz from aiortc) to mono and queues
-them for an `OutputStream` callback; the queue is bounded so latency cannot grow. What is played is also
+`play_remote_audio(track)` resamples received frames (s16 stereo 48 kHz from aiortc) to mono, mixes them
+with any other remote track playing at the same time (hardware.mixer) and queues them for an `OutputStream`
+callback; the queue is bounded so latency cannot grow. What is played is also
 fed to the echo canceller as the far-end signal (see hardware.audio for the microphone side).
 """
 
@@ -22,6 +23,7 @@ from aiortc.mediastreams import MediaStreamError
 from hardware.audio import BLOCK, SAMPLE_RATE, AudioDeviceError, _sd, resolve_device
 from hardware.echo import EchoCanceller
 from hardware.health import DeviceHealth, HealthTracker
+from hardware.mixer import AudioMixer
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class Speaker:
         self.underruns = 0
         self.dropped_samples = 0
         self.frames_received = 0
+        self.mixer = AudioMixer(block)
 
     async def start(self) -> Speaker:
         self._loop = asyncio.get_running_loop()
@@ -216,17 +219,25 @@ class Speaker:
     async def play_remote_audio(self, track: MediaStreamTrack) -> None:
         """Play a received track (any format; aiortc gives s16 stereo 48 kHz) until it ends."""
         resampler = av.AudioResampler(format="s16", layout="mono", rate=self.sample_rate)
-        while True:
-            try:
-                # An audio track's frames; aiortc types recv() for every kind of track.
-                frame = cast(av.AudioFrame, await track.recv())
-            except MediaStreamError:
-                return
-            self.frames_received += 1
-            if self._stream is None:
-                continue  # no speaker: keep draining so the receiver's queue cannot grow
-            for out in resampler.resample(frame):
-                self.enqueue(out.to_ndarray().reshape(-1).astype(np.int16, copy=False))
+        lane = self.mixer.add_lane()  # a three-party call plays two voices at once (hardware.mixer)
+        try:
+            while True:
+                try:
+                    # An audio track's frames; aiortc types recv() for every kind of track.
+                    frame = cast(av.AudioFrame, await track.recv())
+                except MediaStreamError:
+                    return
+                self.frames_received += 1
+                if self._stream is None:
+                    continue  # no speaker: keep draining so the receiver's queue cannot grow
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+                    for block in self.mixer.push(lane, samples):
+                        self.enqueue(block)
+        finally:
+            for block in self.mixer.remove_lane(lane):
+                if self._stream is not None:
+                    self.enqueue(block)
 
 
 def chime(sample_rate: int = SAMPLE_RATE, amplitude: float = 0.3) -> np.ndarray:
