@@ -86,10 +86,34 @@ class OpeningHours(Strict):
         return result
 
 
+# Names of departments and procedures in the kiosk's other languages (ja and en are required fields):
+# the field per language, and what is shown where one is missing (``madoguchi-admin config check
+# --translations`` lists the gaps). ja-easy carries readings as {漢字|かんじ}.
+NAME_FIELDS = {
+    "ja": "name_ja",
+    "ja-easy": "name_ja_easy",
+    "en": "name_en",
+    "zh": "name_zh",
+    "ko": "name_ko",
+    "vi": "name_vi",
+}
+NAME_FALLBACK = {"ja": "ja", "ja-easy": "ja", "en": "en", "zh": "en", "ko": "en", "vi": "en"}
+
+
+def localized_name(item: Department | Procedure, lang: str) -> str:
+    """``item``'s name in ``lang``, else in its fallback language (Japanese for ja-easy, else English)."""
+    own = getattr(item, NAME_FIELDS.get(lang, "name_en"))
+    return own or getattr(item, NAME_FIELDS[NAME_FALLBACK.get(lang, "en")])
+
+
 class Department(Strict):
     id: Identifier
     name_ja: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
+    name_ja_easy: str = ""
+    name_zh: str = ""
+    name_ko: str = ""
+    name_vi: str = ""
     audience: Audience
     kind: CounterKind = CounterKind.ONE_TO_ONE
     remote: bool = True  # False: listed for reference only, never offered at a kiosk
@@ -114,6 +138,10 @@ class Procedure(Strict):
     id: Identifier
     name_ja: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
+    name_ja_easy: str = ""
+    name_zh: str = ""
+    name_ko: str = ""
+    name_vi: str = ""
     category: str = Field(min_length=1)  # e.g. 子育て, 介護, 年金, 国保, 住民票, おくやみ, 上下水道, 建築
     department: Identifier
     audience: Audience
@@ -353,6 +381,7 @@ class DepartmentAppointments(Strict):
     grace_minutes: int = Field(default=10, ge=1, le=120)  # late arrivals keep the booking; then a no-show
     early_minutes: int = Field(default=60, ge=0, le=240)  # how early a resident may check in
     officer_first_s: float = Field(default=60, ge=0, le=1800)  # the booked officer alone is rung this long
+    walk_in_officers: int = Field(default=0, ge=0, le=100)  # roster: officers on shift kept for walk-ins
 
     @field_validator("hours")
     @classmethod
@@ -370,10 +399,26 @@ class DepartmentAppointments(Strict):
         return self
 
 
+class OfficerShift(Strict):
+    """One officer's weekly working hours (勤務表) for bookings: on ``days`` within ``hours``, serving
+    ``departments``. A department named by any shift has its slots' capacity follow the roster."""
+
+    officer: Annotated[str, Field(min_length=1, max_length=64)]  # the staff account's username
+    departments: list[Identifier] = Field(min_length=1)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    hours: list[str] = ["08:30-17:15"]
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, spans: list[str]) -> list[str]:
+        return DepartmentAppointments._hours(spans)
+
+
 class AppointmentsConfig(Strict):
     """Appointments (予約): which departments take bookings, and the public booking page's limits."""
 
     departments: list[DepartmentAppointments] = []
+    shifts: list[OfficerShift] = []  # the roster; empty: capacity is bookable_officers (or a supervisor's)
     bookings_per_address_per_day: int = Field(default=5, ge=1, le=1000)  # the public page, per address
     pin_failures: int = Field(default=5, ge=1, le=100)  # wrong PINs from one address before a lockout
     reminder_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # the day before

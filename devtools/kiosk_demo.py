@@ -19,6 +19,7 @@ from config.schema import AppConfig
 from devtools.manual_clock import ManualTimers
 from hardware.simulated import SimulatedMedia, TestPatternVideoTrack
 from kiosk_client.controller import KioskController
+from kiosk_client.desk import reply_text
 from kiosk_client.flow import KioskState, Screen
 from kiosk_client.media import FrameSlot
 from kiosk_client.peripherals import Peripherals, PrintOutcome
@@ -27,6 +28,7 @@ from remote_call import incall as ic
 from remote_call import protocol as p
 from remote_call.desk import ChatLine, ShownDocument
 from remote_call.documents import sha256_hex
+from signaling_server.routing.estimate import estimate_wait, wait_estimate
 
 STAGES: tuple[str, ...] = (
     "welcome",
@@ -35,16 +37,21 @@ STAGES: tuple[str, ...] = (
     "choose_category",
     "choose_department",
     "choose_closed",
+    "choose_search",
     "consent",
     "preflight",
     "waiting",
     "connecting",
     "in_call_chat",
+    "in_call_writing",
+    "in_call_typing",
     "in_call_scan",
     "in_call_scan_done",
     "in_call_scanner_broken",
     "in_call_document",
     "in_call_end_confirm",
+    "in_call_muted",
+    "in_call_reconnecting",
     "after_call",
     "after_call_no_paper",
     "idle_warning",
@@ -52,6 +59,7 @@ STAGES: tuple[str, ...] = (
     "appointment",
     "appointment_refused",
     "waiting_appointment",
+    "help",
 )
 OFFICER_NAME = "市民登録課 盛岡 花子"
 CHAT_LINES = ("こんにちは。市民登録課の盛岡です。", "本人確認書類をスキャナーに置いてください。")
@@ -111,14 +119,18 @@ def demo_departments(config: AppConfig) -> dict[str, p.DepartmentInfo]:
     infos = {}
     for i, dep in enumerate(d for d in config.departments if d.remote):
         closed = dep.id == "kenko-hoken"
+        waiting, free = (0 if closed else i % 4), (1 if i % 3 == 0 else 0)  # every wait state appears
+        estimate = wait_estimate(open=not closed, waiting=waiting, free=free, capacity=1.0, aht_s=240.0)
         infos[dep.id] = p.DepartmentInfo(
             id=dep.id,
             name_ja=dep.name_ja,
             name_en=dep.name_en,
             open=not closed,
-            waiting=0 if closed else i % 4,
-            ewt_s=None if closed else 120.0 * (i % 4),
+            waiting=waiting,
+            ewt_s=None if closed else estimate_wait(waiting + 1, free, 1.0, 240.0),
             next_open="2026-11-30T08:30" if closed else None,
+            wait_state=estimate.state.value,
+            wait_minutes=estimate.minutes,
         )
     return infos
 
@@ -150,7 +162,7 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
     await controller.reset()
     controller.online = name != "offline"
     c, r = controller, controller.resident
-    if name in ("welcome", "offline"):
+    if name in ("welcome", "offline", "help"):
         if language != "ja":
             r.language = language
         return
@@ -161,6 +173,8 @@ async def stage(controller: KioskController, name: str, language: str = "ja") ->
     c.choose_language(language)
     if name == "choose_category":
         c.set_category("住民票・戸籍")
+    elif name == "choose_search":
+        c.set_search("じゅうみん")
     elif name == "choose_department":
         c.set_choose_mode("department")
     elif name == "choose_closed":
@@ -250,11 +264,14 @@ def _in_call(c: KioskController, name: str) -> None:
     c.party.session = DemoSession(video_frame("OFFICER"))  # type: ignore[assignment]
     c.party.call_id = "demo-call"
     c.media.self_view.push(video_frame("KIOSK CAMERA", 640, 360))
+    scan_phrase = ic.PhraseRef(phrase_id="scan.id_front")  # a library phrase, in the resident's language
     r.chat.extend(
         [
-            ChatLine("officer", CHAT_LINES[0]),
-            ChatLine("resident", "はい"),
-            ChatLine("officer", CHAT_LINES[1]),
+            ChatLine("officer", CHAT_LINES[0]),  # typed by the officer: shown marked untranslated
+            ChatLine("resident", reply_text(r.language, "reply.yes")),
+            ChatLine(
+                "officer", c.desk.phrase_text(scan_phrase) or CHAT_LINES[1], phrase_id=scan_phrase.phrase_id
+            ),
         ]
     )
     c.flow.set_state(KioskState.IN_CALL)
@@ -279,3 +296,30 @@ def _in_call(c: KioskController, name: str) -> None:
     elif name == "in_call_end_confirm":
         c.media.set_muted(True)
         r.end_confirm = True
+    elif name == "in_call_muted":
+        c.media.set_muted(True)
+    elif name in ("in_call_writing", "in_call_typing"):  # 筆談: a resident who asked for it (聴覚)
+        _writing(r)
+    elif name == "in_call_reconnecting":  # a media restart: the call stays on screen, saying 再接続中
+        c.flow.set_state(KioskState.CONNECTING)
+
+
+def _writing(r: Any) -> None:
+    r.hearing = True
+    r.writing.peer_draft = "印鑑はお持ちですか"
+    r.writing.own_draft = "いんかん"
+    r.writing.page.add("resident", 0, [(0.2 + i * 0.01, 0.3 + i * 0.012) for i in range(20)], True)
+    r.writing.page.add("resident", 1, [(0.5, 0.25 + i * 0.025) for i in range(20)], True)
+    r.writing.page.add("officer", 0, [(0.65 + i * 0.012, 0.6 - i * 0.01) for i in range(20)], True)
+
+
+def view_stage(window: Any, name: str) -> None:
+    """What a stage shows that lives in the view alone: the search keyboard open, the help panel, the 筆談
+    keyboard."""
+    window.screens["choose"].show_keyboard(name == "choose_search")
+    window.screens["in_call"].writing.show_keyboard(name == "in_call_typing")
+    if name == "help":
+        window.help.show()
+    else:
+        window.help.hide()
+    window.refresh()

@@ -28,7 +28,7 @@ async def render_screenshots(config: AppConfig, directory: Path, kiosk_id: str =
                     await kiosk_demo.stage(controller, name, lang)
                     controller.resident.high_contrast = theme == "high_contrast"
                     window.frozen = False
-                    window.refresh()
+                    kiosk_demo.view_stage(window, name)
                     await settle(window)  # Qt's deferred shows and layouts, before the grab
                     window.refresh()
                     await window.flush_video()

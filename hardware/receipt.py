@@ -23,7 +23,7 @@ from hardware.fonts import japanese_font
 from hardware.wareki import seireki, wareki
 
 JST = ZoneInfo("Asia/Tokyo")
-MAX_MESSAGE_CHARS = 400
+MAX_MESSAGE_CHARS = 1200  # a slip in the resident's language carries the Japanese of every line too
 MAX_QR_BYTES = 500
 QR_MODULE_DOTS = 6
 # Characters that must not start a line (行頭禁則, the common subset).
@@ -39,6 +39,8 @@ class Slip:
     qr_data: str | None = None  # e.g. a URL with the procedure's guide
     city_name: str = "盛岡市"
     title: str = "リモート窓口 受付票"
+    number_label: str = "受付番号"  # a localized slip: both languages, one per line
+    qr_note: str = "下のQRコードで手続きの案内を見られます"
 
     def __post_init__(self) -> None:
         number = self.reception_number.strip()
@@ -48,7 +50,7 @@ class Slip:
             raise ValueError("slip department is empty")
         if len(self.message) > MAX_MESSAGE_CHARS:
             raise ValueError(f"slip message is {len(self.message)} characters; at most {MAX_MESSAGE_CHARS}")
-        for name in ("reception_number", "department", "message", "city_name", "title"):
+        for name in ("reception_number", "department", "message", "city_name", "title", "number_label"):
             value = getattr(self, name)
             if any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
                 raise ValueError(f"slip {name} contains control characters")
@@ -64,7 +66,8 @@ class Slip:
 
 
 def _wrap(text: str, font, width: int) -> list[str]:
-    """Wrap Japanese text by character to `width` pixels, keeping 。、 etc. off the start of a line."""
+    """Wrap text to `width` pixels: Japanese by character (。、 etc. kept off the start of a line), text
+    with spaces at its spaces."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line = ""
@@ -73,9 +76,13 @@ def _wrap(text: str, font, width: int) -> list[str]:
                 line += char
             elif char in NO_LINE_START:
                 line += char  # hang the punctuation (ぶら下げ) rather than start a line with it
+            elif char != " " and line.rfind(" ") > 0:  # words with spaces (en, vi, やさしい日本語) stay whole
+                cut = line.rfind(" ")
+                lines.append(line[:cut])
+                line = line[cut + 1 :] + char
             else:
                 lines.append(line)
-                line = char
+                line = char.strip()
         lines.append(line)
     return lines
 
@@ -95,7 +102,7 @@ def render_slip_body(slip: Slip, width_px: int = 512) -> Image.Image:
     unit = width / 512  # sizes are designed for 512 dots (TM-T88, 80 mm paper)
     blocks: list[tuple[str, int, bool, str]] = [  # text, size, bold, align
         (f"{slip.city_name} {slip.title}", round(26 * unit), True, "center"),
-        ("受付番号", round(24 * unit), False, "center"),
+        (slip.number_label, round(24 * unit), False, "center"),
         (slip.reception_number, round(88 * unit), True, "center"),
         (slip.department, round(34 * unit), True, "center"),
     ]
@@ -114,7 +121,8 @@ def render_slip_body(slip: Slip, width_px: int = 512) -> Image.Image:
     lines.append((f"{wareki(when.date())} {time_text}", round(24 * unit), False, "left"))
     lines.append((f"（西暦 {seireki(when.date())}）", round(22 * unit), False, "left"))
     if slip.qr_data:
-        lines.append(("下のQRコードで手続きの案内を見られます", round(20 * unit), False, "left"))
+        font = japanese_font(round(20 * unit))
+        lines += [(line, round(20 * unit), False, "left") for line in _wrap(slip.qr_note, font, inner)]
 
     gap = round(10 * unit)
     heights = [(round(18 * unit) if align == "rule" else round(size * 1.35)) for _, size, _, align in lines]

@@ -5,8 +5,9 @@ Qt-free, like the rest of the controller: the view forwards touches here, the te
 methods. The check-in is a ``request_call`` with ``appointment_pin``; the server answers
 ``appointment_checked_in`` (the resident waits, with the slot time shown, then is queued ahead of walk-ins
 with the booked officer rung first) or ``call_refused`` with an ``appointment_*`` reason, shown on the pad.
-The kiosk does not know the booking's department; it asks with the first one it offers, and the server's
-``appointment_other_department`` names the right one, which is asked once more.
+The kiosk does not need to know the booking's department: it sends the PIN alone and the server checks
+the booking in at its own department (``appointment_checked_in`` names it). The resident's language goes
+with it, and after the check-in the kiosk prints a confirmation slip (printing.py) when it has a printer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import av
 import cv2
 import numpy as np
 
+from kiosk_client.appointment_slip import BookingSlipPrinter, masked_pin
 from kiosk_client.flow import KioskFlow, KioskState, Screen
 from kiosk_client.media import KioskMedia
 from kiosk_client.resident import Notice, ResidentSession
@@ -55,8 +57,8 @@ class AppointmentCheckIn:
         resident: Callable[[], ResidentSession],
         notify: Callable[[Notice | None], None],
         online: Callable[[], bool],
-        departments: Callable[[], list[str]],
         spawn: Callable[[Any, str], None],
+        slips: BookingSlipPrinter | None = None,
     ) -> None:
         self._flow = flow
         self._media = media
@@ -64,7 +66,7 @@ class AppointmentCheckIn:
         self._resident = resident
         self._notify = notify
         self._online = online
-        self._departments = departments
+        self._slips = slips  # the confirmation slip after a check-in (None: a kiosk without a printer)
         self._spawn = spawn
         self._retried = False
         self.scanning = False
@@ -96,12 +98,8 @@ class AppointmentCheckIn:
         if not self._online():
             self._notify(Notice("trouble.offline"))
             return
-        departments = self._departments()
-        if not departments:
-            self._notify(Notice("trouble.unavailable"))
-            return
         self._retried = False
-        await self._check_in(departments[0])
+        await self._check_in(None)
 
     async def scan_qr(self) -> bool:
         """Read the QR code held up to the camera and check in with its PIN; False when none was seen."""
@@ -136,7 +134,8 @@ class AppointmentCheckIn:
         await self.submit()
         return True
 
-    async def _check_in(self, department: str) -> None:
+    async def _check_in(self, department: str | None) -> None:
+        """Ask the server; ``department`` None: the booking's own (the server finds it)."""
         resident = self._resident()
         resident.department = department
         resident.requested = True
@@ -165,11 +164,21 @@ class AppointmentCheckIn:
         resident.call_id = message.call_id
         resident.department = message.department
         resident.appointment_slot = message.slot_start
+        if self._slips is not None:
+            masked = masked_pin(resident.appointment_pin)  # the slip shows only the last two digits
+            self._spawn(self._print(message, masked, resident.language), "appointment slip")
         resident.appointment_pin = ""  # nothing of the booking stays on the kiosk but the slot time
         self._notify(None)
         self._flow.set_state(KioskState.WAITING)
         self._flow.set_screen(Screen.WAITING)
         self._flow.events.emit("appointment", slot_start=message.slot_start, early=message.early)
+
+    async def _print(self, message: p.AppointmentCheckedIn, masked: str, language: str) -> None:
+        assert self._slips is not None
+        outcome = await self._slips.print(message, masked, language)
+        if not outcome.ok:
+            log.warning("booking slip not printed: %s %s", outcome.printer_status, outcome.detail)
+        self._flow.events.emit("appointment_slip", ok=outcome.ok, printer_status=outcome.printer_status)
 
     def _on_refused(self, message: p.CallRefused) -> None:
         resident = self._resident()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from config.schema import AppConfig, Audience, CityConfig, Kiosk, KioskAppConfig
 from hardware.devices import KioskDevices
 from kiosk_client.appointment import AppointmentCheckIn
+from kiosk_client.appointment_slip import BookingSlipPrinter
 from kiosk_client.desk import KioskDesk
 from kiosk_client.flow import CALL_SCREENS, PATH_SCREENS, KioskFlow, KioskState, Screen
 from kiosk_client.i18n import LANGUAGES, catalogs
@@ -34,12 +36,14 @@ from kiosk_client.media import KioskMedia
 from kiosk_client.menu import Menu, ProcedureTile
 from kiosk_client.peripherals import Peripherals
 from kiosk_client.progress import CallProgress
+from kiosk_client.rating import CallRating
 from kiosk_client.remote_actions import RemoteActions
 from kiosk_client.resident import Notice, ResidentSession
 from kiosk_client.sounds import CuePlayer
 from remote_call import protocol as p
+from remote_call.conference import call_parties
 from remote_call.events import EventHub
-from remote_call.party import CallParty, MediaSources
+from remote_call.party import MediaSources
 from remote_call.signaling_client import SignalingClient
 from remote_call.tasks import BackgroundTasks
 
@@ -49,7 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_VERSION = "0.1.0"
-RATINGS = ("good", "ok", "bad")
 DEPARTMENTS_FRESH_S = 15.0  # entering the choice refreshes the tiles' live status when older than this
 
 
@@ -84,7 +87,7 @@ class KioskController:
         self.media = media if isinstance(media, KioskMedia) else KioskMedia(media)
         self.peripherals = peripherals or self._default_peripherals(self.media)
         self.cues = cues or CuePlayer(self.peripherals.cue_output)
-        self.ratings: collections.Counter[str] = collections.Counter()  # anonymous tallies only
+        self.rating = CallRating(self._send, self._spawn, self.events)  # the closing screen's faces
         self._idle_overrides = (idle_reset_s, idle_warning_s)
         self._timers = timers  # the idle countdown's clock; None: the running loop's (tests: a manual one)
         self._warning_cued = False
@@ -99,14 +102,14 @@ class KioskController:
             lambda: self.resident,
             self.peripherals,
             self.cues,
-            city_name=lambda: self.city.name_ja,
+            config=lambda: self.app_config,
             serving=lambda: (
                 self.resident.call_id is not None or self.screen in (*CALL_SCREENS, Screen.AFTER_CALL)
             ),
             spawn=self.tasks.spawn,
         )
         self.client = self._make_client(token, client_options)
-        self.party = CallParty(self.client.send, self.media, self.events)
+        self.party, self.conference = call_parties(self.client.send, self.media, self.events)
         self.remote_actions = RemoteActions(
             self._send,
             self.events,
@@ -184,7 +187,8 @@ class KioskController:
     def _make_appointment(self) -> AppointmentCheckIn:
         return AppointmentCheckIn(
             self.flow, self.media, send=self._send, resident=lambda: self.resident, notify=self._notify,
-            online=lambda: self.online, departments=lambda: list(self.departments), spawn=self._spawn,
+            online=lambda: self.online, spawn=self._spawn, slips=BookingSlipPrinter(
+                self.peripherals.printer, lambda: self.app_config, lambda: self.city.name_ja),
         )  # fmt: skip
 
     def _make_telemetry(self) -> TelemetryReporter:
@@ -219,6 +223,7 @@ class KioskController:
             await self.telemetry.stop()
         await self.tasks.cancel_and_wait()
         await self.media.stop_preview()
+        await self.conference.close_all()
         await self.party.hang_up()
         self.desk.detach()
         await self.client.close()
@@ -251,7 +256,7 @@ class KioskController:
     def wait_minutes(self) -> int | None:
         if self.resident.ewt_s is None:
             return None
-        return max(1, round(self.resident.ewt_s / 60))
+        return max(1, math.ceil(self.resident.ewt_s / 60))  # rounded up, as the board and tiles do
 
     def device_unusable(self, name: str) -> bool:
         """Is this device (camera, microphone, scanner, printer...) absent or failing right now?"""
@@ -446,11 +451,12 @@ class KioskController:
     def close_document(self, doc_id: str) -> None:
         self.desk.close_document(doc_id)
 
+    @property
+    def ratings(self) -> collections.Counter[str]:  # anonymous tallies of the closing screen's faces
+        return self.rating.tallies
+
     def rate(self, rating: str) -> None:
-        if rating not in RATINGS:
-            raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
-        if self.resident.rating is None:
-            self.ratings[rating] += 1
+        self.rating.rate(rating, first=self.resident.rating is None)
         self.resident.rating = rating
         self.events.emit("rated", rating=rating)
         self._update_idle()
@@ -468,9 +474,11 @@ class KioskController:
                 await self.client.send(leave(call_id=self.resident.call_id))
         await self.desk.scanning.stop()
         await self.media.stop_preview()
+        await self.conference.close_all()
         await self.party.hang_up()
         self._forget_call_data()
         self.resident = ResidentSession()
+        self.rating.forget()
         self.media.clear()
         self.service_message = None
         self.flow.set_state(KioskState.IDLE)
@@ -516,7 +524,7 @@ class KioskController:
         handler = self._server_handlers.get(type(message))
         if handler is not None:
             handler(message)
-        else:
+        elif not await self.conference.handle(message):
             await self.party.handle(message)
 
     # ------------------------------------------------------------------ the privacy timer

@@ -95,7 +95,15 @@ class PrinterAdapter:
 
     async def print_slip(self, slip: PrintSlip, city_name: str) -> PrintOutcome:
         try:
-            result = await self.device.print_slip(slip_for(slip, city_name))
+            receipt = slip_for(slip, city_name)
+        except ValueError as exc:
+            return PrintOutcome(False, "error", f"not printed: {exc}")
+        return await self.print_receipt(receipt)
+
+    async def print_receipt(self, receipt: Slip) -> PrintOutcome:
+        """A slip already laid out (e.g. ``kiosk_client.slips.localized_slip``) through the printer."""
+        try:
+            result = await self.device.print_slip(receipt)
         except (ValueError, OSError, RuntimeError) as exc:
             return PrintOutcome(False, "error", f"not printed: {exc}")
         status = result.status_after or result.status_before

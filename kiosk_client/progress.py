@@ -87,6 +87,7 @@ class CallProgress:
                 ("large_text", resident.large_text),
                 ("high_contrast", resident.high_contrast),
                 ("easy_japanese", resident.language == "ja-easy"),
+                ("hearing", resident.hearing),
             )
             if on
         ]
@@ -125,7 +126,10 @@ class CallProgress:
         resident.accessibility = list(accessibility or [])
         resident.refused = None
         caller = p.CallerInfo(procedure=procedure, language=language, accessibility=resident.accessibility)
-        await self._send(p.RequestCall(department=department, caller=caller))
+        interpreter = resident.interpreter_language  # 通訳つき, chosen on the welcome screen
+        await self._send(
+            p.RequestCall(department=department, caller=caller, interpreter_language=interpreter)  # type: ignore[arg-type]
+        )
 
     async def cancel(self) -> None:
         call_id = self._resident().call_id
@@ -179,8 +183,10 @@ class CallProgress:
         if self._party.session is not None:
             self._desk.attach(self._party.session)
         self._resident().officer_name = data.get("peer_name")
+        restarted = data.get("restart") and self._flow.screen is Screen.IN_CALL
         self._flow.set_state(KioskState.CONNECTING)
-        self._flow.set_screen(Screen.CONNECTING)
+        if not restarted:  # a media restart keeps the call on screen, saying 再接続中 (view.in_call)
+            self._flow.set_screen(Screen.CONNECTING)
 
     def _on_started(self, _data: dict[str, Any]) -> None:
         self._flow.set_state(KioskState.IN_CALL)

@@ -14,6 +14,7 @@ from kiosk_client.i18n import DEFAULT_LANGUAGE
 from kiosk_client.peripherals import PrintOutcome
 from remote_call import protocol as p
 from remote_call.desk import ChatLine, ShownDocument
+from remote_call.rtt import WritingNotes
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ScanTask:
     stage: str = "placing"  # ScanStatus stages
     error_key: str | None = None
     thumbnail: bytes | None = None  # a small PNG of what was sent, shown to the resident until the reset
+    phrase_id: str | None = None  # the prompt is a library phrase in the resident's language (else as typed)
 
 
 @dataclass
@@ -56,9 +58,12 @@ class ResidentSession:
     notice: Notice | None = None
     end_reason: str | None = None
     officer_name: str | None = None
+    interpreter_language: str | None = None  # 通訳つき: asked for with the call (kiosk_client/interpreter.py)
     chat: list[ChatLine] = field(default_factory=list)
     scan: ScanTask | None = None
     shown: dict[str, ShownDocument] = field(default_factory=dict)
+    writing: WritingNotes = field(default_factory=WritingNotes)  # 筆談: drafts and the pad, both sides
+    hearing: bool = False  # asked for written conversation (聴覚): the officer sees it among the 配慮
     slip: PrintOutcome | None = None
     end_confirm: bool = False
     rating: str | None = None

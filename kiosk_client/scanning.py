@@ -71,7 +71,8 @@ class Scanning:
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        self._resident().scan = ScanTask(request.request_id, request.prompt)
+        phrase_id = request.phrase.phrase_id if request.phrase is not None else None
+        self._resident().scan = ScanTask(request.request_id, request.prompt, phrase_id=phrase_id)
         self._cues.play("scan_request")
         health = self._peripherals.scanner.health()
         if health.status in ("absent", "error"):

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from remote_call import incall as ic
 from remote_call.documents import DocumentReceiver
 from remote_call.events import EventHub
+from remote_call.rtt import InkError, Writing, WritingNotes
 from remote_call.session import CallSession
 from remote_call.tasks import BackgroundTasks
 
@@ -51,6 +52,9 @@ class ChatLine:
     sender: Sender
     text: str
     at: float = field(default_factory=time.time)
+    # A library phrase (``incall.Phrase``): its id; ``text`` is then the phrase in this side's language
+    # (the kiosk's with {漢字|かんじ} readings for ja-easy). None: free text, as typed (untranslated).
+    phrase_id: str | None = None
 
 
 @dataclass
@@ -81,12 +85,14 @@ class DeskNotes(Protocol):
 
     chat: list[ChatLine]
     shown: dict[str, ShownDocument]
+    writing: WritingNotes
 
 
 @dataclass
 class CallNotes:
     chat: list[ChatLine] = field(default_factory=list)
     shown: dict[str, ShownDocument] = field(default_factory=dict)
+    writing: WritingNotes = field(default_factory=WritingNotes)
 
 
 class CallDesk:
@@ -102,6 +108,14 @@ class CallDesk:
         self._notes: Callable[[], DeskNotes] = notes or (lambda: own)
         self._receiver: DocumentReceiver | None = None
         self._pending = BackgroundTasks(log, "in-call send")
+        self.writing = Writing(
+            self.me,
+            lambda: self._notes().writing,
+            self.send_soon,
+            time.monotonic,
+            lambda delay, fire: asyncio.get_running_loop().call_later(delay, fire),
+            lambda kind: self.events.emit("writing", kind=kind),  # never the words
+        )
         self._handlers: Mapping[type[ic.InCall], Handler] = self.handlers()
 
     @property
@@ -118,7 +132,12 @@ class CallDesk:
 
     def handlers(self) -> dict[type[ic.InCall], Handler]:
         """The in-call messages this party acts on, by type. Subclasses add theirs to this one."""
-        return {ic.Chat: self._on_chat}
+        return {
+            ic.Chat: self._on_chat,
+            ic.TextDraft: self._on_draft,
+            ic.InkStroke: self._on_stroke,
+            ic.InkClear: self.writing.on_clear,
+        }
 
     # ------------------------------------------------------------------ attach / detach
 
@@ -136,6 +155,7 @@ class CallDesk:
         self.session = None
         self.chat.clear()
         self.shown.clear()
+        self.writing.forget()
 
     def _let_go(self) -> None:
         session, receiver = self.session, self._receiver
@@ -199,6 +219,18 @@ class CallDesk:
         await self.send_when_open(self._chat_message(text))
         return self._own_line(text)
 
+    def write_line(self) -> ChatLine | None:
+        """Send the real-time text draft as finished: a chat line on both sides (None for an empty one)."""
+        text = self.writing.submit()
+        if text is None:
+            return None
+        line = self._own_line(text)
+        self.wrote(text)
+        return line
+
+    def wrote(self, text: str) -> None:
+        """This party finished a line of real-time text (already added to the chat)."""
+
     def _chat_message(self, text: str) -> ic.Chat:
         return ic.Chat(id=new_id("m"), text=text, sender=self.me)
 
@@ -227,6 +259,18 @@ class CallDesk:
 
     def heard(self, text: str) -> None:
         """The other party said ``text`` (already added to the chat)."""
+
+    def _on_draft(self, message: ic.TextDraft) -> None:
+        line = self.writing.on_draft(message)
+        if line is not None:
+            self.chat.append(ChatLine(self.peer, line))
+            self.heard(line)
+
+    def _on_stroke(self, message: ic.InkStroke) -> None:
+        try:
+            self.writing.on_stroke(message)
+        except InkError as exc:  # the reason names sizes only, never the drawing
+            log.warning("call %s: dropped an ink stroke: %s", self.call_id, exc)
 
     def _on_document(self, offer: ic.DocumentOffer, data: bytes | None, ok: bool, detail: str) -> None:
         verdict = self.take_document(offer, data if ok else None, detail)

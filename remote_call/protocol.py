@@ -8,134 +8,40 @@ version is carried in ``hello`` and ``welcome``; see docs/protocol.md for the se
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
+
+# Re-exported: import these from here. RUF012 is off because ruff cannot see that the imported ``Wire`` is a
+# pydantic model, whose list/dict defaults are copied per instance.
+# ruff: noqa: RUF012
+from remote_call.wire import (  # noqa: F401
+    INTERPRETER_LANGUAGES,
+    MAX_PARTIES,
+    BusinessInfo,
+    CallerInfo,
+    CallState,
+    Credentials,
+    DepartmentInfo,
+    DeviceTokenCredentials,
+    EndReason,
+    ErrorCode,
+    IceServerInfo,
+    Id,
+    InterpreterLanguage,
+    KioskInfo,
+    LongText,
+    PartyId,
+    PasswordCredentials,
+    Role,
+    Sdp,
+    SessionCredentials,
+    ShortText,
+    WaitStateName,
+    Wire,
+)
 
 PROTOCOL_VERSION = 1
-
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-ShortText = Annotated[str, Field(max_length=200)]
-LongText = Annotated[str, Field(max_length=4000)]
-Sdp = Annotated[str, Field(min_length=1, max_length=48_000)]
-
-
-class Role(StrEnum):
-    KIOSK = "kiosk"
-    OFFICER = "officer"
-    SUPERVISOR = "supervisor"
-    IT_ADMIN = "it_admin"
-    BUSINESS = "business"  # a business invited to one call (業者向けリモート窓口); signs in with a session
-
-
-class CallState(StrEnum):
-    QUEUED = "queued"
-    RINGING = "ringing"
-    CONNECTING = "connecting"
-    IN_CALL = "in_call"
-    ENDED = "ended"
-
-
-class EndReason(StrEnum):
-    COMPLETED = "completed"  # one party ended the call normally
-    CANCELLED = "cancelled"  # the resident left the queue before being answered
-    KIOSK_DISCONNECTED = "kiosk_disconnected"  # the kiosk dropped and did not come back in time
-    SETUP_FAILED = "setup_failed"  # media never came up
-    TRANSFERRED = "transferred"  # to the officer only: the resident went on to another officer/department
-    REQUEUED = "requeued"  # to the officer only: their connection was gone too long; the resident waits again
-
-
-class ErrorCode(StrEnum):
-    MALFORMED = "malformed"  # not JSON, or not an object
-    UNKNOWN_TYPE = "unknown_type"
-    INVALID = "invalid"  # a known type with wrong fields
-    TOO_LARGE = "too_large"
-    VERSION = "version"
-    UNAUTHENTICATED = "unauthenticated"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"  # valid but not now (wrong state)
-    RATE_LIMITED = "rate_limited"
-    INTERNAL = "internal"  # the server failed on a valid message; it is logged and others are unaffected
-
-
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ----------------------------------------------------------------- credentials
-
-
-class DeviceTokenCredentials(Wire):
-    kind: Literal["device_token"] = "device_token"
-    kiosk_id: Id
-    token: Annotated[str, Field(min_length=16, max_length=200)]
-
-
-class PasswordCredentials(Wire):
-    kind: Literal["password"] = "password"
-    username: Id
-    password: Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class SessionCredentials(Wire):
-    kind: Literal["session"] = "session"
-    token: Annotated[str, Field(min_length=16, max_length=200)]
-
-
-Credentials = Annotated[
-    DeviceTokenCredentials | PasswordCredentials | SessionCredentials, Field(discriminator="kind")
-]
-
-
-# ----------------------------------------------------------------- shared parts
-
-
-class IceServerInfo(Wire):
-    urls: list[Annotated[str, Field(max_length=300)]] = Field(max_length=8)
-    username: ShortText | None = None
-    credential: ShortText | None = None
-
-
-class DepartmentInfo(Wire):
-    id: Id
-    name_ja: ShortText
-    name_en: ShortText
-    open: bool
-    waiting: int
-    ewt_s: float | None = None
-    next_open: ShortText | None = None  # ISO 8601 local time when closed
-
-
-class KioskInfo(Wire):
-    id: Id
-    name: ShortText
-    location: ShortText = ""
-
-
-class BusinessInfo(Wire):
-    """A business session (業者向け): who was invited, for what, when. Shown to the business in its welcome
-    and to the officer in the ring; never a secret."""
-
-    invitation_id: Id
-    department: Id
-    company: ShortText
-    contact_name: ShortText
-    purpose: LongText = ""
-    appointment_id: Id | None = None
-    valid_from: ShortText  # ISO 8601 with offset: the window in which the link works
-    valid_until: ShortText
-    mobile: bool = False  # 動く窓口: the officer or the business joins from a tablet at a care facility
-
-
-class CallerInfo(Wire):
-    """What the officer is told about the resident before answering: never personal data."""
-
-    procedure: Id | None = None
-    language: Annotated[str, Field(max_length=16)] = "ja"
-    accessibility: list[Annotated[str, Field(max_length=32)]] = Field(default=[], max_length=8)
-
 
 # ----------------------------------------------------------------- client -> server
 
@@ -149,14 +55,23 @@ class Hello(Wire):
 
 
 class RequestCall(Wire):
-    """Kiosk: put the resident in a department's queue."""
+    """Kiosk: put the resident in a department's queue. With ``appointment_pin`` the department may be left
+    out: the server checks the booking in at its own department."""
 
     type: Literal["request_call"] = "request_call"
-    department: Id
+    department: Id | None = None
     caller: CallerInfo = CallerInfo()
     rejoin_ticket: Annotated[str, Field(max_length=300)] | None = None
     # 予約: check in with the booking's PIN (typed, or read from its QR code); see docs/appointments.md
     appointment_pin: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
+    # 通訳: the resident asked for an interpreter up front; requested when an officer answers
+    interpreter_language: InterpreterLanguage | None = None
+
+    @model_validator(mode="after")
+    def _department_or_pin(self) -> RequestCall:
+        if self.department is None and self.appointment_pin is None:
+            raise ValueError("request_call needs a department (or an appointment_pin)")
+        return self
 
 
 class CancelCall(Wire):
@@ -189,6 +104,7 @@ class SessionDescription(Wire):
     call_id: Id
     sdp_type: Literal["offer", "answer"]
     sdp: Sdp
+    peer: PartyId | None = None  # None: the caller<->officer pair; see docs/protocol.md "Three parties"
 
 
 class IceCandidate(Wire):
@@ -197,6 +113,7 @@ class IceCandidate(Wire):
     candidate: Annotated[str, Field(max_length=1000)]
     sdp_mid: Annotated[str, Field(max_length=32)] | None = None
     sdp_mline_index: Annotated[int, Field(ge=0, le=64)] | None = None
+    peer: PartyId | None = None
 
 
 class MediaConnected(Wire):
@@ -204,6 +121,7 @@ class MediaConnected(Wire):
 
     type: Literal["media_connected"] = "media_connected"
     call_id: Id
+    peer: PartyId | None = None
 
 
 class RestartMedia(Wire):
@@ -213,6 +131,7 @@ class RestartMedia(Wire):
     type: Literal["restart_media"] = "restart_media"
     call_id: Id
     reason: Literal["link_lost", "ice_failed"] = "link_lost"
+    peer: PartyId | None = None  # rebuild only the connection with this party (None: caller<->officer)
 
 
 class SyncCall(Wire):
@@ -305,6 +224,55 @@ class CaseEvent(Wire):
     label: ShortText = ""  # e.g. the file name or slip title, never its contents
 
 
+class RateCall(Wire):
+    """Kiosk or business: the resident's satisfaction with its own call that just ended (1 worst .. 5 best).
+    Accepted once per call, within ``RATING_WINDOW_S`` of its end; refused otherwise (docs/protocol.md)."""
+
+    type: Literal["rate_call"] = "rate_call"
+    call_id: Id
+    rating: Annotated[int, Field(ge=1, le=5)]
+
+
+class HoldWrapUp(Wire):
+    """Officer in wrap-up: writing the outcome of the call that ended (hold: the wrap-up timer stands still)
+    or done writing (release: it runs on with the time that was left). Outside wrap-up: no effect."""
+
+    type: Literal["hold_wrap_up"] = "hold_wrap_up"
+    hold: bool
+
+
+class RequestInterpreter(Wire):
+    """Officer: bring an interpreter for ``language`` into the call (the pool offers it; see routing.md)."""
+
+    type: Literal["request_interpreter"] = "request_interpreter"
+    call_id: Id
+    language: InterpreterLanguage
+
+
+class CancelInterpreter(Wire):
+    """Officer: withdraw the request, or remove the interpreter who joined (party_left reason "removed")."""
+
+    type: Literal["cancel_interpreter"] = "cancel_interpreter"
+    call_id: Id
+
+
+class AcceptInterpretation(Wire):
+    type: Literal["accept_interpretation"] = "accept_interpretation"
+    call_id: Id
+
+
+class DeclineInterpretation(Wire):
+    type: Literal["decline_interpretation"] = "decline_interpretation"
+    call_id: Id
+
+
+class LeaveCall(Wire):
+    """Interpreter (a third party): leave the call; the others continue."""
+
+    type: Literal["leave_call"] = "leave_call"
+    call_id: Id
+
+
 class ActionResult(Wire):
     """Kiosk: the outcome of a remote action an IT administrator asked for."""
 
@@ -351,7 +319,7 @@ class Queued(Wire):
 
 class CallRefused(Wire):
     type: Literal["call_refused"] = "call_refused"
-    department: Id
+    department: Id | None = None  # None only for a PIN check-in that named none and matched no booking
     reason: Literal[
         "closed",
         "last_join_passed",
@@ -412,6 +380,7 @@ class CallConnecting(Wire):
     ice_servers: list[IceServerInfo] = []
     ice_transport_policy: Literal["all", "relay"] = "all"
     restart: bool = False  # the same call's media is being rebuilt ("reconnecting")
+    peer: PartyId | None = None  # the OTHER party of this peer connection; None: caller<->officer
 
 
 class CallStarted(Wire):
@@ -470,6 +439,41 @@ class RemoteAction(Wire):
     action: Literal["selftest", "restart", "reload_config"]
 
 
+class InterpreterStatus(Wire):
+    """Officer and caller: where the call's interpreter request stands. "unavailable": nobody with that
+    language is signed in (the call goes on); "no_answer": every interpreter let the offer ring out."""
+
+    type: Literal["interpreter_status"] = "interpreter_status"
+    call_id: Id
+    language: InterpreterLanguage
+    state: Literal["waiting", "ringing", "joined", "left", "unavailable", "cancelled", "no_answer"]
+    position: int | None = Field(default=None, ge=1)
+    estimate_s: float | None = Field(default=None, ge=0)
+    name: ShortText | None = None  # the interpreter's display name once joined
+    detail: ShortText | None = None
+
+
+class InterpretationOffer(Wire):
+    """Interpreter: ring. Accept or decline within ring_timeout_s (offer_withdrawn when it goes away)."""
+
+    type: Literal["interpretation_offer"] = "interpretation_offer"
+    call_id: Id
+    language: InterpreterLanguage
+    department: Id
+    caller: CallerInfo
+    waited_s: float = Field(ge=0)
+    ring_timeout_s: float = Field(gt=0)
+
+
+class PartyLeft(Wire):
+    """Every remaining party: one party left the call; the others' peer connections continue untouched."""
+
+    type: Literal["party_left"] = "party_left"
+    call_id: Id
+    party: PartyId
+    reason: Literal["left", "disconnected", "removed"]
+
+
 class Pong(Wire):
     type: Literal["pong"] = "pong"
     nonce: int = 0
@@ -496,6 +500,13 @@ ClientMessage = (
     | CallQuality
     | ActionResult
     | CaseEvent
+    | RateCall
+    | HoldWrapUp
+    | RequestInterpreter
+    | CancelInterpreter
+    | AcceptInterpretation
+    | DeclineInterpretation
+    | LeaveCall
 )
 ServerMessage = (
     Welcome
@@ -515,6 +526,9 @@ ServerMessage = (
     | TransferCancelled
     | SupervisorStats
     | RemoteAction
+    | InterpreterStatus
+    | InterpretationOffer
+    | PartyLeft
 )
 # SDP and ICE travel both ways: the server relays them unchanged between the two parties.
 AnyMessage = ClientMessage | ServerMessage

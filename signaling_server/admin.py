@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config import AppConfig, ConfigError, load_config
+from remote_call.protocol import INTERPRETER_LANGUAGES
 from signaling_server.auth import Authenticator, hash_password
 from signaling_server.store import Store
 
 if TYPE_CHECKING:
     from signaling_server.audit import AuditLog
 
-ROLES = ("officer", "supervisor", "it_admin")
+ROLES = ("officer", "supervisor", "it_admin", "interpreter")
 
 
 def _store(args: argparse.Namespace) -> tuple[Store, AppConfig]:
@@ -43,14 +44,17 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_add_officer(args: argparse.Namespace) -> int:
     store, config = _store(args)
-    departments = {d.id for d in config.departments}
+    # An interpreter's skills are languages (remote_call.protocol.INTERPRETER_LANGUAGES), not departments.
+    interpreter = args.role == "interpreter"
+    departments = set(INTERPRETER_LANGUAGES) if interpreter else {d.id for d in config.departments}
     skills: dict[str, str] = {}
     for item in args.skill:
         dep, _, level = item.partition(":")
         level = level or "primary"
         if dep not in departments:
             raise SystemExit(
-                f"--skill {item!r}: unknown department {dep!r}; known: {', '.join(sorted(departments))}"
+                f"--skill {item!r}: unknown {'language' if interpreter else 'department'}"
+                f" {dep!r}; known: {', '.join(sorted(departments))}"
             )
         if level not in ("primary", "secondary"):
             raise SystemExit(f"--skill {item!r}: level must be primary or secondary")
@@ -303,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--name", help="display name, e.g. 盛岡 花子")
     add.add_argument("--role", choices=ROLES, default="officer")
-    add.add_argument("--skill", action="append", default=[], metavar="DEPT[:primary|secondary]")
+    add.add_argument("--skill", action="append", default=[], metavar="DEPT|LANGUAGE[:primary|secondary]")
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(func=cmd_add_officer)
 
@@ -366,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     from signaling_server.case_export_cli import register as register_case_commands
 
     register_case_commands(sub)  # case new-transfer-key | export | import (zone hand-over)
+    from config.translations import register as register_config_commands
+
+    register_config_commands(sub)  # config check [--translations] [--json]
     return parser
 
 

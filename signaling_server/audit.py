@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     CALL_STARTED = "call_started"
     CALL_ENDED = "call_ended"
     CALL_TRANSFERRED = "call_transferred"
+    CALL_OUTCOME = "call_outcome"  # the outcome given after the resident had hung up
     DOCUMENT_SHOWN = "document_shown"
     DOCUMENT_SAVED = "document_saved"
     SLIP_PRINTED = "slip_printed"

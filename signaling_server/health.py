@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SPARKLINE_POINTS = 60
 DEVICE_STATUSES = ("ok", "degraded", "error", "absent", "unknown")
+SELFTEST_FAILURES = frozenset({"offline", "paper_out"})  # besides "error…": what fails a kiosk's self-test
 # A device's changes written and announced: a burst, then one a minute (a flapping printer cover at one
 # change per heartbeat wrote 8,640 rows a day; now at most 1,444, computed). The live picture is not delayed.
 DEVICE_EVENT_BURST = 4
@@ -136,6 +137,12 @@ class KioskHealth:
     call_quality: dict[str, Any] | None = None
     bucket: _Bucket | None = None
     reported: dict[str, _Reported] = field(default_factory=dict)
+    selftest: dict[str, Any] | None = None  # the last self-test's answer: at, ok, checks (a checklist)
+
+    @property
+    def never_connected(self) -> bool:
+        """Configured but never heard from: no heartbeat ever (this run or a stored one) and no socket."""
+        return self.last_seen is None and not self.connected
 
     @property
     def state(self) -> str:
@@ -168,6 +175,8 @@ class KioskHealth:
             "loss_history": [None if v is None else round(v, 2) for v in self.loss_history],
             "call_id": self.call_id,
             "call_quality": self.call_quality,
+            "never_connected": self.never_connected,
+            "selftest": self.selftest,
         }
 
 
@@ -348,6 +357,18 @@ class HealthRegistry:
         )
         return sample
 
+    def selftest_result(
+        self, kiosk_id: str, ok: bool, detail: str, now: float
+    ) -> list[dict[str, str]] | None:
+        """Keep a kiosk's self-test answer for its card; returns the answer as a checklist (None: the
+        kiosk's detail is not a device → result object, e.g. an older kiosk's free text)."""
+        checks = selftest_checks(detail)
+        kiosk = self.kiosks.get(kiosk_id)
+        if kiosk is not None:
+            kiosk.selftest = {"at": now, "ok": ok, "checks": checks, "detail": "" if checks else detail[:500]}
+            self._emit("updated", kiosk_id, {})
+        return checks
+
     def call_ended(self, call_id: str) -> None:
         """Forget the in-memory summaries of a finished call (the database keeps them)."""
         reporter = self.quality.end(call_id)  # the kiosk that reported on the call, if one did
@@ -498,6 +519,28 @@ class HealthRegistry:
                 listener(kind, kiosk_id, data)
             except Exception:
                 log.exception("health listener failed on %s for %s", kind, kiosk_id)
+
+
+def selftest_checks(detail: str) -> list[dict[str, str]] | None:
+    """A kiosk's self-test answer — a JSON object of device → result (``kiosk_client.remote_actions``:
+    "ok (1240x1754)", "paper_near_end", "error: …") — as a checklist of device, status (ok / warning /
+    error, by the kiosk's own rule for a failure) and the kiosk's words. None when it is not one."""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data or not all(isinstance(v, str) for v in data.values()):
+        return None
+    return [
+        {"device": str(name)[:64], "status": _check_status(value), "detail": value[:200]}
+        for name, value in list(data.items())[:16]
+    ]
+
+
+def _check_status(value: str) -> str:
+    if value.startswith("error") or value in SELFTEST_FAILURES:
+        return "error"
+    return "ok" if value == "ok" or value.startswith("ok ") else "warning"
 
 
 def _bucket_row(bucket: _Bucket) -> dict[str, Any]:

@@ -197,6 +197,10 @@ class Monitor:
             log.warning("kiosk %s answered unknown action %s; ignored", kiosk_id, msg.action_id)
             return
         action["result"] = {"ok": msg.ok, "detail": msg.detail[:500], "at": self.clock()}
+        if action["action"] == "selftest":  # shown as a checklist (health.selftest_checks)
+            action["result"]["checks"] = self.health.selftest_result(
+                kiosk_id, msg.ok, msg.detail, self.clock()
+            )
         self.audit_append(
             kiosk_id,
             "remote_action",

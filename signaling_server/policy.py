@@ -11,6 +11,10 @@ the departments they supervise. IT administrators have none: they run the system
 | a case's documents (save) | the calls they handled, within a day | never | never |
 | live statistics: departments | their departments | their departments | all (no resident data) |
 | live statistics: officers | none | officers serving one of their departments | all |
+| live statistics: interpretation (per language) | none | all | all |
+
+**Interpreters** (issue 18) have no departments: they read no case documents (REST answers 403) and no
+statistics; what they see of a call is what its parties show them (docs/security.md).
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ def stats_for(principal: Principal, stats: dict[str, Any]) -> dict[str, Any]:
     if principal.role is not Role.SUPERVISOR:
         return seen
     seen["officers"] = _officers(stats.get("officers", {}), mine)
+    if "interpretation" in stats:  # per language, no resident data: interpretation is paid by the minute
+        seen["interpretation"] = stats["interpretation"]
     if "history" in stats:
         seen["history"] = {
             day: {

@@ -63,8 +63,11 @@ async def departments(request: web.Request) -> web.Response:
     scope=Scope.DEPARTMENTS,
 )
 async def stats(request: web.Request) -> web.Response:
-    """Queue and officer statistics (live and per day): supervisors see their own departments."""
-    return web.json_response(scoped_stats(request, request.app[SWITCHBOARD].router.stats()))
+    """Queue and officer statistics (live and per day): supervisors see their own departments; and the
+    interpreter pool's per language (requests, minutes)."""
+    board = request.app[SWITCHBOARD]
+    stats = {**board.router.stats(), "interpretation": board.interpreters.stats()}
+    return web.json_response(scoped_stats(request, stats))
 
 
 @routes.get("/api/officers/me/calls")

@@ -1,7 +1,8 @@
 """SQLite persistence: accounts, kiosk tokens, sessions, call records and the waiting queue.
 
 A call record's ``business`` column holds the invitation (``BusinessInfo`` as JSON) when the caller was a
-business (docs/business.md); it is NULL for a kiosk's call. Databases made before it get the column
+business (docs/business.md); it is NULL for a kiosk's call. ``rating`` is the resident's satisfaction
+(1..5, ``rate_call``), NULL until given. Databases made before these columns get them
 added on open. The invitations themselves live in ``signaling_server.business`` on the same connection.
 
 One file, created on first use, in WAL mode. Every method is a short synchronous transaction; the server
@@ -54,9 +55,22 @@ CREATE TABLE IF NOT EXISTS calls (
     answered_at REAL,
     started_at REAL,
     ended_at REAL,
-    business TEXT
+    business TEXT,
+    rating INTEGER
 );
 CREATE INDEX IF NOT EXISTS calls_by_state ON calls(state);
+-- Who joined a call when, beyond the caller and the officer (issue 18: interpreters; cities pay them by
+-- the minute): one row per stay, left_at NULL while it lasts.
+CREATE TABLE IF NOT EXISTS call_parties (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    party TEXT NOT NULL,
+    username TEXT NOT NULL,
+    language TEXT,
+    joined_at REAL NOT NULL,
+    left_at REAL
+);
+CREATE INDEX IF NOT EXISTS call_parties_by_call ON call_parties(call_id);
 CREATE TABLE IF NOT EXISTS queue_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     snapshot TEXT NOT NULL,
@@ -92,6 +106,7 @@ class CallRecord:
     started_at: float | None = None
     ended_at: float | None = None
     business: str | None = None  # the caller was a business: its BusinessInfo as JSON; None for a kiosk
+    rating: int | None = None  # the resident's satisfaction, 1..5, given once after the call (rate_call)
 
 
 _CALL_FIELDS = tuple(CallRecord.__dataclass_fields__)
@@ -115,6 +130,8 @@ class Store:
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(calls)")}
         if "business" not in columns:
             self.conn.execute("ALTER TABLE calls ADD COLUMN business TEXT")
+        if "rating" not in columns:
+            self.conn.execute("ALTER TABLE calls ADD COLUMN rating INTEGER")
         # Supervisors' statistics count today's business sessions every 2 s: a partial index keeps that
         # from scanning a year of kiosk calls.
         self.conn.execute(
@@ -123,6 +140,31 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def party_joined(self, call_id: str, party: str, username: str, language: str | None, at: float) -> int:
+        """A third party (an interpreter) joined a call: the row's id, to close when it leaves."""
+        cursor = self.conn.execute(
+            "INSERT INTO call_parties(call_id, party, username, language, joined_at) VALUES (?, ?, ?, ?, ?)",
+            (call_id, party, username, language, at),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def party_left(self, row_id: int, at: float) -> None:
+        self.conn.execute(
+            "UPDATE call_parties SET left_at = ? WHERE id = ? AND left_at IS NULL", (at, row_id)
+        )
+
+    def call_parties(self, call_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM call_parties WHERE call_id = ? ORDER BY id", (call_id,))
+        return [dict(row) for row in rows]
+
+    def open_parties(self) -> list[dict[str, Any]]:
+        """Stays not yet ended (after a restart: those the previous process left open)."""
+        return [dict(row) for row in self.conn.execute("SELECT * FROM call_parties WHERE left_at IS NULL")]
+
+    def close_open_parties(self, at: float) -> int:
+        """After a restart: stays left open by the previous process end now (their media is gone)."""
+        return self.conn.execute("UPDATE call_parties SET left_at = ? WHERE left_at IS NULL", (at,)).rowcount
 
     # ------------------------------------------------------------- officers
 
@@ -222,6 +264,25 @@ class Store:
     def call(self, call_id: str) -> CallRecord | None:
         row = self.conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
         return CallRecord(**{f: row[f] for f in _CALL_FIELDS}) if row else None
+
+    def rate_call(self, call_id: str, rating: int) -> bool:
+        """Store an ended call's rating; False when the call is not ended or was rated already (once only:
+        the check and the write are one statement)."""
+        cur = self.conn.execute(
+            "UPDATE calls SET rating = ? WHERE call_id = ? AND state = 'ended' AND rating IS NULL",
+            (rating, call_id),
+        )
+        return cur.rowcount > 0
+
+    def record_outcome(self, call_id: str, outcome: str | None, notes: str | None) -> bool:
+        """The officer's outcome for a call that ended before it was given (the resident hung up while the
+        officer was writing the note); False when the call is not ended or already has an outcome."""
+        cur = self.conn.execute(
+            "UPDATE calls SET outcome = ?, notes = ? WHERE call_id = ? AND state = 'ended'"
+            " AND outcome IS NULL",
+            (outcome, notes, call_id),
+        )
+        return cur.rowcount > 0
 
     def calls(self, *, state: str | None = None, since: float | None = None) -> Iterator[CallRecord]:
         query = "SELECT * FROM calls WHERE 1 = 1"

@@ -1,6 +1,7 @@
 """The public wait board: ``/board`` (the page) and ``/api/board`` (its JSON). No login, no personal data:
 department ids and names, open or closed, how many wait and the estimated wait, and the booking slots still
-free today (``/booking``)."""
+free today (``/booking``). The wait is the router's one estimate (``routing.estimate.wait_estimate``: a state
+and minutes), rendered in six languages by the page (``?lang=ja|ja-easy|en|zh|ko|vi``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from config.schema import NAME_FIELDS, AppConfig, localized_name
 from signaling_server.access import public
 from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.appointments.shared import APPOINTMENTS
@@ -41,12 +43,23 @@ def bookable_today(app: web.Application, now: float) -> dict[str, dict[str, Any]
     return found
 
 
+def department_names(config: AppConfig) -> dict[str, dict[str, str]]:
+    """Each remote department's name in every language the board speaks (config.schema.localized_name:
+    the shipped translations, else the Japanese or English name)."""
+    return {
+        dep.id: {lang: localized_name(dep, lang) for lang in NAME_FIELDS}
+        for dep in config.departments
+        if dep.remote
+    }
+
+
 def board_data(app: web.Application) -> dict[str, Any]:
     """The public wait board: departments' open state, waiting count and estimated wait, and for those
     taking bookings the slots still free today. No personal data."""
     monitor = app[MONITOR]
     board = app[SWITCHBOARD]
     free = bookable_today(app, monitor.clock())
+    names = department_names(app[CONFIG])
     return {
         "generated_at": monitor.clock(),
         "city": monitor.city,
@@ -56,9 +69,12 @@ def board_data(app: web.Application) -> dict[str, Any]:
                 "id": d.id,
                 "name_ja": d.name_ja,
                 "name_en": d.name_en,
+                "names": names.get(d.id, {}),  # per board language; ja-easy with readings as {漢字|かんじ}
                 "open": d.open,
                 "waiting": d.waiting,
                 "ewt_s": d.ewt_s,
+                "wait_state": d.wait_state,  # the one estimate the kiosk tiles and the console show too
+                "wait_minutes": d.wait_minutes,
                 "next_open": d.next_open,
                 "free_slots_today": free.get(d.id, {}).get("free_slots_today"),  # None: takes no bookings
                 "next_free_slot": free.get(d.id, {}).get("next_free_slot"),

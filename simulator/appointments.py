@@ -185,7 +185,9 @@ class AppointmentDay:
             self.kiosks[resident.kiosk] = self.connect(
                 Principal(Role.KIOSK, resident.kiosk, resident.kiosk, {}), resident.inbox
             )
-            request = p.RequestCall(department=resident.department, appointment_pin=resident.pin)
+            # as the kiosk does: a PIN alone (the server finds the booking's department), a walk-in names one
+            department = None if resident.pin else resident.department
+            request = p.RequestCall(department=department, appointment_pin=resident.pin)
             self.board.handle(self.kiosks[resident.kiosk], request, p.encode(request))
         elif kind == "end":
             call_id, officer = data

@@ -51,6 +51,12 @@ async def run(args: argparse.Namespace) -> dict:
             return report.summary()
 
 
+THREE_WAY_HELP = (
+    "calls with an interpreter: kiosk, officer and interpreter, media between every pair, the interpreter "
+    "leaves and the call goes on (simulator/three_way.py)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi-sim", description=__doc__)
     parser.add_argument("--kiosks", type=int, default=2)
@@ -118,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "video, audio, screen share, a PDF upload and chat (simulator/business.py)",
     )
     _appointment_arguments(parser)
+    parser.add_argument("--three-way", action="store_true", help=THREE_WAY_HELP)
     parser.add_argument(
         "--officer-auth",
         choices=("password", "session"),
@@ -140,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         return _appointments(parser, args)
     if args.business:
         return _business(parser, args)
+    if args.three_way:
+        from simulator.three_way import main_three_way
+
+        return main_three_way(parser, args)
     if args.server and not args.fleet:
         parser.error("--server needs --fleet (the credentials of the kiosks and officers to use)")
     if min(args.kiosks, args.officers) < 1 or args.calls < 0:

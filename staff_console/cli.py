@@ -32,7 +32,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server", help="signaling server websocket URL, e.g. wss://host/ws")
     parser.add_argument("--username", help="sign in as this user")
     parser.add_argument("--password-file", type=Path, help="file whose first line is the password")
-    parser.add_argument("--role", choices=("officer", "supervisor"), default="officer")
+    parser.add_argument(
+        "--role",
+        choices=("officer", "supervisor", "interpreter"),
+        default="officer",
+        help="interpreter: the interpreter mode (needs --username and --password-file)",
+    )
     parser.add_argument("--config", type=Path, help="city configuration (TOML); default: shipped Morioka")
     parser.add_argument("--language", choices=("ja", "en"), default="ja")
     parser.add_argument(
@@ -94,6 +99,16 @@ async def run_console(args: argparse.Namespace, config: AppConfig) -> int:
         media = ConsoleMedia(devices)
     else:
         media = ConsoleMedia(SimulatedMedia("console", 640, 480, 15, 0.0))
+    if args.role == "interpreter":
+        from staff_console.view.interpreter import run_interpreter
+
+        if not (args.username and args.password_file):
+            raise SystemExit("--role interpreter needs --username and --password-file")
+        tls = client_ssl_context(args.ca_file) if args.ca_file else None
+        password = read_password(args.password_file)
+        return await run_interpreter(
+            args.server, args.username, password, media, Messages(args.language), tls
+        )
 
     def make(username: str, password: str, role: str) -> ConsoleController:
         tls = client_ssl_context(args.ca_file) if args.ca_file else None

@@ -16,8 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from config.phrasebook import config_names
 from config.schema import AppConfig
 from remote_call import protocol as p
+from remote_call.conference import Conference
 from remote_call.events import EventHub
 from remote_call.party import CallParty, MediaSources
 from remote_call.signaling_client import SignalingClient
@@ -25,7 +27,9 @@ from remote_call.telemetry import TelemetryReporter
 from staff_console.desk import AuditRecord, CallDesk
 from staff_console.directory import AWAY_REASONS, OUTCOMES, Directory
 from staff_console.history import CallHistory, HistoryEntry
+from staff_console.interpreter import InterpreterDesk
 from staff_console.invitations import InvitationClient
+from staff_console.wrap_up import WrapUpClock
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ class ConsoleController:
         self.call_id: str | None = None
         self.current: p.CallOffer | None = None  # the offer of the call in progress (kiosk, caller, notes)
         self.in_call = False
+        self.reconnecting = False  # the call's media is being rebuilt (restart): the call goes on, 再接続中
+        self.wrap = WrapUpClock(clock)  # the outcome owed for an ended call; the clock pauses while writing
         self.transfer: p.CallTransferred | None = None  # a warm transfer waiting for the other department
         self.display_name = username
         self.departments: dict[str, p.DepartmentInfo] = {}
@@ -76,7 +82,12 @@ class ConsoleController:
         self.history = CallHistory()
         self._pongs: dict[int, asyncio.Future[None]] = {}
         self._nonce = 0
-        self.desk = CallDesk(self.events, audit_sender=self._send_audit, case_uploader=self._upload_to_case)
+        self.desk = CallDesk(
+            self.events,
+            audit_sender=self._send_audit,
+            case_uploader=self._upload_to_case,
+            names=config_names(config),
+        )
         self.invitations = InvitationClient(self.rest_base, lambda: self._session_token, self._rest_ssl)
         self.client = SignalingClient(
             server_url,
@@ -87,6 +98,8 @@ class ConsoleController:
             **client_options,
         )
         self.party = CallParty(self.client.send, media, self.events)
+        self.conference = Conference(self.client.send, media, self.events)  # the interpreter's connection
+        self.interpreter = InterpreterDesk(self.client.send, self.conference, lambda: self.call_id)
         self.events.subscribe(self._on_party_event)
         # Heartbeats (devices' health, server round trip) and, during calls, CallQuality from getStats().
         self.telemetry = (
@@ -125,6 +138,7 @@ class ConsoleController:
     async def stop(self) -> None:
         if self.telemetry is not None:
             await self.telemetry.stop()
+        await self.conference.close_all()
         await self.party.hang_up()
         self.desk.detach()
         await self.client.close()
@@ -172,8 +186,7 @@ class ConsoleController:
         if self.officer_state != "wrap_up":
             return None
         limit = self.directory.wrap_up_s(self.wrap_up_department)
-        elapsed = self.clock() - self.state_since
-        return (limit if limit is not None else 0.0) - elapsed
+        return (limit if limit is not None else 0.0) - self.wrap.used(self.state_since)
 
     def rest_base(self) -> str:
         """The server's http(s) origin, from its websocket URL (``wss://host/ws`` → ``https://host``)."""
@@ -270,22 +283,42 @@ class ConsoleController:
         self.transfer = None
         self.events.emit("transfer_cancelled", call_id=self.call_id)
 
-    async def end_call(self, outcome: str = "resolved", notes: str = "") -> None:
-        if self.call_id is None:
-            raise RuntimeError("no call in progress")
-        if outcome not in OUTCOMES:
+    async def end_call(self, outcome: str | None = "resolved", notes: str = "") -> None:
+        """End the call in progress with its outcome (None: end now, give the outcome in wrap-up); with no
+        call in progress, give the outcome still owed for the call that ended (``wrap.owed``)."""
+        owed = self.wrap.owed
+        call_id = self.call_id or (owed.call_id if owed is not None else None)
+        if call_id is None:
+            raise RuntimeError("no call in progress and no outcome owed")
+        if outcome is None and self.call_id is None:
+            raise ValueError("the call has ended: choose its outcome")
+        if outcome is not None and outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-        entry = self.history.get(self.call_id)
-        if entry is not None:
+        entry = self.history.get(call_id)
+        if entry is not None and outcome is not None:
             entry.outcome = outcome
             entry.notes = notes
         await self.client.send(
             p.EndCall(
-                call_id=self.call_id,
+                call_id=call_id,
                 outcome=outcome,  # type: ignore[arg-type]  # one of OUTCOMES, checked above
                 notes=notes,
             )
         )
+        if outcome is not None:
+            held = self.wrap.paused
+            self.wrap.settled(call_id)
+            if held:  # wrap-up runs on, here and on the server, with the time that was left
+                await self.client.send(p.HoldWrapUp(hold=False))
+            self.events.emit("outcome_recorded", call_id=call_id, outcome=outcome)
+
+    async def write_outcome(self) -> None:
+        """The officer writes the owed outcome: wrap-up stands still, here and on the server (hold_wrap_up),
+        until the outcome is recorded."""
+        if self.wrap.paused or self.officer_state != "wrap_up":
+            return
+        self.wrap.pause()
+        await self.client.send(p.HoldWrapUp(hold=True))
 
     async def _upload_to_case(self, call_id: str, document) -> bool:
         """PUT a saved document to the server's case store; False when the server keeps none (or is
@@ -378,6 +411,8 @@ class ConsoleController:
             self.state_reason = message.reason
             if message.state != previous or message.state == "away":
                 self.state_since = self.clock()
+                if message.state == "wrap_up":
+                    self.wrap.restart()
             self.events.emit("officer_state", state=message.state, reason=message.reason)
         elif isinstance(message, p.SupervisorStats):
             self.stats = message.stats
@@ -395,13 +430,18 @@ class ConsoleController:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
         else:
-            if isinstance(message, p.CallConnecting):
-                self.current = self.offer if self.offer and self.offer.call_id == message.call_id else None
+            if isinstance(message, p.CallConnecting) and message.peer is None:
+                # A media restart of the call in progress keeps everything known of it (caller, history).
+                self.reconnecting = message.restart and message.call_id == self.call_id
+                if not self.reconnecting:
+                    offer = self.offer
+                    self.current = offer if offer and offer.call_id == message.call_id else None
+                    self.transfer = None
+                    self._open_history(message)
                 self.offer = None
                 self.call_id = message.call_id
-                self.transfer = None
-                self._open_history(message)
-            await self.party.handle(message)
+            if not await self.conference.handle(message):
+                await self.party.handle(message)
 
     def _on_transferred(self, message: p.CallTransferred) -> None:
         if message.call_id == self.call_id:
@@ -438,15 +478,19 @@ class ConsoleController:
         if event == "call_connecting":
             if self.party.session is not None:
                 self.desk.business = self.current is not None and self.current.business is not None
+                self.desk.resident_language = self.current.caller.language if self.current else "ja"
                 self.desk.attach(self.party.session)
         elif event == "call_started":
             self.in_call = True
+            self.reconnecting = False
         elif event in ("call_ended", "call_requeued") and data.get("call_id") == self.call_id:
             entry = self.history.get(data["call_id"])
             if entry is not None and event == "call_ended":
                 entry.ended_at = self.clock()
                 entry.end_reason = data.get("reason")
                 entry.documents_saved = len(self.desk.case_documents.get(data["call_id"], []))
+                self.wrap.call_ended(entry.call_id, entry.end_reason or "", entry.outcome is not None)
+            self.reconnecting = False
             self.wrap_up_department = entry.department if entry is not None else None
             self.desk.detach()
             self.in_call = False

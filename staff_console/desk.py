@@ -13,8 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
+from config.phrasebook import JAPANESE, NameOf, PhraseBook, shipped_phrasebook
 from remote_call import incall as ic
 from remote_call.desk import CHANNEL_TIMEOUT_S, ChatLine, Handler, ShownDocument, new_id
 from remote_call.desk import CallDesk as SharedDesk
@@ -79,8 +80,10 @@ class CallDesk(SharedDesk):
         *,
         audit_sender: AuditSender | None = None,
         case_uploader: CaseUploader | None = None,
+        names: NameOf | None = None,
     ):
         super().__init__(events)
+        self.name_of: NameOf = names or (lambda kind, item_id, lang: None)  # phrase parameters' names
         self.scan_stages: dict[str, str] = {}
         self.documents: dict[str, ReceivedDocument] = {}
         self.failed_documents: dict[str, str] = {}
@@ -92,6 +95,8 @@ class CallDesk(SharedDesk):
         self._tasks = BackgroundTasks(log, "console desk")
         self.business = False  # the caller is a business: no scanner, no printer (set for each call)
         self.screen_share = False  # the business shares its screen now (control message screen_share)
+        self.resident_language = "ja"  # the caller's language (set for each call)
+        self.phrasebook: PhraseBook = shipped_phrasebook()
 
     def handlers(self) -> dict[type[ic.InCall], Handler]:
         return {
@@ -106,7 +111,13 @@ class CallDesk(SharedDesk):
     # ------------------------------------------------------------------ attach / detach
 
     def attach(self, session: CallSession) -> None:
-        self.detach()  # a rebuilt media path starts a clean desk too
+        """A new call starts a clean desk; the same call's rebuilt media (a restart) keeps the chat, the
+        documents, the slips and a pending scan request: only the old session is let go of."""
+        old = self.session
+        if old is None or old.call_id != session.call_id:
+            self.detach()
+        elif self._answer_refused_offer in old.document_handlers:
+            old.document_handlers.remove(self._answer_refused_offer)
         super().attach(session)
         session.document_handlers.append(self._answer_refused_offer)
 
@@ -131,17 +142,46 @@ class CallDesk(SharedDesk):
         if not text:
             raise ValueError("a chat message cannot be empty")
         line = await self.say_when_open(text)
-        self.events.emit("chat", sender="officer", text=text)
+        self.events.emit("chat", sender="officer", text=text, untranslated=self.untranslated)
         return line
+
+    @property
+    def untranslated(self) -> bool:
+        """Free text reaches this resident untranslated (their language is not Japanese)."""
+        return self.resident_language not in JAPANESE
+
+    async def send_phrase(self, phrase_id: str, params: dict[str, str] | None = None) -> ChatLine:
+        """A library phrase: the resident reads it in their language; the officer's chat, in Japanese."""
+        params = dict(params or {})
+        japanese = self.phrasebook.render(phrase_id, "ja", params, self.name_of)
+        ref = ic.PhraseRef(phrase_id=phrase_id, params=params)
+        await self.send_when_open(ic.Phrase(id=new_id("p"), phrase=ref))
+        line = ChatLine("officer", japanese, phrase_id=phrase_id)
+        self.chat.append(line)
+        self.events.emit("chat", sender="officer", text=japanese, phrase=phrase_id)
+        return line
+
+    def scan_phrase(self, prompt: str) -> ic.PhraseRef | None:
+        """The library's scan phrase whose Japanese is ``prompt`` (the prompt box's default is one)."""
+        wanted = prompt.strip().rstrip("。")
+        for phrase in self.phrasebook.phrases:
+            if phrase.category == "scan" and not phrase.params and phrase.text["ja"].rstrip("。") == wanted:
+                return ic.PhraseRef(phrase_id=phrase.id)
+        return None
 
     def _no_kiosk_devices(self, what: str) -> None:
         if self.business:
             raise RuntimeError(f"a business caller has no {what}: it joins from its own computer")
 
-    async def request_scan(self, prompt: str = "") -> str:
+    async def request_scan(self, prompt: str = "", phrase: ic.PhraseRef | None = None) -> str:
+        """Ask for a scan. A prompt that is a library scan phrase travels as the phrase (the resident reads
+        it in their language); other text as typed, marked untranslated on the kiosk."""
         self._no_kiosk_devices("scanner")
         request_id = new_id("scan")
-        await self.send_when_open(ic.ScanRequest(request_id=request_id, prompt=prompt))
+        phrase = phrase or self.scan_phrase(prompt)
+        if phrase is not None:
+            prompt = self.phrasebook.render(phrase.phrase_id, "ja", phrase.params, self.name_of)
+        await self.send_when_open(ic.ScanRequest(request_id=request_id, prompt=prompt, phrase=phrase))
         self.scan_stages[request_id] = "requested"
         self.events.emit("scan_status", request_id=request_id, stage="requested", detail="")
         return request_id
@@ -154,8 +194,10 @@ class CallDesk(SharedDesk):
         mime: str = "image/png",
         width: int | None = None,
         height: int | None = None,
+        caption: ic.PhraseRef | None = None,
     ) -> str:
-        """Show an image or a page to the resident: it travels on the documents channel, SHA-256 checked."""
+        """Show an image or a page to the resident: it travels on the documents channel, SHA-256 checked.
+        ``caption``: a library phrase the kiosk shows above it in the resident's language."""
         session = await self.ready()
         await asyncio.wait_for(session.documents_open.wait(), CHANNEL_TIMEOUT_S)
         assert session.documents is not None
@@ -170,6 +212,7 @@ class CallDesk(SharedDesk):
                 "sha256": sha256_hex(data),
                 "width": width,
                 "height": height,
+                "caption": caption,
             }
         )
         self.shown[doc_id] = ShownDocument(offer)
@@ -196,11 +239,18 @@ class CallDesk(SharedDesk):
         items_to_bring: list[str] | None = None,
         next_steps: str = "",
         qr_url: str | None = None,
+        phrases: list[ic.PhraseRef] | None = None,
+        department_id: str | None = None,
     ) -> str:
+        """Print a slip at the kiosk: in the resident's language with the Japanese beside it (library
+        ``phrases``, the department by id); the officer's own words as typed, marked untranslated."""
         self._no_kiosk_devices("printer")
         items = [i.strip() for i in (items_to_bring or []) if i.strip()]
-        if not (message.strip() or items or next_steps.strip() or qr_url):
-            raise ValueError("a slip needs a message, items to bring, next steps or a QR link")
+        phrases = list(phrases or [])
+        for ref in phrases:
+            self.phrasebook.check_params(ref.phrase_id, ref.params)
+        if not (message.strip() or items or next_steps.strip() or qr_url or phrases):
+            raise ValueError("a slip needs a phrase, a message, items to bring, next steps or a QR link")
         slip = ic.PrintSlip(
             slip_id=new_id("slip"),
             department=department,
@@ -208,6 +258,11 @@ class CallDesk(SharedDesk):
             items_to_bring=items,
             next_steps=next_steps,
             qr_url=qr_url or None,
+            language=cast(ic.Language, self.resident_language)
+            if self.resident_language in ic.LANGUAGES
+            else None,
+            department_id=department_id,
+            phrases=phrases,
         )
         await self.send_when_open(slip)
         self.slips[slip.slip_id] = SlipState(slip)
@@ -262,6 +317,9 @@ class CallDesk(SharedDesk):
         return record
 
     # ------------------------------------------------------------------ from the kiosk
+
+    def wrote(self, text: str) -> None:
+        self.events.emit("chat", sender="officer", text=text)  # a finished line of real-time text
 
     def heard(self, text: str) -> None:
         self.events.emit("chat", sender="resident", text=text)

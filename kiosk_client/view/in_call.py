@@ -9,20 +9,27 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from config.phrasebook import JAPANESE, ruby_html
 from kiosk_client.controller import KioskController
 from kiosk_client.desk import CANNED_REPLIES
+from kiosk_client.flow import KioskState
 from kiosk_client.resident import ScanTask
 from kiosk_client.view.base import Ctx, Screen, panel
+from kiosk_client.view.interpreter import InterpreterVideo
+from kiosk_client.view.scan_guide import ScanGuide
 from kiosk_client.view.widgets import ImageView, VideoView, button, label
+from kiosk_client.view.writing import WritingPanel
 
 SCAN_STAGE_KEYS = {
     "scanning": "scan.scanning",
@@ -30,6 +37,17 @@ SCAN_STAGE_KEYS = {
     "done": "scan.done",
     "cancelled": "scan.cancel",
 }
+
+
+def officer_html(ctx: Ctx, text: str, phrase_id: str | None) -> str:
+    """What the officer sent: a library phrase in the resident's language (readings for ja-easy), or free
+    text as typed, marked untranslated for a resident who does not read Japanese."""
+    if phrase_id is not None:
+        return ruby_html(text)
+    if ctx.lang in JAPANESE:
+        return html.escape(text)
+    mark = html.escape(ctx.t("call.untranslated"))
+    return f"<span style='font-weight:normal'>［{mark}］</span> {html.escape(text)}"
 
 
 class InCallScreen(Screen):
@@ -52,6 +70,7 @@ class InCallScreen(Screen):
         right.addWidget(self.controls_stack)
         layout.addLayout(right, 2)
         self._document_id: str | None = None
+        self._writing_open: bool | None = None  # None: open when the resident asked for 筆談 (聴覚)
 
     # ------------------------------------------------------------------ building
 
@@ -60,13 +79,28 @@ class InCallScreen(Screen):
         c = self.controller
         left = QVBoxLayout()
         self.officer_name = label(role="title", rich=True)
-        left.addWidget(self.officer_name)
+        self.writing_toggle = button("writing-toggle", wrap=True)  # 筆談: the pad and keyboard, or the video
+        self.writing_toggle.clicked.connect(self._toggle_writing)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.officer_name, 2)
+        name_row.addWidget(self.writing_toggle, 1)
+        left.addLayout(name_row)
+        self.muted_banner = QFrame()  # while the microphone is off, above the officer: clear and red
+        self.muted_banner.setObjectName("muted-banner")
+        self.muted_banner.setProperty("role", "muted")
+        banner_layout = QHBoxLayout(self.muted_banner)
+        banner_layout.setContentsMargins(20, 10, 20, 10)
+        self.muted_banner_text = label(rich=True, align=Qt.AlignmentFlag.AlignCenter)
+        banner_layout.addWidget(self.muted_banner_text)
+        self.muted_banner.hide()
+        left.addWidget(self.muted_banner)
         self.main_stack = QStackedWidget()
         video_page = QWidget()
-        video_layout = QVBoxLayout(video_page)
+        video_layout = QHBoxLayout(video_page)  # the officer, and an interpreter beside when one joins
         video_layout.setContentsMargins(0, 0, 0, 0)
         self.officer_video = VideoView("officer-video", c.officer_frame)
         video_layout.addWidget(self.officer_video, 1)
+        self.interpreter = InterpreterVideo(c, video_layout, self.officer_video)
         self.main_stack.addWidget(video_page)
         doc_page = QWidget()
         doc_layout = QVBoxLayout(doc_page)
@@ -78,8 +112,17 @@ class InCallScreen(Screen):
         doc_layout.addWidget(self.document_title)
         doc_layout.addWidget(self.document, 1)
         doc_layout.addWidget(self.document_close)
-        self.main_stack.addWidget(doc_page)
-        left.addWidget(self.main_stack, 1)
+        self.main_stack.addWidget(QWidget())  # index 1 kept free: a shown document is beside the video
+        self.document_page = doc_page
+        doc_page.hide()
+        self.writing = WritingPanel(c, self._toggle_writing)
+        self.main_stack.addWidget(self.writing)
+        stage_row = QHBoxLayout()  # the officer stays in sight while a document is shown beside
+        # Half and half while a document is shown (the 筆談 page's own minimum must not squeeze it).
+        self.main_stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        stage_row.addWidget(self.main_stack, 1)
+        stage_row.addWidget(doc_page, 1)
+        left.addLayout(stage_row, 1)
         self_row = QHBoxLayout()
         self.muted_note = label(rich=True)
         self_row.addWidget(self.muted_note, 1)
@@ -100,6 +143,8 @@ class InCallScreen(Screen):
         self.chat_scroll = QScrollArea()
         self.chat_scroll.setWidgetResizable(True)
         self.chat_scroll.setWidget(self.chat)
+        bar = self.chat_scroll.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _low, high: bar.setValue(high))  # the newest line, once laid out
         chat_layout.addWidget(self.chat_title)
         chat_layout.addWidget(self.chat_scroll, 1)
         replies = QGridLayout()
@@ -109,7 +154,13 @@ class InCallScreen(Screen):
             b.clicked.connect(lambda _=False, key=key: self.controller.send_reply(key))
             self.replies[key] = b
             replies.addWidget(b, i // 2, i % 2)
-        chat_layout.addLayout(replies)
+        replies_box = QWidget()  # nine replies with larger text outgrow the column: they scroll (flick)
+        replies_box.setLayout(replies)
+        replies_scroll = QScrollArea()
+        replies_scroll.setObjectName("replies-scroll")
+        replies_scroll.setWidgetResizable(True)
+        replies_scroll.setWidget(replies_box)
+        chat_layout.addWidget(replies_scroll, 1)
         return chat_page
 
     def _build_scan(self) -> QWidget:
@@ -121,8 +172,11 @@ class InCallScreen(Screen):
         self.scan_stage = label(rich=True)
         self.scan_stage.setObjectName("scan-stage")
         self.scan_stage.setStyleSheet("font-weight: bold;")
+        self.scan_guide = ScanGuide()  # where the scanner is, which side down
+        self.scan_guide_where = label(rich=True)
+        self.scan_guide_side = label(rich=True)
         self.scan_thumbnail = ImageView("scan-thumbnail")
-        self.scan_thumbnail.setMinimumHeight(120)
+        self.scan_thumbnail.setMinimumHeight(300)  # large enough to check the scan at a glance
         self.scan_button = button("scan-button", "primary")
         self.scan_button.clicked.connect(self.controller.scan_now)
         self.scan_cancel = button("scan-cancel")
@@ -133,6 +187,9 @@ class InCallScreen(Screen):
         guidance_layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.scan_title, self.scan_prompt, self.scan_stage):
             guidance_layout.addWidget(widget)
+        guidance_layout.addWidget(self.scan_guide)
+        guidance_layout.addWidget(self.scan_guide_where)
+        guidance_layout.addWidget(self.scan_guide_side)
         guidance_layout.addWidget(self.scan_thumbnail, 1)
         guidance_scroll = QScrollArea()
         guidance_scroll.setWidgetResizable(True)
@@ -182,17 +239,29 @@ class InCallScreen(Screen):
 
     # ------------------------------------------------------------------ touches and rendering
 
+    def _toggle_writing(self) -> None:
+        self._writing_open = not self._writing_is_open()
+        self.controller.events.emit("writing", kind="panel")
+
+    def _writing_is_open(self) -> bool:
+        hearing = self.controller.resident.hearing
+        return hearing if self._writing_open is None else self._writing_open
+
     def _close_document(self) -> None:
         if self._document_id is not None:
             self.controller.close_document(self._document_id)
 
     def tick(self) -> None:
         self.officer_video.tick()
+        self.interpreter.tick()
         self.self_view.tick()
 
     def refresh(self, ctx: Ctx) -> None:
         r = ctx.controller.resident
-        self.officer_name.setText(ctx.h("call.officer", name=r.officer_name) if r.officer_name else "")
+        name = ctx.h("call.officer", name=r.officer_name) if r.officer_name else ""
+        if ctx.controller.state is KioskState.CONNECTING:  # a media restart: the call stays on screen
+            name = ctx.h("call.reconnecting")
+        self.officer_name.setText(name)
         self.self_view.caption = ctx.t("call.self")
         self._refresh_chat(ctx)
         if r.scan is not None:
@@ -203,15 +272,15 @@ class InCallScreen(Screen):
             self.scan_stage.setText("")
             self.scan_thumbnail.set_bytes(None)
         self._refresh_document(ctx)
+        self.interpreter.refresh(ctx)
         self._refresh_controls(ctx)
 
     def _refresh_chat(self, ctx: Ctx) -> None:
         """The officer's lines and the resident's replies, newest last."""
         lines = []
         for line in ctx.controller.resident.chat[-50:]:
-            text = html.escape(line.text)
             lines.append(
-                f"<p><b>{text}</b></p>"
+                f"<p><b>{officer_html(ctx, line.text, line.phrase_id)}</b></p>"
                 if line.sender == "officer"
                 else f"<p>{html.escape(ctx.t('call.you_said', text=line.text))}</p>"
             )
@@ -227,7 +296,7 @@ class InCallScreen(Screen):
         self.scan_title.setText(ctx.h("scan.title"))
         prompt = ctx.h("scan.placing")
         if scan.prompt:
-            prompt = f"<b>{html.escape(scan.prompt)}</b><br>{prompt}"
+            prompt = f"<b>{officer_html(ctx, scan.prompt, scan.phrase_id)}</b><br>{prompt}"
         self.scan_prompt.setText(prompt)
         stage_key = SCAN_STAGE_KEYS.get(scan.stage)
         if scan.stage == "failed":
@@ -236,8 +305,16 @@ class InCallScreen(Screen):
             stage_key = scan.error_key  # done, with a notice (e.g. a card was scanned)
         self.scan_stage.setText(ctx.h(stage_key) if stage_key else "")
         for wrapped in (self.scan_prompt, self.scan_stage):  # a stacked page ignores wrapped heights
-            wrapped.setMinimumHeight(max(0, wrapped.heightForWidth(max(200, self.side_stack.width() - 40))))
+            width = wrapped.width() if wrapped.width() > 100 else max(200, self.side_stack.width() - 40)
+            wrapped.setMinimumHeight(max(0, wrapped.heightForWidth(width)))
         self.scan_thumbnail.set_bytes(scan.thumbnail)
+        placing = scan.stage in ("placing", "failed") and scan.thumbnail is None
+        self.scan_guide_where.setText(ctx.h("scan.guide_where"))
+        self.scan_guide_side.setText(ctx.h("scan.guide_side"))
+        self.scan_guide.setVisible(placing)
+        self.scan_guide_where.setVisible(placing)
+        self.scan_guide_side.setVisible(placing)
+        self.scan_thumbnail.setVisible(scan.thumbnail is not None)
         self.scan_button.setText(ctx.t("scan.button"))
         self.scan_button.setVisible(
             scan.stage in ("placing", "failed") and scan.error_key != "scan.unavailable"
@@ -247,25 +324,37 @@ class InCallScreen(Screen):
         )
 
     def _refresh_document(self, ctx: Ctx) -> None:
-        """A document the officer shows (the newest one) takes the officer's place."""
+        """A document the officer shows (the newest one) takes the officer's place, or else the 筆談 panel."""
         shown = ctx.controller.resident.shown
         if shown:
             doc = list(shown.values())[-1]
             self._document_id = doc.doc_id
-            self.document_title.setText(ctx.h("show.title"))
+            caption = doc.offer.caption
+            text = ctx.controller.desk.phrase_text(caption) if caption is not None else None
+            self.document_title.setText(ruby_html(text) if text else ctx.h("show.title"))
             self.document.set_bytes(doc.data)
             self.document_close.setText(ctx.t("show.close"))
-            self.main_stack.setCurrentIndex(1)
+            self.document_page.show()
+            self.main_stack.setCurrentIndex(2 if self._writing_is_open() else 0)
         else:
             self._document_id = None
             self.document.set_bytes(None)
-            self.main_stack.setCurrentIndex(0)
+            self.document_page.hide()
+            self.main_stack.setCurrentIndex(2 if self._writing_is_open() else 0)
+        writing = self._writing_is_open()
+        self.writing_toggle.setText(ctx.t("writing.open"))
+        for widget in (self.officer_name, self.writing_toggle, self.self_view):
+            widget.setVisible(not writing)  # the keyboard needs the height; the panel has its own way back
+        if writing:
+            self.writing.refresh(ctx)
 
     def _refresh_controls(self, ctx: Ctx) -> None:
         c = ctx.controller
         self.mute.setChecked(c.media.muted)
         self.mute.setText(ctx.t("call.unmute") if c.media.muted else ctx.t("call.mute"))
         self.muted_note.setText(ctx.h("call.muted") if c.media.muted else "")
+        self.muted_banner_text.setText(ctx.h("call.muted_banner") if c.media.muted else "")
+        self.muted_banner.setVisible(c.media.muted)
         self.volume_down.setText(ctx.t("call.volume_down"))
         self.volume_up.setText(ctx.t("call.volume_up"))
         self.volume_label.setText(ctx.t("call.volume_level", level=round(c.media.volume * 4)))
@@ -280,7 +369,10 @@ class InCallScreen(Screen):
         self.scan_prompt.setText("")
         self.scan_stage.setText("")
         self.officer_video.clear()
+        self.interpreter.clear()
         self.self_view.clear()
         self.scan_thumbnail.set_bytes(None)
         self.document.set_bytes(None)
         self._document_id = None
+        self._writing_open = None
+        self.writing.clear_resident()

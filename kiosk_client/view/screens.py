@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -20,12 +18,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk_client.controller import RATINGS, KioskController
+from kiosk_client.controller import KioskController
 from kiosk_client.i18n import LANGUAGES
+from kiosk_client.rating import RATINGS
 from kiosk_client.view.appointment import AppointmentScreen
-from kiosk_client.view.base import Ctx, Screen, clear_layout, panel, run
+from kiosk_client.view.base import Ctx, Screen, panel, run
+from kiosk_client.view.choose import ChooseScreen
 from kiosk_client.view.in_call import InCallScreen
-from kiosk_client.view.widgets import TileButton, VideoView, button, label
+from kiosk_client.view.other_languages import OtherLanguages
+from kiosk_client.view.theme import FONT_FAMILIES
+from kiosk_client.view.widgets import VideoView, button, label
 
 # ------------------------------------------------------------------------------------------ welcome
 
@@ -33,17 +35,29 @@ from kiosk_client.view.widgets import TileButton, VideoView, button, label
 class WelcomeScreen(Screen):
     def __init__(self, controller: KioskController):
         super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(80, 40, 80, 40)
-        layout.setSpacing(24)
+        # Under a trouble banner, with larger text, the welcome can outgrow the screen: it scrolls then.
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(80, 16, 80, 16)
+        layout.setSpacing(18)
         self.title = label(role="big", rich=True, align=Qt.AlignmentFlag.AlignCenter)
         self.subtitle = label(role="subtitle", rich=True, align=Qt.AlignmentFlag.AlignCenter)
         self.prompt = label(role="title", rich=True, align=Qt.AlignmentFlag.AlignCenter)
         layout.addStretch(1)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
-        layout.addSpacing(20)
+        layout.addSpacing(8)
         layout.addWidget(self.prompt)
+        # "Choose a language" in every other language too, each in its own script's font.
+        self.prompt_others = label(role="subtitle", rich=True, align=Qt.AlignmentFlag.AlignCenter)
+        self.prompt_others.setObjectName("welcome-choose-all")
+        layout.addWidget(self.prompt_others)
         grid = QGridLayout()
         grid.setSpacing(24)
         self.languages: dict[str, QPushButton] = {}
@@ -54,10 +68,17 @@ class WelcomeScreen(Screen):
             self.languages[lang] = b
             grid.addWidget(b, i // 3, i % 3)
         layout.addLayout(grid)
-        self.appointment = button("welcome-appointment")  # 予約のある方
+        self.other = OtherLanguages(controller, list(self.languages.values()))  # その他の言語（通訳つき）
+        self.other_button = button("lang-other", wrap=True)
+        self.other_button.clicked.connect(self.other.toggle)
+        layout.addWidget(self.other)
+        self.appointment = button("welcome-appointment", wrap=True)  # 予約のある方
         self.appointment.setProperty("big", "true")
         self.appointment.clicked.connect(controller.appointment.open)
-        layout.addWidget(self.appointment)
+        bottom = QHBoxLayout()  # 予約のある方, and その他の言語（通訳つき） beside it
+        bottom.addWidget(self.appointment, 1)
+        bottom.addWidget(self.other_button, 1)
+        layout.addLayout(bottom)
         layout.addStretch(2)
 
     def refresh(self, ctx: Ctx) -> None:
@@ -65,154 +86,24 @@ class WelcomeScreen(Screen):
         self.title.setText(ctx.h("welcome.title", city=city))
         self.subtitle.setText(ctx.h("welcome.subtitle"))
         self.prompt.setText(ctx.h("welcome.choose_language"))
+        others = [
+            f"<span style=\"font-family: '{FONT_FAMILIES[lang]}'\">"
+            f"{ctx.catalogs.html(lang, 'welcome.choose_language')}</span>"
+            for lang in LANGUAGES
+            if lang != ctx.lang and not (ctx.lang.startswith("ja") and lang.startswith("ja"))
+        ]
+        self.prompt_others.setText("&nbsp;／ ".join(others))
         for lang, b in self.languages.items():
             b.setText(ctx.catalogs.text(lang, "language.self_name"))
         own = ctx.t("welcome.appointment")  # before a language is chosen: also in English
         english = ctx.catalogs.text("en", "welcome.appointment")
         self.appointment.setText(own if ctx.lang == "en" else f"{own} / {english}")
-
-
-# ------------------------------------------------------------------------------------------ choose
-
-
-class ChooseScreen(Screen):
-    COLUMNS = 3
-
-    def __init__(self, controller: KioskController):
-        super().__init__()
-        self.controller = controller
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(40, 16, 40, 16)
-        layout.setSpacing(14)
-        self.title = label(role="title", rich=True)
-        layout.addWidget(self.title)
-        modes = QHBoxLayout()
-        self.by_procedure = button("mode-procedure", checkable=True)
-        self.by_department = button("mode-department", checkable=True)
-        self.by_procedure.clicked.connect(lambda: controller.set_choose_mode("procedure"))
-        self.by_department.clicked.connect(lambda: controller.set_choose_mode("department"))
-        modes.addWidget(self.by_procedure)
-        modes.addWidget(self.by_department)
-        self.search = QLineEdit()
-        self.search.setObjectName("search")
-        self.search.textEdited.connect(controller.set_search)
-        modes.addWidget(self.search, 2)
-        layout.addLayout(modes)
-        body = QHBoxLayout()
-        body.setSpacing(16)
-        self.categories_box = QWidget()
-        self.categories_layout = QVBoxLayout(self.categories_box)
-        self.categories_layout.setContentsMargins(0, 0, 0, 0)
-        self.categories_layout.setSpacing(10)
-        categories_scroll = QScrollArea()
-        categories_scroll.setWidgetResizable(True)
-        categories_scroll.setWidget(self.categories_box)
-        categories_scroll.setFixedWidth(380)
-        self.categories_scroll = categories_scroll
-        body.addWidget(categories_scroll)
-        self.tiles_box = QWidget()
-        self.tiles_layout = QGridLayout(self.tiles_box)
-        self.tiles_layout.setSpacing(14)
-        self.tiles_layout.setAlignment(Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.tiles_box)
-        body.addWidget(scroll, 1)
-        layout.addLayout(body, 1)
-        self.empty = label(rich=True)
-        layout.addWidget(self.empty)
-        self._signature: tuple | None = None
+        other, other_en = ctx.t("welcome.other_language"), ctx.catalogs.text("en", "welcome.other_language")
+        self.other_button.setText(other if ctx.lang == "en" else f"{other} / {other_en}")
+        self.other.refresh(ctx)
 
     def clear_resident(self) -> None:
-        self.search.clear()
-        self._signature = None
-
-    def _status_lines(self, ctx: Ctx, dep: Any) -> list[tuple[str, str | None]]:
-        if dep.open:
-            text = (
-                ctx.t("tile.open_wait", waiting=dep.waiting, minutes=dep.wait_minutes)
-                if dep.waiting
-                else ctx.t("tile.open_no_wait")
-            )
-            return [(text, "open")]
-        return [
-            (ctx.t("tile.closed"), "closed"),
-            (ctx.t("tile.next_open", when=ctx.catalogs.when(ctx.lang, dep.next_open)), "closed"),
-        ]
-
-    def refresh(self, ctx: Ctx) -> None:
-        c = ctx.controller
-        r = c.resident
-        self.title.setText(ctx.h("choose.title"))
-        self.by_procedure.setText(ctx.t("choose.by_procedure"))
-        self.by_department.setText(ctx.t("choose.by_department"))
-        self.by_procedure.setChecked(r.choose_mode == "procedure")
-        self.by_department.setChecked(r.choose_mode == "department")
-        self.search.setPlaceholderText(ctx.t("choose.search_placeholder"))
-        if self.search.text() != r.search:
-            self.search.setText(r.search)
-        by_procedure = r.choose_mode == "procedure"
-        self.search.setVisible(by_procedure)
-        self.categories_scroll.setVisible(by_procedure)
-        departments = c.menu.departments()
-        signature = (
-            ctx.lang,
-            r.choose_mode,
-            r.category,
-            r.search,
-            tuple(departments),
-            id(ctx.catalogs),
-            c.resident.large_text,
-        )
-        if signature == self._signature:
-            return
-        self._signature = signature
-        clear_layout(self.categories_layout)
-        clear_layout(self.tiles_layout)
-        if by_procedure:
-            categories: list[str | None] = [None, *c.menu.categories()]
-            for category in categories:
-                b = TileButton(f"category-{category or 'all'}")
-                b.setCheckable(True)
-                b.set_content(
-                    ctx.t("choose.all_categories")
-                    if category is None
-                    else ctx.catalogs.category(ctx.lang, category),
-                    [],
-                )
-                b.setChecked(r.category == category)
-                b.set_checked_look(r.category == category)
-                b.clicked.connect(lambda _=False, cat=category: c.set_category(cat))
-                self.categories_layout.addWidget(b)
-            self.categories_layout.addStretch(1)
-            items = c.visible_procedures()
-            for i, proc in enumerate(items):
-                tile = TileButton(f"tile-procedure-{proc.id}")
-                name = proc.name_ja if ctx.lang in ("ja", "ja-easy") else proc.name_en
-                lines: list[tuple[str, str | None]] = [
-                    (
-                        ctx.catalogs.category(ctx.lang, proc.category)
-                        + " / "
-                        + c.department_name(proc.department.id, ctx.lang),
-                        "subtitle",
-                    )
-                ]
-                lines += self._status_lines(ctx, proc.department)
-                if proc.convenience_store:
-                    lines.append((ctx.t("tile.convenience"), None))
-                tile.set_content(name, lines[:4] if len(lines) <= 4 else lines[:3])
-                tile.clicked.connect(lambda _=False, pid=proc.id: c.select_procedure(pid))
-                self.tiles_layout.addWidget(tile, i // self.COLUMNS, i % self.COLUMNS)
-            shown = len(items)
-        else:
-            for i, dep in enumerate(departments):
-                tile = TileButton(f"tile-department-{dep.id}")
-                tile.set_content(c.department_name(dep.id, ctx.lang), self._status_lines(ctx, dep))
-                tile.clicked.connect(lambda _=False, did=dep.id: c.select_department(did))
-                self.tiles_layout.addWidget(tile, i // self.COLUMNS, i % self.COLUMNS)
-            shown = len(departments)
-        self.empty.setText(ctx.h("choose.none_found") if shown == 0 else "")
-        self.empty.setVisible(shown == 0)
+        self.other.clear_resident()
 
 
 # ------------------------------------------------------------------------------------------ consent
@@ -294,6 +185,9 @@ class PreflightScreen(Screen):
         right.addWidget(self.meter)
         right.addWidget(self.device_notes)
         right.addStretch(1)
+        self.hearing = button("preflight-hearing", checkable=True, wrap=True)  # 聴覚: 筆談 in the call
+        self.hearing.clicked.connect(controller.desk.toggle_hearing)
+        right.addWidget(self.hearing)
         self.call = button("preflight-call", "primary")
         self.call.clicked.connect(lambda: run(controller.call_officer()))
         right.addWidget(self.call)
@@ -317,6 +211,8 @@ class PreflightScreen(Screen):
             notes.append(ctx.h("trouble.microphone"))
         self.device_notes.setText("<br>".join(notes))
         self.device_notes.setVisible(bool(notes))
+        self.hearing.setText(ctx.t("preflight.hearing"))
+        self.hearing.setChecked(ctx.controller.resident.hearing)
         self.call.setText(ctx.t("preflight.call"))
 
     def clear_resident(self) -> None:

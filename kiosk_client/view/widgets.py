@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html as html_lib
+import math
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,9 +13,111 @@ from typing import Any
 
 import numpy as np
 from av.video.reformatter import VideoReformatter
-from PySide6.QtCore import QEvent, QRect, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QScroller,
+    QScrollerProperties,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk_client.linebreak import bind, bind_html, phrases
+from kiosk_client.view.ruby import RubyButton, RubyText, has_ruby
+from kiosk_client.view.theme import FIT_STEPS
+
+
+class PhraseLabel(QLabel):
+    """A label whose Japanese or Chinese text wraps only between phrases (``kiosk_client.linebreak``);
+    ``text()`` gives the text as set, without the invisible word joiners. Rich text with furigana (easy
+    Japanese, see ``Catalogs.html``) is drawn as ruby, the reading above the kanji (``view.ruby``)."""
+
+    _raw = ""
+    _ruby: RubyText | None = None
+
+    def setText(self, text: str) -> None:
+        self._raw = text
+        rich = self.textFormat() == Qt.TextFormat.RichText
+        if rich and has_ruby(text):
+            self._ruby = RubyText(text, self.font())
+            super().setText("")
+            self.updateGeometry()
+            self.update()
+            return
+        self._ruby = None
+        super().setText(bind_html(text) if rich else bind(text))
+
+    def text(self) -> str:
+        return self._raw
+
+    def clear(self) -> None:
+        self._raw = ""
+        self._ruby = None
+        super().clear()
+
+    @property
+    def ruby(self) -> RubyText | None:
+        """The ruby layout with the label's current font (the stylesheet may have changed it)."""
+        if self._ruby is not None and self._ruby.font != self.font():
+            self._ruby = RubyText(self._raw, self.font())
+        return self._ruby
+
+    def _margins(self) -> tuple[int, int]:
+        m = self.contentsMargins()
+        return m.left() + m.right(), m.top() + m.bottom()
+
+    def hasHeightForWidth(self) -> bool:
+        return super().hasHeightForWidth() if self.ruby is None else self.wordWrap()
+
+    def heightForWidth(self, width: int) -> int:
+        ruby = self.ruby
+        if ruby is None:
+            return super().heightForWidth(width)
+        mw, mh = self._margins()
+        return ruby.height_for(max(1, width - mw)) + mh
+
+    def sizeHint(self) -> QSize:
+        ruby = self.ruby
+        if ruby is None:
+            return super().sizeHint()
+        mw, mh = self._margins()
+        width = ruby.natural_width() if not self.wordWrap() else min(ruby.natural_width(), 640)
+        return QSize(width + mw, ruby.height_for(width) + mh)
+
+    def minimumSizeHint(self) -> QSize:
+        ruby = self.ruby
+        if ruby is None:
+            return super().minimumSizeHint()
+        if not self.wordWrap():
+            return self.sizeHint()
+        mw, mh = self._margins()
+        # A scroll area sizes its content by this, not by height-for-width: the height at the current width.
+        height = self.heightForWidth(self.width()) if self.width() > 50 else ruby.height_for(640) + mh
+        return QSize(min(200, ruby.natural_width()) + mw, height)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.ruby is not None and self.wordWrap() and self.height() < self.heightForWidth(self.width()):
+            self.updateGeometry()  # wrapped at a new width: more rows
+
+    def paintEvent(self, event: Any) -> None:
+        ruby = self.ruby
+        if ruby is None:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        ruby.paint(
+            painter, self.contentsRect(), self.palette().color(self.foregroundRole()), self.alignment()
+        )
+        painter.end()
 
 
 def label(
@@ -24,7 +128,7 @@ def label(
     wrap: bool = True,
     align: Qt.AlignmentFlag | None = None,
 ) -> QLabel:
-    widget = QLabel()
+    widget = PhraseLabel()
     widget.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     widget.setWordWrap(wrap)
     if role:
@@ -37,7 +141,7 @@ def label(
 
 def button(name: str, role: str | None = None, *, checkable: bool = False, wrap: bool = False) -> QPushButton:
     """A touch button. ``wrap``: its width comes from the layout alone and long text wraps to it."""
-    widget = WrapButton() if wrap else QPushButton()
+    widget = WrapButton() if wrap else RubyButton()
     widget.setObjectName(name)
     if role:
         widget.setProperty("role", role)
@@ -56,13 +160,14 @@ class TileButton(QPushButton):
     def __init__(self, name: str):
         super().__init__()
         self.setObjectName(name)
+        self._relayouts = 0
         self.setProperty("role", "tile")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 12, 18, 12)
         layout.setSpacing(4)
-        self.title = label(role=None)
+        self.title = label(role=None, rich=True)  # rich: easy Japanese names carry ruby
         self.title.setStyleSheet("font-weight: bold;")
         self.lines: list[QLabel] = []
         layout.addWidget(self.title)
@@ -72,11 +177,19 @@ class TileButton(QPushButton):
             layout.addWidget(line)
         for child in [self.title, *self.lines]:
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            child.installEventFilter(self)  # a label's font or width changes its wrapped height
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
+        return False
 
     def set_content(self, title: str, lines: list[tuple[str, str | None]]) -> None:
+        """``title`` is rich text (escape plain names); ``lines`` are plain text with a label role."""
         self.title.setText(title)
-        self.setAccessibleName(title)
+        self.setAccessibleName(html_lib.unescape(re.sub(r"<[^>]+>", "", title)))
         self.setText("")  # the labels carry the text; keep the button's own text empty
+        self._relayouts = 0
         for i, widget in enumerate(self.lines):
             if i < len(lines):
                 text, role = lines[i]
@@ -99,6 +212,7 @@ class TileButton(QPushButton):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        self._relayouts = 0
         self._fit()
 
     def event(self, event: QEvent) -> bool:
@@ -114,14 +228,24 @@ class TileButton(QPushButton):
         wanted = layout.totalHeightForWidth(self.width()) if layout is not None else 0
         if wanted > 0 and wanted != self.minimumHeight():
             self.setMinimumHeight(wanted)
+        labels = [self.title, *self.lines]
+        stale = any(w.isVisible() and w.height() < w.heightForWidth(w.width()) for w in labels)
+        if layout is not None and stale and self._relayouts < 3:
+            self._relayouts += 1  # a label's wrapped height changed after the tile was laid out
+            layout.invalidate()
+            layout.activate()
+        elif not stale:
+            self._relayouts = 0
 
 
 def wrap_text(text: str, metrics: QFontMetrics, width: int) -> str:
-    """Break ``text`` into lines no wider than ``width``: at spaces (also the full-width spaces of easy
-    Japanese) when there are any, else between any two characters (Japanese, Chinese)."""
+    """Break ``text`` into lines no wider than ``width``, between phrases (``linebreak.phrases``: BudouX for
+    Japanese and Chinese, spaces otherwise); a phrase wider than the line is cut between characters."""
     if width <= 0 or metrics.horizontalAdvance(text) <= width:
         return text
-    tokens = re.findall(r"\S+\s*", text) if re.search(r"\s", text.strip()) else list(text)
+    tokens: list[str] = []
+    for phrase in phrases(text):
+        tokens += list(phrase) if metrics.horizontalAdvance(phrase.rstrip()) > width else [phrase]
     lines: list[str] = []
     line = ""
     for token in tokens:
@@ -136,30 +260,76 @@ def wrap_text(text: str, metrics: QFontMetrics, width: int) -> str:
     return "\n".join(lines)
 
 
-class WrapButton(QPushButton):
-    """A QPushButton whose text wraps to its width (Qt's own button never wraps)."""
+class WrapButton(RubyButton):
+    """A QPushButton whose text wraps to its width (Qt's own button never wraps); easy-Japanese readings
+    are drawn above their kanji (``RubyButton``), wrapped by the ruby layout."""
+
+    _ruby_wraps = True
 
     def __init__(self) -> None:
         super().__init__()
         self._raw = ""
+        self._fitting = False
 
     def setText(self, text: str) -> None:
         self._raw = text
+        if self.set_ruby_text(text):
+            self._grow()
+            return
         self._rewrap()
+
+    def _grow(self) -> None:
+        wanted = self.sizeHint().height()  # the stylesheet's min-height would hold it below its lines
+        if wanted > self.minimumHeight() and self.width() > 50:
+            self.setMinimumHeight(wanted)
 
     def raw_text(self) -> str:
         return self._raw
 
+    def _fit(self, width: int, height: int) -> str:
+        """The largest font step (``theme.FIT_STEPS``) at which every phrase fits on a line and the lines
+        fit the button's height: the text shrinks before a word would be cut. The theme's stylesheet
+        sizes each step."""
+        current = str(self.property("fit") or "")
+        base_px = self.font().pixelSize() / FIT_STEPS.get(current, 1.0)
+        for step, factor in [("", 1.0), *FIT_STEPS.items()]:
+            font = QFont(self.font())
+            font.setPixelSize(max(1, round(base_px * factor)))
+            metrics = QFontMetrics(font)
+            words_fit = all(metrics.horizontalAdvance(p.rstrip()) <= width for p in phrases(self._raw))
+            lines = wrap_text(self._raw, metrics, width).count("\n") + 1
+            if words_fit and (lines == 1 or lines * metrics.lineSpacing() <= height):
+                return step
+        return list(FIT_STEPS)[-1]
+
+    def _text_box(self) -> QRect:
+        """Where the style puts the text: the button less the stylesheet's border and padding."""
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        box = self.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, option, self)
+        return box.adjusted(2, 0, -2, 0)  # a little air, as the style draws the focus frame inside
+
     def _rewrap(self) -> None:
-        # The stylesheet's horizontal padding is twice a sixth of the touch size, each side, plus borders.
-        padding = 4 * max(8, self.minimumHeight() // 6) + 12
-        wrapped = (
-            wrap_text(self._raw, self.fontMetrics(), self.width() - padding)
-            if self.width() > 50
-            else self._raw
-        )
-        if wrapped != super().text():
-            super().setText(wrapped)
+        if self._ruby is not None:
+            self._grow()
+            return
+        if self.width() <= 50 or self.font().pixelSize() <= 0:
+            wrapped = self._raw
+        else:
+            box = self._text_box()
+            step = self._fit(box.width(), box.height())
+            if step != str(self.property("fit") or "") and not self._fitting:
+                self._fitting = True  # the re-polish below sends a StyleChange: do not fit again inside
+                try:
+                    self.setProperty("fit", step)
+                    self.style().unpolish(self)
+                    self.style().polish(self)
+                finally:
+                    self._fitting = False
+            wrapped = wrap_text(self._raw, self.fontMetrics(), self._text_box().width())
+        if wrapped != QPushButton.text(self):
+            QPushButton.setText(self, wrapped)
+        self._grow()
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -167,7 +337,8 @@ class WrapButton(QPushButton):
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange) and hasattr(self, "_raw"):
+        kinds = (QEvent.Type.StyleChange, QEvent.Type.FontChange)
+        if event.type() in kinds and hasattr(self, "_fitting") and not self._fitting:
             self._rewrap()
 
 
@@ -333,3 +504,87 @@ class ImageView(QLabel):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self._rescale()
+
+
+def enable_flick(area: QAbstractScrollArea) -> None:
+    """Kinetic flick scrolling on ``area``'s viewport. The left-mouse gesture also covers touch: Qt turns
+    touches nobody handles into mouse events, and a tap on a button inside still clicks it."""
+    viewport = area.viewport()
+    if QScroller.hasScroller(viewport):
+        return
+    QScroller.grabGesture(viewport, QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+    scroller = QScroller.scroller(viewport)
+    properties = scroller.scrollerProperties()
+    # A tap reaches the button at once (Qt's default holds a press back 0.25 s to see whether a flick
+    # starts); a flick that starts on a button takes the press back with a release outside it.
+    properties.setScrollMetric(QScrollerProperties.ScrollMetric.MousePressEventDelay, 0)
+    properties.setScrollMetric(QScrollerProperties.ScrollMetric.OvershootDragResistanceFactor, 0.3)
+    properties.setScrollMetric(
+        QScrollerProperties.ScrollMetric.HorizontalOvershootPolicy,
+        QScrollerProperties.OvershootPolicy.OvershootAlwaysOff,
+    )
+    scroller.setScrollerProperties(properties)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+
+class PagedScroll(QWidget):
+    """A flickable scroll area with large 「前のページ」「次のページ」 buttons and the page position below it,
+    shown only while the content is taller than the view. A page is the view's height less one row."""
+
+    def __init__(self, name: str, content: QWidget) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.area = QScrollArea()
+        self.area.setWidgetResizable(True)
+        self.area.setWidget(content)
+        enable_flick(self.area)
+        self.previous = button(f"{name}-previous", wrap=True)
+        self.next = button(f"{name}-next", wrap=True)
+        self.position = label(align=Qt.AlignmentFlag.AlignCenter, wrap=False)
+        self.position.setObjectName(f"{name}-position")
+        self.previous.clicked.connect(lambda: self.turn(-1))
+        self.next.clicked.connect(lambda: self.turn(+1))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.area, 1)
+        self.pager = QWidget()
+        row = QHBoxLayout(self.pager)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.previous, 2)
+        row.addWidget(self.position, 1)
+        row.addWidget(self.next, 2)
+        layout.addWidget(self.pager)
+        self._position_text: Callable[[int, int], str] = lambda page, pages: f"{page} / {pages}"
+        bar = self.area.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _lo, _hi: self._update())
+        bar.valueChanged.connect(lambda _v: self._update())
+
+    def set_labels(self, previous: str, next_: str, position: Callable[[int, int], str]) -> None:
+        self.previous.setText(previous)
+        self.next.setText(next_)
+        self._position_text = position
+        self._update()
+
+    def _step(self) -> int:
+        return max(1, round(self.area.viewport().height() * 0.9))
+
+    def pages(self) -> tuple[int, int]:
+        """(current page, number of pages), 1-based."""
+        bar = self.area.verticalScrollBar()
+        step = self._step()
+        total = 1 + math.ceil(bar.maximum() / step) if bar.maximum() > 0 else 1
+        current = 1 + math.ceil(bar.value() / step) if bar.value() < bar.maximum() else total
+        return min(current, total), total
+
+    def turn(self, direction: int) -> None:
+        bar = self.area.verticalScrollBar()
+        bar.setValue(max(0, min(bar.maximum(), bar.value() + direction * self._step())))
+
+    def _update(self) -> None:
+        bar = self.area.verticalScrollBar()
+        page, pages = self.pages()
+        self.pager.setVisible(pages > 1)
+        self.previous.setEnabled(bar.value() > 0)
+        self.next.setEnabled(bar.value() < bar.maximum())
+        self.position.setText(self._position_text(page, pages))

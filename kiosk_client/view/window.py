@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -27,9 +28,10 @@ from kiosk_client.geometry import min_touch_px
 from kiosk_client.i18n import Catalogs, catalogs
 from kiosk_client.view.base import Ctx
 from kiosk_client.view.base import Screen as ScreenWidget
+from kiosk_client.view.help import HelpPanel
 from kiosk_client.view.screens import SCREEN_CLASSES
 from kiosk_client.view.theme import Theme
-from kiosk_client.view.widgets import button, label
+from kiosk_client.view.widgets import button, enable_flick, label
 
 VIDEO_FPS = 30
 PRESS_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
@@ -69,6 +71,9 @@ class KioskWindow(QWidget):
         root.addWidget(self._build_screens(), 1)
         root.addWidget(self._build_idle_bar())
         self.idle_bar.hide()
+        self.help = HelpPanel(self)  # over the screen, outside the layout
+        for area in self.findChildren(QScrollArea):
+            enable_flick(area)  # every list that can be longer than the screen scrolls with a flick
 
         self._theme_key: tuple | None = None
         self.renders = 0
@@ -100,10 +105,31 @@ class KioskWindow(QWidget):
         self.home_button.clicked.connect(c.home)
         self.text_button.clicked.connect(c.toggle_large_text)
         self.contrast_button.clicked.connect(c.toggle_high_contrast)
-        for b in (self.back_button, self.home_button, self.text_button, self.contrast_button):
+        self.help_button = button("top-help", "help")  # 困ったとき, on every screen
+        self.help_button.clicked.connect(self._toggle_help)
+        for b in (
+            self.back_button,
+            self.home_button,
+            self.text_button,
+            self.contrast_button,
+            self.help_button,
+        ):
             top_layout.addWidget(b)
         self.top_bar = top
         return top
+
+    def _toggle_help(self) -> None:
+        self.help.toggle()
+        self._place_help()
+
+    def _place_help(self) -> None:
+        if self.help.isVisible():
+            top = self.top_bar.geometry().bottom() if self.top_bar.isVisible() else 0
+            self.help.place(self.rect().adjusted(0, top + 1, 0, 0))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._place_help()
 
     def _build_notice(self) -> QFrame:
         """The trouble banner (server unreachable, department closed, ...)."""
@@ -184,6 +210,11 @@ class KioskWindow(QWidget):
             ctx.t("top.normal_colors" if c.resident.high_contrast else "top.contrast")
         )
         self.contrast_button.setChecked(c.resident.high_contrast)
+        own_help, english_help = ctx.t("help.button"), self.catalogs.text("en", "help.button")
+        first = screen is Screen.WELCOME and not c.resident.language_chosen and ctx.lang != "en"
+        self.help_button.setText(f"{own_help} / {english_help}" if first else own_help)
+        self.help.refresh(ctx)
+        self._place_help()
         self.back_button.setText(ctx.t("top.back"))
         self.home_button.setText(ctx.t("top.home"))
         self.back_button.setVisible(screen in (Screen.CHOOSE, Screen.CONSENT, Screen.PREFLIGHT))
@@ -232,6 +263,7 @@ class KioskWindow(QWidget):
             if event == "reset":
                 for screen in self.screens.values():
                     screen.clear_resident()
+                self.help.hide()
             return
         if event == "idle_warning":
             self._render_idle(self.ctx(), data.get("seconds"))
@@ -240,6 +272,7 @@ class KioskWindow(QWidget):
         elif event == "reset":
             for screen in self.screens.values():
                 screen.clear_resident()
+            self.help.hide()
             self.refresh()
         elif event == "exit_requested":
             self._allow_close = True

@@ -21,7 +21,7 @@ from signaling_server.appointments import public_routes, staff_routes
 from signaling_server.appointments.model import Booked, Booking, BookingRefused, BookingRequest, BookingState
 from signaling_server.appointments.reminders import Reminders
 from signaling_server.appointments.service import AppointmentService, CheckIn
-from signaling_server.appointments.shared import APPOINTMENTS
+from signaling_server.appointments.shared import APPOINTMENTS, REMINDERS
 from signaling_server.appointments.tables import BookingTables
 from signaling_server.audit import AuditLog
 from signaling_server.business.mailer import Mailer
@@ -29,6 +29,7 @@ from signaling_server.switchboard.board import AUDIT_ACTIONS
 
 __all__ = [
     "APPOINTMENTS",
+    "REMINDERS",
     "AppointmentService",
     "Booked",
     "Booking",
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-REMINDERS = web.AppKey("appointment_reminders", Reminders)
 SWEEP_EVERY_S = 60.0
 
 

@@ -59,6 +59,7 @@ REFUSAL_REASONS = frozenset(
         "too_soon",  # closer than lead_minutes
         "too_far",  # further ahead than horizon_days
         "slot_full",  # every bookable place of the slot is taken
+        "officer_off_shift",  # the booked officer is not on shift (the roster) for the whole slot
         "flood",  # too many bookings from one address
         "bad_input",  # a field is missing, too long or malformed
         "pin_unknown",  # no active booking has that PIN

@@ -29,6 +29,7 @@ from signaling_server.appointments.model import (
     check_transition,
 )
 from signaling_server.appointments.pins import PinGuard, PinKey, new_pin, parse_pin
+from signaling_server.appointments.shifts import Roster
 from signaling_server.appointments.slots import SlotCalendar
 from signaling_server.appointments.tables import BookingTables, PinTaken
 from signaling_server.audit import AuditLog
@@ -80,8 +81,10 @@ class AppointmentService:
         failures = self._config.pin_failures
         self._guard = PinGuard(throttle or LoginThrottle(max_failures=failures, clock=clock))
         hours = {d.id: d.hours for d in config.departments}
+        self.roster = Roster(self._config.shifts, self._tz)
         self._calendars = {
-            a.department: SlotCalendar(a, hours[a.department], self._tz) for a in self._config.departments
+            a.department: SlotCalendar(a, hours[a.department], self._tz, self.roster)
+            for a in self._config.departments
         }
         self._procedures = {p.id: p.department for p in config.procedures}
 
@@ -121,6 +124,13 @@ class AppointmentService:
             result.append(slot)
         return result
 
+    def on_shift(self, department: str, start: float) -> list[str] | None:
+        """The officers on shift for the department's slot at `start`; None when no roster names it."""
+        calendar = self.calendar(department)
+        if not self.roster.covers(department):
+            return None
+        return sorted(self.roster.on_shift(department, start, start + calendar.slot_s))
+
     def set_capacity(self, department: str, start: float, capacity: int, *, actor: str) -> list[Booking]:
         """A supervisor blocks a slot (0) or adds or widens one; returns the bookings now over capacity,
         which the supervisor must move or cancel (nothing is cancelled by this)."""
@@ -136,7 +146,7 @@ class AppointmentService:
             actor, "appointment_slots_changed", department, {"slot_start": start, "capacity": capacity}
         )
         over = self._tables.query(department=department, start=start, end=start + 1, states=ACTIVE_STATES)
-        return over[capacity:]
+        return over[calendar.capacity(start, self._tables.overrides(department)) :]  # the roster may cap it
 
     # ------------------------------------------------------------------ booking
 
@@ -207,6 +217,8 @@ class AppointmentService:
         ]
         if len(others) >= capacity:
             raise BookingRefused("slot_full", "every place of that slot is taken")
+        if booking.officer and not calendar.officer_on_shift(booking.officer, booking.slot_start):
+            raise BookingRefused("officer_off_shift", f"{booking.officer} is not on shift then")
         if booking.officer and any(b.officer == booking.officer for b in others):
             raise BookingRefused("slot_full", f"{booking.officer} is already booked then")
 
@@ -269,8 +281,11 @@ class AppointmentService:
         )
         return moved
 
-    def kiosk_check_in(self, pin: str, *, kiosk_id: str, department: str, call_id: str) -> AppointmentClaim:
-        """The switchboard's question (routing.CheckInDesk): the claim, or CheckInRefused as on the wire."""
+    def kiosk_check_in(
+        self, pin: str, *, kiosk_id: str, department: str | None, call_id: str
+    ) -> AppointmentClaim:
+        """The switchboard's question (routing.CheckInDesk): the claim, or CheckInRefused as on the wire.
+        ``department`` None (a kiosk that does not restrict departments): the booking's own is used."""
         try:
             return self.check_in(pin, kiosk_id=kiosk_id, department=department, call_id=call_id).claim
         except BookingRefused as exc:
@@ -312,7 +327,12 @@ class AppointmentService:
                 booking, BookingState.CHECKED_IN, actor, "appointment_checked_in", call_id=call_id
             )
         claim = AppointmentClaim(
-            booking.booking_id, booking.slot_start, booking.officer, rules.officer_first_s
+            booking.booking_id,
+            booking.slot_start,
+            booking.officer,
+            rules.officer_first_s,
+            booking.department,
+            booking.procedure,
         )
         return CheckIn(booking, claim)
 
@@ -381,6 +401,11 @@ class AppointmentService:
     def affected(self, department: str) -> list[Booking]:
         """Live bookings whose slot the department no longer has (hours changed, a holiday, blocked) or
         that are over the slot's capacity: the supervisor calls these residents."""
+        return [booking for booking, _change in self.affected_changes(department)]
+
+    def affected_changes(self, department: str) -> list[tuple[Booking, str]]:
+        """`affected` with what changed for each ("<slot start>:<why>"): a resident is told once per
+        booking per change (a booking moved, or a slot narrowed again, is a new change)."""
         calendar = self.calendar(department)
         overrides = self._tables.overrides(department)
         now = self._clock()
@@ -389,13 +414,26 @@ class AppointmentService:
         for booking in live:
             try:
                 capacity = calendar.capacity(booking.slot_start, overrides)
-            except BookingRefused:
-                result.append(booking)
+            except BookingRefused as gone:
+                result.append((booking, f"{booking.slot_start:.0f}:{gone.reason}"))
                 continue
             seen[booking.slot_start] = seen.get(booking.slot_start, 0) + 1
             if seen[booking.slot_start] > capacity:
-                result.append(booking)
+                result.append((booking, f"{booking.slot_start:.0f}:over:{capacity}"))
         return result
+
+    def notices_due(self, department: str) -> list[tuple[Booking, str]]:
+        """Affected bookings with an e-mail address whose resident has not been told of this change."""
+        return [
+            (booking, change)
+            for booking, change in self.affected_changes(department)
+            if booking.email and not self._tables.noticed(booking.booking_id, change)
+        ]
+
+    def noticed(self, booking: Booking, change: str) -> None:
+        with self._tables.exclusive():
+            self._tables.record_notice(booking.booking_id, change, self._clock())
+        self._audit.append("system", "appointment_notified", booking.booking_id, {"change": change})
 
     def reminders_due(self) -> list[Booking]:
         """Bookings with an e-mail address whose slot is tomorrow, once the reminder time has come today."""

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from signaling_server.appointments.model import Booked, Booking, BookingRefused
+from signaling_server.appointments.reminders import Reminders
 from signaling_server.appointments.service import AppointmentService
 from signaling_server.web_pages import json_page
 
 APPOINTMENTS = web.AppKey("appointments", AppointmentService)
+REMINDERS = web.AppKey("appointment_reminders", Reminders)
 MAX_BODY = 8 * 1024
 
 _STATUS = {

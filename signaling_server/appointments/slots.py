@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from config.schema import DepartmentAppointments, OpeningHours
 from signaling_server.appointments.model import BookingRefused
+from signaling_server.appointments.shifts import Roster
 from signaling_server.routing.hours import Calendar, closed_day_reason
 
 
@@ -33,8 +34,11 @@ class SlotTimes:
 class SlotCalendar:
     """The slots of one department: `day()` lists them, `check()` says whether one may be booked now."""
 
-    def __init__(self, rules: DepartmentAppointments, hours: OpeningHours, tz: dt.tzinfo) -> None:
+    def __init__(
+        self, rules: DepartmentAppointments, hours: OpeningHours, tz: dt.tzinfo, roster: Roster | None = None
+    ) -> None:
         self.rules = rules
+        self._roster = roster
         self._hours = hours
         self._tz = tz
         self._calendar = Calendar(hours, tz)
@@ -80,10 +84,24 @@ class SlotCalendar:
         for start, _capacity in overrides.items():
             if self.local_day(start) == day and self.addable(start):
                 starts.add(start)
-        return [
-            SlotTimes(s, s + self.slot_s, overrides.get(s, self.rules.bookable_officers))
-            for s in sorted(starts)
-        ]
+        return [SlotTimes(s, s + self.slot_s, self._limit(s, overrides)) for s in sorted(starts)]
+
+    def _limit(self, start: float, overrides: Mapping[float, int]) -> int:
+        """The slot's capacity: the configured (or a supervisor's) number, never more than the roster
+        allows. A configured slot keeps `walk_in_officers` of those on shift for walk-ins; a supervisor's
+        number may give their time to bookings too, never the time of an officer who is not on shift."""
+        configured = overrides.get(start, self.rules.bookable_officers)
+        if self._roster is None or not self._roster.covers(self.department):
+            return configured
+        on_shift = len(self._roster.on_shift(self.department, start, start + self.slot_s))
+        ceiling = on_shift if start in overrides else on_shift - self.rules.walk_in_officers
+        return max(0, min(configured, ceiling))
+
+    def officer_on_shift(self, officer: str, start: float) -> bool:
+        """Whether a booked officer works for the department during the whole slot (no roster: yes)."""
+        if self._roster is None or not self._roster.covers(self.department):
+            return True
+        return officer in self._roster.on_shift(self.department, start, start + self.slot_s)
 
     def addable(self, start: float) -> bool:
         """A slot may be added at `start` when the department is open for its whole length that day."""
@@ -100,10 +118,10 @@ class SlotCalendar:
         if reason is not None:
             raise BookingRefused("closed_day", f"{self.department} is closed on {day.isoformat()} ({reason})")
         if start in overrides and self.addable(start):
-            return overrides[start]
+            return self._limit(start, overrides)
         if start not in self.grid(day):
             raise BookingRefused("no_such_slot", f"{self.department} has no slot at that time")
-        return self.rules.bookable_officers
+        return self._limit(start, overrides)
 
     def check_window(self, start: float, now: float) -> None:
         """Lead time and horizon: BookingRefused (past, too_soon, too_far) when `start` is outside them."""

@@ -16,6 +16,7 @@ from signaling_server.appkeys import CONFIG
 from signaling_server.appointments.model import BookingRefused, BookingRequest, Channel
 from signaling_server.appointments.shared import (
     APPOINTMENTS,
+    REMINDERS,
     booked_view,
     day_param,
     json_body,
@@ -85,6 +86,7 @@ async def department_day(request: web.Request) -> web.Response:
                     "time": local_iso(s.start, tz)[11:16],
                     "capacity": s.capacity,
                     "booked": s.booked,
+                    "on_shift": service.on_shift(department, s.start),  # the roster's officers, or None
                 }
                 for s in slots
             ],
@@ -147,13 +149,16 @@ async def change_slot(request: web.Request) -> web.Response:
 @routes.get("/api/appointments/affected")
 @requires(roles={Role.SUPERVISOR}, refusal=SUPERVISORS, scope=Scope.DEPARTMENTS)
 async def affected(request: web.Request) -> web.Response:
-    """Bookings a change of hours, a holiday or a blocked slot left without a place: call them."""
+    """Bookings a change of hours, a holiday or a blocked slot left without a place: call them. Residents
+    with an e-mail address are told at once (once per booking per change); `notified` counts them."""
     service = request.app[APPOINTMENTS]
     try:
-        bookings = service.affected(_department(request, request[PRINCIPAL], request.query.get("department")))
+        department = _department(request, request[PRINCIPAL], request.query.get("department"))
+        notified = await request.app[REMINDERS].notify_affected(department)
+        bookings = service.affected(department)
     except BookingRefused as exc:
         return refused(exc)
-    return json_page({"bookings": [staff_view(b, _tz(request)) for b in bookings]})
+    return json_page({"bookings": [staff_view(b, _tz(request)) for b in bookings], "notified": notified})
 
 
 @routes.get("/api/appointments/stats")

@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS appointment_slots (
     changed_at REAL NOT NULL,
     PRIMARY KEY (department, slot_start)
 );
+CREATE TABLE IF NOT EXISTS appointment_notices (
+    booking_id TEXT NOT NULL,
+    change TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    PRIMARY KEY (booking_id, change)
+);
 """
 
 _FIELDS = tuple(f.name for f in fields(Booking))
@@ -160,6 +166,13 @@ class BookingTables:
         )
         return {float(r[0]): int(r[1]) for r in rows}
 
+    def noticed(self, booking_id: str, change: str) -> bool:
+        """Whether the resident was already told of this change to the booking's slot."""
+        row = self.conn.execute(
+            "SELECT 1 FROM appointment_notices WHERE booking_id = ? AND change = ?", (booking_id, change)
+        ).fetchone()
+        return row is not None
+
     # ------------------------------------------------------------------ writes (inside exclusive())
 
     def insert(self, booking: Booking, pin_hash: str, address: str) -> None:
@@ -189,4 +202,10 @@ class BookingTables:
             " capacity = excluded.capacity, changed_by = excluded.changed_by,"
             " changed_at = excluded.changed_at",
             (department, start, capacity, by, at),
+        )
+
+    def record_notice(self, booking_id: str, change: str, at: float) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO appointment_notices(booking_id, change, sent_at) VALUES (?, ?, ?)",
+            (booking_id, change, at),
         )

@@ -20,6 +20,13 @@ CATALOG: dict[str, dict[str, str]] = {
             "予約時刻の{grace}分後までに受付がない場合、ご予約は取り消しとなります。\n\n"
             "キャンセル・変更: {url}\nお問い合わせ: {city} {phone}\n"
         ),
+        "changed_subject": "【{city}】ご予約の時間に窓口をご案内できなくなりました",
+        "changed_body": (
+            "{name} 様\n\n{day} {when} の {department} のご予約について、窓口の予定が変わったため、"
+            "この時間にはご案内できなくなりました。申し訳ありません。\n"
+            "予約番号（PIN）で別の日時に変更するか、キャンセルしてください: {url}\n"
+            "お電話でも承ります: {city} {phone}\n"
+        ),
     },
     "ja-easy": {
         "summary": "{city} {department} の よやく",
@@ -36,6 +43,13 @@ CATALOG: dict[str, dict[str, str]] = {
             "よやく の 時間から {grace}ふん すぎても こない ときは、よやく は なくなります。\n\n"
             "やめる・かえる: {url}\nきく ところ: {city} {phone}\n"
         ),
+        "changed_subject": "【{city}】よやく の 時間（じかん）が だめに なりました",
+        "changed_body": (
+            "{name} さま\n\n{day} {when} の {department} の よやく は、まどぐち の よてい が かわった ので、"
+            "この 時間（じかん）に できなく なりました。ごめんなさい。\n"
+            "よやく ばんごう（PIN）で ほかの ひ・時間（じかん）に かえて ください: {url}\n"
+            "でんわ でも できます: {city} {phone}\n"
+        ),
     },
     "en": {
         "summary": "Remote counter appointment: {department}, {city}",
@@ -48,6 +62,13 @@ CATALOG: dict[str, dict[str, str]] = {
             " and enter your PIN.\n"
             "If you have not checked in {grace} minutes after the time, the appointment lapses.\n\n"
             "Cancel or change: {url}\nQuestions: {city} {phone}\n"
+        ),
+        "changed_subject": "[{city}] Your remote counter appointment can no longer take place",
+        "changed_body": (
+            "Dear {name},\n\nThe counter's schedule has changed and your appointment with the {department}"
+            " on {day} at {when} can no longer take place. We are sorry.\n"
+            "Please choose another time with your PIN, or cancel: {url}\n"
+            "You can also call us: {city} {phone}\n"
         ),
     },
 }

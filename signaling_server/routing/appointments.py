@@ -12,7 +12,8 @@ The rule (documented in docs/routing.md, "Appointments"):
    the officer going away or offline) or the window ending (`ReservationEnds`) hands the caller to the
    department: it is then offered like any head caller.
 3. Walk-ins are not starved: the booking service books at most `bookable_officers` appointments per
-   slot (fewer than the officers on shift), so per slot the rest of the officers' time goes to walk-ins
+   slot and, with a roster (`[[appointments.shifts]]`), at most the officers on shift for the whole slot
+   less `walk_in_officers`, so per slot the rest of the officers' time goes to walk-ins
    in their own order; appointments only jump the queue, they do not add work beyond that cap.
 
 The booking's own life (booked, checked in, no-show) is the booking service's; the router only sees

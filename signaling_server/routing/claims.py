@@ -23,6 +23,8 @@ class AppointmentClaim:
     slot_start: float
     officer_id: str | None = None
     officer_first_s: float = 60.0
+    department: str | None = None  # the booking's (a kiosk may check in without naming one)
+    procedure: str | None = None  # the booking's procedure (for the kiosk's confirmation slip)
 
     def __post_init__(self) -> None:
         if not isinstance(self.booking_id, str) or not self.booking_id:
@@ -117,6 +119,9 @@ class CheckInRefused(Exception):
 class CheckInDesk(Protocol):
     """What the switchboard asks when a kiosk checks in with a PIN (the booking service answers)."""
 
-    def kiosk_check_in(self, pin: str, *, kiosk_id: str, department: str, call_id: str) -> AppointmentClaim:
-        """The claim for the router, or CheckInRefused."""
+    def kiosk_check_in(
+        self, pin: str, *, kiosk_id: str, department: str | None, call_id: str
+    ) -> AppointmentClaim:
+        """The claim for the router (with the booking's department), or CheckInRefused. ``department``
+        None: the kiosk did not name one, any department's booking is checked in."""
         ...

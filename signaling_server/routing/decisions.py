@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from signaling_server.routing.estimate import WaitEstimate
 from signaling_server.routing.states import OfficerState
 
 
@@ -138,6 +139,7 @@ class DepartmentStatus:
     ewt_s: float | None  # estimate for a caller joining now
     next_open: dt.datetime | None  # when closed or past the last-join time
     refusal: str | None  # the JoinRefused reason a join would get now, if any
+    estimate: WaitEstimate  # what every surface shows (routing.estimate.wait_estimate)
 
 
 class RouterError(Exception):

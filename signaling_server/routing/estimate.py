@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
 
 
 class HandleTimes:
@@ -59,3 +62,44 @@ def estimate_waits(first: int, count: int, free: int, capacity: float, aht_s: fl
 def estimate_wait(position: int, free: int, capacity: float, aht_s: float) -> float | None:
     """EWT of the caller at 1-based `position` (see estimate_waits)."""
     return estimate_waits(position, 1, free, capacity, aht_s)[0]
+
+
+class WaitState(StrEnum):
+    """What every surface (wait board, kiosk tile, console board) says about joining a department now."""
+
+    NO_WAIT = "no_wait"  # an officer is free for a caller joining now
+    WAIT = "wait"  # people are waiting ahead: about `minutes`
+    NOBODY_WAITING_OFFICERS_BUSY = "nobody_waiting_officers_busy"  # no queue, but every officer is busy
+    CLOSED = "closed"  # outside the opening hours
+    NO_OFFICER = "no_officer"  # open, but nobody serves the department now: no estimate can be given
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEstimate:
+    """The one estimate every surface renders: `minutes` is 0 exactly when `state` is no_wait, at least 1
+    for wait and nobody_waiting_officers_busy, and None when closed or nobody serves the department."""
+
+    state: WaitState
+    minutes: int | None
+
+    def to_json(self) -> dict[str, str | int | None]:
+        return {"wait_state": self.state.value, "wait_minutes": self.minutes}
+
+
+def wait_estimate(*, open: bool, waiting: int, free: int, capacity: float, aht_s: float) -> WaitEstimate:
+    """The estimate for a caller joining now: `waiting` callers queued, `free` of the department's primary
+    officers available or ringing, `capacity` officers serving it (the EWT's N, weighted 1/k) and the
+    rolling handle time `aht_s`. The minutes are the EWT rounded up (a board saying "about 0 minutes"
+    while the kiosk says "about 1" is the contradiction this function exists to prevent)."""
+    if waiting < 0 or free < 0 or capacity < 0 or aht_s < 0:
+        raise ValueError("waiting, free, capacity and handle time cannot be negative")
+    if not open:
+        return WaitEstimate(WaitState.CLOSED, None)
+    ewt_s = estimate_wait(waiting + 1, free, capacity, aht_s)
+    if ewt_s is None:
+        return WaitEstimate(WaitState.NO_OFFICER, None)
+    if waiting + 1 <= free:
+        return WaitEstimate(WaitState.NO_WAIT, 0)
+    minutes = max(1, math.ceil(ewt_s / 60))
+    state = WaitState.WAIT if waiting else WaitState.NOBODY_WAITING_OFFICERS_BUSY
+    return WaitEstimate(state, minutes)

@@ -20,6 +20,9 @@ from signaling_server.routing.stats import DayBook
 from signaling_server.routing.structures import QueueKey
 from signaling_server.routing.timers import OverflowCheck, RingTimeout, Timers, WrapUpEnds
 
+# An officer writing a call's outcome holds wrap-up (hold_wrap_up); a forgotten hold ends after this long.
+WRAP_HOLD_MAX_S = 600.0
+
 
 class Offers:
     def __init__(
@@ -247,10 +250,25 @@ class Offers:
         wrap = self._deps[officer.busy_department or caller.department].config.wrap_up_s
         if wrap > 0:
             officer.wrap_gen += 1
+            officer.wrap_ends, officer.wrap_left = now + wrap, None
             self._states.set_state(officer, OfficerState.WRAP_UP, reason, now, out)
             self._timers.push(now + wrap, WrapUpEnds(officer.officer_id, officer.wrap_gen))
         else:
             self.make_available(officer, reason, now, out)
+
+    def hold_wrap(self, officer: Officer, hold: bool, now: float) -> None:
+        """The officer writes the call's outcome: wrap-up's clock stands still (at most WRAP_HOLD_MAX_S),
+        and runs on with the time that was left when released."""
+        if hold == (officer.wrap_left is not None):
+            return
+        officer.wrap_gen += 1  # the pending WrapUpEnds no longer fires
+        if hold:
+            officer.wrap_left = max(0.0, officer.wrap_ends - now)
+            officer.wrap_ends = now + officer.wrap_left + WRAP_HOLD_MAX_S
+        else:
+            officer.wrap_ends = now + (officer.wrap_left or 0.0)
+            officer.wrap_left = None
+        self._timers.push(officer.wrap_ends, WrapUpEnds(officer.officer_id, officer.wrap_gen))
 
     def wrap_live(self, entry: WrapUpEnds) -> bool:
         officer = self._officers[entry.officer_id]

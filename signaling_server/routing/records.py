@@ -65,6 +65,8 @@ class Officer:
     unanswered: int = 0
     calls_today: int = 0
     wrap_gen: int = 0
+    wrap_ends: float = 0.0  # when the current wrap-up ends (unless held)
+    wrap_left: float | None = None  # wrap-up held while the officer writes the outcome: the seconds left
     busy_since: float | None = None
     busy_department: str | None = None
     busy_completed: bool = False

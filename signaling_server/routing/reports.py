@@ -8,6 +8,7 @@ from typing import Any
 
 from signaling_server.routing.claims import Reservations
 from signaling_server.routing.decisions import DepartmentStatus
+from signaling_server.routing.estimate import WaitEstimate, wait_estimate
 from signaling_server.routing.positions import Positions
 from signaling_server.routing.records import Caller, Dept, Officer, copy_json
 from signaling_server.routing.states import OfficerState
@@ -95,6 +96,18 @@ class Reports:
             ewt_s=self._positions.ewt(dep, waiting + 1),
             next_open=check.next_open,
             refusal=refusal,
+            estimate=self.wait_estimate(dep, check.open, waiting),
+        )
+
+    @staticmethod
+    def wait_estimate(dep: Dept, open_now: bool, waiting: int) -> WaitEstimate:
+        """The department's one wait estimate (board, kiosk tiles and console boards all render it)."""
+        return wait_estimate(
+            open=open_now,
+            waiting=waiting,
+            free=dep.free,
+            capacity=dep.capacity_value(),
+            aht_s=dep.handle.mean(),
         )
 
     def stats(self, now: float) -> dict[str, Any]:
@@ -109,6 +122,8 @@ class Reports:
             data["ringing"] = len(entries) - dep.queue.pending_count()
             data["longest_wait_s"] = max(waits, default=0.0)
             data["ewt_s"] = self._positions.ewt(dep, len(entries) + 1)
+            open_now = dep.calendar.check(dt.datetime.fromtimestamp(now, self._tz)).open
+            data.update(self.wait_estimate(dep, open_now, len(entries)).to_json())
             data["rolling_aht_s"] = dep.handle.mean()
             data["officers"] = {state.value: 0 for state in OfficerState}
             departments[dep.id] = data

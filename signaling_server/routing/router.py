@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.schema import AppConfig, CounterKind, Department
 from signaling_server.deadlines import DeadlineHeap
+from signaling_server.routing.aftercall import AfterCall
 from signaling_server.routing.appointments import Appointments
 from signaling_server.routing.claims import AppointmentClaim, Reservations
 from signaling_server.routing.decisions import (
@@ -68,7 +69,7 @@ from signaling_server.routing.timers import (
 from signaling_server.routing.transfers import Transfers
 
 
-class Router:
+class Router(AfterCall):
     """Skills-based queue router for the departments of one city."""
 
     def __init__(

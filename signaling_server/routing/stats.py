@@ -31,9 +31,16 @@ class DepartmentCounters:
     rings: int = 0
     ring_timeouts: int = 0
     declines: int = 0
+    ratings: int = 0  # residents' satisfaction ratings given today (rate_call), each 1..5
+    rating_sum: int = 0
+
+    def add_rating(self, rating: int) -> None:
+        self.ratings += 1
+        self.rating_sum += rating
 
     def summary(self, service_level_s: float) -> dict[str, Any]:
         data: dict[str, Any] = asdict(self)
+        data["rating_mean"] = _ratio(self.rating_sum, self.ratings)
         data["asa_s"] = _ratio(self.answered_wait_s, self.answered)
         data["aht_s"] = _ratio(self.handle_s, self.handled)
         data["mean_abandon_wait_s"] = _ratio(self.abandoned_wait_s, self.abandoned)
@@ -54,9 +61,16 @@ class OfficerCounters:
     auto_away: int = 0  # times put away for not answering
     handled: int = 0
     handle_s: float = 0.0
+    ratings: int = 0  # ratings of this officer's calls, as in DepartmentCounters
+    rating_sum: int = 0
+
+    def add_rating(self, rating: int) -> None:
+        self.ratings += 1
+        self.rating_sum += rating
 
     def summary(self) -> dict[str, Any]:
         data: dict[str, Any] = asdict(self)
+        data["rating_mean"] = _ratio(self.rating_sum, self.ratings)
         data["aht_s"] = _ratio(self.handle_s, self.handled)
         return data
 
@@ -82,8 +96,8 @@ class DailyStats:
     def to_json(self) -> dict[str, Any]:
         return {
             "date": self.date,
-            "departments": {k: asdict(v) for k, v in self.departments.items()},
-            "officers": {k: asdict(v) for k, v in self.officers.items()},
+            "departments": {k: _counters_json(v) for k, v in self.departments.items()},
+            "officers": {k: _counters_json(v) for k, v in self.officers.items()},
         }
 
     @classmethod
@@ -98,6 +112,19 @@ class DailyStats:
         for key, values in data.get("officers", {}).items():
             result.officers[key] = OfficerCounters(**{k: v for k, v in values.items() if k in off_fields})
         return result
+
+
+LATER_FIELDS = ("ratings", "rating_sum")  # added after snapshot v1: written once used
+
+
+def _counters_json(counters: DepartmentCounters | OfficerCounters) -> dict[str, Any]:
+    """The counters as JSON; the fields added after v1 only when non-zero, so a v1 snapshot writes back
+    exactly as read (snapshots are compared and diffed by operators)."""
+    data: dict[str, Any] = asdict(counters)
+    for name in LATER_FIELDS:
+        if not data[name]:
+            del data[name]
+    return data
 
 
 class DayBook:

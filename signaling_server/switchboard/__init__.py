@@ -5,7 +5,7 @@ One job per module: ``roster`` (who is connected), ``presence`` (attach, reconne
 to calls and parties), ``positions`` (coalesced queue places), ``timers`` (the edge's deadline heap),
 ``staff`` (statistics pushes, session re-validation), ``directory`` (departments, kiosks, ICE servers as
 the wire puts them), ``observers`` (the monitor and event listeners), ``restore`` (after a restart);
-``board`` builds them in order behind ``Switchboard``.
+``conference`` (a third party in a call: interpreters); ``board`` builds them in order behind ``Switchboard``.
 """
 
 from signaling_server.switchboard.board import Switchboard

@@ -14,8 +14,10 @@ from remote_call.protocol import Role
 from signaling_server.audit import AuditLog
 from signaling_server.calls import Call
 from signaling_server.routing import CheckInDesk, Decision, Router
+from signaling_server.routing.interpreters import InterpreterPool
 from signaling_server.store import Store
 from signaling_server.switchboard.commands import Commands
+from signaling_server.switchboard.conference import Conference
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
 from signaling_server.switchboard.observers import Events, Listener, Monitor
@@ -55,8 +57,13 @@ AUDIT_ACTIONS = (
     "appointment_no_show",
     "appointment_served",
     "appointment_reminded",
+    "appointment_notified",  # a resident e-mailed that the hours changed under the booking
     "appointment_slots_changed",
     "appointment_pin_failed",
+    # a third party in a call (signaling_server.switchboard.conference)
+    "interpreter_requested",
+    "interpreter_joined",
+    "interpreter_left",
 )
 
 
@@ -80,9 +87,10 @@ class Switchboard:
         listeners: Iterable[Listener] = (),
         session_valid: Callable[[str], bool] | None = None,
         appointments: CheckInDesk | None = None,
+        interpreters: InterpreterPool | None = None,
     ) -> None:
-        """Without ``router`` or ``audit``, the ones the server builds (``Router.from_config``, the audit
-        log in the store's database)."""
+        """Without ``router``, ``audit`` or ``interpreters``, the ones the server builds: the router from
+        the config, the audit log in the store's database, an ``InterpreterPool`` with default timings."""
         self.config = config
         self.store = store
         self.router = router = router if router is not None else Router.from_config(config, clock=clock)
@@ -91,9 +99,9 @@ class Switchboard:
         self.monitor = monitor
         self.calls: dict[str, Call] = {}
         self.roster = roster = Roster()
-        self.events = events = Events(listeners)
-        self.directory = directory = Directory(config, router, clock, calls=self.calls, store=store)
         self._timers = timers = EdgeTimers(clock)
+        directory, conference = self._third_parties(interpreters or InterpreterPool(clock=clock), timers)
+        self.events = events = Events([*listeners, conference.on_event])
         positions = PositionBatcher(self.calls, roster, timers)
         self._effects = effects = Effects(
             router=router,
@@ -137,17 +145,45 @@ class Switchboard:
             events=events,
             monitor=monitor,
             appointments=appointments,
+            conference=conference,
         )
-        self._fire: dict[type, Callable[[Any], None]] = {
+        self._fire = self._deadline_table(effects, presence, positions, staff)
+        # Called for every message a client sends: bound once, not looked up through a method each time.
+        self.handle = self._commands.handle
+        self._closing = False
+
+    @staticmethod
+    def _deadline_table(
+        effects: Effects, presence: Presence, positions: PositionBatcher, staff: StaffUpdates
+    ) -> dict[type, Callable[[Any], None]]:
+        """What each of the edge's deadlines does when it falls due."""
+        return {
             SetupTimeout: effects.setup_expired,
             GraceEnds: presence.grace_ended,
             FlushPositions: positions.flush,
             PushStats: staff.stats_due,
             CheckSessions: staff.sessions_due,
         }
-        # Called for every message a client sends: bound once, not looked up through a method each time.
-        self.handle = self._commands.handle
-        self._closing = False
+
+    def _third_parties(self, pool: InterpreterPool, timers: EdgeTimers) -> tuple[Directory, Conference]:
+        """The directory (whose statistics include the interpreter pool's) and the conference layer that
+        runs interpreters in calls (issue 18)."""
+        self.interpreters = pool
+        config, clock = self.config, self.clock
+        router, store = self.router, self.store
+        self.directory = Directory(config, router, clock, calls=self.calls, store=store, interpreters=pool)
+        self.conference = Conference(
+            pool=pool,
+            store=store,
+            audit=self.audit,
+            calls=self.calls,
+            roster=self.roster,
+            directory=self.directory,
+            timers=timers,
+            reconnect_grace_s=config.server.reconnect_grace_s,
+            ice_transport_policy=config.ice_transport_policy,
+        )
+        return self.directory, self.conference
 
     # ------------------------------------------------------------------ who is connected
 
@@ -169,13 +205,21 @@ class Switchboard:
 
     def attach(self, client: Client) -> p.Welcome:
         """Register an authenticated client; its welcome, to be queued before ``resume(client)``."""
+        if client.role is Role.INTERPRETER:
+            return self.conference.attach(client)
         return self._presence.attach(client)
 
     def resume(self, client: Client) -> None:
         """After the welcome: what the client must hear now (a waiting ring, where its calls stand)."""
+        if client.role is Role.INTERPRETER:
+            self.conference.resume(client)
+            return
         self._presence.resume(client)
 
     def detach(self, client: Client) -> None:
+        if client.role is Role.INTERPRETER:
+            self.conference.detach(client)
+            return
         self._presence.detach(client)
 
     def send_to_kiosk(self, kiosk_id: str, message: p.Wire) -> bool:
@@ -209,14 +253,17 @@ class Switchboard:
     # ------------------------------------------------------------------ time and lifecycle
 
     def restore(self) -> None:
-        """After a restart: the saved queue and the live calls back (see ``restore.restore_calls``)."""
+        """After a restart: the saved queue and the live calls back (see ``restore.restore_calls``). An
+        interpreter in a call that lives on is held for it too (``Conference.restore``)."""
         self.calls.update(
             restore_calls(self.router, self.store, self.directory.departments.keys(), self.clock)
         )
+        self.conference.restore()
 
     def next_due(self) -> float | None:
         """The earliest of the router's and the edge's deadlines."""
-        due = [t for t in (self.router.next_deadline(), self._timers.next_due()) if t is not None]
+        deadlines = (self.router.next_deadline(), self._timers.next_due(), self.conference.next_due())
+        due = [t for t in deadlines if t is not None]
         return min(due, default=None)
 
     def tick(self) -> None:
@@ -225,6 +272,7 @@ class Switchboard:
         if self._closing:
             return
         self.apply(self.router.tick())
+        self.conference.tick()
         for due in self._timers.pop_due(self.clock()):
             try:
                 self._fire[type(due)](due)

@@ -30,7 +30,9 @@ from signaling_server.routing import (
     RouterError,
     SkillLevel,
 )
+from signaling_server.routing.interpreters_decisions import PoolError
 from signaling_server.store import CallRecord, Store
+from signaling_server.switchboard.conference import Conference
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
 from signaling_server.switchboard.observers import Events, Monitor
@@ -40,11 +42,19 @@ from signaling_server.switchboard.roster import CALLERS, Client, Roster, is_call
 log = logging.getLogger(__name__)
 
 RESTART_DEBOUNCE_S = 3.0  # both parties usually notice a dead media path within a moment of each other
+# A resident rates the call on the kiosk's closing screen, which resets after at most a few minutes: a
+# rating later than this is not the resident's who was served (the next one may be at the kiosk).
+RATING_WINDOW_S = 600.0
+# The officer's outcome for a call the resident ended while the officer was still writing the note: taken
+# for this long after the end (wrap-up pauses while the officer types; an hour covers a long note).
+LATE_OUTCOME_S = 3600.0
 
 KIOSK = frozenset({Role.KIOSK})
 OFFICER = frozenset({Role.OFFICER})
 PARTIES = CALLERS | OFFICER
-DEVICES = KIOSK | OFFICER  # what reports its health: a kiosk PC or a console, not a business's browser
+INTERPRETER = frozenset({Role.INTERPRETER})  # a third party: its call messages go to the conference
+MEDIA = PARTIES | INTERPRETER
+DEVICES = KIOSK | OFFICER | INTERPRETER  # what reports its health: a kiosk PC or a console, not a browser
 ANYONE = frozenset(Role)
 MEDIA_STATES = frozenset({CallState.CONNECTING.value, CallState.IN_CALL.value})  # SDP and ICE relayed
 
@@ -67,7 +77,9 @@ class Commands:
         events: Events,
         monitor: Monitor | None,
         appointments: CheckInDesk | None = None,
+        conference: Conference,
     ) -> None:
+        self._conference = conference
         self._appointments = (
             appointments  # 予約: a kiosk checking in with a PIN (signaling_server.appointments)
         )
@@ -85,23 +97,26 @@ class Commands:
         self.table: dict[type[p.Wire], tuple[frozenset[Role], Handler]] = {
             p.RequestCall: (CALLERS, self._request_call),
             p.CancelCall: (CALLERS, self._cancel_call),
-            p.SetStatus: (OFFICER, self._set_status),
+            p.SetStatus: (OFFICER | INTERPRETER, self._set_status),
             p.AcceptCall: (OFFICER, self._accept_call),
             p.DeclineCall: (OFFICER, self._decline_call),
-            p.SessionDescription: (PARTIES, self._relay),
-            p.IceCandidate: (PARTIES, self._relay),
-            p.MediaConnected: (PARTIES, self._media_connected),
-            p.RestartMedia: (PARTIES, self._restart_media),
-            p.SyncCall: (PARTIES, self._sync_call),
+            p.SessionDescription: (MEDIA, self._relay),
+            p.IceCandidate: (MEDIA, self._relay),
+            p.MediaConnected: (MEDIA, self._media_connected),
+            p.RestartMedia: (MEDIA, self._restart_media),
+            p.SyncCall: (MEDIA, self._sync_call),
             p.EndCall: (PARTIES, self._end_call),
             p.Ping: (ANYONE, self._ping),
             p.SetShift: (OFFICER, self._set_shift),
             p.TransferCall: (OFFICER, self._transfer_call),
             p.CancelTransfer: (OFFICER, self._cancel_transfer),
             p.Heartbeat: (DEVICES, self._heartbeat),
-            p.CallQuality: (PARTIES, self._call_quality),
+            p.CallQuality: (MEDIA, self._call_quality),
             p.ActionResult: (KIOSK, self._action_result),
             p.CaseEvent: (OFFICER, self._case_event),
+            p.RateCall: (CALLERS, self._rate_call),
+            p.HoldWrapUp: (OFFICER, self._hold_wrap_up),
+            **conference.table,  # request/cancel an interpreter, its accept, decline and leave
         }
 
     def handle(self, client: Client, message: p.Wire, raw: str | None = None) -> None:
@@ -117,7 +132,7 @@ class Commands:
             raise ProtocolError(ErrorCode.FORBIDDEN, detail, kind)
         try:
             entry[1](client, message, raw)
-        except RouterError as exc:
+        except (RouterError, PoolError) as exc:
             raise ProtocolError(ErrorCode.CONFLICT, str(exc), getattr(message, "type", None)) from None
 
     # ------------------------------------------------------------------ lookups
@@ -135,6 +150,8 @@ class Commands:
                 return call
             if client.role is Role.OFFICER and call.record.officer == client.identity:
                 return call
+            if self._conference.is_in(call_id, client.identity) and client.role is Role.INTERPRETER:
+                return call
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {call_id!r} of yours is in progress", about)
 
     # ------------------------------------------------------------------ the queue
@@ -148,33 +165,38 @@ class Commands:
         business = client.principal.business
         if client.role is Role.BUSINESS:
             self._business_may_call(client, msg)
-        if msg.department not in self._directory.departments:
+        if msg.department is not None and msg.department not in self._directory.departments:
             client.send(p.CallRefused(department=msg.department, reason="unknown_department"))
             return
         call_id = uuid.uuid4().hex[:16]
         now = self._clock()
         claim = None
+        department = msg.department
         if msg.appointment_pin is not None:
             claim = self._check_in(client, msg, call_id)
             if claim is None:
                 return
+            department = department or claim.department  # a PIN alone: the booking's department
+        if department is None or department not in self._directory.departments:
+            client.send(p.CallRefused(department=department, reason="unknown_department"))
+            return
         try:
             decisions = self._router.join(
                 call_id,
-                msg.department,
+                department,
                 kiosk_id=client.identity,
                 info=msg.caller.model_dump(),
                 appointment=claim,
             )
         except JoinRefused as refused:
             next_open = refused.next_open.isoformat(timespec="minutes") if refused.next_open else None
-            refusal = {"department": msg.department, "reason": refused.reason, "next_open": next_open}
+            refusal = {"department": department, "reason": refused.reason, "next_open": next_open}
             client.send(p.CallRefused.model_validate(refusal))  # the router's reason checked as the wire's
             return
         record = CallRecord(
             call_id=call_id,
             kiosk_id=client.identity,
-            department=msg.department,
+            department=department,
             procedure=msg.caller.procedure,
             language=msg.caller.language,
             state=CallState.QUEUED.value,
@@ -185,14 +207,19 @@ class Commands:
         client.calls.add(call_id)
         self._roster.last_call[(client.role, client.identity)] = call_id
         self._store.save_call(record)
+        self._conference.asked(call_id, msg.interpreter_language)
         self._effects.queue_dirty = True
-        self._events.emit("call_queued", {"call_id": call_id, "department": msg.department})
+        self._events.emit("call_queued", {"call_id": call_id, "department": department})
         if claim is not None:
             slot = self._local_time(claim.slot_start)
             early = claim.slot_start > now
             client.send(
                 p.AppointmentCheckedIn(
-                    call_id=call_id, department=msg.department, slot_start=slot, early=early
+                    call_id=call_id,
+                    department=department,
+                    slot_start=slot,
+                    early=early,
+                    procedure=claim.procedure,
                 )
             )
         self._effects.apply(decisions)
@@ -253,6 +280,8 @@ class Commands:
             del self._roster.last_call[party]
 
     def _set_status(self, client: Client, msg: p.SetStatus, _raw: str | None) -> None:
+        if client.role is Role.INTERPRETER:
+            return self._conference.set_status(client, msg)
         if msg.status == "available":
             decisions = self._router.set_available(client.identity)
         else:
@@ -301,6 +330,8 @@ class Commands:
     # ------------------------------------------------------------------ a call's media
 
     def _relay(self, client: Client, msg: p.SessionDescription | p.IceCandidate, raw: str | None) -> None:
+        if msg.peer is not None or client.role is Role.INTERPRETER:
+            return self._conference.relay(client, msg, raw)  # a pair with a third party
         call = self._party_call(client, msg.call_id, msg.type)
         if call.record.state not in MEDIA_STATES:  # the record's text: no enum lookup per relayed message
             raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} is {call.record.state}", msg.type)
@@ -310,9 +341,13 @@ class Commands:
             peer.send_raw(raw if raw is not None else p.encode(msg))
 
     def _media_connected(self, client: Client, msg: p.MediaConnected, _raw: str | None) -> None:
+        if msg.peer is not None or client.role is Role.INTERPRETER:
+            return self._conference.media_connected(client, msg)
         self._effects.media_connected(self._party_call(client, msg.call_id, msg.type), client.identity)
 
     def _restart_media(self, client: Client, msg: p.RestartMedia, _raw: str | None) -> None:
+        if msg.peer is not None or client.role is Role.INTERPRETER:
+            return self._conference.restart_media(client, msg)
         call = self._party_call(client, msg.call_id, msg.type)
         if call.state not in (CallState.CONNECTING, CallState.IN_CALL):
             raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} has no media to restart", msg.type)
@@ -324,6 +359,8 @@ class Commands:
     # ------------------------------------------------------------------ a call's end
 
     def _sync_call(self, client: Client, msg: p.SyncCall, _raw: str | None) -> None:
+        if client.role is Role.INTERPRETER:
+            return self._conference.sync(client, msg)
         call = self._calls.get(msg.call_id)
         is_caller = client.role in CALLERS
         if call is not None:
@@ -347,6 +384,9 @@ class Commands:
         client.send(p.CallEnded(call_id=msg.call_id, reason=reason))
 
     def _end_call(self, client: Client, msg: p.EndCall, _raw: str | None) -> None:
+        if msg.call_id not in self._calls and client.role is Role.OFFICER:
+            self._late_outcome(client, msg)
+            return
         call = self._party_call(client, msg.call_id, msg.type)
         if call.state in (CallState.QUEUED, CallState.RINGING):
             self._cancel_call(client, p.CancelCall(call_id=msg.call_id), None)
@@ -356,6 +396,46 @@ class Commands:
             call.record.notes = msg.notes or None
         self._effects.finish(call, EndReason.COMPLETED, outcome=msg.outcome, note=msg.notes or None)
         self._ended_by(client, call)
+
+    def _late_outcome(self, client: Client, msg: p.EndCall) -> None:
+        """The call ended (the resident hung up) while its officer was writing the note: the outcome the
+        officer then sends is stored on the ended call's record, once, within LATE_OUTCOME_S."""
+        record = self._store.call(msg.call_id)
+        if record is None or record.officer != client.identity or record.state != CallState.ENDED.value:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
+        if msg.outcome is None:
+            return  # ending a call that has ended already: nothing to do
+        if self._clock() - (record.ended_at or 0.0) > LATE_OUTCOME_S:
+            detail = (
+                f"call {msg.call_id} ended over {LATE_OUTCOME_S / 60:.0f} minutes ago: its outcome is closed"
+            )
+            raise ProtocolError(ErrorCode.CONFLICT, detail, msg.type)
+        if not self._store.record_outcome(msg.call_id, msg.outcome, msg.notes or None):
+            raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} has its outcome already", msg.type)
+        self._audit.append(client.identity, "call_outcome", msg.call_id, {"outcome": msg.outcome})
+
+    def _hold_wrap_up(self, client: Client, msg: p.HoldWrapUp, _raw: str | None) -> None:
+        self._effects.apply(self._router.hold_wrap_up(client.identity, msg.hold))
+
+    def _rate_call(self, client: Client, msg: p.RateCall, _raw: str | None) -> None:
+        """The resident's satisfaction with its own call, once, within RATING_WINDOW_S of the end."""
+        live = self._calls.get(msg.call_id)
+        if live is not None and is_caller_of(client, live.record):
+            raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} has not ended yet", msg.type)
+        record = self._store.call(msg.call_id)
+        if record is None or not is_caller_of(client, record):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no call {msg.call_id!r} of yours", msg.type)
+        if record.state != CallState.ENDED.value or record.officer is None:
+            detail = f"call {msg.call_id} was never answered: there is nothing to rate"
+            raise ProtocolError(ErrorCode.CONFLICT, detail, msg.type)
+        if self._clock() - (record.ended_at or 0.0) > RATING_WINDOW_S:
+            detail = f"call {msg.call_id} ended over {RATING_WINDOW_S / 60:.0f} minutes ago: too late to rate"
+            raise ProtocolError(ErrorCode.CONFLICT, detail, msg.type)
+        if not self._store.rate_call(msg.call_id, msg.rating):
+            raise ProtocolError(ErrorCode.CONFLICT, f"call {msg.call_id} has been rated already", msg.type)
+        self._router.record_rating(record.department, record.officer, msg.rating)
+        self._effects.queue_dirty = True  # the day's counters are saved with the queue
+        self._events.emit("call_rated", {"call_id": msg.call_id, "rating": msg.rating})
 
     # ------------------------------------------------------------------ everything else
 

@@ -11,6 +11,7 @@ from config.schema import AppConfig
 from remote_call import protocol as p
 from signaling_server.calls import Call
 from signaling_server.routing import Router
+from signaling_server.routing.interpreters import InterpreterPool
 from signaling_server.store import CallRecord, Store
 from signaling_server.turn import ice_servers_for_call
 
@@ -28,7 +29,9 @@ class Directory:
         *,
         calls: Mapping[str, Call],
         store: Store,
+        interpreters: InterpreterPool | None = None,
     ) -> None:
+        self._interpreters = interpreters  # the interpreter pool: its statistics join the live ones
         self.config = config
         self.router = router
         self.clock = clock
@@ -74,6 +77,8 @@ class Directory:
                     waiting=status.waiting,
                     ewt_s=status.ewt_s,
                     next_open=status.next_open.isoformat(timespec="minutes") if status.next_open else None,
+                    wait_state=status.estimate.state.value,
+                    wait_minutes=status.estimate.minutes,
                 )
             )
         return infos
@@ -83,6 +88,8 @@ class Directory:
         stats = self.router.stats()
         stats.pop("history", None)
         self._add_business_sessions(stats["departments"])
+        if self._interpreters is not None:
+            stats["interpretation"] = self._interpreters.stats()  # per language, minutes (issue 18)
         return stats
 
     def _add_business_sessions(self, departments: dict[str, Any]) -> None:

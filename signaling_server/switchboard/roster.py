@@ -62,6 +62,7 @@ class Roster:
         self.kiosks: dict[str, Client] = {}
         self.businesses: dict[str, Client] = {}  # biz-<invitation id>: a business's browser
         self.officers: dict[str, Client] = {}
+        self.interpreters: dict[str, Client] = {}  # third parties, run by switchboard.conference
         self.watchers: set[Client] = set()  # supervisors and IT: read-only views
         # What happened to a party's calls while it was gone too long, told when it comes back.
         self.missed: dict[Party, list[p.Wire]] = {}

@@ -57,17 +57,27 @@ class StaffUpdates:
             if theirs not in texts:
                 texts[theirs] = p.encode(p.SupervisorStats(stats=stats_for(client.principal, stats)))
             client.send_raw(texts[theirs])
+        # Every officer may transfer to any department: who is free or busy there (counts only).
+        availability = {d: v["officers"] for d, v in stats["departments"].items()}
         for officer in self._roster.officers.values():
             mine = {d: v for d, v in stats["departments"].items() if d in officer.principal.skills}
             officer.send(
-                p.SupervisorStats(stats={"date": stats["date"], "at": stats["at"], "departments": mine})
+                p.SupervisorStats(
+                    stats={
+                        "date": stats["date"],
+                        "at": stats["at"],
+                        "departments": mine,
+                        "availability": availability,
+                    }
+                )
             )
 
     def sessions_due(self, _due: CheckSessions) -> None:
         self._timers.after(SESSION_CHECK_S, CheckSessions())
         if self._session_valid is None:
             return
-        for client in [*self._roster.officers.values(), *self._roster.watchers]:
+        staff = [*self._roster.officers.values(), *self._roster.interpreters.values()]
+        for client in [*staff, *self._roster.watchers]:
             token = client.principal.session_token
             if token and not self._session_valid(token):
                 log.info("%s: session expired; disconnecting", client.identity)

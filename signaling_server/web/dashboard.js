@@ -6,7 +6,12 @@
   const STATE_LABELS = {
     online: "正常", degraded: "注意", error: "異常", offline: "オフライン", never: "未接続",
   };
-  const STATE_ORDER = { error: 0, offline: 1, degraded: 2, online: 3, never: 4 };
+  // A kiosk that never connected is a problem too (wrong token, no network, never installed): after the
+  // broken and the offline ones, before the merely degraded.
+  const STATE_ORDER = { error: 0, offline: 1, never: 2, degraded: 3, online: 4 };
+  const CHECK_MARKS = { ok: "✓", warning: "!", error: "✗" };
+  const CHECK_LABELS = { ok: "正常", warning: "注意", error: "異常" };
+  const BASE_TITLE = document.title;
   const DEVICE_LABELS = {
     camera: "カメラ", microphone: "マイク", mic: "マイク", speaker: "スピーカー", audio: "音声",
     scanner: "スキャナ", printer: "プリンタ", touchscreen: "タッチ画面", display: "画面", network: "ネットワーク",
@@ -127,10 +132,42 @@
       button.disabled = !k.connected;
     }
     if (!k.connected) card.classList.add("disconnected");
+    const flag = card.querySelector(".flag");
+    flag.hidden = !k.never_connected;
+    flag.textContent = k.never_connected ? "一度も接続していません（端末の設定とネットワークを確認）" : "";
+    card.classList.toggle("never-connected", Boolean(k.never_connected));
+    fillSelftest(card.querySelector(".selftest"), k.selftest);
+  }
+
+  function checklist(checks) {
+    const list = el("ul", "checklist");
+    for (const c of checks) {
+      const li = el("li", "check check-" + c.status);
+      li.dataset.device = c.device;
+      li.dataset.status = c.status;
+      li.appendChild(el("span", "mark", CHECK_MARKS[c.status] || "?"));
+      li.appendChild(el("span", "dev-name", DEVICE_LABELS[c.device] || c.device));
+      li.appendChild(el("span", "check-state", CHECK_LABELS[c.status] || c.status));
+      li.appendChild(el("span", "check-detail", c.detail));
+      li.title = `${c.device}: ${c.detail}`;
+      list.appendChild(li);
+    }
+    return list;
+  }
+
+  // The kiosk's last self-test as a checklist (scanner, printer, camera, microphone), or its words.
+  function fillSelftest(box, result) {
+    box.hidden = !result;
+    if (!result) return;
+    box.classList.toggle("failed", !result.ok);
+    box.querySelector(".selftest-title").textContent = result.ok ? "自己診断: 合格" : "自己診断: 不合格";
+    box.querySelector(".selftest-when").textContent = clock(result.at);
+    const list = result.checks ? checklist(result.checks) : el("ul", "checklist", result.detail || "");
+    box.querySelector(".checklist").replaceWith(list);
   }
 
   function visible(k) {
-    if (filterEl.value === "problems" && (k.state === "online" || k.state === "never")) return false;
+    if (filterEl.value === "problems" && k.state === "online") return false;
     const q = searchEl.value.trim().toLowerCase();
     if (!q) return true;
     return [k.id, k.name, k.location].some((s) => (s || "").toLowerCase().includes(q));
@@ -166,6 +203,11 @@
       if (node) node.textContent = String(n);
     }
     document.getElementById("count-alerts").textContent = String(alerts.length);
+    // The badge counts the open alerts (the list beside the fleet), and so does the tab's title.
+    const badge = document.getElementById("alert-badge");
+    badge.dataset.count = String(alerts.length);
+    document.getElementById("alert-badge-count").textContent = String(alerts.length);
+    document.title = alerts.length ? `(${alerts.length}) ${BASE_TITLE}` : BASE_TITLE;
   }
 
   // Returns true when the card must move (new kiosk, or its state changed the sort order).
@@ -200,7 +242,8 @@
     summary();
   }
 
-  function actionItem(a) {
+  // withChecks: the self-test's checklist too (the card shows its own, in its self-test section).
+  function actionItem(a, withChecks = true) {
     const li = el("li", "action");
     li.dataset.actionId = a.id;
     const name = (kiosks.get(a.kiosk_id) || {}).name || a.kiosk_id;
@@ -208,24 +251,27 @@
     li.appendChild(el("span", "who", `${a.actor} ${clock(a.sent_at)}`));
     let result = "応答待ち…";
     let cls = "pending";
+    const checks = a.result && a.result.checks;
     if (a.result) {
-      result = (a.result.ok ? "成功" : "失敗") + (a.result.detail ? ": " + a.result.detail : "");
+      const detail = checks ? "" : a.result.detail;
+      result = (a.result.ok ? "成功" : "失敗") + (detail ? ": " + detail : "");
       cls = a.result.ok ? "ok" : "failed";
     }
     li.appendChild(el("span", "result " + cls, result));
+    if (checks && withChecks) li.appendChild(checklist(checks));
     return li;
   }
 
   function renderActions() {
     const sorted = [...actionsById.values()].sort((a, b) => b.sent_at - a.sent_at).slice(0, 30);
-    document.getElementById("actions").replaceChildren(...sorted.map(actionItem));
+    document.getElementById("actions").replaceChildren(...sorted.map((a) => actionItem(a)));
     for (const a of sorted) {
       const card = cards.get(a.kiosk_id);
       if (!card) continue;
       const box = card.querySelector(".action-result");
       const latest = sorted.find((x) => x.kiosk_id === a.kiosk_id);
       if (latest !== a) continue;
-      box.replaceChildren(actionItem(a));
+      box.replaceChildren(actionItem(a, false));
     }
   }
 

@@ -39,11 +39,12 @@ class SupervisorBoard(QWidget):
         "answered",
         "abandoned",
         "service_level",
+        "rating",
         "officers_available",
         "business",
     )
     BUSINESS_COLUMNS = ("company", "department", "state", "officer", "waited")
-    OFFICER_COLUMNS = ("officer", "state", "reason", "calls_today")
+    OFFICER_COLUMNS = ("officer", "state", "reason", "calls_today", "rating")
 
     def __init__(self, t: Messages, directory: Directory, parent: QWidget | None = None):
         super().__init__(parent)
@@ -83,7 +84,7 @@ class SupervisorBoard(QWidget):
         stamp = time.strftime("%H:%M:%S", time.localtime(at or time.time()))
         self.updated.setText(t("board.updated", at=stamp))
         rows = []
-        answered = abandoned = within = 0
+        answered = abandoned = within = ratings = rating_sum = 0
         order = {dep: i for i, dep in enumerate(self.directory.remote_departments())}
         departments = sorted(
             stats.get("departments", {}).items(), key=lambda kv: (order.get(kv[0], 999), kv[0])
@@ -92,22 +93,28 @@ class SupervisorBoard(QWidget):
             answered += int(d.get("answered", 0))
             abandoned += int(d.get("abandoned", 0))
             within += int(d.get("answered_within_sl", 0))
+            ratings += int(d.get("ratings", 0))
+            rating_sum += int(d.get("rating_sum", 0))
             rows.append(
                 [
                     self.directory.department_name(dep_id, t.language),
                     str(d.get("waiting", 0)),
                     fmt.duration(t, d.get("longest_wait_s") or 0.0) if d.get("waiting") else "—",
-                    fmt.duration(t, d.get("ewt_s")) if d.get("ewt_s") is not None else "—",
+                    wait_text(t, d),
                     str(d.get("answered", 0)),
                     str(d.get("abandoned", 0)),
                     fmt.percent(d.get("service_level")),
+                    rating_text(t, d),
                     str((d.get("officers") or {}).get("available", 0)),
                     business_count(d.get("business_sessions")),
                 ]
             )
         _fill(self.departments, rows)
         level = fmt.percent(within / answered if answered else None)
-        self.totals.setText(t("board.totals", service_level=level, answered=answered, abandoned=abandoned))
+        self.totals.setText(
+            t("board.totals", service_level=level, answered=answered, abandoned=abandoned)
+            + t("board.totals_rating", rating=rating_text(t, {"ratings": ratings, "rating_sum": rating_sum}))
+        )
         has_officers = "officers" in stats  # supervisors; officers get their departments' queues only
         self.officers_heading.setVisible(has_officers)
         self.officers.setVisible(has_officers)
@@ -121,6 +128,7 @@ class SupervisorBoard(QWidget):
                     t(f"state.{state}") if t.has(f"state.{state}") else str(state),
                     fmt.state_reason(t, reason),
                     str(o.get("calls_today", 0)),
+                    rating_text(t, o),
                 ]
             )
         _fill(self.officers, officer_rows)
@@ -143,6 +151,24 @@ class SupervisorBoard(QWidget):
                 for s in sessions
             ],
         )
+
+
+def wait_text(t: Messages, department: dict[str, Any]) -> str:
+    """The department's wait estimate as the wait board and the kiosk tiles say it (the server's one
+    ``wait_state`` / ``wait_minutes``); a server without them: the raw estimate."""
+    state = department.get("wait_state")
+    if isinstance(state, str) and t.has(f"board.wait_{state}"):
+        return t(f"board.wait_{state}", minutes=department.get("wait_minutes"))
+    ewt_s = department.get("ewt_s")
+    return fmt.duration(t, ewt_s) if ewt_s is not None else "—"
+
+
+def rating_text(t: Messages, counters: dict[str, Any]) -> str:
+    """Residents' satisfaction today (rate_call, 1..5): the average and how many rated, or a dash."""
+    count = int(counters.get("ratings") or 0)
+    if not count:
+        return t("board.rating_none")
+    return t("board.rating_value", mean=f"{int(counters.get('rating_sum') or 0) / count:.1f}", count=count)
 
 
 WAITING_STATES = ("queued", "ringing")  # a business call's record state: still waiting for an officer

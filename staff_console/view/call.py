@@ -23,11 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from config.phrasebook import shipped_phrasebook
 from staff_console.controller import ConsoleController
 from staff_console.directory import OUTCOMES
 from staff_console.i18n import Messages
 from staff_console.view import fmt
+from staff_console.view.interpreter import InterpreterTab
+from staff_console.view.phrases import PhrasePicker, SlipPhrases
 from staff_console.view.video import VideoView
+from staff_console.view.writing import WritingTab
 
 if TYPE_CHECKING:
     from remote_call.session import LatestFrame
@@ -101,6 +105,7 @@ class CallPage(QWidget):
     transfer_submitted = Signal(str, str, bool)
     transfer_cancelled = Signal()
     end_submitted = Signal(str, str)
+    hang_up_clicked = Signal()  # the always-visible end button: the outcome follows in wrap-up
 
     def __init__(self, t: Messages, parent: QWidget | None = None):
         super().__init__(parent)
@@ -133,21 +138,44 @@ class CallPage(QWidget):
         controls.addWidget(self.swap)
         controls.addStretch(1)
         controls.addWidget(self.duration)
+        self.hang_up = QPushButton(t("call.hang_up"), self)
+        self.hang_up.setObjectName("danger")
+        self.hang_up.clicked.connect(self.hang_up_clicked.emit)
+        controls.addWidget(self.hang_up)
+        self.reconnecting = QLabel(t("call.reconnecting"), self)  # a media restart: the call goes on
+        self.reconnecting.setObjectName("reconnectBanner")
+        self.reconnecting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reconnecting.setStyleSheet("font-size: 20px; font-weight: bold; padding: 6px;")
+        self.reconnecting.setVisible(False)
         left = QVBoxLayout()
-        left.addWidget(self.stage, 1)
-        kind_row = QHBoxLayout()
+        kind_row = QHBoxLayout()  # who is calling, above the video
         kind_row.addWidget(self.kind)
         kind_row.addWidget(self.info, 1)
         left.addLayout(kind_row)
+        left.addWidget(self.reconnecting)
+        left.addWidget(self.stage, 1)
+        self.caption = QLabel("", self)  # 筆談: what the officer types, large, while the switch is on
+        self.caption.setObjectName("captionStrip")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("font-size: 34px; font-weight: bold; background: #101418; color: #ffffff;")
+        self.caption.setVisible(False)
+        left.addWidget(self.caption)
         left.addLayout(controls)
         self.tabs = QTabWidget(self)
         self.tabs.setMinimumWidth(420)
         self.tabs.addTab(self._chat_tab(), t("call.tab_chat"))
+        self.phrases = PhrasePicker(t, shipped_phrasebook(), self)  # 定型文, shown in the resident's language
+        self.tabs.addTab(self.phrases, t("phrases.tab"))
         self.tabs.addTab(self._documents_tab(), t("call.tab_documents"))
         self.slip_tab = self._slip_tab()
         self.tabs.addTab(self.slip_tab, t("call.tab_slip"))
         self.tabs.addTab(self._transfer_tab(), t("call.tab_transfer"))
         self.tabs.addTab(self._end_tab(), t("call.tab_end"))
+        self.writing = WritingTab(t, self.caption, self)
+        self.tabs.addTab(self.writing, t("call.tab_writing"))
+        self.interpreter = InterpreterTab(t, self)  # 通訳を依頼; the interpreter's video
+        self.tabs.addTab(self.interpreter, t("call.tab_interpreter"))
+        self._writing_opened_for: str | None = None  # the call whose 聴覚 flag opened the 筆談 tab
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(self.tabs, 2)
@@ -248,6 +276,9 @@ class CallPage(QWidget):
         form.addRow(t("slip.items"), self.slip_items)
         form.addRow(t("slip.next_steps"), self.slip_next)
         form.addRow(t("slip.qr"), self.slip_qr)
+        self.slip_phrases = SlipPhrases(t, shipped_phrasebook(), tab)
+        self.phrases.slip_phrase_added.connect(self.slip_phrases.add)
+        form.addRow(t("slip.phrases"), self.slip_phrases)
         form.addRow(self.slip_button)
         form.addRow(self.slip_status)
         self.slip_button.clicked.connect(
@@ -257,6 +288,7 @@ class CallPage(QWidget):
                     "items_to_bring": [i for i in self.slip_items.toPlainText().splitlines() if i.strip()],
                     "next_steps": self.slip_next.toPlainText().strip(),
                     "qr_url": self.slip_qr.text().strip() or None,
+                    "phrases": self.slip_phrases.refs(),
                 }
             )
         )
@@ -383,6 +415,7 @@ class CallPage(QWidget):
         for edit in (self.slip_message, self.slip_items, self.slip_next, self.transfer_note, self.end_notes):
             edit.clear()
         self.slip_qr.clear()
+        self.slip_phrases.clear()
         self.chat_input.clear()
         self.scan_prompt.setText(self.t("documents.default_prompt"))
         self.set_document_status(self.t("documents.no_scan"))
@@ -390,6 +423,8 @@ class CallPage(QWidget):
             label.setText("")
         self.outcome_buttons["resolved"].setChecked(True)
         self.tabs.setCurrentIndex(0)
+        self.writing.reset()
+        self.interpreter.reset()
         self.stage.remote.set_source(None)
         self.stage.remote.set_placeholder(self.t("call.connecting_video"))
         self.set_screen_share(False, None)
@@ -443,12 +478,24 @@ class CallPage(QWidget):
             )
         if history is not None:
             self.duration.setText(t("call.duration", elapsed=fmt.duration(t, c.clock() - history.started_at)))
+        self.writing.refresh(c.desk)
+        self.phrases.refresh(c, departments)
+        self.slip_phrases.name_of = c.desk.name_of
+        self.interpreter.refresh(c)
+        hearing = offer is not None and "hearing" in offer.caller.accessibility
+        if hearing and self._writing_opened_for != c.call_id:
+            self._writing_opened_for = c.call_id
+            self.tabs.setCurrentWidget(self.writing)  # 聴覚: the call opens on the written conversation
+        self.reconnecting.setVisible(c.reconnecting)
+        self.hang_up.setEnabled(c.call_id is not None)
         current = history.department if history else None
         wanted = [(d, n) for d, n in departments if d != current]
         if [self.transfer_to.itemData(i) for i in range(self.transfer_to.count())] != [d for d, _ in wanted]:
             self.transfer_to.clear()
             for dep, name in wanted:
                 self.transfer_to.addItem(name, dep)
+        for i, (dep, name) in enumerate(wanted):  # officers free / busy there, from the pushed statistics
+            self.transfer_to.setItemText(i, fmt.availability(t, name, (c.stats or {}), dep))
         pending = c.transfer
         self.transfer_cancel.setEnabled(pending is not None)
         self.transfer_button.setEnabled(pending is None and c.in_call)
@@ -460,8 +507,11 @@ class CallPage(QWidget):
                 )
             )
 
-    def add_chat(self, sender: str, text: str) -> None:
-        item = QListWidgetItem(self.t(f"chat.{sender}", text=text))
+    def add_chat(self, sender: str, text: str, *, untranslated: bool = False) -> None:
+        """A chat line; the officer's free text to a resident who does not read Japanese is marked."""
+        item = QListWidgetItem(
+            self.t(f"chat.{sender}", text=self.t("chat.untranslated", text=text) if untranslated else text)
+        )
         if sender == "officer":
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight)
         self.chat.addItem(item)

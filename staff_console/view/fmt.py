@@ -64,3 +64,15 @@ def percent(value: float | None) -> str:
 def business_badge(t: Messages, business: BusinessInfo) -> str:
     """The label that tells a business call apart at a glance (text, not colour alone)."""
     return t("business.badge_mobile") if business.mobile else t("business.badge")
+
+
+def availability(t: Messages, name: str, stats: dict, department: str) -> str:
+    """A department in the transfer list with its officers free and busy now (from the pushed statistics:
+    ``availability`` for every department, or the department's own ``officers`` counts)."""
+    counts = stats.get("availability", {}).get(department)
+    if counts is None:
+        counts = stats.get("departments", {}).get(department, {}).get("officers")
+    if not counts:
+        return name
+    busy = sum(counts.get(state, 0) for state in ("ringing", "in_call", "wrap_up"))
+    return t("transfer.availability", name=name, free=counts.get("available", 0), busy=busy)

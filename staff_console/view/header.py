@@ -68,6 +68,8 @@ class Header(QFrame):
         remaining = c.wrap_up_remaining()
         if remaining is None:
             self.wrap_up.setText("")
+        elif c.wrap.paused:  # the officer writes the outcome: wrap-up stands still
+            self.wrap_up.setText(t("header.wrap_up_paused", left=fmt.duration(t, max(0.0, remaining))))
         elif remaining >= 0:
             self.wrap_up.setText(t("header.wrap_up_left", left=fmt.duration(t, remaining)))
         else:

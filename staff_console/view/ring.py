@@ -18,6 +18,7 @@ from staff_console.view import fmt
 
 KIOSK_ROWS = ("kiosk", "procedure", "language", "accessibility")
 BUSINESS_ROWS = ("company", "contact", "purpose", "appointment")
+RING_BUTTON_GAP = 64  # px between 辞退 and 応答する
 ROWS = ("company", "contact", "kiosk", "department", "purpose", "appointment", *KIOSK_ROWS[1:], "notes")
 
 
@@ -68,6 +69,7 @@ class RingPanel(QFrame):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.decline)
+        buttons.addSpacing(RING_BUTTON_GAP)  # apart, so that a hurried press does not hit 辞退 for 応答する
         buttons.addWidget(self.accept)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from remote_call.incall import MAX_DOCUMENT_BYTES
+from remote_call.incall import MAX_DOCUMENT_BYTES, PhraseRef
 from remote_call.signaling_client import SignalingRefused
 from staff_console.controller import ConsoleController
 from staff_console.desk import ReceivedDocument
@@ -41,6 +41,7 @@ from staff_console.view.shift import ShiftPage
 from staff_console.view.sign_in import SignInPage
 from staff_console.view.tasks import TaskRunner
 from staff_console.view.viewer import DocumentViewer
+from staff_console.view.wrap_up import WrapUpPage
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,9 @@ class ConsoleWindow(QMainWindow):
         self.shift = ShiftPage(t, self)
         self.ring = RingPanel(t, directory, self)
         self.call = CallPage(t, self)
+        self.wrap_up = WrapUpPage(t, self)  # an ended call's outcome form, until it is recorded
         self.desk = QStackedWidget(self)
-        for page in (self.shift, self.ring, self.call):
+        for page in (self.shift, self.ring, self.call, self.wrap_up):
             self.desk.addWidget(page)
         self.history = HistoryBoard(t, directory, self)
         self.board = SupervisorBoard(t, directory, self)
@@ -126,6 +128,14 @@ class ConsoleWindow(QMainWindow):
         call.mute_toggled.connect(lambda muted: self._media(lambda m: m.set_muted(muted)))
         call.camera_toggled.connect(lambda on: self._media(lambda m: m.set_camera(on)))
         call.chat_sent.connect(lambda text: self._act(lambda c: c.desk.send_chat(text)))
+        call.phrases.scan_requested.connect(
+            lambda pid, params: self._act(
+                lambda c: c.desk.request_scan(phrase=PhraseRef(phrase_id=pid, params=params))
+            )
+        )
+        call.phrases.phrase_sent.connect(
+            lambda pid, params: self._act(lambda c: c.desk.send_phrase(pid, params))
+        )
         call.scan_requested.connect(lambda prompt: self._act(lambda c: c.desk.request_scan(prompt)))
         call.document_opened.connect(self.open_document)
         call.sample_shown.connect(self._show_sample)
@@ -137,6 +147,11 @@ class ConsoleWindow(QMainWindow):
         )
         call.transfer_cancelled.connect(lambda: self._act(lambda c: c.cancel_transfer()))
         call.end_submitted.connect(lambda outcome, notes: self._act(lambda c: c.end_call(outcome, notes)))
+        call.hang_up_clicked.connect(lambda: self._act(lambda c: c.end_call(None)))
+        self.wrap_up.recorded.connect(lambda outcome, notes: self._act(lambda c: c.end_call(outcome, notes)))
+        self.wrap_up.writing.connect(lambda: self._act(lambda c: c.write_outcome()))
+        call.interpreter.requested.connect(lambda lang: self._act(lambda c: c.interpreter.request(lang)))
+        call.interpreter.cancelled.connect(lambda: self._act(lambda c: c.interpreter.cancel()))
 
     def _act(self, action: Callable[[ConsoleController], Any]) -> None:
         if self.controller is None:
@@ -239,7 +254,11 @@ class ConsoleWindow(QMainWindow):
     def _show_sample(self) -> None:
         self._act(
             lambda c: c.desk.show_document(
-                sample_form_png(), name=self.t("documents.sample_name"), width=1000, height=1414
+                sample_form_png(),
+                name=self.t("documents.sample_name"),
+                width=1000,
+                height=1414,
+                caption=PhraseRef(phrase_id="document.sample"),  # the title the resident reads
             )
         )
 
@@ -283,7 +302,10 @@ class ConsoleWindow(QMainWindow):
             return
         entry = c.history.get(c.call_id)
         department = self.directory.department_name(entry.department if entry else "", "ja")
-        self._act(lambda ctl: ctl.desk.print_slip(department=department, **fields))
+        department_id = entry.department if entry else None  # the kiosk prints its name in both languages
+        self._act(
+            lambda ctl: ctl.desk.print_slip(department=department, department_id=department_id, **fields)
+        )
 
     def open_document(self, doc_id: str) -> DocumentViewer | None:
         c = self.controller
@@ -351,6 +373,7 @@ class ConsoleWindow(QMainWindow):
             "chat": lambda c, data: call.add_chat(
                 "business" if data["sender"] == "resident" and c.desk.business else data["sender"],
                 data["text"],
+                untranslated=data.get("untranslated", False),
             ),
             "scan_status": lambda c, data: call.scan_status.setText(t(f"scan.{data['stage']}")),
             "document_received": self._on_document_received,
@@ -368,6 +391,7 @@ class ConsoleWindow(QMainWindow):
                 else t("slip.failed", status=data.get("printer_status", ""), detail=data.get("detail", ""))
             ),
             "transfer_cancelled": lambda c, data: call.transfer_status.setText(t("transfer.cancelled")),
+            "outcome_recorded": self._on_outcome_recorded,
             "screen_share": self._on_screen_share,
             "transferred": self._on_transferred,
             "stats": self._on_stats,
@@ -404,14 +428,17 @@ class ConsoleWindow(QMainWindow):
         if self.ring.offer is not None and self.ring.offer.call_id == data.get("call_id"):
             self.ringer.stop()
             self.ring.stop()
-            self.desk.setCurrentWidget(self.shift)
+            self.desk.setCurrentWidget(self.wrap_up if c.wrap.owed else self.shift)
             self.statusBar().showMessage(self.t(f"ring.withdrawn_{data.get('reason')}"), 10_000)
 
     def _on_call_connecting(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        session = c.party.session
+        if c.reconnecting:  # the same call's media rebuilt: every detail stays, the new video shows
+            self.call.stage.remote.set_source(session.remote_video if session is not None else None)
+            return
         self.ringer.stop()
         self.ring.stop()
         self.call.reset()
-        session = c.party.session
         self.call.set_business(c.current is not None and c.current.business is not None)
         if session is not None:
             self.call.stage.remote.set_source(session.remote_video)
@@ -428,7 +455,11 @@ class ConsoleWindow(QMainWindow):
         self._close_viewers()
         self.call.stage.remote.set_source(None)
         self.call.stage.local.set_source(None)
-        self.desk.setCurrentWidget(self.shift)
+        if c.wrap.owed is not None:  # the form stays, with what the officer had chosen and written
+            call = self.call
+            chosen = next(o for o, b in call.outcome_buttons.items() if b.isChecked())
+            self.wrap_up.start(c, chosen, call.end_notes.toPlainText())
+        self.desk.setCurrentWidget(self.wrap_up if c.wrap.owed else self.shift)
         reason = data.get("reason", "requeued")
         self.statusBar().showMessage(
             t("call.ended", reason=t(f"end_reason.{reason}") if t.has(f"end_reason.{reason}") else reason),
@@ -473,6 +504,11 @@ class ConsoleWindow(QMainWindow):
             else t("transfer.done", department=name)
         )
 
+    def _on_outcome_recorded(self, c: ConsoleController, data: dict[str, Any]) -> None:
+        if self.desk.currentWidget() is self.wrap_up and c.wrap.owed is None:
+            self.desk.setCurrentWidget(self.shift)
+            self.statusBar().showMessage(self.t("wrap.recorded"), 10_000)
+
     def _on_stats(self, c: ConsoleController, data: dict[str, Any]) -> None:
         self.board.refresh(c.stats)
         self.tabs.setTabVisible(2, True)
@@ -508,6 +544,8 @@ class ConsoleWindow(QMainWindow):
         self.header.refresh(self.controller)
         if self.desk.currentWidget() is self.ring:
             self.ring.tick()
+        elif self.desk.currentWidget() is self.wrap_up:
+            self.wrap_up.refresh(self.controller)
         if self.controller.call_id is not None:
             self.call.refresh(self.controller, self._departments())
 

@@ -121,3 +121,75 @@ async def test_the_booking_page_in_english_and_easy_japanese(server, tmp_path, l
             keep(tmp_path / f"booking-{lang}-done.png")
         finally:
             await browser.close()
+
+
+async def test_a_resident_moves_a_booking_with_the_pin_and_a_full_slot_is_refused_clearly(server, tmp_path):
+    from signaling_server.appointments import BookingRequest
+
+    service = server.app[APPOINTMENTS]
+    days = [d for d in service.calendar("kosodate").bookable_days(service.clock()) if service.slots(
+        "kosodate", d, bookable_only=True)]  # fmt: skip
+    first, other = days[1], days[2]
+    free = service.slots("kosodate", first, bookable_only=True)
+    booked = service.book(
+        BookingRequest("kosodate", free[0].start, name="盛岡 花子", contact="019-000-0000"), actor="public"
+    )
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 1000})
+            await page.goto(server.http_url + "/booking")
+            await page.wait_for_selector("body[data-ready='1']")
+            await page.click("#to-manage")
+            await page.fill("#manage-pin", booked.pin)
+            await page.click("#find")
+            await page.wait_for_selector("#manage-summary[data-state='booked']")
+            await page.click("#reschedule-booking")
+            await page.wait_for_selector("body[data-step='move']")
+            assert "盛岡 花子" in (await page.locator("#move-current").text_content() or "")
+            await page.click(f"#move-days button[data-day='{other.isoformat()}']")
+            await page.wait_for_selector("#move-times button")
+            targets = page.locator("#move-times button")
+            wanted = float(await targets.nth(0).get_attribute("data-start") or 0)
+            await targets.nth(0).click()
+            await page.wait_for_selector("#move-confirm:not([hidden])")
+            await page.screenshot(path=str(tmp_path / "booking-ja-reschedule.png"), full_page=True)
+            keep(tmp_path / "booking-ja-reschedule.png")
+            # Someone else takes that last place meanwhile: the move is refused, with the page's message.
+            service.book(
+                BookingRequest("kosodate", wanted, name="他の人", contact="019-111-1111"), actor="public"
+            )
+            await page.click("#move-confirm")
+            await page.wait_for_selector("#error:not([hidden])")
+            assert await page.locator("#error").text_content() == (
+                "申し訳ありません。その時間は満席になりました。別の時間を選んでください。"
+            )
+            await page.wait_for_selector("#move-confirm[hidden]", state="attached")
+            assert await page.locator(f"#move-times button[data-start='{wanted}']").count() == 0  # refreshed
+            await page.screenshot(path=str(tmp_path / "booking-ja-reschedule-full.png"), full_page=True)
+            keep(tmp_path / "booking-ja-reschedule-full.png")
+            assert service.lookup(booked.pin, address="test").slot_start == free[0].start  # not moved
+            # Another time of that day: moved, same PIN, the booking shown again.
+            second = page.locator("#move-times button").first
+            moved_to = float(await second.get_attribute("data-start") or 0)
+            await second.click()
+            await page.click("#move-confirm")
+            await page.wait_for_selector("body[data-step='manage']")
+            await page.wait_for_selector("#moved:not([hidden])")
+            assert await page.locator("#error").is_hidden()
+            assert service.lookup(booked.pin, address="test").slot_start == moved_to
+            await page.click("#lang-en")
+            assert await page.locator("#moved").text_content() == (
+                "Your appointment has been moved. Your PIN stays the same."
+            )
+            await page.screenshot(path=str(tmp_path / "booking-en-moved.png"), full_page=True)
+            keep(tmp_path / "booking-en-moved.png")
+            await page.click("#lang-ja-easy")
+            await page.click("#reschedule-booking")
+            await page.wait_for_selector("body[data-step='move']")
+            assert await page.locator("#move-confirm").is_hidden()
+            assert await page.locator("#step-move h2").text_content() == "よやくの ひ・じかんを かえる"
+            await page.screenshot(path=str(tmp_path / "booking-ja-easy-reschedule.png"), full_page=True)
+            keep(tmp_path / "booking-ja-easy-reschedule.png")
+        finally:
+            await browser.close()

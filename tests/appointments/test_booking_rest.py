@@ -115,6 +115,7 @@ async def test_staff_book_by_phone_see_their_day_and_supervisors_block_slots(ser
         async with http.get(f"{base}/api/appointments", params=query, headers=officer) as r:
             listing = await r.json()
         assert listing["slots"][0]["booked"] == 1 and len(listing["bookings"]) == 1
+        assert listing["slots"][0]["on_shift"] is None  # no roster in this config: bookable_officers rules
         block = {"department": "kosodate", "slot_start": slot["start"], "capacity": 0}
         async with http.put(f"{base}/api/appointments/slots", json=block, headers=officer) as r:
             assert r.status == 403
@@ -122,7 +123,9 @@ async def test_staff_book_by_phone_see_their_day_and_supervisors_block_slots(ser
             over = (await r.json())["over_capacity"]
         assert [b["booking_id"] for b in over] == [booked["booking_id"]]
         async with http.get(f"{base}/api/appointments/affected?department=kosodate", headers=supervisor) as r:
-            assert [b["booking_id"] for b in (await r.json())["bookings"]] == [booked["booking_id"]]
+            affected = await r.json()
+        assert [b["booking_id"] for b in affected["bookings"]] == [booked["booking_id"]]
+        assert affected["notified"] == 0  # no e-mail address given (and no mail server here)
         async with http.get(f"{base}/api/appointments/stats", headers=supervisor) as r:
             stats = (await r.json())["departments"]["kosodate"]
         assert stats["booked"] == 1 and stats["no_show_rate"] is None

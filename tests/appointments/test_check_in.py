@@ -113,3 +113,23 @@ def test_only_a_kiosk_checks_in_with_a_pin(desk):
     client, _inbox = desk.connect(Principal(Role.OFFICER, "x", "x", {}, "t"))
     with pytest.raises(p.ProtocolError):
         desk.send(client, p.RequestCall(department="kosodate", appointment_pin="123456"))
+
+
+def test_a_pin_alone_checks_in_at_the_bookings_own_department(desk):
+    procedure = next(p.id for p in test_config().procedures if p.department == "shimin-toroku")
+    booked = desk.service.book(
+        request(at(WEDNESDAY, 10), department="shimin-toroku", procedure=procedure), actor="jiro"
+    )
+    kiosk, inbox = desk.kiosk()
+    wrong = "000000" if booked.pin != "000000" else "111111"
+    desk.send(kiosk, p.RequestCall(appointment_pin=wrong))
+    [unknown] = inbox.only(p.CallRefused)
+    assert (unknown.reason, unknown.department) == ("appointment_unknown", None)
+    desk.clock.now = at(WEDNESDAY, 9, 30)
+    desk.send(kiosk, p.RequestCall(appointment_pin=booked.pin))  # the kiosk names no department
+    [checked] = inbox.only(p.AppointmentCheckedIn)
+    assert (checked.department, checked.procedure, checked.early) == ("shimin-toroku", procedure, True)
+    assert desk.board.calls[checked.call_id].record.department == "shimin-toroku"
+    assert desk.service.get(booked.booking.booking_id).state is BookingState.CHECKED_IN
+    with pytest.raises(ValueError, match="department"):
+        p.RequestCall()  # without a PIN a department is still needed

@@ -90,3 +90,42 @@ async def test_without_a_mail_server_there_are_no_reminders_and_nothing_is_marke
     clock.now = at(WEDNESDAY, 12)
     assert await reminders.run_once() == (0, 0)
     assert service.get(booked.booking.booking_id).reminded_at is None
+
+
+async def test_residents_are_told_once_per_change_when_the_hours_change_under_their_booking(
+    service, config, clock, smtp
+):
+    inbox, port = smtp
+    mailer = Mailer(
+        SmtpConfig(host="127.0.0.1", port=port, starttls=False, from_address="madoguchi@city.example.jp")
+    )
+    reminders = Reminders(config, service, mailer, page_url="https://madoguchi.example.jp/booking")
+    thursday = WEDNESDAY.replace(day=26)
+    ja = service.book(request(at(thursday, 10), email="hanako@example.jp"), actor="public", address="a")
+    en = service.book(
+        request(at(thursday, 10, 30), email="anna@example.com", name="Anna", language="en"), actor="x"
+    )
+    service.book(request(at(thursday, 11)), actor="x")  # no e-mail address: the supervisor phones
+    assert await reminders.notify_affected("kosodate") == 0  # nothing changed yet
+    service.set_capacity("kosodate", at(thursday, 10), 0, actor="kacho")
+    service.set_capacity("kosodate", at(thursday, 10, 30), 0, actor="kacho")
+    service.set_capacity("kosodate", at(thursday, 11), 0, actor="kacho")
+    assert len(service.affected("kosodate")) == 3
+    assert await reminders.notify_affected("kosodate") == 2
+    by_to = {m["To"]: m for m in [await inbox.queue.get() for _ in range(2)]}
+    japanese = by_to["hanako@example.jp"]
+    assert japanese["Subject"] == "【盛岡市】ご予約の時間に窓口をご案内できなくなりました"
+    body = japanese.get_content()
+    assert "盛岡 花子 様" in body and "11月26日 10:00" in body and "子育てあんしん課" in body
+    assert ja.pin not in body and "https://madoguchi.example.jp/booking" in body
+    english = by_to["anna@example.com"].get_content()
+    assert "Dear Anna" in english and "2026-11-26 at 10:30" in english and en.pin not in english
+    assert await reminders.notify_affected("kosodate") == 0  # once per booking per change
+    clock.advance(60)
+    assert await reminders.run_once() == (0, 0) and inbox.queue.empty()  # the minute job does not repeat it
+    moved = service.reschedule(ja.pin, at(thursday, 13), address="a")  # moved, then that slot is blocked too
+    service.set_capacity("kosodate", moved.slot_start, 0, actor="kacho")
+    assert await reminders.notify_affected("kosodate") == 1  # a new change for the same booking
+    assert "13:00" in (await inbox.queue.get()).get_content()
+    notified = [e for e in service._audit.entries() if e.action == "appointment_notified"]
+    assert len(notified) == 3 and all("@" not in str(e) for e in notified)  # ids and times, no address

@@ -311,3 +311,17 @@ async def _end_with_outcome(page: Any, server: Any, console: Any) -> None:
     record = server.store.call(call_id)
     assert record is not None and record.outcome == "resolved"
     assert await page.evaluate("sessionStorage.getItem('madoguchi.business')") is None
+    # issue 15: the business rates the call, once; it reaches the record and the day's statistics
+    assert await page.is_visible("#rating")
+    await page.click(".rating-btn[data-rating='5']")
+    await page.wait_for_selector("#rating-thanks:has-text('ご回答ありがとうございました')", timeout=MS)
+    assert not await page.is_visible("#rating")
+    department = record.department
+
+    def rated() -> bool:
+        counters = (console.stats or {}).get("departments", {}).get(department, {})
+        return counters.get("ratings") == 1
+
+    while not rated():
+        await console.events.wait("stats", TIMEOUT)
+    assert server.store.call(call_id).rating == 5

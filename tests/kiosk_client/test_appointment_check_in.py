@@ -14,9 +14,14 @@ import qrcode
 from aiortc import VideoStreamTrack
 
 from config.schema import DepartmentAppointments
+from hardware.escpos_parse import parse, raster_images_stacked
+from hardware.fake_escpos_printer import FakeEscposPrinter
+from hardware.printer import NetworkPrinter
+from hardware.scanner import SimulatedScanner
 from hardware.simulated import SimulatedMedia
 from kiosk_client.appointment import pin_from_qr
 from kiosk_client.controller import KioskController, Screen
+from kiosk_client.peripherals import Peripherals, PrinterAdapter, ScannerAdapter
 from kiosk_client.view.window import KioskWindow
 from signaling_server.appointments import APPOINTMENTS, BookingRequest
 from signaling_server.routing import OfficerState
@@ -70,7 +75,7 @@ def appointment_config(config):
 async def run_check_in(make_server, qtbot, *, by_qr: bool) -> None:
     from signaling_server.testing import test_config
 
-    async with make_server(appointment_config(test_config())) as server:
+    async with make_server(appointment_config(test_config())) as server, FakeEscposPrinter("ok") as printer:
         service = server.app[APPOINTMENTS]
         slot = float(int(time.time()) + 2)  # a slot a supervisor added, starting in two seconds
         service.set_capacity("kosodate", slot, 1, actor="kacho")
@@ -79,7 +84,11 @@ async def run_check_in(make_server, qtbot, *, by_qr: bool) -> None:
             actor="jiro",
         )
         media = CardCamera()
-        kiosk = KioskController(server.url, "kiosk-ueda", server.fleet.kiosk_tokens["kiosk-ueda"], media)
+        peripherals = Peripherals(
+            ScannerAdapter(SimulatedScanner(150)), PrinterAdapter(NetworkPrinter(printer.address))
+        )
+        token = server.fleet.kiosk_tokens["kiosk-ueda"]
+        kiosk = KioskController(server.url, "kiosk-ueda", token, media, peripherals=peripherals)
         window = KioskWindow(kiosk)
         qtbot.addWidget(window)
         window.show()
@@ -99,6 +108,7 @@ async def run_check_in(make_server, qtbot, *, by_qr: bool) -> None:
             )
             ring = expect(hanako.events, "ring")
             checked_in = expect(kiosk.events, "appointment")
+            printed = expect(kiosk.events, "appointment_slip")
             if by_qr:
                 media.image = qr_image(booked.qr_payload)
                 assert pin_from_qr(media.image) == booked.pin
@@ -118,6 +128,11 @@ async def run_check_in(make_server, qtbot, *, by_qr: bool) -> None:
             call = router.call_info(offer["call_id"])
             assert call["appointment"]["officer_id"] == "hanako" and call["reserved_for"] == "hanako"
             assert router.officer_state("jiro") is OfficerState.AVAILABLE  # idle longer, yet not rung
+            # the confirmation slip came out of the (fake, loopback) ESC/POS printer: one raster job, cut
+            assert (await printed)["ok"] is True
+            commands, _used = parse(bytes(printer.received))
+            assert raster_images_stacked(commands) is not None
+            assert [c.name for c in commands].count("GS V") == 1
         finally:
             await asyncio.gather(hanako.stop(), jiro.stop(), kiosk.stop())
             window.shutdown()
@@ -129,3 +144,25 @@ async def test_a_pin_typed_on_the_pad_checks_in_and_rings_the_booked_officer_fir
 
 async def test_a_qr_code_shown_to_the_camera_checks_in(make_server, qtbot):
     await run_check_in(make_server, qtbot, by_qr=True)
+
+
+def test_the_booking_slip_is_japanese_first_then_the_residents_language_and_masks_the_pin():
+    from kiosk_client.appointment_slip import BookingSlipPrinter, masked_pin
+    from remote_call import protocol as p
+    from signaling_server.testing import test_config
+
+    config = test_config()
+    slips = BookingSlipPrinter(PrinterAdapter(None), lambda: config, lambda: "盛岡市")
+    checked = p.AppointmentCheckedIn(
+        call_id="c1", department="shimin-toroku", slot_start="2026-11-25T10:30+09:00", early=True,
+        procedure="juminhyo",
+    )  # fmt: skip
+    assert masked_pin("123456") == "****56"
+    slip = slips.slip(checked, masked_pin("123456"), "en")
+    japanese, english = slip.message.split("\n\n")
+    assert "11月25日（水）10:30" in japanese and "住民票" in japanese and "お待ちください" in japanese
+    assert "25/11 10:30" in english and "Please wait" in english
+    assert slip.reception_number == "****56" and "123456" not in slip.message
+    assert slip.department.startswith("市民登録課 / ") and slip.title == "予約受付票"
+    only_ja = slips.slip(checked, masked_pin("123456"), "ja")
+    assert "\n\n" not in only_ja.message and only_ja.department == "市民登録課"

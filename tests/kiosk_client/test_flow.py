@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 from PIL import Image
+from PySide6.QtWidgets import QAbstractButton
 
 from config.loader import default_config_path
 from hardware.devices import KioskDevices
@@ -101,9 +102,7 @@ async def start_call(
     await settle(window)
     shown = [
         w.objectName()
-        for w in window.screens["choose"].tiles_box.findChildren(
-            type(window.findChild(type(window.screens["choose"].by_procedure), "mode-procedure"))
-        )
+        for w in window.screens["choose"].tiles_box.findChildren(QAbstractButton)
         if w.isVisible()
     ]
     assert procedure_tile in shown and all(name.startswith("tile-procedure-") for name in shown)
@@ -216,7 +215,9 @@ async def test_resident_flow_call_scan_slip_and_privacy_reset(make_server, qtbot
             verdict = await officer.next(ic.DocumentReceived, doc_id="show-1")
             assert verdict.ok
             await settle(window)
-            assert call_screen.main_stack.currentIndex() == 1 and not call_screen.document.pixmap().isNull()
+            # The document stands beside the officer's video, which stays in sight.
+            assert call_screen.document_page.isVisible() and not call_screen.document.pixmap().isNull()
+            assert call_screen.officer_video.isVisible()
 
             # A slip: printed on the ESC/POS printer, whose TCP socket receives the job.
             officer.send(

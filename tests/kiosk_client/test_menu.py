@@ -39,7 +39,11 @@ def test_category_filter_and_search_in_japanese_english_and_translated_category_
     found = m.procedures(query="pension", extra_names={"年金": "Pension"})
     assert "年金" in {p.category for p in found}
     assert all("pension" in (p.name_en + p.department.name_en).lower() or p.category == "年金" for p in found)
-    assert m.procedures(query="ｺｾｷ") == [] or all("戸籍" in p.name_ja for p in m.procedures(query="ｺｾｷ"))
+    # Half-width katakana typed as a reading finds the category 住民票・戸籍 by its easy-Japanese furigana.
+    found = m.procedures(query="ｺｾｷ")
+    assert found and all(p.category == "住民票・戸籍" for p in found)
+    assert {p.id for p in m.procedures(query="じゅうみんひょう")} == {p.id for p in found}
+    assert m.procedures(query="ぜんぜんちがう") == []
     assert [p.id for p in m.procedures(query="戸籍謄本")] == ["koseki"]
 
 
@@ -47,3 +51,13 @@ def test_live_status_reaches_the_tiles():
     tile = menu().department("kenko-hoken")
     assert not tile.open and tile.next_open == "2026-11-30T08:30"
     assert menu().procedure("juminhyo").department.open
+
+
+def test_kana_typed_on_the_keyboard_finds_a_procedure_by_its_reading():
+    m = menu()
+    juminhyo = next(p for p in m.procedures() if p.id == "juminhyo")
+    assert juminhyo.readings and all("{" not in r for r in juminhyo.readings)  # from name_ja_easy
+    reading = juminhyo.readings[0].replace(" ", "").replace("\u3000", "")
+    typed = reading[:4]  # the first kana of the reading, as typed on the kana board
+    assert "juminhyo" in {p.id for p in m.procedures(query=typed)}
+    assert m.procedures(query=typed + "ゑゑ") == []

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QScrollArea
 
-from devtools.kiosk_demo import STAGES, stage
+from devtools.kiosk_demo import STAGES, stage, view_stage
 from kiosk_client.geometry import min_touch_px, pixels_per_mm
 from kiosk_client.i18n import LANGUAGES, RUBY, catalogs
 from kiosk_client.view.theme import FONT_FAMILIES
@@ -112,7 +112,7 @@ async def render(window, controller, name: str, lang: str, *, large_text: bool =
     await stage(controller, name, lang)
     controller.resident.large_text = large_text
     window.frozen = False
-    window.refresh()
+    view_stage(window, name)
     await settle(window)
     window.refresh()
 

@@ -42,8 +42,10 @@ async def test_board_json_needs_no_login_and_carries_no_personal_data(monitored)
             assert private not in text
         assert set(kosodate) == {
             "id", "name_ja", "name_en", "open", "waiting", "ewt_s", "next_open",
-            "free_slots_today", "next_free_slot",
+            "free_slots_today", "next_free_slot", "wait_state", "wait_minutes", "names",
         }  # fmt: skip
+        # Nobody serves the department yet: the one estimate says so (no minutes at all).
+        assert (kosodate["wait_state"], kosodate["wait_minutes"]) == ("no_officer", None)
         await k.close()
 
 
@@ -58,7 +60,9 @@ async def test_board_page_shows_departments_in_japanese_and_english_and_refreshe
             row = page.locator("tr[data-department='kosodate']")
             assert await row.locator(".primary").text_content() == "子育てあんしん課"
             assert await row.locator(".badge").text_content() == "受付中"
-            assert await row.locator(".waiting").text_content() == "待ちなし"
+            assert await row.locator(".waiting").text_content() == "0 人"
+            # Nobody serves the test server's departments: no figure, and never 「待ちなし」.
+            assert await row.locator(".ewt").text_content() == "ただいま担当者がいません"
             assert await page.text_content("#h-slots") == "本日の予約枠"
             assert (await row.locator(".slots").text_content() or "").strip()  # a count, 本日は満了 or —
             rows = await page.locator("#rows tr").count()

@@ -89,6 +89,32 @@ SAMPLES: list[p.Wire] = [
     p.CaseEvent(
         call_id="c1", action="document_saved", doc_id="scan1", sha256="a" * 64, size=123, label="scan.png"
     ),
+    # issue 15: the resident's rating; the officer holding wrap-up while writing the outcome
+    p.RateCall(call_id="c1", rating=4),
+    p.HoldWrapUp(hold=True),
+    # issue 18: a third party (interpreter)
+    p.RequestCall(department="kosodate", interpreter_language="ne"),
+    p.SessionDescription(call_id="c1", sdp_type="answer", sdp="v=0\r\n", peer="interpreter"),
+    p.IceCandidate(call_id="c1", candidate="candidate:1 1 udp 1 127.0.0.1 5000 typ host", peer="caller"),
+    p.MediaConnected(call_id="c1", peer="officer"),
+    p.RestartMedia(call_id="c1", peer="interpreter"),
+    p.CallConnecting(call_id="c1", offerer=True, department="kosodate", peer_name="通訳", peer="caller"),
+    p.RequestInterpreter(call_id="c1", language="jsl"),
+    p.CancelInterpreter(call_id="c1"),
+    p.AcceptInterpretation(call_id="c1"),
+    p.DeclineInterpretation(call_id="c1"),
+    p.LeaveCall(call_id="c1"),
+    p.InterpreterStatus(call_id="c1", language="tl", state="waiting", position=2, estimate_s=90.0),
+    p.InterpreterStatus(call_id="c1", language="tl", state="joined", name="Maria"),
+    p.InterpretationOffer(
+        call_id="c1",
+        language="vi",
+        department="kosodate",
+        caller=p.CallerInfo(language="vi"),
+        waited_s=3,
+        ring_timeout_s=20,
+    ),
+    p.PartyLeft(call_id="c1", party="interpreter", reason="removed"),
 ]
 
 

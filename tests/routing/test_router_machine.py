@@ -31,6 +31,7 @@ from signaling_server.routing import (
     SkillLevel,
     WithdrawRing,
 )
+from signaling_server.routing.states import SERVING_STATES
 
 from .conftest import FakeClock, make_department
 
@@ -345,6 +346,28 @@ class RouterMachine(RuleBasedStateMachine):
                     assert not (info["state"] == "queued" and overflowed), (
                         f"{officer} idle, {call} overflowed"
                     )
+
+    @invariant()
+    def one_wait_estimate_consistent_with_the_officers(self) -> None:
+        stats = self.router.stats()["departments"]
+        for dep in DEP_IDS:
+            status = self.router.department_status(dep)
+            estimate, waiting = status.estimate, len(self.router.waiting(dep))
+            primary = [o for o in OFFICERS if SKILLS[o].get(dep) is P]
+            free = [o for o in primary if self.state[o] in (OfficerState.AVAILABLE, OfficerState.RINGING)]
+            serving = [o for o in primary if self.state[o] in SERVING_STATES]
+            state = estimate.state.value
+            assert (state == "no_wait") == (estimate.minutes == 0), (dep, estimate)
+            assert (state in ("closed", "no_officer")) == (estimate.minutes is None), (dep, estimate)
+            if state == "no_wait":
+                assert len(free) > waiting, (dep, estimate, free)
+            if state == "nobody_waiting_officers_busy":
+                assert waiting == 0 and not free and serving, (dep, estimate)
+            if state == "wait":
+                assert waiting > 0 and len(free) <= waiting, (dep, estimate)
+            assert (state == "no_officer") == (status.open and not serving), (dep, estimate)
+            # The console's statistics carry the same estimate the board and the kiosks get.
+            assert (stats[dep]["wait_state"], stats[dep]["wait_minutes"]) == (state, estimate.minutes)
 
     @invariant()
     def statistics_add_up(self) -> None:

@@ -34,7 +34,10 @@ def test_an_officer_sees_only_the_queues_it_serves(harness) -> None:
     harness.connect(kiosk())
     harness.advance(STATS_PUSH_S)
     (pushed,) = stats(inbox)[-1:]
-    assert set(pushed) == {"date", "at", "departments"} and set(pushed["departments"]) == {
+    # ... and, for transfers, how many officers are free or busy in every department (counts only)
+    assert set(pushed["availability"]) == set(harness.board.directory.departments)
+    assert pushed["availability"]["kosodate"]["available"] == 1
+    assert set(pushed) == {"date", "at", "departments", "availability"} and set(pushed["departments"]) == {
         "kosodate",
         "kenko-hoken",
     }

@@ -1,7 +1,9 @@
 // The public booking page: procedure → date → time → name and contact → confirmation (PIN, QR, .ics), and
-// view or cancel with the PIN. State lives in one object; every text goes in through textContent.
+// view, cancel or move (reschedule.js) with the PIN. State lives in one object; every text goes in through
+// textContent.
 import { ApiError, downloadIcs, get, post } from "./api.js";
 import { LANGUAGES, TEXT } from "./i18n.js";
+import { setupReschedule } from "./reschedule.js";
 
 const STEPS = ["procedure", "date", "time", "details", "review"];
 const state = {
@@ -17,6 +19,7 @@ const state = {
   managed: null, // {pin, booking}
   step: "procedure",
 };
+let reschedule = null; // the reschedule screen (reschedule.js), set up at start
 
 const $ = (id) => document.getElementById(id);
 const t = () => TEXT[state.lang];
@@ -251,6 +254,8 @@ async function findBooking(event) {
     state.managed = null;
     $("manage-summary").hidden = true;
     $("cancel-booking").hidden = true;
+    $("reschedule-booking").hidden = true;
+    $("moved").hidden = true;
     showError(error);
   }
 }
@@ -262,6 +267,7 @@ function renderManaged() {
   target.hidden = false;
   target.dataset.state = booking.state;
   $("cancel-booking").hidden = booking.state !== "booked";
+  $("reschedule-booking").hidden = booking.state !== "booked";
 }
 
 async function cancelBooking() {
@@ -269,6 +275,7 @@ async function cancelBooking() {
     const booking = await post("/api/booking/cancel", { pin: state.managed.pin });
     state.managed.booking = booking;
     renderManaged();
+    $("moved").hidden = true;
     $("cancelled").hidden = false;
     showError(null);
   } catch (error) {
@@ -297,6 +304,7 @@ function applyLanguage() {
   renderSteps();
   if (state.step === "done" && state.booked) renderDone();
   if (state.step === "manage" && state.managed) renderManaged();
+  if (reschedule) reschedule.rerender();
 }
 
 async function start() {
@@ -324,7 +332,11 @@ async function start() {
   $("to-manage").addEventListener("click", () => {
     showError(null);
     $("cancelled").hidden = true;
+    $("moved").hidden = true;
     go("manage");
+  });
+  reschedule = setupReschedule({
+    state, $, el, t, formatDay, formatStart, showError, go, summary, bookingRows, renderManaged,
   });
   $("download-ics").addEventListener("click", () => downloadIcs(state.booked.pin).catch(showError));
   $("print").addEventListener("click", () => window.print());

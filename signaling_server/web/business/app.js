@@ -37,6 +37,8 @@ const state = {
   linkError: null, // {key, details}: why the link was refused
   codeError: null, // i18n key under the code form
   thanks: "", // "", "cancelled." or "dropped.": which thank-you page
+  rateCall: null, // the completed call the thank-you page asks to rate (rate_call), until rated
+  rated: false,
   sessionError: null, // {key, arg}: why the session cannot go on
   attempt: 0, // counts call_connecting messages, so an outdated one gives up
   welcomes: 0, // signaling sessions so far: more than one means the page reconnected
@@ -301,13 +303,24 @@ function callEnded(reason) {
   connection?.close();
   view.reset();
   state.local?.getTracks().forEach((track) => track.stop());
-  state.signaling?.close();
+  // A completed call may be rated (rate_call, once): the connection stays open until it is, or closes now.
+  state.rateCall = reason === "completed" ? state.session?.callId ?? null : null;
+  if (!state.rateCall) state.signaling?.close();
   store.forget(); // a finished call ends the session: the token cannot join again
   banner("");
   const kind = reason === "completed" ? "" : reason === "cancelled" ? "cancelled." : "dropped.";
   state.thanks = kind;
   document.body.dataset.ended = reason;
   go("thanks");
+}
+
+function rate(rating) {
+  if (!state.rateCall) return;
+  send({ type: "rate_call", call_id: state.rateCall, rating });
+  state.rateCall = null;
+  state.rated = true;
+  state.signaling?.close(); // the rating is sent before the close frame
+  render();
 }
 
 function cancelWaiting() {
@@ -339,6 +352,8 @@ function render() {
   if (state.connecting) view.setOfficer(state.connecting.peer_name);
   setText("thanks-title", t(`thanks.${state.thanks ?? ""}title`));
   setText("thanks-body", t(`thanks.${state.thanks ?? ""}body`));
+  show("rating", Boolean(state.rateCall));
+  setText("rating-thanks", state.rated ? t("rating.thanks") : "");
   const why = state.sessionError;
   setText("session-error-body", why ? t(why.key, why.arg) : "");
   setText("code-error", state.codeError ? t(state.codeError) : "");
@@ -396,6 +411,9 @@ function bindControls() {
   $("dev-join").addEventListener("click", () => join(true));
   $("dev-join-without").addEventListener("click", () => join(false));
   $("wait-cancel").addEventListener("click", cancelWaiting);
+  for (const button of document.querySelectorAll(".rating-btn")) {
+    button.addEventListener("click", () => rate(Number(button.dataset.rating)));
+  }
   $("wait-retry").addEventListener("click", () => {
     state.refused = null;
     render();
