@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from config.schema import AppConfig
 from devtools.headless import PASSWORD, KioskInbox, console_media, start_kiosk
+from devtools.text_fit import text_problems
 from kiosk_client.controller import KioskController
 from remote_call import incall as ic
 from signaling_server.auth import hash_password
@@ -25,6 +26,7 @@ from staff_console.directory import Directory
 from staff_console.i18n import Messages
 from staff_console.samples import form_page, png_bytes
 from staff_console.view.ringer import Ringer
+from staff_console.view.style import apply_style
 from staff_console.view.window import ConsoleWindow
 
 log = logging.getLogger(__name__)
@@ -33,11 +35,16 @@ SUPERVISOR = "sato"
 
 
 class Shots:
+    """Writes each screen to a PNG and checks its text fits (``devtools.text_fit``): ``problems`` lists
+    every label or button whose text is clipped, elided or sticks out, by screen."""
+
     def __init__(self, directory: Path):
         self.directory = directory
         self.written: list[Path] = []
+        self.problems: list[str] = []
 
     def grab(self, widget: QWidget, name: str) -> None:
+        self.problems += [f"{name}: {problem}" for problem in text_problems(widget)]
         path = self.directory / f"{len(self.written) + 1:02d}-{name}.png"
         if not widget.grab().save(str(path), "PNG"):
             raise OSError(f"could not write {path}")
@@ -85,16 +92,19 @@ async def _sign_in(window: ConsoleWindow, username: str, role: str = "officer") 
     return window.controller
 
 
-async def render_all(directory: Path, config: AppConfig) -> list[Path]:
+async def render_all(directory: Path, config: AppConfig, problems: list[str] | None = None) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance()
     if isinstance(app, QApplication):  # closing the intermediate windows must not end the event loop
         app.setQuitOnLastWindowClosed(False)
+        apply_style(app)  # the console's own look, whatever ran before in this process
     config = always_open(config)
     config = config.model_copy(update={"server": config.server.model_copy(update={"port": 0})})
     async with EmbeddedServer(config) as server:
         tour = Tour(server, Shots(directory))
         await tour.run()
+        if problems is not None:
+            problems += tour.shots.problems
         return tour.shots.written
 
 

@@ -53,7 +53,7 @@ def label_problem(label: QLabel) -> str | None:
             return None
         need_w = int(_ideal_width(label, shown, box.width()))
         need_h = label.heightForWidth(label.width()) if label.wordWrap() else label.sizeHint().height()
-        need_h -= label.height() - box.height() if label.wordWrap() else 0
+        need_h -= label.height() - box.height()  # both include the label's padding and frame; box does not
     if need_w > box.width() + SLACK:
         return f"needs {need_w} px wide, has {box.width()}"
     if need_h > box.height() + SLACK:

@@ -74,6 +74,11 @@ async def test_the_board_fits_a_phone_and_a_wall_in_every_language(monitored, tm
                         "e => e.getBoundingClientRect().right > window.innerWidth + 0.5).length"
                     )
                     assert wide == 0, (size_name, lang)
+                    if size_name == "wall":  # a wall screen is read from afar: nothing below the fold
+                        heights = await page.evaluate(
+                            "[document.scrollingElement.scrollHeight, window.innerHeight]"
+                        )
+                        assert heights[0] <= heights[1], (lang, heights)
                     shot = tmp_path / f"board-{size_name}-{lang}.png"
                     await page.screenshot(path=str(shot), full_page=True)
                     _keep(shot)

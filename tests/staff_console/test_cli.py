@@ -60,7 +60,11 @@ def test_ringer_rings_until_stopped(qapp):
 
 
 async def test_screenshot_mode_renders_every_screen(tmp_path: Path):
-    written = await render_all(tmp_path, load_config())
+    """Every console screen renders, and on each no label or button has text clipped, elided or sticking
+    out of its box (devtools.text_fit, the kiosk's check; its test shows it fails on such text)."""
+    problems: list[str] = []
+    written = await render_all(tmp_path, load_config(), problems)
+    assert problems == []
     names = [p.name.split("-", 1)[1] for p in written]
     assert names == [
         "sign-in-en.png",
