@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--role",
         choices=("officer", "supervisor", "interpreter"),
         default="officer",
-        help="interpreter: the interpreter mode (needs --username and --password-file)",
+        help="interpreter: the interpreter mode (its sign-in page, or --username and --password-file)",
     )
     parser.add_argument("--config", type=Path, help="city configuration (TOML); default: shipped Morioka")
     parser.add_argument("--language", choices=("ja", "en"), default="ja")
@@ -102,12 +102,10 @@ async def run_console(args: argparse.Namespace, config: AppConfig) -> int:
     if args.role == "interpreter":
         from staff_console.view.interpreter import run_interpreter
 
-        if not (args.username and args.password_file):
-            raise SystemExit("--role interpreter needs --username and --password-file")
         tls = client_ssl_context(args.ca_file) if args.ca_file else None
-        password = read_password(args.password_file)
+        password = read_password(args.password_file) if args.username and args.password_file else None
         return await run_interpreter(
-            args.server, args.username, password, media, Messages(args.language), tls
+            args.server, args.username or "", password, media, Messages(args.language), tls
         )
 
     def make(username: str, password: str, role: str) -> ConsoleController:

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from remote_call import protocol as p
+from remote_call.signaling_client import SignalingRefused
 from remote_call.wire import INTERPRETER_LANGUAGES
 from staff_console.controller import ConsoleController
 from staff_console.i18n import Messages
 from staff_console.interpreter import InterpreterController
+from staff_console.view.sign_in import SignInPage
 from staff_console.view.video import VideoView
 
 ENDED_STATES = ("left", "unavailable", "cancelled", "no_answer")
@@ -193,12 +195,78 @@ class InterpreterWindow(QMainWindow):
         self.closed.emit()
 
 
+class InterpreterSignIn(QMainWindow):
+    """The sign-in page in interpreter mode (the console's own page, the role fixed): ``run()`` returns a
+    started controller once the server accepts a user name and password, or None when the window is
+    closed. A refusal is shown on the page, which stays for another try."""
+
+    closed = Signal()
+
+    def __init__(self, t: Messages, server: str, media: Any, ssl_context: Any = None, username: str = ""):
+        super().__init__()
+        self.t, self._server, self._media, self._ssl = t, server, media, ssl_context
+        self.setWindowTitle(t("interpreter.window_title"))
+        self.page = SignInPage(t, server, username, self)
+        self.page.role.clear()
+        self.page.role.addItem(t("signin.role_interpreter"), "interpreter")
+        self.page.role.setEnabled(False)
+        self.setCentralWidget(self.page)
+        self._attempts: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self.page.submitted.connect(lambda user, password, _role: self._attempts.put_nowait((user, password)))
+        self.refused = asyncio.Event()  # set at each refusal shown on the page (tests wait on it)
+        self._closed = False
+
+    async def run(self) -> InterpreterController | None:
+        closed = asyncio.get_running_loop().create_future()
+        self.closed.connect(lambda: None if closed.done() else closed.set_result(None))
+        if self._closed:
+            return None
+        while True:
+            attempt = asyncio.ensure_future(self._attempts.get())
+            await asyncio.wait({attempt, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if not attempt.done():
+                attempt.cancel()
+                return None
+            username, password = attempt.result()
+            controller = InterpreterController(
+                self._server, username, password, self._media, ssl_context=self._ssl
+            )
+            try:
+                await controller.start()
+            except (SignalingRefused, TimeoutError, ConnectionError, OSError) as exc:
+                await controller.stop()
+                self.page.show_error(self._refusal(exc))
+                self.refused.set()
+                continue
+            self.close()
+            return controller
+
+    def _refusal(self, exc: BaseException) -> str:
+        if isinstance(exc, SignalingRefused):
+            return self.t("error.refused", detail=str(exc))
+        return self.t("error.connection", detail=str(exc) or type(exc).__name__)
+
+    def closeEvent(self, event: Any) -> None:
+        super().closeEvent(event)
+        self._closed = True
+        self.closed.emit()
+
+
 async def run_interpreter(
-    server: str, username: str, password: str, media: Any, t: Messages, ssl_context: Any = None
+    server: str, username: str, password: str | None, media: Any, t: Messages, ssl_context: Any = None
 ) -> int:
-    """``madoguchi-console --role interpreter``: sign in, show the window until it is closed."""
-    controller = InterpreterController(server, username, password, media, ssl_context=ssl_context)
-    await controller.start()
+    """``madoguchi-console --role interpreter``: sign in (with --password-file, else on the sign-in page),
+    show the window until it is closed."""
+    if password is not None:
+        controller = InterpreterController(server, username, password, media, ssl_context=ssl_context)
+        await controller.start()
+    else:
+        sign_in = InterpreterSignIn(t, server, media, ssl_context, username)
+        sign_in.show()
+        signed_in = await sign_in.run()
+        if signed_in is None:
+            return 0  # the page was closed
+        controller = signed_in
     window = InterpreterWindow(t, controller)
     closed = asyncio.get_running_loop().create_future()
     window.closed.connect(lambda: None if closed.done() else closed.set_result(None))
