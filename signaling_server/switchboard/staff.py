@@ -12,13 +12,16 @@ from remote_call.protocol import ErrorCode, Role
 from signaling_server.policy import departments_of, stats_for
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.presence import Presence
-from signaling_server.switchboard.roster import Roster
+from signaling_server.switchboard.roster import Client, Roster
 from signaling_server.switchboard.timers import CheckSessions, EdgeTimers, PushStats
 
 log = logging.getLogger(__name__)
 
 STATS_PUSH_S = 2.0  # supervisors' live view
 SESSION_CHECK_S = 30.0  # staff sessions are re-validated on long connections
+# A business whose call just ended stays connected this long, so the thank-you page can still send its
+# rating (rate_call); without it the next check (0-30 s later) closed the page's connection at random.
+RATING_GRACE_S = 120.0
 
 
 class StaffUpdates:
@@ -84,9 +87,14 @@ class StaffUpdates:
                 client.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail="your session has expired"))
                 self._presence.detach(client)
                 client.close()
+        now = self._timers.clock()
         for client in list(self._roster.businesses.values()):
             token = client.principal.session_token
-            if client.calls or not token or self._session_valid(token):
+            if client.calls or not token or self._session_valid(token) or _may_still_rate(client, now):
                 continue
             log.info("%s: business session over; disconnecting", client.identity)
             self._presence.remove(Role.BUSINESS, client.identity, "this business session has ended")
+
+
+def _may_still_rate(client: Client, now: float) -> bool:
+    return client.last_end is not None and now - client.last_end[1] < RATING_GRACE_S

@@ -62,6 +62,13 @@ async def test_a_reload_mid_call_resumes_the_call_and_the_business_can_end_it(ma
                 await page.click("#btn-end")
                 assert (await ended)["reason"] == "completed"
                 await page.wait_for_selector("body[data-screen='thanks'][data-ended='completed']", timeout=MS)
+                assert await page.is_visible("#rating")
+                # The server signs the finished session out (after the rating grace): the page keeps thanking
+                # and only stops offering the rating; it does not reconnect into a refusal.
+                (identity,) = server.switchboard.businesses
+                server.switchboard.end_business(identity, "this business session has ended")
+                await page.wait_for_selector("#rating", state="hidden", timeout=MS)
+                assert await page.get_attribute("body", "data-screen") == "thanks"
                 assert watch.errors == [], "\n".join(watch.log)
             finally:
                 await console.stop()

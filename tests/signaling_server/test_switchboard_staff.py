@@ -6,7 +6,8 @@ from dataclasses import replace
 
 from remote_call import protocol as p
 from remote_call.protocol import ErrorCode
-from signaling_server.switchboard.staff import SESSION_CHECK_S, STATS_PUSH_S
+from signaling_server.auth import Principal
+from signaling_server.switchboard.staff import RATING_GRACE_S, SESSION_CHECK_S, STATS_PUSH_S
 
 from .conftest import kiosk, officer, supervisor
 
@@ -55,3 +56,38 @@ def test_an_expired_session_is_disconnected_at_the_next_check(harness) -> None:
     assert o_inbox.closed and "hanako" not in harness.board.officers
     assert [m.code for m in o_inbox.only(p.Error)] == [ErrorCode.UNAUTHENTICATED]
     assert not s_inbox.closed and not k_inbox.closed and harness.board.kiosks["kiosk-ueda"] is k
+
+
+def test_a_business_whose_call_ended_may_rate_it_before_being_signed_out(harness) -> None:
+    """Its session is over with its call, but the thank-you page asks for a rating: the connection stays
+    RATING_GRACE_S, then the next check signs it out (a revoked or unused session goes at once)."""
+    info = p.BusinessInfo(
+        invitation_id="inv-1",
+        department="kosodate",
+        company="盛岡設計事務所",
+        contact_name="設計 花子",
+        valid_from="2026-11-25T09:00:00+09:00",
+        valid_until="2026-11-25T12:00:00+09:00",
+    )
+    business, b_inbox = harness.connect(
+        Principal(p.Role.BUSINESS, "biz-inv-1", info.company, {}, "session-of-biz", business=info)
+    )
+    _, idle_inbox = harness.connect(
+        Principal(p.Role.BUSINESS, "biz-inv-2", info.company, {}, "session-of-idle", business=info)
+    )
+    o, _ = harness.connect(officer())
+    harness.board.tick()  # the first check, at start
+    harness.send(business, p.RequestCall(department="kosodate"))
+    (call_id,) = harness.board.calls
+    harness.send(o, p.AcceptCall(call_id=call_id))
+    for client in (business, o):
+        harness.send(client, p.MediaConnected(call_id=call_id))
+    harness.send(o, p.EndCall(call_id=call_id, outcome="resolved"))
+    harness.expired |= {"session-of-biz", "session-of-idle"}
+    harness.advance(SESSION_CHECK_S)
+    assert idle_inbox.closed and not b_inbox.closed
+    harness.send(business, p.RateCall(call_id=call_id, rating=4))
+    assert harness.store.call(call_id).rating == 4
+    harness.advance(RATING_GRACE_S)
+    assert b_inbox.closed and "biz-inv-1" not in harness.board.businesses
+    assert [m.code for m in b_inbox.only(p.Error)] == [ErrorCode.UNAUTHENTICATED]

@@ -224,7 +224,9 @@ const HANDLERS = {
   error(message) {
     // Diagnostics without personal data: the code and the message type it was about.
     console.warn("server refused", message.about ?? "?", message.code);
-    if (message.about === "request_call" && message.code === "conflict") return; // already queued
+    // The server signs the session out (revoked, or over after its call): it closes the connection next, and a
+    // reconnection would be refused, so stop here instead.
+    if (message.code === "unauthenticated" && !message.about) sessionOver(refusalReason(message));
   },
 };
 
@@ -332,6 +334,13 @@ function cancelWaiting() {
 function sessionOver(why) {
   state.signaling?.close();
   store.forget();
+  if (state.screen === "thanks") {
+    // The call is over and thanked for already; only the rating is lost (the server closes a finished
+    // session within 30 s, see SESSION_CHECK_S).
+    state.rateCall = null;
+    render();
+    return;
+  }
   state.sessionError = why;
   go("session_error");
 }
