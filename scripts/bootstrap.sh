@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Remote Madoguchi needs on a Debian/Ubuntu machine, only what is missing:
 # Debian packages (PortAudio, Qt's runtime libraries, a Japanese font, SANE, Xvfb, Chromium, coturn,
-# PulseAudio), the virtualenv at .venv and the pinned Python packages. Safe to run again.
+# PulseAudio, Redis, PostgreSQL, haproxy), the virtualenv at .venv and the pinned Python packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,7 @@ APT_PACKAGES=(
   chromium                                               # browser tests of the web pages
   coturn                                                 # TURN relay tests
   iproute2 nftables                                      # network namespaces and packet loss (chaos test)
+  redis-server postgresql haproxy                        # several server nodes: tests start real engines
 )
 
 missing=()
@@ -41,7 +42,7 @@ if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages (pinned by constraints.txt)" >&2
   log=$(mktemp)
   if ! { .venv/bin/python -m pip install -q --upgrade pip &&
-         .venv/bin/python -m pip install -q -c constraints.txt -e ".[test,aec]"; } >"$log" 2>&1; then
+         .venv/bin/python -m pip install -q -c constraints.txt -e ".[test,aec,cluster]"; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "bootstrap: pip install failed (output above)" >&2
     exit 1
