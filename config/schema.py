@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config.client_urls import check_server_urls
+
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
@@ -171,11 +173,30 @@ class TurnConfig(Strict):
     ttl_s: int = Field(default=3600, ge=60, le=86_400)
 
 
+class ClusterConfig(Strict):
+    """Several nodes sharing one switchboard through Redis (docs/deployment-cluster.md, "Several nodes").
+    Absent: one node, as always."""
+
+    redis_url: str = Field(pattern=r"^(redis|rediss|unix)://")
+    node_id: Identifier
+    # The leader's lease: renewed every ttl/3; a follower takes over within about lease_ttl_s of a kill -9.
+    lease_ttl_s: float = Field(default=3.0, ge=0.5, le=60)
+    key_prefix: Identifier = "madoguchi"
+
+
 class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65_535)
     database: str = "var/madoguchi.sqlite3"
     allowed_origins: list[str] = []
+    # What kiosks and consoles connect to: one URL, or every node's (tried in rotation; they may also
+    # share one load balancer's URL). Empty: the clients' --server (docs/deployment-cluster.md).
+    urls: list[str] = []
+    # SIGTERM drains the node: /healthz answers 503 "draining" for drain_notice_s (the load balancer takes
+    # it out), then its clients are told to reconnect elsewhere; it exits when they are gone or after
+    # drain_timeout_s.
+    drain_notice_s: float = Field(default=0, ge=0, le=60)
+    drain_timeout_s: float = Field(default=10, gt=0, le=600)
     max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     ws_heartbeat_s: float = Field(default=10, gt=0)
     messages_per_second: float = Field(default=50, gt=0)
@@ -194,6 +215,27 @@ class ServerConfig(Strict):
     # separate instance businesses reach from their own offices: TLS and TURN over TLS required, only the
     # business endpoints and the consoles' signaling (docs/deployment-internet.md).
     profile: Literal["lgwan", "internet"] = "lgwan"
+    cluster: ClusterConfig | None = None  # several nodes on Redis; None: a single node
+
+    @field_validator("urls")
+    @classmethod
+    def _client_urls(cls, urls: list[str]) -> list[str]:
+        return check_server_urls(urls)
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        """A SQLite file path (the default) or a postgresql:// URL (docs/deployment-cluster.md)."""
+        scheme, sep, rest = value.partition("://")
+        if not value.strip():
+            raise ValueError("server.database is empty: give a SQLite file path or a postgresql:// URL")
+        if sep and (scheme not in ("postgresql", "postgres") or not rest.strip("/")):
+            shown = f"{scheme}://…"  # never echo the rest: it may hold a password
+            raise ValueError(
+                f"server.database {shown!r} is neither a SQLite file path nor a postgresql:// URL "
+                "(e.g. postgresql://madoguchi@db.example.lg.jp/madoguchi)"
+            )
+        return value
 
 
 class DeviceDriver(StrEnum):

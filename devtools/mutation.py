@@ -91,9 +91,20 @@ TARGETS: dict[str, Target] = {
         (
             *(
                 f"tests/signaling_server/test_switchboard_{part}.py"
-                for part in ("commands", "board", "effects", "presence", "positions", "restore", "staff")
+                for part in (
+                    "commands",
+                    "commands_mutants",
+                    "board",
+                    "effects",
+                    "presence",
+                    "positions",
+                    "restore",
+                    "staff",
+                )
             ),
             "tests/signaling_server/test_transfers.py",
+            "tests/signaling_server/test_ratings_outcomes.py",
+            "tests/appointments/test_check_in.py",
         ),
     ),
     "routing": Target(("signaling_server/routing/*.py",), ("tests/routing",)),
@@ -124,19 +135,22 @@ class Outcome:
         return detected / counted if counted else 1.0
 
 
-def _workspace(name: str, target: Target) -> Path:
-    """var/mutation/<name>/: links to the packages and tests, pyproject.toml with this module's section."""
+def _workspace(name: str, target: Target, *, again: bool = False) -> Path:
+    """var/mutation/<name>/: links to the packages and tests, pyproject.toml with this module's section.
+    ``again`` keeps the last run's workspace (its mutants, results and test timings)."""
     workspace = WORK / name
-    shutil.rmtree(workspace, ignore_errors=True)
-    workspace.mkdir(parents=True)
     packages = sorted({Path(file).parts[0] for file in target.files})
-    for entry in [*packages, "tests"]:
-        (workspace / entry).symlink_to(ROOT / entry, target_is_directory=True)
+    if not again:
+        shutil.rmtree(workspace, ignore_errors=True)
+        workspace.mkdir(parents=True)
+        for entry in [*packages, "tests"]:
+            (workspace / entry).symlink_to(ROOT / entry, target_is_directory=True)
     section = {
         "source_paths": packages,
         "only_mutate": list(target.files),
         "do_not_mutate_patterns": DO_NOT_MUTATE,
         "pytest_add_cli_args_test_selection": list(target.tests),
+        "pytest_add_cli_args": ["-p", "devtools.mutation_hypothesis"],  # fewer Hypothesis examples (its doc)
         "process_isolation": target.isolation,
     }
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
@@ -146,9 +160,10 @@ def _workspace(name: str, target: Target) -> Path:
     return workspace
 
 
-def _run_mutmut(workspace: Path, target: Target, jobs: int) -> int:
+def _run_mutmut(workspace: Path, target: Target, jobs: int, mutants: list[str] | None = None) -> int:
+    """mutmut over the module (or over ``mutants`` only, in a workspace that has run before)."""
     log = workspace / "mutmut.log"
-    command = [str(MUTMUT), "run", "--max-children", str(jobs), *target.functions]
+    command = [str(MUTMUT), "run", "--max-children", str(jobs), *(mutants or target.functions)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     with log.open("w", encoding="utf-8") as out:
         done = subprocess.run(command, cwd=workspace, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -200,12 +215,30 @@ def _equivalents() -> dict[str, dict[str, str]]:
         return {entry["name"]: entry for entry in tomllib.load(f).get("equivalent", [])}
 
 
-def run_module(name: str, jobs: int) -> Outcome:
+def _not_killed(name: str, target: Target) -> list[str]:
+    """The mutants the module's last run found undetected (survived, no tests, or listed as equivalent);
+    not those it never got to (a run stopped early)."""
+    workspace = WORK / name
+    if not (workspace / "mutants").is_dir():
+        raise MutmutFailed(f"{name}: no earlier run in {workspace} to run again")
+    statuses = _statuses(workspace, target)
+    done = KILLED | TIMEOUT | {"not checked"}
+    return sorted(m for m, status in statuses.items() if status not in done)
+
+
+def run_module(name: str, jobs: int, *, again: bool = False, resume: bool = False) -> Outcome:
     target = TARGETS[name]
-    workspace = _workspace(name, target)
+    rerun = _not_killed(name, target) if again else None
+    if resume and not (WORK / name / "mutants").is_dir():
+        raise MutmutFailed(f"{name}: no earlier run in {WORK / name} to resume")
+    workspace = _workspace(name, target, again=again or resume)
     print(f"{name}: mutating {', '.join(target.files)} against {' '.join(target.tests)}", flush=True)
+    if rerun is not None:
+        print(f"  again: the {len(rerun)} mutants the last run did not kill, with the tests as they are now")
+    if resume:
+        print("  resumed: the mutants the last run did not get to (its verdicts stand)")
     started = time.monotonic()
-    code = _run_mutmut(workspace, target, jobs)
+    code = _run_mutmut(workspace, target, jobs, rerun)
     seconds = time.monotonic() - started
     if code != 0:
         tail = (workspace / "mutmut.log").read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -250,6 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"any of: {', '.join(TARGETS)}")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     parser.add_argument("--list", action="store_true", help="name each module, its files and tests")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="run only the mutants the module's last run did not kill, in its workspace (after adding tests; "
+        "the code mutated must not have changed since)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="go on with a run that was stopped (Ctrl-C), in its workspace"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, target in TARGETS.items():
@@ -261,13 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     outcomes, failed = [], []
     for name in args.modules or list(TARGETS):
         try:
-            outcome = run_module(name, args.jobs)
+            outcome = run_module(name, args.jobs, again=args.again, resume=args.resume)
         except MutmutFailed as exc:
             print(exc, flush=True)
             failed.append(name)
             continue
         outcomes.append(outcome)
         print(f"  {row(outcome)}", flush=True)
+        if unchecked := outcome.count("not checked"):
+            print(
+                f"  {unchecked} of them not tried yet (a run stopped early): ./run-mutation --resume {name}"
+            )
         if outcome.survivors:
             print(f"  {len(outcome.survivors)} not killed: var/mutation/{name}/survivors.txt", flush=True)
     print()

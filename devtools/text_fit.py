@@ -4,11 +4,15 @@
 the room the text needs (Qt's own height-for-width for wrapping labels, the text document's ideal width
 for the longest unbreakable word, the ruby layout for furigana labels, the size hint for buttons) with the
 widget's geometry, and the widget's box with the boxes of its parents up to the window (a parent clips
-what sticks out), stopping at a scroll area's content (that scrolls). Used by
+what sticks out), stopping at a scroll area's content (that scrolls). Each text also needs a box of its own:
+two visible texts of one parent whose boxes overlap are drawn over each other (``overlapping_texts``; a
+tile's department line under its 「コンビニでも もらえます」 line, issue #15). Used by
 ``tests/kiosk_client/test_text_fit.py`` over every kiosk screen.
 """
 
 from __future__ import annotations
+
+import itertools
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QTextDocument, QTextOption
@@ -91,8 +95,35 @@ def _rect(r: QRect) -> str:
     return f"{r.x()},{r.y()} {r.width()}x{r.height()}"
 
 
-def text_problems(window: QWidget) -> list[str]:
+def _has_text(widget: QWidget) -> bool:
+    if isinstance(widget, QLabel):
+        return bool(widget.text()) and widget.pixmap().isNull()
+    return isinstance(widget, QPushButton) and bool(widget.text())
+
+
+def overlapping_texts(window: QWidget) -> list[str]:
+    """Pairs of visible texts (labels, text buttons) with one parent whose boxes overlap."""
     problems: list[str] = []
+    for parent in [window, *window.findChildren(QWidget)]:
+        if not parent.isVisible():
+            continue
+        texts = [w for w in parent.children() if isinstance(w, QWidget) and w.isVisible() and _has_text(w)]
+        for a, b in itertools.combinations(texts, 2):
+            both = a.geometry().intersected(b.geometry())
+            if both.width() > SLACK and both.height() > SLACK:
+                problems.append(
+                    f"{_name(a)} {_text(a)!r} overlaps {_name(b)} {_text(b)!r} in {_name(parent)} "
+                    f"({_rect(a.geometry())} and {_rect(b.geometry())})"
+                )
+    return problems
+
+
+def _text(widget: QWidget) -> str:
+    return widget.text()[:30] if isinstance(widget, (QLabel, QAbstractButton)) else ""
+
+
+def text_problems(window: QWidget) -> list[str]:
+    problems: list[str] = [f"overlap: {p}" for p in overlapping_texts(window)]
     for label in window.findChildren(QLabel):
         if label.isVisible() and label.text():
             why = label_problem(label) or clipped_by_parent(label, window)

@@ -18,9 +18,10 @@ import signal
 import sys
 from pathlib import Path
 
+from config.client_urls import client_urls, split_server_urls
 from config.loader import ConfigError, load_config
 from config.schema import AppConfig
-from remote_call.signaling_client import check_server_url, client_ssl_context
+from remote_call.signaling_client import client_ssl_context
 
 log = logging.getLogger("kiosk_client")
 
@@ -29,7 +30,11 @@ EXIT_RESTART = 75
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="madoguchi-kiosk", description="Remote Madoguchi resident kiosk")
-    parser.add_argument("--server", help="signaling server websocket URL, e.g. wss://host/ws")
+    parser.add_argument(
+        "--server",
+        help="signaling server websocket URL, e.g. wss://host/ws; several nodes comma-separated "
+        "(default: server.urls in the config)",
+    )
     parser.add_argument("--kiosk-id", default=None, help="this kiosk's id in the config (e.g. kiosk-ueda)")
     parser.add_argument("--token-file", type=Path, help="file holding this kiosk's device token")
     parser.add_argument(
@@ -49,7 +54,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     missing = [
         flag
         for flag, value in (
-            ("--server", args.server),
             ("--kiosk-id", args.kiosk_id),
             ("--token-file", args.token_file),
         )
@@ -58,7 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if missing:
         parser.error(f"{', '.join(missing)} required")
     try:
-        check_server_url(args.server)  # wss://, or ws:// to this machine only
+        if args.server:
+            split_server_urls(args.server)  # wss://, or ws:// to this machine only
     except ValueError as exc:
         parser.error(f"--server: {exc}")
     if args.ca_file is not None and not args.ca_file.is_file():
@@ -105,11 +110,15 @@ async def run_kiosk(args: argparse.Namespace, config: AppConfig) -> int:
             "madoguchi-kiosk: no exit PIN: set kiosk_app.exit_pin (4-12 digits) when provisioning this kiosk;"
             " kiosk mode without one could not be left by IT staff (nothing is shipped as a default)"
         )
+    try:
+        urls = client_urls(args.server, config.server.urls)
+    except ValueError as exc:
+        raise SystemExit(f"madoguchi-kiosk: {exc}") from None
     token = read_token(args.token_file)
     devices = await KioskDevices.open(kiosk.devices, kiosk.name)
     tls = client_ssl_context(args.ca_file) if args.ca_file else None  # else the system's trust store
     controller = KioskController(
-        args.server, args.kiosk_id, token, devices, config=config, config_path=args.config, ssl_context=tls
+        urls, args.kiosk_id, token, devices, config=config, config_path=args.config, ssl_context=tls
     )
     window = KioskWindow(controller, kiosk_mode=not args.windowed)
     if args.windowed:

@@ -44,7 +44,7 @@ from remote_call import protocol as p
 from remote_call.conference import call_parties
 from remote_call.events import EventHub
 from remote_call.party import MediaSources
-from remote_call.signaling_client import SignalingClient
+from remote_call.signaling_client import ServerUrls, SignalingClient
 from remote_call.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ DEPARTMENTS_FRESH_S = 15.0  # entering the choice refreshes the tiles' live stat
 class KioskController:
     def __init__(
         self,
-        server_url: str,
+        server_url: ServerUrls,  # several: a cluster's nodes, tried in rotation
         kiosk_id: str,
         token: str,
         media: MediaSources,
@@ -109,7 +109,7 @@ class KioskController:
             spawn=self.tasks.spawn,
         )
         self.client = self._make_client(token, client_options)
-        self.party, self.conference = call_parties(self.client.send, self.media, self.events)
+        self.party, self.conference = call_parties(self.client.send, self.media, self.events, desk=self.desk)
         self.remote_actions = RemoteActions(
             self._send,
             self.events,
@@ -327,7 +327,7 @@ class KioskController:
     @property
     def departments_url(self) -> str:
         """The server's live department status (HTTP next to the websocket: wss://h/ws → https://h/api/...)."""
-        base = self.server_url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        base = self.client.url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
         return base.rsplit("/", 1)[0] + "/api/departments"
 
     async def refresh_departments(self) -> bool:

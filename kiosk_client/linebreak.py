@@ -4,9 +4,13 @@ Qt breaks CJK text between any two characters (UAX #14 gives ideographs and kana
 each side), so 「住民票の写し」 could end a line after 「住」. ``phrases()`` cuts a text into phrases with
 BudouX (Google's ML segmenter; easy Japanese, already written phrase by phrase, at its spaces) and
 ``bind()`` glues the characters of each phrase with WORD JOINER (U+2060, zero width, "no break here"), so Qt
-may only break between phrases. A phrase longer than ``MAX_BOUND`` characters is left breakable (it could not
-fit a narrow label otherwise). ``bind_html()`` does the same to the text of Qt rich text, leaving tags and
-entities alone. ``unbind()`` removes the joiners again.
+may only break between phrases. A phrase longer than ``MAX_BOUND`` characters (it could not fit a narrow
+label) is cut again by ``split_long()`` (``kiosk_client/linebreak_long.py``): between a closing bracket and
+what follows, before an opening one, where kanji, katakana or Latin text begins after another script (a
+kanji word keeps the kana that follow it: 依頼の), and in a long run of kanji after a character that ends a
+word (者, 書, 課, …); never inside a katakana word, never before small kana, ー or closing punctuation and
+never after an opening bracket (kinsoku). ``bind_html()`` does the same to the text of Qt rich text,
+leaving tags and entities alone. ``unbind()`` removes the joiners again.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Any
 
 import budoux
 
+from kiosk_client.linebreak_long import MAX_BOUND, by_character, is_katakana_word, split_long
+
 WORD_JOINER = "\u2060"
 IDEOGRAPHIC_SPACE = "\u3000"
-MAX_BOUND = 12  # characters; about 330 px at the kiosk's 27 px font, the narrowest wrapping label
 _SPACES = re.compile(r"(\s+)")
 _AFTER = re.compile(r"(?<=[・／/、。，,：])")  # punctuation that may end a line inside a chunk
 _TAG = re.compile(r"(<[^>]*>|&[#a-zA-Z0-9]+;)")
@@ -60,18 +65,18 @@ def phrases(text: str) -> list[str]:
         if chunk.isspace() or kind is None:
             # Chinese: every character may end a line; other scripts: the word between spaces.
             if _HAN.search(chunk) and not _spaced(text):
-                result += list(chunk)
+                result += by_character(chunk)
             else:
                 result += [part for part in _AFTER.split(chunk) if part]
             continue
         for piece in _parser(kind).parse(chunk):
-            result += [part for part in _AFTER.split(piece) if part]
+            result += [cut for part in _AFTER.split(piece) if part for cut in split_long(part)]
     return result
 
 
 def _glue(phrase: str) -> str:
     core = phrase.rstrip()
-    if len(core) < 2 or len(core) > MAX_BOUND:
+    if len(core) < 2 or (len(core) > MAX_BOUND and not is_katakana_word(core)):
         return phrase
     return WORD_JOINER.join(core) + phrase[len(core) :]
 

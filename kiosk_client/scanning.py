@@ -19,7 +19,7 @@ from kiosk_client.resident import ResidentSession, ScanTask
 from kiosk_client.sounds import CuePlayer
 from remote_call import incall as ic
 from remote_call.desk import CHANNEL_TIMEOUT_S, CallDesk, new_id
-from remote_call.documents import send_document, sha256_hex
+from remote_call.documents import sha256_hex
 from remote_call.events import EventHub
 
 SCAN_VERDICT_TIMEOUT_S = 30.0
@@ -193,7 +193,7 @@ class Scanning:
         future: asyncio.Future[ic.DocumentReceived] = asyncio.get_running_loop().create_future()
         self._verdicts[doc_id] = future
         try:
-            await send_document(session.documents, offer, page.data)
+            await self._desk.send_document(session, offer, page.data)  # the interpreter sees it too
             return await asyncio.wait_for(future, SCAN_VERDICT_TIMEOUT_S)
         finally:
             self._verdicts.pop(doc_id, None)

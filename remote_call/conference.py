@@ -9,8 +9,11 @@ one of its connections, one sender per connection, as aiortc wants):
 - SDP and ICE carrying ``peer`` go to that peer's session; what a session signals goes out with ``peer`` set
   to the party it is meant for (the server rewrites it to ours on the way);
 - ``party_left`` closes that one peer's session; the other sessions, and the caller↔officer pair, are not
-  touched. A peer's connection that fails asks the server for *that* peer's media restart
-  (``restart_media`` with ``peer``); a fresh ``call_connecting`` for the same peer rebuilds it alone;
+  touched. A peer's connection that fails (ICE), or whose link pings go unanswered for 5 s
+  (``remote_call.link_watch``, as on the caller↔officer pair), asks the server for *that* peer's media
+  restart (``restart_media`` with ``peer``); a fresh ``call_connecting`` for the same peer rebuilds it alone;
+- the in-call messages on these connections (chat, shown documents and scans shared with the interpreter)
+  are the ``PeerDesk``'s (``remote_call.conference_desk``), told of every session by ``link_listeners``;
 - ``call_ended`` closes every peer session (the ``CallParty`` closes its own).
 
 Media sources are the party's ``MediaSources``: a fresh camera and microphone track per connection (the
@@ -27,7 +30,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from remote_call import protocol as p
+from remote_call.conference_desk import PeerDesk
+from remote_call.desk import CallDesk
 from remote_call.events import EventHub
+from remote_call.link_watch import LINK_DEAD_S, LINK_PING_S, LinkWatch
 from remote_call.party import CallParty, MediaSources
 from remote_call.session import CallSession
 from remote_call.tasks import BackgroundTasks
@@ -45,6 +51,7 @@ class PeerLink:
     peer: p.PartyId
     session: CallSession
     connecting: p.CallConnecting
+    watch: LinkWatch
     restarts: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -60,6 +67,10 @@ class Conference:
         self.links: dict[p.PartyId, PeerLink] = {}
         self.interpreter: p.InterpreterStatus | None = None  # the call's interpreter request, as last told
         self._tasks = BackgroundTasks(log, "conference")
+        self.link_ping_s = LINK_PING_S
+        self.link_dead_s = LINK_DEAD_S
+        # Told of every peer session built (peer, session) and let go of (peer, None): the PeerDesk.
+        self.link_listeners: list[Callable[[p.PartyId, CallSession | None], None]] = []
 
     # ------------------------------------------------------------------ routing
 
@@ -130,8 +141,12 @@ class Conference:
             audio_consumer=self.media.play_remote_audio,
             ice_transport_policy=message.ice_transport_policy,
         )
-        link = PeerLink(peer, session, message, restarts)
+        watch = LinkWatch(
+            session, lambda: self._link_lost(peer, session), ping_s=self.link_ping_s, dead_s=self.link_dead_s
+        )
+        link = PeerLink(peer, session, message, watch, restarts)
         self.links[peer] = link
+        self._tell_listeners(peer, session)
         self.events.emit(
             "peer_connecting",
             call_id=message.call_id,
@@ -141,8 +156,25 @@ class Conference:
         )
         link.tasks.append(self._tasks.spawn(self._report_media(link), f"peer-up {peer}"))
         link.tasks.append(self._tasks.spawn(self._watch_failure(link), f"peer-watch {peer}"))
+        link.tasks.append(self._tasks.spawn(watch.run(), f"peer-link {peer}"))
         await session.start()
         return link
+
+    def _tell_listeners(self, peer: p.PartyId, session: CallSession | None) -> None:
+        for listener in self.link_listeners:
+            try:
+                listener(peer, session)
+            except Exception:  # logged; a listener never breaks the media path
+                log.exception("conference: a link listener failed for %s", peer)
+
+    async def _link_lost(self, peer: p.PartyId, session: CallSession) -> None:
+        """No link pong from ``peer`` for ``link_dead_s``: ask for that pair's media restart alone."""
+        link = self.links.get(peer)
+        if link is None or link.session is not session:
+            return
+        log.warning("call %s: the link to %s is dead; asking for its restart", self.call_id, peer)
+        self.events.emit("peer_media_lost", call_id=session.call_id, peer=peer, reason="link_lost")
+        await self._send_quietly(p.RestartMedia(call_id=session.call_id, reason="link_lost", peer=peer))
 
     def _sender_to(self, peer: p.PartyId) -> Callable[[p.Wire], Awaitable[None]]:
         async def send(message: p.Wire) -> None:
@@ -167,7 +199,7 @@ class Conference:
         if self.links.get(link.peer) is not link:
             return
         log.warning("call %s: the connection to %s failed; asking for its restart", self.call_id, link.peer)
-        self.events.emit("peer_media_lost", call_id=link.session.call_id, peer=link.peer)
+        self.events.emit("peer_media_lost", call_id=link.session.call_id, peer=link.peer, reason="ice_failed")
         await self._send_quietly(
             p.RestartMedia(call_id=link.session.call_id, reason="ice_failed", peer=link.peer)
         )
@@ -190,8 +222,11 @@ class Conference:
         self.events.emit("peer_left", call_id=link.session.call_id, peer=peer, reason=reason)
 
     async def _close_link(self, link: PeerLink) -> None:
+        link.watch.stop()
         for task in link.tasks:
             task.cancel()
+        if self.links.get(link.peer) is None:
+            self._tell_listeners(link.peer, None)
         await link.session.close()
 
     async def close_all(self) -> None:
@@ -218,6 +253,20 @@ class Conference:
         return session.remote_video.frame if session is not None else None
 
 
-def call_parties(send: Send, media: MediaSources, events: EventHub) -> tuple[CallParty, Conference]:
-    """A party's two halves of a call: the caller<->officer pair (``CallParty``) and the extra peers."""
-    return CallParty(send, media, events), Conference(send, media, events)
+def call_parties(
+    send: Send, media: MediaSources, events: EventHub, *, desk: CallDesk | None = None
+) -> tuple[CallParty, Conference]:
+    """A party's two halves of a call: the caller<->officer pair (``CallParty``) and the extra peers. With
+    ``desk``, the party's in-call desk also shares its chat and shown documents with the extra parties and
+    hears their chat (``share_desk``)."""
+    conference = Conference(send, media, events)
+    if desk is not None:
+        share_desk(conference, desk)
+    return CallParty(send, media, events), conference
+
+
+def share_desk(conference: Conference, desk: CallDesk) -> PeerDesk:
+    """The caller's or officer's desk shares what it says and shows with the call's interpreter."""
+    peers = PeerDesk(conference, desk.me)
+    desk.share_with(peers)
+    return peers

@@ -17,6 +17,11 @@ A desk is attached to the CallSession of the current call (``attach``) and lets 
   reset replaces them with everything else of the resident.
 
 The link pings on the same channel are the CallParty's (``remote_call.party``), not the desk's.
+
+With a third party in the call (``share_with``: a ``PeerDesk`` over the conference's other peer
+connections), this party's own chat lines, the documents it shows or scans (``send_document``) and their
+withdrawal also go to the parties allowed to see them, and their chat lines come into this chat
+(``remote_call.conference_desk``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 from remote_call import incall as ic
-from remote_call.documents import DocumentReceiver
+from remote_call.documents import DocumentReceiver, send_document
 from remote_call.events import EventHub
 from remote_call.rtt import InkError, Writing, WritingNotes
 from remote_call.session import CallSession
@@ -39,7 +44,8 @@ from remote_call.tasks import BackgroundTasks
 log = logging.getLogger(__name__)
 
 CHANNEL_TIMEOUT_S = 10.0  # how long a message waits for the control channel to open
-Sender = Literal["officer", "resident"]
+Sender = Literal["officer", "resident"]  # the two ends of the caller<->officer pair
+ChatSender = Literal["officer", "resident", "interpreter"]  # who said a line: a third party too
 Handler = Callable[[Any], None]  # takes the in-call message of the type it is listed under
 
 
@@ -49,7 +55,7 @@ def new_id(prefix: str) -> str:
 
 @dataclass
 class ChatLine:
-    sender: Sender
+    sender: ChatSender
     text: str
     at: float = field(default_factory=time.time)
     # A library phrase (``incall.Phrase``): its id; ``text`` is then the phrase in this side's language
@@ -95,6 +101,18 @@ class CallNotes:
     writing: WritingNotes = field(default_factory=WritingNotes)
 
 
+class Sharing(Protocol):
+    """What a desk hands to the call's extra parties (``conference_desk.PeerDesk``)."""
+
+    on_chat: Callable[[ChatSender, str], None] | None
+
+    def share_line(self, text: str) -> int: ...
+
+    def share(self, message: ic.InCall) -> None: ...
+
+    def share_document(self, offer: ic.DocumentOffer, data: bytes) -> None: ...
+
+
 class CallDesk:
     """The shared half of a party's desk; ``me`` and ``peer`` name the two ends of the chat."""
 
@@ -108,6 +126,7 @@ class CallDesk:
         self._notes: Callable[[], DeskNotes] = notes or (lambda: own)
         self._receiver: DocumentReceiver | None = None
         self._pending = BackgroundTasks(log, "in-call send")
+        self._sharing: Sharing | None = None
         self.writing = Writing(
             self.me,
             lambda: self._notes().writing,
@@ -138,6 +157,12 @@ class CallDesk:
             ic.InkStroke: self._on_stroke,
             ic.InkClear: self.writing.on_clear,
         }
+
+    def share_with(self, sharing: Sharing) -> None:
+        """Share this party's chat lines and shown documents with the call's extra parties from now on, and
+        take their chat lines into this chat."""
+        self._sharing = sharing
+        sharing.on_chat = self._on_shared_chat
 
     # ------------------------------------------------------------------ attach / detach
 
@@ -178,8 +203,10 @@ class CallDesk:
             return False
         data = ic.incall_dict(message)
         if session.channel is None or session.channel.readyState != "open":
+            self._share(message)
             self._pending.spawn(self._send_once_open(session, data), f"in-call {data['type']}")
             return True
+        self._share(message)
         try:
             session.send_control(data)
             return True
@@ -207,7 +234,25 @@ class CallDesk:
         """Send once the control channel is open; raises if there is no call or the channel does not open."""
         session = await self.ready()
         session.send_control(ic.incall_dict(message))
+        self._share(message)
         return session
+
+    def _share(self, message: ic.InCall) -> None:
+        if self._sharing is not None and isinstance(message, ic.DocumentWithdrawn):
+            self._sharing.share(message)  # the interpreter stops seeing it too
+
+    async def send_document(self, session: CallSession, offer: ic.DocumentOffer, data: bytes) -> None:
+        """Send a document this party shows or scanned on ``session``'s documents channel (open), and share
+        it with the call's extra parties."""
+        assert session.documents is not None
+        await send_document(session.documents, offer, data)
+        if self._sharing is not None:
+            self._sharing.share_document(offer, data)
+
+    def share_line(self, line: ChatLine) -> None:
+        """A line this party added to its chat itself (e.g. a library phrase): to the extra parties too."""
+        if self._sharing is not None:
+            self._sharing.share_line(line.text)
 
     def say(self, text: str) -> ChatLine:
         """Send a chat line now or once the channel opens, and add it to the chat."""
@@ -237,6 +282,7 @@ class CallDesk:
     def _own_line(self, text: str) -> ChatLine:
         line = ChatLine(self.me, text)
         self.chat.append(line)
+        self.share_line(line)
         return line
 
     # ------------------------------------------------------------------ receiving
@@ -259,6 +305,14 @@ class CallDesk:
 
     def heard(self, text: str) -> None:
         """The other party said ``text`` (already added to the chat)."""
+
+    def _on_shared_chat(self, sender: ChatSender, text: str) -> None:
+        self.chat.append(ChatLine(sender, text))
+        self.heard_from(sender, text)
+
+    def heard_from(self, sender: ChatSender, text: str) -> None:
+        """A third party (the interpreter) said ``text`` (already added to the chat): the view is told who."""
+        self.events.emit("chat", sender=sender)
 
     def _on_draft(self, message: ic.TextDraft) -> None:
         line = self.writing.on_draft(message)

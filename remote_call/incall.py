@@ -57,7 +57,7 @@ class Chat(InCall):
     type: Literal["chat"] = "chat"
     id: Annotated[str, Field(max_length=40)]
     text: Annotated[str, Field(min_length=1, max_length=2000)]
-    sender: Literal["officer", "resident"]  # "resident": the caller's side, a kiosk or a business
+    sender: Literal["officer", "resident", "interpreter"]  # "resident": the caller's side (kiosk, business)
 
 
 class ScanRequest(InCall):

@@ -13,13 +13,10 @@ from aiortc import MediaStreamTrack
 
 from remote_call import protocol as p
 from remote_call.events import EventHub
-from remote_call.incall import InCallError, LinkPing, LinkPong, incall_dict, parse_incall
+from remote_call.link_watch import LINK_DEAD_S, LINK_PING_S, LinkWatch
 from remote_call.session import CallSession
 
 log = logging.getLogger(__name__)
-
-LINK_PING_S = 1.0  # a link ping a second over the control channel...
-LINK_DEAD_S = 5.0  # ...and a media path with no pong for this long is rebuilt (aiortc alone: ~32 s)
 
 
 class MediaSources(Protocol):
@@ -41,11 +38,10 @@ class CallParty:
         self.call_id: str | None = None
         self._watch: asyncio.Task | None = None
         self._link: asyncio.Task | None = None
-        self.link_rtt_ms: float | None = None
-        self._last_pong = 0.0
-        self._last_answered: tuple[int, float] | None = None  # the last link ping answered (seq, sent_ms)
-        self.link_ping_s = LINK_PING_S
-        self.link_dead_s = LINK_DEAD_S
+        self._link_watch: LinkWatch | None = None  # the current session's link pings
+        self._rtt_ms: float | None = None  # the last call's, once it is over
+        self.link_ping_s = LINK_PING_S  # a link ping a second over the control channel, and a media path
+        self.link_dead_s = LINK_DEAD_S  # with no pong for 5 s is rebuilt (aiortc alone: ~32 s)
         self._sync: asyncio.Task | None = None
         self._connecting: p.CallConnecting | None = None  # the last set-up instructions, for a rebuild
         events.subscribe(self._on_event)
@@ -121,8 +117,10 @@ class CallParty:
             ice_transport_policy=message.ice_transport_policy,
         )
         self.session = session
-        self._last_answered = None
-        session.control_handlers.append(lambda message: self._on_control(session, message))
+        watch = LinkWatch(
+            session, lambda: self._link_lost(session), ping_s=self.link_ping_s, dead_s=self.link_dead_s
+        )
+        self._link_watch = watch
         self.events.emit(
             "call_connecting",
             call_id=message.call_id,
@@ -131,7 +129,7 @@ class CallParty:
             restart=message.restart,
         )
         self._watch = asyncio.create_task(self._report_media(session), name=f"media-up {message.call_id}")
-        self._link = asyncio.create_task(self._watch_link(session), name=f"link {message.call_id}")
+        self._link = asyncio.create_task(watch.run(), name=f"link {message.call_id}")
         await session.start()
 
     async def _report_media(self, session: CallSession) -> None:
@@ -140,48 +138,21 @@ class CallParty:
             await self._send(p.MediaConnected(call_id=session.call_id))
         self.events.emit("media_connected", call_id=session.call_id)
 
-    def _on_control(self, session: CallSession, message: dict) -> None:
-        """Link pings and pongs of ``session``: each ping is answered once, on the session it came on."""
-        kind = message.get("type")
-        if kind not in ("link_ping", "link_pong") or session is not self.session:
-            return  # a late message on a session this party has let go of (a rebuild): not ours to answer
-        try:
-            parsed = parse_incall(message)
-        except InCallError:
-            return
-        if isinstance(parsed, LinkPing):
-            key = (parsed.seq, parsed.sent_ms)
-            if key == self._last_answered:
-                return  # the same ping delivered twice (a second listener on the channel): answered already
-            self._last_answered = key
-            with contextlib.suppress(RuntimeError):
-                session.send_control(incall_dict(LinkPong(seq=parsed.seq, sent_ms=parsed.sent_ms)))
-        elif isinstance(parsed, LinkPong):
-            self._last_pong = asyncio.get_running_loop().time()
-            self.link_rtt_ms = max(0.0, self._last_pong * 1000 - parsed.sent_ms)
+    @property
+    def link_rtt_ms(self) -> float | None:
+        """The round trip of the last link pong (docs/protocol.md "Link pings")."""
+        watch = self._link_watch
+        return watch.rtt_ms if watch is not None and watch.rtt_ms is not None else self._rtt_ms
 
-    async def _watch_link(self, session: CallSession) -> None:
-        """Ping the peer every second over the data channel; no pong for link_dead_s → rebuild the media."""
-        loop = asyncio.get_running_loop()
-        await session.channel_open.wait()
-        self._last_pong = loop.time()
-        seq = 0
-        while not session.closed.is_set():
-            seq += 1
-            with contextlib.suppress(RuntimeError):  # the channel may be closing
-                session.send_control(incall_dict(LinkPing(seq=seq, sent_ms=loop.time() * 1000)))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.closed.wait(), self.link_ping_s)
-            if loop.time() - self._last_pong > self.link_dead_s and not session.closed.is_set():
-                log.warning(
-                    "call %s: no link pong for %.0f s; asking for a media restart",
-                    session.call_id,
-                    self.link_dead_s,
-                )
-                self.events.emit("media_lost", call_id=session.call_id)
-                with contextlib.suppress(ConnectionError):
-                    await self._send(p.RestartMedia(call_id=session.call_id))
-                self._last_pong = loop.time()  # one request per dead period
+    async def _link_lost(self, session: CallSession) -> None:
+        """No link pong for ``link_dead_s``: ask for the media to be rebuilt (both parties get a fresh
+        ``call_connecting`` for the same call)."""
+        if session is not self.session:
+            return
+        log.warning("call %s: no link pong; asking for a media restart", session.call_id)
+        self.events.emit("media_lost", call_id=session.call_id)
+        with contextlib.suppress(ConnectionError):
+            await self._send(p.RestartMedia(call_id=session.call_id))
 
     def media_stats(self) -> dict[str, float | int | None]:
         """What arrived from the other party during the current call."""
@@ -196,6 +167,9 @@ class CallParty:
     async def hang_up(self) -> None:
         """Close the current session, if any. Safe to call at any time, any number of times."""
         session, self.session, self.call_id = self.session, None, None
+        self._rtt_ms, watch, self._link_watch = self.link_rtt_ms, self._link_watch, None
+        if watch is not None:
+            watch.stop()
         for task in (self._watch, self._link):
             if task is not None:
                 task.cancel()

@@ -3,51 +3,41 @@
 The client keeps reconnecting (exponential backoff with full jitter, capped) until ``close()``; after each
 (re)connection it performs the hello and hands the welcome to ``on_welcome``. Messages from the server are
 parsed and handed to ``on_message``; a message the client cannot parse is logged and skipped.
+
+Given several URLs (the nodes of a cluster), the client moves to the next one whenever a connection is
+refused or drops, and the backoff grows once per round through the list: a dead node costs one quick
+refusal, not a doubled wait. ``url`` is the node in use; its HTTP endpoints are next to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import ssl
-import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
 
+from config.client_urls import check_server_url, split_server_urls
 from remote_call import protocol as p
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ServerUrls",
+    "SignalingClient",
+    "SignalingRefused",
+    "check_server_url",
+    "client_ssl_context",
+    "split_server_urls",
+]
+
 Handler = Callable[[p.AnyMessage], Awaitable[None] | None]
+ServerUrls = str | Sequence[str]  # one signaling URL, or a cluster's nodes in the order to try them
 WelcomeHandler = Callable[[p.Welcome], Awaitable[None] | None]
-
-
-def check_server_url(url: str) -> None:
-    """``wss://`` anywhere, ``ws://`` only to this machine: a kiosk or console never sends its credentials
-    in clear over a network. Raises ValueError naming the problem."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(
-            f"must be a ws:// or wss:// URL (wss://host/ws; ws:// only to this machine), not {url!r}"
-        )
-    if parts.scheme == "ws" and not _loopback(parts.hostname):
-        raise ValueError(
-            f"ws:// sends credentials in clear: use wss:// for {parts.hostname} (ws:// only to this machine)"
-        )
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def client_ssl_context(ca_file: str | Path) -> ssl.SSLContext:
@@ -64,7 +54,7 @@ class SignalingRefused(Exception):
 class SignalingClient:
     def __init__(
         self,
-        url: str,
+        url: ServerUrls,
         hello: Callable[[], p.Hello],
         *,
         on_message: Handler,
@@ -74,7 +64,10 @@ class SignalingClient:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 15.0,
     ):
-        self.url = url
+        self.urls = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise ValueError("SignalingClient needs at least one URL")
+        self._index = 0  # the URL in use, or tried next
         self._hello = hello
         self._on_message = on_message
         self._on_welcome = on_welcome
@@ -91,6 +84,11 @@ class SignalingClient:
         self.welcome: p.Welcome | None = None
         self.attempts = 0
 
+    @property
+    def url(self) -> str:
+        """The URL of the node in use (or to be tried next): its HTTP endpoints are next to it."""
+        return self.urls[self._index]
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"signaling {self.url}")
@@ -106,7 +104,7 @@ class SignalingClient:
             raise self.refused
         welcome = self.welcome  # set before `connected`, and never cleared
         if not self.connected.is_set() or welcome is None:
-            raise TimeoutError(f"no connection to {self.url} within {timeout} s")
+            raise TimeoutError(f"no connection to {', '.join(self.urls)} within {timeout} s")
         return welcome
 
     async def send(self, message: p.Wire) -> None:
@@ -129,11 +127,12 @@ class SignalingClient:
     async def _run(self) -> None:
         self._session = aiohttp.ClientSession()
         delay = self._backoff_initial
+        failures = 0  # attempts since the last welcome
         while not self._closing:
             self.attempts += 1
+            welcomed = False
             try:
                 await self._connect_once()
-                delay = self._backoff_initial  # a session that got welcomed resets the backoff
             except SignalingRefused as exc:
                 self.refused = exc
                 log.error("signaling refused: %s", exc)
@@ -142,13 +141,19 @@ class SignalingClient:
                 log.info("signaling connection to %s failed: %s", self.url, exc)
             finally:
                 if self.connected.is_set():
+                    welcomed = True
                     self.connected.clear()
                     if self._on_disconnect:
                         self._on_disconnect()
             if self._closing:
                 return
+            if welcomed:  # a session that got welcomed resets the backoff
+                failures, delay = 0, self._backoff_initial
+            failures += 1
+            self._index = (self._index + 1) % len(self.urls)  # refused or dropped: the next node
             await asyncio.sleep(random.uniform(0, delay))  # full jitter: spreads a fleet's reconnects
-            delay = min(self._backoff_max, delay * 2)
+            if failures % len(self.urls) == 0:  # a whole round failed: back off further
+                delay = min(self._backoff_max, delay * 2)
 
     async def _connect_once(self) -> None:
         assert self._session is not None

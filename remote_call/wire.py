@@ -37,6 +37,7 @@ class Role(StrEnum):
     INTERPRETER = (
         "interpreter"  # 通訳者: a staff account whose skills are languages; joins calls as a third party
     )
+    GUEST = "guest"  # a family member invited by link into one live call (docs/guests.md); no account
 
 
 class CallState(StrEnum):

@@ -21,23 +21,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-log = logging.getLogger(__name__)
+from signaling_server.db import Database, as_database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS monitoring_alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    kiosk_id TEXT,
-    severity TEXT NOT NULL,
-    message_ja TEXT NOT NULL,
-    message_en TEXT NOT NULL,
-    details TEXT NOT NULL DEFAULT '{}',
-    raised_at REAL NOT NULL,
-    cleared_at REAL
-);
-CREATE INDEX IF NOT EXISTS monitoring_alerts_open ON monitoring_alerts(cleared_at);
-"""
+log = logging.getLogger(__name__)
 
 SEVERITIES = ("critical", "warning")
 _COLUMNS = "id, kind, subject, kiosk_id, severity, message_ja, message_en, raised_at, cleared_at, details"
@@ -66,9 +52,8 @@ Observer = Callable[[str, Alert], None]  # ("raised" | "cleared", alert)
 
 
 class AlertManager:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-        conn.executescript(SCHEMA)
+    def __init__(self, conn: Database | sqlite3.Connection):
+        self.conn = conn = as_database(conn)  # the table is made by migration 1 (signaling_server/db)
         self.observers: list[Observer] = []
         self.open: dict[tuple[str, str], Alert] = {}
         cursor = conn.execute(
@@ -96,13 +81,13 @@ class AlertManager:
         if (kind, subject) in self.open:
             return None
         details = details or {}
-        cursor = self.conn.execute(
+        row = self.conn.fetchone(
             "INSERT INTO monitoring_alerts (kind, subject, kiosk_id, severity, message_ja, message_en, "
-            "details, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "details, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (kind, subject, kiosk_id, severity, message_ja, message_en, json.dumps(details), now),
         )
         alert = Alert(
-            int(cursor.lastrowid or 0),
+            int(row[0]),
             kind,
             subject,
             kiosk_id,

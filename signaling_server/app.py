@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from aiohttp import WSMsgType, web
 from pydantic import Field, TypeAdapter, ValidationError
@@ -27,6 +27,9 @@ from signaling_server.audit import AuditLog
 from signaling_server.auth import Authenticator, AuthError, Principal
 from signaling_server.business.routes import setup_business
 from signaling_server.case_routes import setup_case_documents
+from signaling_server.cluster.node import CLUSTER, setup_cluster
+from signaling_server.drain import close_all, setup_drain
+from signaling_server.guests import setup_guests
 from signaling_server.limits import parse_guarded
 from signaling_server.monitor import MONITOR
 from signaling_server.monitoring import setup_monitoring
@@ -89,8 +92,11 @@ def create_app(
     app[SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
     add_routes(app, [web.get("/ws", websocket_handler)])
+    setup_drain(app)  # SIGTERM: /healthz says draining, new connections refused, then clients moved
     setup_rest(app)  # /healthz, /api/departments, /api/stats, /api/officers/me/calls
     app.cleanup_ctx.append(functools.partial(_switchboard_ctx, clock=clock, listeners=tuple(listeners)))
+    if config.server.cluster is not None:  # several nodes, one leads the switchboard: deployment-cluster.md
+        setup_cluster(app, functools.partial(parse_client_message, max_bytes=config.server.max_message_bytes))
     setup_sign_in(app)  # throttles and summarises failed sign-ins; after the switchboard's context
     setup_revocations(app)  # revoked tokens, disabled accounts: live connections end within ~2 s
     internet = config.server.profile == "internet"  # docs/deployment-internet.md: business endpoints only
@@ -98,6 +104,7 @@ def create_app(
         setup_monitoring(app)  # health registry, alerts, IT dashboard, /metrics, public wait board
     setup_case_documents(app, readable=not internet)  # documents officers save to a case, encrypted at rest
     setup_business(app)  # invitations, /api/business/redeem, the browser client at /b/ (docs/business.md)
+    setup_guests(app)  # a family member by link: guest links, the page at /g/ (docs/guests.md)
     setup_appointments(app, clock=clock)  # 予約: the booking service, /booking, the staff API
     return app
 
@@ -119,8 +126,12 @@ async def _switchboard_ctx(
         session_valid=app[AUTHENTICATOR].session_valid,
         appointments=app.get(APPOINTMENTS),  # kiosks check in with a booking's PIN
     )
-    board.restore()
     app[SWITCHBOARD] = board
+    if config.server.cluster is not None:  # the node restores and runs it while it leads (cluster/node.py)
+        yield
+        store.close()
+        return
+    board.restore()
     timers = asyncio.create_task(board.run_timers(), name="router-timers")
     yield
     board.shutdown()
@@ -133,10 +144,30 @@ async def _switchboard_ctx(
 async def _close_sockets(app: web.Application) -> None:
     """On shutdown (SIGTERM): save the queue, then tell every client to go away; they reconnect by
     themselves to the restarted server, and calls in progress keep their peer-to-peer media."""
-    app[SWITCHBOARD].shutdown()
-    sockets = app[SOCKETS]
-    for ws in list(sockets):
-        await ws.close(code=1001, message=b"server shutting down")
+    if CLUSTER in app:  # a leader saves the queue and hands the lease on; a follower saves nothing
+        await app[CLUSTER].stop()
+    else:
+        app[SWITCHBOARD].shutdown()
+    await close_all(app[SOCKETS], app[CONFIG].server.drain_timeout_s)  # 1001 going away, all at once
+
+
+class _Gateway(Protocol):
+    def attach(self, client: Client) -> None: ...
+    def handle(self, client: Client, message: p.AnyMessage, text: str) -> None: ...
+    def detach(self, client: Client) -> None: ...
+
+
+class _Local:
+    """A single node: a connection's client talks to the switchboard in this process."""
+
+    def __init__(self, board: Switchboard) -> None:
+        self.board = board
+        self.handle = board.handle
+        self.detach = board.detach
+
+    def attach(self, client: Client) -> None:
+        client.send(self.board.attach(client))  # the welcome before anything else the client is to hear
+        self.board.resume(client)
 
 
 @signs_in_by_hello()
@@ -184,6 +215,8 @@ class _Connection:
         )
         self.send_raw = self.outbox.send
         self._closer: asyncio.Future | None = None
+        # Where this connection's client goes: the switchboard here, or the cluster's leader (cluster/).
+        self.gateway: _Gateway = self.app[CLUSTER].gateway if CLUSTER in self.app else _Local(self.board)
 
     # ------------------------------------------------------------------ sending
 
@@ -211,7 +244,7 @@ class _Connection:
             await self._read(client)
         finally:
             if client is not None:
-                self.board.detach(client)
+                self.gateway.detach(client)
                 log.info("%s disconnected (%s %s)", self.peer, client.role.value, client.identity)
             await self.outbox.finish()
 
@@ -233,8 +266,7 @@ class _Connection:
             return None
         client = Client(principal=principal, send_raw=self.send_raw, close=self.close)
         self.app[REVOCATIONS].signed_in(client, hello.credentials)
-        self.send(self.board.attach(client))
-        self.board.resume(client)
+        self.gateway.attach(client)
         return client
 
     async def _receive_hello(self) -> p.Hello | None:
@@ -279,7 +311,10 @@ class _Connection:
             )
             return None
         try:
-            principal = await self.app[AUTHENTICATOR].authenticate(hello.role, hello.credentials)
+            if hello.role is p.Role.GUEST:  # a family member by link: its session lives with its call
+                principal = self.board.guests.principal(hello.credentials)
+            else:
+                principal = await self.app[AUTHENTICATOR].authenticate(hello.role, hello.credentials)
         except AuthError as exc:
             attempt.failed()  # one audit entry per address and window (signin.py)
             error = p.Error(code=ErrorCode.UNAUTHENTICATED, detail=str(exc), about="hello")
@@ -357,7 +392,7 @@ class _Connection:
                     f"{message.type!r} is not a message a client sends now",
                     about=message.type,
                 )
-            self.board.handle(client, message, text)
+            self.gateway.handle(client, message, text)
         except ProtocolError as exc:
             log.info("%s %s: %s", client.identity, exc.code.value, exc.detail[:200])
             self.send(exc.to_message())

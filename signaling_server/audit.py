@@ -1,10 +1,12 @@
-"""An append-only, hash-chained audit log in SQLite: who signed in, who saw which document, what changed.
+"""An append-only, hash-chained audit log in the record store: who signed in, who saw which document,
+what changed.
 
 Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields (seq, time, actor,
 action, target, canonical JSON of the details), so editing, deleting, inserting or reordering rows breaks
-the chain at a predictable entry, which :meth:`AuditLog.verify` reports. SQLite triggers refuse UPDATE and
-DELETE on the table, so application code cannot rewrite history by accident; someone with raw write access
-to the file can drop the triggers, which the chain then detects. Truncating the newest entries is caught by
+the chain at a predictable entry, which :meth:`AuditLog.verify` reports. Triggers refuse UPDATE and
+DELETE on the table (signaling_server/db/schema.py, on SQLite and PostgreSQL), so application code cannot
+rewrite history by accident; someone with raw write access to the database can drop the triggers, which
+the chain then detects. Truncating the newest entries is caught by
 the head record kept in the same transaction; an attacker who rewrites the whole chain *and* the head is
 caught only against a head recorded elsewhere (``verify(anchor=...)``, see docs/security.md).
 
@@ -14,7 +16,6 @@ refused, because document contents, images or chat text must never be stored her
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -27,6 +28,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
+
+from signaling_server.db import (
+    Database,
+    DatabaseError,
+    as_database,
+    is_postgres_url,
+    migrate,
+    open_database,
+)
+from signaling_server.db.sqlite import SqliteDatabase
 
 GENESIS_HASH = "0" * 64
 MAX_DETAIL_CHARS = 500
@@ -58,30 +69,6 @@ class AuditAction(StrEnum):
 
 _ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _DETAIL_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_log (
-    seq INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    details TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log(target, seq);
-CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log(actor, seq);
-CREATE TABLE IF NOT EXISTS audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
-"""
 
 
 class AuditError(ValueError):
@@ -170,32 +157,37 @@ def _check_details(details: Mapping[str, DetailValue]) -> dict[str, DetailValue]
 
 
 class AuditLog:
-    """The audit log in one SQLite database; pass a connection (shared with the app) or a file path."""
+    """The audit log in the record store; pass its database (shared with the app), a sqlite3 connection,
+    a SQLite file path or a PostgreSQL URL (the last two are opened, and closed by ``close``)."""
 
     def __init__(
         self,
-        db: sqlite3.Connection | str | Path,
+        db: Database | sqlite3.Connection | str | Path,
         *,
         extra_actions: Iterable[str] = (),
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if isinstance(db, sqlite3.Connection):
-            self._conn = db
+        if isinstance(db, sqlite3.Connection) and db.in_transaction:
+            raise RuntimeError("AuditLog needs a connection with no open transaction to create its tables")
+        if isinstance(db, Database | sqlite3.Connection):
+            self._conn = as_database(db)
             self._owns = False
-        else:
-            self._conn = sqlite3.connect(str(db), timeout=30)
+        elif is_postgres_url(db):
+            self._conn = open_database(str(db))
             self._owns = True
+        else:
+            raw = sqlite3.connect(str(db), timeout=30, isolation_level=None, check_same_thread=False)
+            self._conn = SqliteDatabase(raw, owns=True, name=str(db))
+            self._owns = True
+            migrate(self._conn)
         for action in extra_actions:
             if not _ACTION_PATTERN.match(action):
                 raise AuditError(f"audit action {action!r} must match {_ACTION_PATTERN.pattern}")
         self._actions = frozenset(a.value for a in AuditAction) | frozenset(extra_actions)
         self._clock = clock or time.time
-        if self._conn.in_transaction:
-            raise RuntimeError("AuditLog needs a connection with no open transaction to create its tables")
-        self._conn.executescript(_SCHEMA)
 
     @property
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Database:
         return self._conn
 
     def close(self) -> None:
@@ -216,7 +208,8 @@ class AuditLog:
         details: Mapping[str, DetailValue] | None = None,
         at: float | None = None,
     ) -> AuditEntry:
-        """Append one entry atomically (BEGIN IMMEDIATE: concurrent writers are serialised by SQLite)."""
+        """Append one entry atomically: appenders take the ``audit_log`` lock in turn (SQLite: BEGIN
+        IMMEDIATE; PostgreSQL: an advisory lock, so several nodes keep one linear chain)."""
         _check_text("actor", actor, allow_empty=False)
         _check_text("target", target, allow_empty=True)
         if not isinstance(action, str) or action not in self._actions:
@@ -232,8 +225,7 @@ class AuditLog:
                 "AuditLog.append must not run inside another transaction on the same connection "
                 "(commit it first): it takes its own BEGIN IMMEDIATE lock to keep the chain linear"
             )
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with conn.transaction(lock="audit_log"):
             row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             prev_seq, prev_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
             seq = prev_seq + 1
@@ -248,10 +240,6 @@ class AuditLog:
                 "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (seq, digest),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return AuditEntry(seq, when, actor, str(action), target, clean, prev_hash, digest)
 
     def entries(
@@ -289,21 +277,9 @@ class AuditLog:
         ``anchor`` is a (seq, hash) recorded earlier elsewhere (e.g. printed by ``audit verify``): the entry
         with that seq must still exist and carry that hash.
         """
-        with _read_snapshot(self._conn):
+        # The head and the rows from one snapshot, so a concurrent append cannot look like tampering.
+        with self._conn.snapshot():
             return verify_rows(_rows(self._conn), _head_row(self._conn), anchor)
-
-
-@contextlib.contextmanager
-def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """Read the head and the rows from one snapshot, so a concurrent append cannot look like tampering."""
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("ROLLBACK")
 
 
 def _entry(row: tuple[Any, ...]) -> AuditEntry:
@@ -311,19 +287,19 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
     return AuditEntry(seq, at, actor, action, target, json.loads(details), prev_hash, digest)
 
 
-def _rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
+def _rows(conn: Database) -> Iterator[tuple[Any, ...]]:
     yield from conn.execute(
         "SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY seq"
     )
 
 
-def _head_row(conn: sqlite3.Connection) -> tuple[int, str] | None:
+def _head_row(conn: Database) -> tuple[int, str] | None:
     row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
     return (row[0], row[1]) if row else None
 
 
 def verify_rows(
-    rows: Iterable[tuple[Any, ...]],  # sqlite3 rows
+    rows: Iterable[tuple[Any, ...]],  # database rows
     head: tuple[int, str] | None,
     anchor: tuple[int, str] | None = None,
 ) -> VerifyResult:
@@ -391,30 +367,15 @@ def parse_anchor(text: str) -> tuple[int, str]:
 
 
 def verify_cli(db_path: str | Path, anchor: tuple[int, str] | None = None, out: TextIO | None = None) -> int:
-    """``madoguchi-admin audit verify``: print the result; exit status 0 intact, 1 tampered, 2 unreadable."""
+    """``madoguchi-admin audit verify``: print the result; exit status 0 intact, 1 tampered, 2 unreadable.
+    ``db_path`` is the SQLite file (opened read-only) or the PostgreSQL URL of ``server.database``."""
     stream = out or sys.stdout
-    path = Path(db_path)
-    if not path.is_file():
-        print(f"audit verify: {path}: no such database file", file=stream)
+    if is_postgres_url(db_path):
+        result = _verify_postgres(str(db_path), anchor, stream)
+    else:
+        result = _verify_sqlite_file(Path(db_path), anchor, stream)
+    if result is None:
         return 2
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error as exc:
-        print(f"audit verify: cannot open {path}: {exc}", file=stream)
-        return 2
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "audit_log" not in tables:
-            print(f"audit verify: {path} has no audit log (table audit_log missing)", file=stream)
-            return 2
-        with _read_snapshot(conn):
-            head = _head_row(conn) if "audit_head" in tables else None
-            result = verify_rows(_rows(conn), head, anchor)
-    except sqlite3.Error as exc:
-        print(f"audit verify: cannot read {path}: {exc}", file=stream)
-        return 2
-    finally:
-        conn.close()
     if result.ok:
         print(f"audit log OK: {result.entries} entries, chain intact", file=stream)
         print(f"anchor: {result.head_seq}:{result.head_hash}", file=stream)
@@ -425,3 +386,41 @@ def verify_cli(db_path: str | Path, anchor: tuple[int, str] | None = None, out: 
     print(f"audit log TAMPERED: first bad entry {result.first_bad_seq}: {result.problem}", file=stream)
     print(f"entries verified before it: {result.entries}", file=stream)
     return 1
+
+
+def _verify_sqlite_file(path: Path, anchor: tuple[int, str] | None, stream: TextIO) -> VerifyResult | None:
+    """The chain in a SQLite file, opened read-only (never migrated); None after printing why not."""
+    if not path.is_file():
+        print(f"audit verify: {path}: no such database file", file=stream)
+        return None
+    try:
+        raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        print(f"audit verify: cannot open {path}: {exc}", file=stream)
+        return None
+    conn = SqliteDatabase(raw, owns=True, name=str(path))
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "audit_log" not in tables:
+            print(f"audit verify: {path} has no audit log (table audit_log missing)", file=stream)
+            return None
+        with conn.snapshot():
+            head = _head_row(conn) if "audit_head" in tables else None
+            return verify_rows(_rows(conn), head, anchor)
+    except sqlite3.Error as exc:
+        print(f"audit verify: cannot read {path}: {exc}", file=stream)
+        return None
+    finally:
+        conn.close()
+
+
+def _verify_postgres(url: str, anchor: tuple[int, str] | None, stream: TextIO) -> VerifyResult | None:
+    try:
+        db = open_database(url)
+    except DatabaseError as exc:
+        print(f"audit verify: {exc}", file=stream)
+        return None
+    try:
+        return AuditLog(db).verify(anchor)
+    finally:
+        db.close()

@@ -12,29 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from remote_call.protocol import CallQuality
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS call_quality (
-    call_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    identity TEXT NOT NULL,
-    samples INTEGER NOT NULL,
-    rtt_n INTEGER NOT NULL DEFAULT 0,
-    rtt_sum REAL NOT NULL DEFAULT 0,
-    rtt_max REAL,
-    loss_max REAL,
-    jitter_max REAL,
-    bitrate_n INTEGER NOT NULL DEFAULT 0,
-    bitrate_in_sum REAL NOT NULL DEFAULT 0,
-    bitrate_out_sum REAL NOT NULL DEFAULT 0,
-    fps_n INTEGER NOT NULL DEFAULT 0,
-    fps_in_sum REAL NOT NULL DEFAULT 0,
-    fps_out_sum REAL NOT NULL DEFAULT 0,
-    first_at REAL NOT NULL,
-    last_at REAL NOT NULL,
-    PRIMARY KEY (call_id, role)
-);
-"""
+from signaling_server.db import Database, as_database
 
 _FIELDS = (
     "call_id",
@@ -56,8 +34,9 @@ _FIELDS = (
     "last_at",
 )
 _SAVE = (
-    f"INSERT OR REPLACE INTO call_quality ({', '.join(_FIELDS)}) "
-    f"VALUES ({', '.join(':' + f for f in _FIELDS)})"
+    f"INSERT INTO call_quality ({', '.join(_FIELDS)}) VALUES ({', '.join('?' for _ in _FIELDS)})"
+    " ON CONFLICT (call_id, role) DO UPDATE SET "
+    + ", ".join(f"{f} = excluded.{f}" for f in _FIELDS if f not in ("call_id", "role"))
 )
 
 
@@ -67,10 +46,9 @@ def worst_loss(msg: CallQuality) -> float | None:
 
 
 class CallQualityLog:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, conn: Database | sqlite3.Connection):
+        self.conn = as_database(conn)  # the table is made by migration 1 (signaling_server/db)
         self._calls: dict[tuple[str, str], dict[str, Any]] = {}  # (call id, role) -> the running summary
-        conn.executescript(SCHEMA)
 
     def add(self, identity: str, role: str, msg: CallQuality, now: float) -> None:
         """Fold one report into its call's summary and save it."""
@@ -96,7 +74,7 @@ class CallQualityLog:
             summary["fps_n"] += 1
             summary["fps_in_sum"] += msg.fps_in or 0.0
             summary["fps_out_sum"] += msg.fps_out or 0.0
-        self.conn.execute(_SAVE, summary)
+        self.conn.execute(_SAVE, [summary[f] for f in _FIELDS])
 
     def end(self, call_id: str) -> str | None:
         """Forget a finished call's running summaries (the database keeps them); the kiosk that reported."""
@@ -106,11 +84,9 @@ class CallQualityLog:
 
     def summary(self, call_id: str) -> dict[str, Any] | None:
         """The quality summary of one call: per party (kiosk, officer) and overall; None if never reported."""
-        cursor = self.conn.execute("SELECT * FROM call_quality WHERE call_id = ?", (call_id,))
-        names = [c[0] for c in cursor.description]
         parties = {}
-        for row in cursor:
-            data = dict(zip(names, row, strict=True))
+        for row in self.conn.execute("SELECT * FROM call_quality WHERE call_id = ?", (call_id,)):
+            data = dict(row)
             parties[data["role"]] = _party(data)
         if not parties:
             return None
@@ -126,13 +102,8 @@ class CallQualityLog:
         self.conn.execute("DELETE FROM call_quality WHERE last_at < ?", (cutoff,))
 
     def _load(self, call_id: str, role: str) -> dict[str, Any] | None:
-        cursor = self.conn.execute(
-            "SELECT * FROM call_quality WHERE call_id = ? AND role = ?", (call_id, role)
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+        row = self.conn.fetchone("SELECT * FROM call_quality WHERE call_id = ? AND role = ?", (call_id, role))
+        return None if row is None else dict(row)
 
 
 def _empty(call_id: str, role: str, identity: str, now: float) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class Call:
     media_up: set[str] = field(default_factory=set)  # parties that reported media_connected
     restarted_at: float = float("-inf")  # last media restart, to serve both parties' requests with one
     position_sent: bool = False  # the kiosk has been told its place at least once
+    guest: str | None = None  # the identity of a family member in the call by link (switchboard.guests)
 
     @property
     def call_id(self) -> str:

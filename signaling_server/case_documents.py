@@ -21,23 +21,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS case_documents (
-    call_id TEXT NOT NULL,
-    doc_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    mime TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    nonce BLOB NOT NULL,
-    ciphertext BLOB NOT NULL,
-    saved_by TEXT NOT NULL,
-    saved_at REAL NOT NULL,
-    PRIMARY KEY (call_id, doc_id)
-);
-CREATE INDEX IF NOT EXISTS case_documents_by_age ON case_documents(saved_at);
-"""
+from signaling_server.db import Database, IntegrityError, as_database
 
 MAX_BYTES = 40 * 1024 * 1024
 COLUMNS = "call_id, doc_id, name, mime, size, sha256, key_id, nonce, ciphertext, saved_by, saved_at"
@@ -79,17 +63,15 @@ class SavedDocument:
 
 
 class CaseDocuments:
-    def __init__(self, conn: sqlite3.Connection, keys: dict[str, bytes], current: str, *, clock=time.time):
+    def __init__(
+        self, conn: Database | sqlite3.Connection, keys: dict[str, bytes], current: str, *, clock=time.time
+    ):
         if current not in keys:
             raise DocumentError(f"the current document key {current!r} is not among the configured keys")
-        self.conn = conn
+        self.conn = as_database(conn)  # the table is made by migration 1 (signaling_server/db)
         self.keys = keys
         self.current = current
         self.clock = clock
-        conn.executescript(SCHEMA)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(case_documents)")}
-        if "pending" not in columns:  # a database from before streamed uploads (case_uploads.py)
-            conn.execute("ALTER TABLE case_documents ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")
 
     @staticmethod
     def aad(call_id: str, doc_id: str) -> bytes:
@@ -145,7 +127,7 @@ class CaseDocuments:
                     saved.saved_at,
                 ),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise DocumentError(f"document {doc_id!r} is already saved to this case") from None
         return saved
 

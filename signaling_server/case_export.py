@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -30,22 +29,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from signaling_server.audit import AuditLog
 from signaling_server.case_documents import CaseDocuments, DocumentError
+from signaling_server.db import IntegrityError
 from signaling_server.store import CallRecord, Store
 
 MAGIC = b"MADOGUCHI-CASE-EXPORT/1\n"
 FORMAT = "madoguchi-case-export/1"
 MAX_EXPORT_BYTES = 512 * 1024 * 1024  # a dozen calls with 40 MiB documents each; more is split by calls
 EXPORT_ACTIONS = ("case_exported", "case_imported")
-
-IMPORTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS case_imports (
-    call_id TEXT PRIMARY KEY,
-    export_sha256 TEXT NOT NULL,
-    source_audit TEXT NOT NULL,
-    imported_at REAL NOT NULL,
-    imported_by TEXT NOT NULL
-);
-"""
 
 
 class ExportError(Exception):
@@ -140,7 +130,6 @@ def import_calls(store: Store, documents: CaseDocuments, blob: bytes, *, key: by
         if store.call(call_id) is not None:
             raise ExportError(f"call {call_id!r} is already in this server's records: nothing was imported")
     audit = AuditLog(store.conn, extra_actions=EXPORT_ACTIONS)
-    store.conn.executescript(IMPORTS_SCHEMA)
     count = 0
     for entry, docs in checked:
         count += _store_call(store, documents, entry, docs, digest, actor)
@@ -205,6 +194,6 @@ def _store_call(
             "INSERT INTO case_imports VALUES (?, ?, ?, ?, ?)",
             (record.call_id, digest, json.dumps(entry["audit"], ensure_ascii=False), time.time(), actor),
         )
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         raise ExportError(f"call {record.call_id!r} was imported before") from None
     return len(docs)

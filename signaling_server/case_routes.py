@@ -40,7 +40,8 @@ routes = web.RouteTableDef()
 SIGN_IN = Refusal(
     text_error,
     "sign in (Authorization: Bearer <session token>)",
-    "officers and supervisors only: IT administrators never read residents' documents",
+    "officers and supervisors only: interpreters see what is shown in the call, not saved case documents;"
+    " IT administrators never read residents' documents",
 )
 CASE_READERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
 

@@ -4,10 +4,13 @@ A document is up to 40 MiB (a business's drawing set, a 300 dpi colour scan). Re
 upload held its body, its ciphertext and SQLite's copy of the row at once (~3× its size), and nothing limited
 how many ran together: ten officers saving at once could take 1.2 GB. Here the body is read in the request's
 own chunks; each is hashed (SHA-256) and encrypted (AES-256-GCM, the same format as ``CaseDocuments.save``:
-ciphertext then the 16-byte tag) and written into the row's pre-sized blob through SQLite's incremental blob
-I/O, about 1 MiB at a time. The row is ``pending`` until the last byte checks against the announced size and
-SHA-256; then it becomes visible, otherwise it is deleted. Uploads are capped per staff session and in all;
-one over the cap is refused at once with the reason and a time to retry (the officer's console retries).
+ciphertext then the 16-byte tag) and written about 1 MiB at a time: on SQLite into the row's pre-sized
+blob through its incremental blob I/O; on PostgreSQL appended to the row's bytea (``ciphertext || ?``,
+which rewrites the value each time: 40 appends for the largest document, about 0.8 GB written in all
+for 40 MiB — acceptable for a rare upload, and nothing extra held in memory). The row is ``pending``
+until the last byte checks against the announced size and SHA-256; then it becomes visible, otherwise
+it is deleted. Uploads are capped per staff session and in all; one over the cap is refused at once with
+the reason and a time to retry (the officer's console retries).
 
 Each blob write opens and closes its own handle: an open handle would keep an implicit transaction open on
 the shared connection across awaits, and the audit log's ``BEGIN IMMEDIATE`` (and every other writer) would
@@ -19,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from signaling_server.case_documents import COLUMNS, MAX_BYTES, CaseDocuments, DocumentError, SavedDocument
+from signaling_server.db import IntegrityError
+from signaling_server.db.sqlite import SqliteDatabase
 
 TAG_BYTES = 16
 WRITE_BYTES = 1 << 20  # encrypted bytes gathered before one blob write: 40 writes for the largest document
@@ -86,11 +90,14 @@ async def save_streamed(
     try:
         await _write(documents, rowid, chunks, size, sha256.lower(), nonce, call_id, doc_id)
     except BaseException:
-        documents.conn.execute("DELETE FROM case_documents WHERE rowid = ? AND pending = 1", (rowid,))
+        documents.conn.execute(
+            "DELETE FROM case_documents WHERE call_id = ? AND doc_id = ? AND pending = 1", (call_id, doc_id)
+        )
         raise
     saved_at = documents.clock()
     documents.conn.execute(
-        "UPDATE case_documents SET pending = 0, saved_at = ? WHERE rowid = ?", (saved_at, rowid)
+        "UPDATE case_documents SET pending = 0, saved_at = ? WHERE call_id = ? AND doc_id = ?",
+        (saved_at, call_id, doc_id),
     )
     return SavedDocument(call_id, doc_id, name[:200], mime, size, sha256.lower(), saved_by, saved_at)
 
@@ -105,12 +112,15 @@ def _reserve(
     sha256: str,
     nonce: bytes,
     saved_by: str,
-) -> int:
-    """Insert the pending row with a zero-filled blob the size of the ciphertext; its rowid."""
+) -> int | None:
+    """Insert the pending row: on SQLite with a zero-filled blob the size of the ciphertext (its rowid, for
+    blob I/O); on PostgreSQL with an empty one, appended to (None)."""
+    sqlite = documents.conn.dialect == "sqlite"
+    blob, returning = ("zeroblob(?)", " RETURNING rowid") if sqlite else ("?", "")
     try:
         cursor = documents.conn.execute(
             f"INSERT INTO case_documents ({COLUMNS}, pending)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, zeroblob(?), ?, ?, 1)",
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {blob}, ?, ?, 1){returning}",
             (
                 call_id,
                 doc_id,
@@ -120,20 +130,19 @@ def _reserve(
                 sha256,
                 documents.current,
                 nonce,
-                size + TAG_BYTES,
+                size + TAG_BYTES if sqlite else b"",
                 saved_by,
                 documents.clock(),  # when the upload started, until it is saved
             ),
         )
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         raise DocumentError(f"document {doc_id!r} is already saved to this case") from None
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return int(cursor.fetchone()[0]) if sqlite else None
 
 
 async def _write(
     documents: CaseDocuments,
-    rowid: int,
+    rowid: int | None,
     chunks: AsyncIterator[bytes],
     size: int,
     sha256: str,
@@ -153,19 +162,30 @@ async def _write(
         digest.update(chunk)
         pending += encryptor.update(chunk)
         if len(pending) >= WRITE_BYTES:
-            offset = _flush(documents.conn, rowid, offset, pending)
+            offset = _flush(documents, (call_id, doc_id, rowid), offset, pending)
     if received != size:
         raise DocumentError(f"{received} of the announced {size} bytes arrived: nothing was saved")
     if digest.hexdigest() != sha256:
         raise DocumentError("the SHA-256 does not match the uploaded bytes: nothing was saved")
     pending += encryptor.finalize() + encryptor.tag
-    _flush(documents.conn, rowid, offset, pending)
+    _flush(documents, (call_id, doc_id, rowid), offset, pending)
 
 
-def _flush(conn: sqlite3.Connection, rowid: int, offset: int, pending: bytearray) -> int:
-    with conn.blobopen("case_documents", "ciphertext", rowid) as blob:
-        blob.seek(offset)
-        blob.write(pending)
+def _flush(
+    documents: CaseDocuments, row: tuple[str, str, int | None], offset: int, pending: bytearray
+) -> int:
+    call_id, doc_id, rowid = row
+    db = documents.conn
+    if isinstance(db, SqliteDatabase) and rowid is not None:
+        with db.connection.blobopen("case_documents", "ciphertext", rowid) as blob:
+            blob.seek(offset)
+            blob.write(pending)
+    else:
+        db.execute(
+            "UPDATE case_documents SET ciphertext = ciphertext || ? WHERE call_id = ? AND doc_id = ?"
+            " AND pending = 1",
+            (bytes(pending), call_id, doc_id),
+        )
     offset += len(pending)
     pending.clear()
     return offset

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 
 from config import ConfigError, load_config
 from signaling_server.app import create_app
+from signaling_server.db import DatabaseError
+from signaling_server.drain import drain_node
 from signaling_server.limits import run_guarded
 
 
@@ -26,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port")
     parser.add_argument("--database", help="override server.database")
+    parser.add_argument(
+        "--node-id", help="override server.cluster.node_id (several nodes, one configuration)"
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -38,19 +44,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     overrides = (("host", args.host), ("port", args.port), ("database", args.database))
     server = config.server.model_copy(update={k: v for k, v in overrides if v is not None})  # port 0: any
+    if args.node_id is not None:
+        if server.cluster is None:
+            print("--node-id needs a [server.cluster] section in the configuration", file=sys.stderr)
+            return 2
+        server = server.model_copy(
+            update={"cluster": server.cluster.model_copy(update={"node_id": args.node_id})}
+        )
     config = config.model_copy(update={"server": server})
     ssl_context = None
     if server.tls_cert and server.tls_key:
         from signaling_server.tls import server_ssl_context
 
         ssl_context = server_ssl_context(server.tls_cert, server.tls_key)
+    try:
+        app = create_app(config)  # opens server.database and applies its migrations
+    except DatabaseError as exc:
+        print(f"madoguchi-server: {exc}", file=sys.stderr)
+        return 2
     # Like web.run_app, behind the connection guard (header and idle time-outs, caps; limits.py).
     run_guarded(
-        create_app(config),
+        app,
         host=server.host,
         port=server.port,
         ssl_context=ssl_context,
         announce=announce,
+        drain=functools.partial(drain_node, app, server.drain_notice_s),  # SIGTERM: rolling upgrades
     )
     return 0
 

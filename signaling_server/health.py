@@ -26,6 +26,7 @@ from typing import Any
 
 from remote_call.protocol import CallQuality, DeviceStatus, Heartbeat
 from signaling_server.call_quality import CallQualityLog, worst_loss
+from signaling_server.db import Database, as_database
 
 log = logging.getLogger(__name__)
 
@@ -36,38 +37,6 @@ SELFTEST_FAILURES = frozenset({"offline", "paper_out"})  # besides "error…": w
 # change per heartbeat wrote 8,640 rows a day; now at most 1,444, computed). The live picture is not delayed.
 DEVICE_EVENT_BURST = 4
 DEVICE_EVENT_EVERY_S = 60.0
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS health_kiosks (
-    kiosk_id TEXT PRIMARY KEY,
-    last_seen REAL NOT NULL,
-    app_version TEXT NOT NULL DEFAULT '',
-    os TEXT NOT NULL DEFAULT '',
-    devices TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS health_history (
-    kiosk_id TEXT NOT NULL,
-    bucket REAL NOT NULL,
-    samples INTEGER NOT NULL,
-    cpu_mean REAL,
-    memory_mean REAL,
-    disk_max REAL,
-    rtt_mean REAL,
-    rtt_max REAL,
-    worst_device TEXT,
-    PRIMARY KEY (kiosk_id, bucket)
-);
-CREATE INDEX IF NOT EXISTS health_history_by_time ON health_history(bucket);
-CREATE TABLE IF NOT EXISTS health_events (
-    at REAL NOT NULL,
-    kiosk_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    device TEXT,
-    status TEXT,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS health_events_by_kiosk ON health_events(kiosk_id, at);
-"""
 
 # What "worse" means when one number must stand for all devices of a kiosk.
 _SEVERITY = {"ok": 0, "absent": 0, "unknown": 1, "degraded": 2, "error": 3}
@@ -183,7 +152,7 @@ class KioskHealth:
 class HealthRegistry:
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Database | sqlite3.Connection,
         *,
         heartbeat_s: float = 10.0,
         offline_after_missed: int = 3,
@@ -198,7 +167,7 @@ class HealthRegistry:
             raise ValueError(f"offline_after_missed must be at least 1, got {offline_after_missed!r}")
         if history_step_s <= 0:
             raise ValueError(f"history_step_s must be positive, got {history_step_s!r}")
-        self.conn = conn
+        self.conn = conn = as_database(conn)  # tables made by migration 1 (signaling_server/db)
         self.heartbeat_s = heartbeat_s
         self.offline_after_missed = offline_after_missed
         self.history_step_s = history_step_s
@@ -207,7 +176,6 @@ class HealthRegistry:
         self.listeners: list[Listener] = []
         self.heartbeats = 0
         self.last_purge = now
-        conn.executescript(SCHEMA)
         self.quality = CallQualityLog(conn)
         for kiosk_id, name, location in kiosks:
             self.kiosks[kiosk_id] = KioskHealth(kiosk_id, name=name, location=location)
@@ -421,8 +389,7 @@ class HealthRegistry:
             "FROM health_history WHERE kiosk_id = ? AND bucket >= ? ORDER BY bucket",
             (kiosk_id, since),
         )
-        names = [c[0] for c in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor]
+        rows = [dict(row) for row in cursor]
         kiosk = self.kiosks.get(kiosk_id)
         if kiosk is not None and kiosk.bucket is not None and kiosk.bucket.start >= since:
             rows.append(_bucket_row(kiosk.bucket))
@@ -434,8 +401,7 @@ class HealthRegistry:
             "ORDER BY at",
             (kiosk_id, since),
         )
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        return [dict(row) for row in cursor]
 
     def call_quality_summary(self, call_id: str) -> dict[str, Any] | None:
         """The quality summary of one call: per party (kiosk, officer) and overall; None if never reported."""
@@ -469,8 +435,11 @@ class HealthRegistry:
             return
         row = _bucket_row(bucket)
         self.conn.execute(
-            "INSERT OR REPLACE INTO health_history (kiosk_id, bucket, samples, cpu_mean, memory_mean, "
-            "disk_max, rtt_mean, rtt_max, worst_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO health_history (kiosk_id, bucket, samples, cpu_mean, memory_mean, "
+            "disk_max, rtt_mean, rtt_max, worst_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (kiosk_id, bucket) DO UPDATE SET samples = excluded.samples,"
+            " cpu_mean = excluded.cpu_mean, memory_mean = excluded.memory_mean, disk_max = excluded.disk_max,"
+            " rtt_mean = excluded.rtt_mean, rtt_max = excluded.rtt_max, worst_device = excluded.worst_device",
             (
                 kiosk.kiosk_id,
                 row["bucket"],
@@ -487,8 +456,9 @@ class HealthRegistry:
 
     def _save_kiosk(self, kiosk: KioskHealth) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO health_kiosks (kiosk_id, last_seen, app_version, os, devices) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO health_kiosks (kiosk_id, last_seen, app_version, os, devices) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET last_seen = excluded.last_seen,"
+            " app_version = excluded.app_version, os = excluded.os, devices = excluded.devices",
             (
                 kiosk.kiosk_id,
                 kiosk.last_seen or 0.0,

@@ -26,7 +26,7 @@ import math
 import os
 import signal
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -184,8 +184,10 @@ def run_guarded(
     port: int,
     ssl_context: Any = None,
     announce: Callable[[str], None] = print,
+    drain: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, like ``web.run_app`` but behind the connection guard."""
+    """Serve ``app`` until SIGINT or SIGTERM, like ``web.run_app`` but behind the connection guard;
+    ``drain`` runs between the signal and the shutdown (signaling_server.drain)."""
 
     async def serve() -> None:
         runner = GuardedRunner(app, access_log=None)
@@ -201,6 +203,8 @@ def run_guarded(
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
             await stop.wait()
+            if drain is not None:
+                await drain()
         finally:
             await runner.cleanup()  # on_shutdown: the queue is saved, clients told to reconnect
 

@@ -164,7 +164,7 @@ class Monitor:
         )
         self.hub = DashboardHub(self.kiosk_json, settings.dashboard_flush_s)
         self.actions: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.consoles: dict[str, dict[str, Any]] = {}  # officer consoles' last heartbeat (no alerts)
+        self.consoles: dict[str, dict[str, Any]] = {}  # officers' and interpreters' consoles (no alerts)
         self.city = {"name_ja": config.city.name_ja, "name_en": config.city.name_en}
         self.health.listeners.append(self.rules.on_health)
         self.health.listeners.append(self._on_health)
@@ -176,7 +176,8 @@ class Monitor:
 
     def heartbeat(self, kiosk_id: str, msg: p.Heartbeat, now: float) -> None:
         board = self.app.get(SWITCHBOARD)
-        if board is not None and kiosk_id in board.officers and kiosk_id not in board.kiosks:
+        consoles = () if board is None else (board.officers, board.roster.interpreters)
+        if board is not None and kiosk_id not in board.kiosks and any(kiosk_id in c for c in consoles):
             self.consoles[kiosk_id] = {
                 "at": now,
                 "app_version": msg.app_version,

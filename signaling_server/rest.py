@@ -23,6 +23,7 @@ from signaling_server.access import (
     scoped_stats,
 )
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
+from signaling_server.cluster.node import cluster_status
 from signaling_server.revocation import REVOCATIONS
 
 routes = web.RouteTableDef()
@@ -43,6 +44,7 @@ async def healthz(request: web.Request) -> web.Response:
             "kiosks": len(board.kiosks),
             "officers": len(board.officers),
             "calls": len(board.calls),
+            **cluster_status(request.app),  # several nodes: which one answered, whether it leads
         }
     )
 

@@ -2,9 +2,10 @@
 
 The admin CLI (``madoguchi-admin revoke-kiosk``, ``issue-kiosk-token``, ``disable``, ``set-password``,
 ``revoke-sessions``) runs in another process against the same SQLite file, so the server must notice its
-writes. Every ``CHECK_EVERY_S`` the checker asks SQLite's ``PRAGMA data_version``, which changes exactly when
-*another* connection has committed to the file (one call, 13 µs measured). Only then, or every
-``FULL_CHECK_S`` anyway, it re-validates every signed-in connection:
+writes. Every ``CHECK_EVERY_S`` the checker asks the database's change counter (SQLite: ``PRAGMA
+data_version``, which changes exactly when *another* connection has committed to the file, 13 µs measured;
+PostgreSQL: a sequence that changes to accounts, kiosk tokens and sessions advance, on every node). Only
+then, or every ``FULL_CHECK_S`` anyway, it re-validates every signed-in connection:
 
 - a kiosk: its device token is still the kiosk's current, unrevoked one (a re-issued token ends the old
   token's connection; the hash it signed in with is remembered per connection, never the token);
@@ -62,8 +63,16 @@ class Revocations:
         if isinstance(credentials, p.DeviceTokenCredentials):
             self._kiosk_tokens[client] = token_hash(credentials.token)
 
+    def relayed(self, client: Client) -> None:
+        """A kiosk that signed in on another node (signaling_server.cluster): that node checked its token a
+        moment ago, so the token the database holds now is the one it signed in with."""
+        if client.role is Role.KIOSK:
+            signed = self._store.kiosk_token_hash(client.identity)
+            if signed is not None:
+                self._kiosk_tokens[client] = signed
+
     def _data_version(self) -> int:
-        return int(self._store.conn.execute("PRAGMA data_version").fetchone()[0])
+        return self._store.db.change_counter()
 
     def due(self) -> bool:
         """Another process wrote to the database, or the periodic full check is due."""

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from simulator.load import LoadOptions, run_load, succeeded
+    from simulator.load.hygiene import FleetTooLarge, interruptible
 
     if args.server:
         parser.error("--signaling-only starts its own server process; it cannot use --server")
@@ -187,6 +189,7 @@ def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         level=args.log_level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # an import may have configured logging already (python-escpos does): ours applies
     )
     try:
         options = LoadOptions(
@@ -202,12 +205,23 @@ def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             max_in_flight=args.max_in_flight,
             officer_auth=args.officer_auth,
         )
-        summary = run_load(options)
+        with interruptible():  # SIGTERM unwinds like Ctrl-C: the workers and the server are stopped
+            summary = run_load(options)
+    except FleetTooLarge as exc:
+        print(f"madoguchi-sim: refused before starting: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         parser.error(str(exc))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        print(
+            f"madoguchi-sim: interrupted ({name}); the server and the workers were stopped", file=sys.stderr
+        )
+        return 128 + signum
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:

@@ -19,9 +19,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from config.client_urls import client_urls, split_server_urls
 from config.loader import ConfigError, load_config
 from config.schema import AppConfig
-from remote_call.signaling_client import check_server_url, client_ssl_context
+from remote_call.signaling_client import client_ssl_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,7 +30,11 @@ T = TypeVar("T")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="madoguchi-console", description="Remote counter staff console")
-    parser.add_argument("--server", help="signaling server websocket URL, e.g. wss://host/ws")
+    parser.add_argument(
+        "--server",
+        help="signaling server websocket URL, e.g. wss://host/ws; several nodes comma-separated "
+        "(default: server.urls in the config)",
+    )
     parser.add_argument("--username", help="sign in as this user")
     parser.add_argument("--password-file", type=Path, help="file whose first line is the password")
     parser.add_argument(
@@ -52,12 +57,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ca-file", type=Path, help="the city CA certificate (PEM) for the server's")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if not args.server:
-        parser.error("--server is required")
     if args.password_file is not None and not args.username:
         parser.error("--password-file needs --username")
     try:
-        check_server_url(args.server)  # wss://, or ws:// to this machine only
+        if args.server:
+            split_server_urls(args.server)  # wss://, or ws:// to this machine only
     except ValueError as exc:
         parser.error(f"--server: {exc}")
     return args
@@ -105,18 +109,18 @@ async def run_console(args: argparse.Namespace, config: AppConfig) -> int:
         tls = client_ssl_context(args.ca_file) if args.ca_file else None
         password = read_password(args.password_file) if args.username and args.password_file else None
         return await run_interpreter(
-            args.server, args.username or "", password, media, Messages(args.language), tls
+            args.urls, args.username or "", password, media, Messages(args.language), tls
         )
 
     def make(username: str, password: str, role: str) -> ConsoleController:
         tls = client_ssl_context(args.ca_file) if args.ca_file else None
         return ConsoleController(
-            args.server, username, password, media, role=role, config=config, ssl_context=tls
+            args.urls, username, password, media, role=role, config=config, ssl_context=tls
         )
 
     window = ConsoleWindow(
         Messages(args.language),
-        server_url=args.server,
+        server_url=args.urls,
         directory=Directory(config),
         make_controller=make,
         username=args.username or "",
@@ -150,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = load(args)
+    try:
+        args.urls = client_urls(args.server, config.server.urls)
+    except ValueError as exc:
+        raise SystemExit(f"madoguchi-console: {exc}") from None
     import qasync
     from PySide6.QtWidgets import QApplication
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -19,13 +20,14 @@ from typing import Any
 from config.phrasebook import config_names
 from config.schema import AppConfig
 from remote_call import protocol as p
-from remote_call.conference import Conference
+from remote_call.conference import call_parties
 from remote_call.events import EventHub
-from remote_call.party import CallParty, MediaSources
-from remote_call.signaling_client import SignalingClient
+from remote_call.party import MediaSources
+from remote_call.signaling_client import ServerUrls, SignalingClient
 from remote_call.telemetry import TelemetryReporter
 from staff_console.desk import AuditRecord, CallDesk
 from staff_console.directory import AWAY_REASONS, OUTCOMES, Directory
+from staff_console.guests import GuestLinkClient
 from staff_console.history import CallHistory, HistoryEntry
 from staff_console.interpreter import InterpreterDesk
 from staff_console.invitations import InvitationClient
@@ -39,7 +41,7 @@ APP_VERSION = "0.1.0"
 class ConsoleController:
     def __init__(
         self,
-        server_url: str,
+        server_url: ServerUrls,  # several: a cluster's nodes, tried in rotation
         username: str,
         password: str,
         media: MediaSources,
@@ -97,8 +99,8 @@ class ConsoleController:
             on_disconnect=self._on_disconnect,
             **client_options,
         )
-        self.party = CallParty(self.client.send, media, self.events)
-        self.conference = Conference(self.client.send, media, self.events)  # the interpreter's connection
+        # The caller<->officer pair, and the interpreter's connection (sharing the desk's chat and documents).
+        self.party, self.conference = call_parties(self.client.send, media, self.events, desk=self.desk)
         self.interpreter = InterpreterDesk(self.client.send, self.conference, lambda: self.call_id)
         self.events.subscribe(self._on_party_event)
         # Heartbeats (devices' health, server round trip) and, during calls, CallQuality from getStats().
@@ -187,6 +189,13 @@ class ConsoleController:
             return None
         limit = self.directory.wrap_up_s(self.wrap_up_department)
         return (limit if limit is not None else 0.0) - self.wrap.used(self.state_since)
+
+    @functools.cached_property
+    def guests(self) -> GuestLinkClient:
+        """A family member by link into the call in progress (staff_console.guests, docs/guests.md)."""
+        return GuestLinkClient(
+            self.rest_base, lambda: self._session_token, lambda: self.call_id, self._rest_ssl
+        )
 
     def rest_base(self) -> str:
         """The server's http(s) origin, from its websocket URL (``wss://host/ws`` → ``https://host``)."""

@@ -17,9 +17,9 @@ from typing import Literal, cast
 
 from config.phrasebook import JAPANESE, NameOf, PhraseBook, shipped_phrasebook
 from remote_call import incall as ic
-from remote_call.desk import CHANNEL_TIMEOUT_S, ChatLine, Handler, ShownDocument, new_id
+from remote_call.desk import CHANNEL_TIMEOUT_S, ChatLine, ChatSender, Handler, ShownDocument, new_id
 from remote_call.desk import CallDesk as SharedDesk
-from remote_call.documents import send_document, sha256_hex
+from remote_call.documents import sha256_hex
 from remote_call.events import EventHub
 from remote_call.session import CallSession
 from remote_call.tasks import BackgroundTasks
@@ -158,6 +158,7 @@ class CallDesk(SharedDesk):
         await self.send_when_open(ic.Phrase(id=new_id("p"), phrase=ref))
         line = ChatLine("officer", japanese, phrase_id=phrase_id)
         self.chat.append(line)
+        self.share_line(line)  # the interpreter reads the Japanese
         self.events.emit("chat", sender="officer", text=japanese, phrase=phrase_id)
         return line
 
@@ -216,7 +217,7 @@ class CallDesk(SharedDesk):
             }
         )
         self.shown[doc_id] = ShownDocument(offer)
-        await send_document(session.documents, offer, data)
+        await self.send_document(session, offer, data)  # to the interpreter too, if one is in the call
         await self._audit(
             "document_shown", doc_id=doc_id, sha256=offer.sha256, size=offer.size, label=offer.name
         )
@@ -323,6 +324,9 @@ class CallDesk(SharedDesk):
 
     def heard(self, text: str) -> None:
         self.events.emit("chat", sender="resident", text=text)
+
+    def heard_from(self, sender: ChatSender, text: str) -> None:
+        self.events.emit("chat", sender=sender, text=text)  # the interpreter's line, shown as theirs
 
     def _on_scan_status(self, message: ic.ScanStatus) -> None:
         self.scan_stages[message.request_id] = message.stage

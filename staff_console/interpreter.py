@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from remote_call import protocol as p
 from remote_call.conference import Conference
 from remote_call.events import EventHub
 from remote_call.party import MediaSources
-from remote_call.signaling_client import SignalingClient
+from remote_call.signaling_client import ServerUrls, SignalingClient
+from remote_call.telemetry import TelemetryReporter
 from remote_call.wire import INTERPRETER_LANGUAGES
+from staff_console.interpreter_desk import InterpretingDesk
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,16 @@ class InterpreterController:
     """The console signed in as an interpreter: offers, accept, two peer connections, leave."""
 
     def __init__(
-        self, server_url: str, username: str, password: str, media: MediaSources, **client_options: Any
+        self,
+        server_url: ServerUrls,
+        username: str,
+        password: str,
+        media: MediaSources,
+        *,
+        telemetry: bool = True,
+        heartbeat_s: float = 10.0,
+        quality_s: float = 5.0,
+        **client_options: Any,
     ):
         self.username = username
         self._password: str | None = password
@@ -95,6 +106,22 @@ class InterpreterController:
             **client_options,
         )
         self.conference = Conference(self.client.send, media, self.events)
+        self.desk = InterpretingDesk(self.conference, self.events)  # the call's chat and what is shown
+        # Heartbeats like the officer's console (the IT dashboard sees the interpreter's PC alive, its CPU
+        # and devices) and, in a call, the quality of the link to the resident.
+        self.telemetry = (
+            TelemetryReporter(
+                self._send_telemetry,
+                self.device_health,
+                lambda: self.conference.session("caller"),
+                lambda: self.call_id if self.conference.session("caller") is not None else None,
+                heartbeat_s=heartbeat_s,
+                quality_s=quality_s,
+                app_version=APP_VERSION,
+            )
+            if telemetry
+            else None
+        )
 
     def _hello(self) -> p.Hello:
         credentials: p.SessionCredentials | p.PasswordCredentials
@@ -111,9 +138,15 @@ class InterpreterController:
     async def start(self, timeout: float = 10.0) -> None:
         self.client.start()
         await self.client.wait_connected(timeout)
+        if self.telemetry is not None:
+            self.telemetry.start()
 
     async def stop(self) -> None:
+        if self.telemetry is not None:
+            await self.telemetry.stop()
         await self.conference.close_all()
+        self.desk.peers.close()
+        self.desk.forget()
         await self.client.close()
 
     # ------------------------------------------------------------------ the interpreter's actions
@@ -144,12 +177,27 @@ class InterpreterController:
         with contextlib.suppress(ConnectionError):
             await self.client.send(p.LeaveCall(call_id=call_id))
         await self.conference.close_all()
+        self.desk.forget()
         self.events.emit("call_ended", call_id=call_id, reason="left")
 
     async def _finish(self, call_id: str, reason: str) -> None:
         self.call_id, self.current = None, None
         await self.conference.close_all()
+        self.desk.forget()
         self.events.emit("call_ended", call_id=call_id, reason=reason)
+
+    def device_health(self) -> Mapping[str, Any]:
+        """The interpreter's devices (name -> health), when its media sources report them."""
+        health = getattr(self.conference.media, "health", None)
+        return health() if callable(health) else {}
+
+    async def _send_telemetry(self, message: p.Wire) -> None:
+        await self.client.send(message)
+        self.events.emit("telemetry", type=getattr(message, "type", type(message).__name__))
+
+    async def ping(self, nonce: int) -> None:
+        """A round trip to the server: the event ``pong`` (nonce) follows everything sent before it."""
+        await self.client.send(p.Ping(nonce=nonce))
 
     @property
     def in_call(self) -> bool:
@@ -183,7 +231,11 @@ class InterpreterController:
         self.events.emit("offline")
 
     async def _on_message(self, message: p.Wire) -> None:
-        if isinstance(message, p.InterpretationOffer):
+        if self.telemetry is not None:
+            self.telemetry.on_message(message)
+        if isinstance(message, p.Pong):
+            self.events.emit("pong", nonce=message.nonce)
+        elif isinstance(message, p.InterpretationOffer):
             self.offer = message
             self.events.emit(
                 "ring", call_id=message.call_id, language=message.language, waited_s=message.waited_s

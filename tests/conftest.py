@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +31,17 @@ def loopback_media():
 
 
 @pytest.fixture
-def make_server(tmp_path: Path):
-    """A factory: ``async with make_server(**server_overrides) as srv`` (srv.fleet has the credentials)."""
+def make_server(tmp_path: Path, request):
+    """A factory: ``async with make_server(**server_overrides) as srv`` (srv.fleet has the credentials).
+    Its records are in ``tmp_path``'s SQLite file; with MADOGUCHI_TEST_ENGINE=postgresql in a new
+    PostgreSQL database instead (the server-level suites on the other engine; docs/deployment-cluster.md)."""
+    database: str | Path = tmp_path / "madoguchi.sqlite3"
+    if os.environ.get("MADOGUCHI_TEST_ENGINE") == "postgresql":
+        database = request.getfixturevalue("postgres_url")
 
     def factory(config=None, *, clock=time.time, listeners=(), **overrides) -> EmbeddedServer:
         config = config or test_config(**overrides)
-        server = EmbeddedServer(config, tmp_path / "madoguchi.sqlite3", clock=clock, listeners=listeners)
+        server = EmbeddedServer(config, database, clock=clock, listeners=listeners)
         server.fleet = provision(server.store, config, kiosk_ids=KIOSKS, officers=OFFICERS, password=PASSWORD)
         # An officer serving one department only, for authorisation tests.
         server.store.add_officer(
@@ -51,3 +56,43 @@ def make_server(tmp_path: Path):
 async def server(make_server) -> AsyncIterator[EmbeddedServer]:
     async with make_server() as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throw-away PostgreSQL cluster for the whole run (devtools/postgres_engine.py), started on first
+    use and stopped at the end; skipped only when PostgreSQL is not installed, with the reason."""
+    from devtools.postgres_engine import missing_reason, running_cluster
+
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster) -> Iterator[str]:
+    """A new empty database in the session's cluster, dropped after the test."""
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_target(request, tmp_path: Path) -> str:
+    """``server.database`` for a test that runs on both engines: a SQLite file, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "madoguchi.sqlite3")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_db(request):
+    """An opened, migrated record database on each engine (SQLite in memory, or a new PostgreSQL one)."""
+    from signaling_server.db import open_database
+
+    target = ":memory:" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = open_database(target)
+    yield db
+    db.close()

@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
 from config.phrasebook import ruby_html
 from config.schema import localized_name
@@ -15,7 +15,8 @@ from kiosk_client.controller import KioskController
 from kiosk_client.search import plain_of
 from kiosk_client.view.base import Ctx, Screen, clear_layout
 from kiosk_client.view.keyboard import KanaKeyboard
-from kiosk_client.view.widgets import PagedScroll, TileButton, button, enable_flick, label
+from kiosk_client.view.paging import PagedScroll
+from kiosk_client.view.widgets import TileButton, button, label
 
 
 def configured_name(ctx: Ctx, kind: str, item_id: str, fallback: str) -> str:
@@ -36,6 +37,13 @@ def _category_html(ctx: Ctx, category: str) -> str:
     return ctx.h(key) if ctx.catalogs.has(ctx.lang, key) else html.escape(category)
 
 
+def search_hint(ctx: Ctx) -> str:
+    """The search field's placeholder: what to type and an example that finds a procedure, plain text in
+    every language (Qt draws a placeholder itself, so easy Japanese is written in kana, not with a
+    bracketed reading)."""
+    return ctx.t("choose.search_prompt", example=ctx.t("choose.search_example"))
+
+
 def name_html(text: str) -> str:
     """Rich text of a configured name: escaped, readings after their kanji (a label draws them as ruby)."""
     return ruby_html(text)
@@ -43,6 +51,10 @@ def name_html(text: str) -> str:
 
 class ChooseScreen(Screen):
     COLUMNS = 3
+    # Below this screen width two columns of tiles: beside the categories, three 240-px tiles of a 1280-px
+    # kiosk cannot hold a long name's phrases (国民健康保険総合健康診断（人間ドック）申込 needs 312 px with
+    # larger text). On 1920 px three tiles are 466 px wide.
+    NARROW_PX = 1600
 
     def __init__(self, controller: KioskController):
         super().__init__()
@@ -73,13 +85,9 @@ class ChooseScreen(Screen):
         self.categories_layout = QVBoxLayout(self.categories_box)
         self.categories_layout.setContentsMargins(0, 0, 0, 0)
         self.categories_layout.setSpacing(10)
-        categories_scroll = QScrollArea()
-        categories_scroll.setWidgetResizable(True)
-        categories_scroll.setWidget(self.categories_box)
-        categories_scroll.setFixedWidth(380)
-        enable_flick(categories_scroll)
-        self.categories_scroll = categories_scroll
-        body.addWidget(categories_scroll)
+        self.categories_scroll = PagedScroll("categories", self.categories_box)
+        self.categories_scroll.setFixedWidth(380)
+        body.addWidget(self.categories_scroll)
         # The on-screen keyboard takes the categories' place; the tiles beside it are the candidates.
         self.keyboard = KanaKeyboard("search-keyboard", max_length=30)
         self.keyboard.text_changed.connect(controller.set_search)
@@ -96,6 +104,7 @@ class ChooseScreen(Screen):
         self.empty = label(rich=True)
         layout.addWidget(self.empty)
         self._signature: tuple | None = None
+        self._signature_before: tuple | None = None  # the last list built (kept by clear_resident)
         self._ctx: Ctx | None = None
 
     def clear_resident(self) -> None:
@@ -135,7 +144,8 @@ class ChooseScreen(Screen):
         r = c.resident
         typing = self._refresh_controls(ctx)
         self._ctx = ctx
-        columns = 1 if typing else self.COLUMNS
+        wide = c.kiosk_config.screen_width_px >= self.NARROW_PX
+        columns = 1 if typing else self.COLUMNS if wide else self.COLUMNS - 1
         departments = c.menu.departments()
         signature = (
             ctx.lang,
@@ -152,6 +162,11 @@ class ChooseScreen(Screen):
         self._signature = signature
         clear_layout(self.categories_layout)
         clear_layout(self.tiles_layout)
+        if signature[:4] != (self._signature_before or ())[:4]:
+            self.tiles.to_start()  # another list (search, category, mode): from its first page
+        self._signature_before = signature
+        for column in range(self.COLUMNS):  # columns of one width, whatever the tiles' texts
+            self.tiles_layout.setColumnStretch(column, 1 if column < columns else 0)
         if r.choose_mode == "procedure":
             self._fill_categories(ctx)
             shown = self._fill_procedures(ctx, columns)
@@ -161,7 +176,7 @@ class ChooseScreen(Screen):
                 name = configured_name(ctx, "department", dep.id, c.department_name(dep.id, ctx.lang))
                 tile.set_content(name_html(name), self._status_lines(ctx, dep))
                 tile.clicked.connect(lambda _=False, did=dep.id: c.select_department(did))
-                self.tiles_layout.addWidget(tile, i // self.COLUMNS, i % self.COLUMNS)
+                self.tiles_layout.addWidget(tile, i // columns, i % columns)
             shown = len(departments)
         self.empty.setText(ctx.h("choose.none_found") if shown == 0 else "")
         self.empty.setVisible(shown == 0)
@@ -174,7 +189,7 @@ class ChooseScreen(Screen):
         self.by_department.setText(ctx.t("choose.by_department"))
         self.by_procedure.setChecked(r.choose_mode == "procedure")
         self.by_department.setChecked(r.choose_mode == "department")
-        self.search.setPlaceholderText(ctx.t("choose.search_placeholder"))
+        self.search.setPlaceholderText(search_hint(ctx))
         if self.search.text() != r.search:
             self.search.setText(r.search)
         if self.keyboard.text() != r.search:
@@ -187,11 +202,6 @@ class ChooseScreen(Screen):
         self.keyboard.setVisible(typing)
         self.keyboard.set_labels(ctx.t)
         self.categories_scroll.setVisible(by_procedure and not typing)
-        self.tiles.set_labels(
-            ctx.t("page.previous"),
-            ctx.t("page.next"),
-            lambda page, pages: ctx.t("page.position", page=page, pages=pages),
-        )
         return typing
 
     def _fill_categories(self, ctx: Ctx) -> None:
@@ -225,7 +235,7 @@ class ChooseScreen(Screen):
             lines += self._status_lines(ctx, proc.department)
             if proc.convenience_store:
                 lines.append((ctx.t("tile.convenience"), None))
-            tile.set_content(name, lines[:4] if len(lines) <= 4 else lines[:3])
+            tile.set_content(name, lines)
             tile.clicked.connect(lambda _=False, pid=proc.id: c.select_procedure(pid))
             self.tiles_layout.addWidget(tile, i // columns, i % columns)
         return len(items)

@@ -7,6 +7,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from kiosk_client.view.base import Ctx
+from kiosk_client.view.paging import PagedScroll
 from kiosk_client.view.widgets import button, label
 
 
@@ -24,8 +25,15 @@ class HelpPanel(QFrame):
         self.staff = label(rich=True)
         self.phone = label(role="title", rich=True)
         self.phone.setObjectName("help-phone")
+        content = QWidget()  # with larger text on a small screen it pages (view/paging.py)
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(20)
         for widget in (self.title, self.what_to_do, self.staff, self.phone):
-            layout.addWidget(widget)
+            content_layout.addWidget(widget)
+        self.content = content
+        self.pages = PagedScroll("help", content)
+        layout.addWidget(self.pages, 1)
         self.close_button = button("help-close", "primary")
         self.close_button.clicked.connect(self.hide)
         layout.addWidget(self.close_button)
@@ -41,9 +49,13 @@ class HelpPanel(QFrame):
     def place(self, area: QRect) -> None:
         """Centre the panel in ``area`` (the window below the top bar), at most 1100 px wide."""
         width = min(1100, area.width() - 80)
-        layout = self.layout()
-        wanted = layout.totalHeightForWidth(width) if layout is not None else self.sizeHint().height()
-        height = min(area.height() - 40, max(self.sizeHint().height(), wanted))
+        inner = self.content.layout()
+        margins = self.layout().contentsMargins()  # type: ignore[union-attr]
+        text_height = inner.totalHeightForWidth(width - margins.left() - margins.right()) if inner else 0
+        wanted = (
+            margins.top() + text_height + 20 + self.close_button.sizeHint().height() + margins.bottom() + 8
+        )
+        height = min(area.height() - 40, wanted)
         self.setGeometry(
             area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2, width, height
         )

@@ -1,4 +1,5 @@
-"""The call screen: the officer large (or a document the officer shows), the resident's self-view small; on
+"""The call screen: the officer large (or a document the officer shows), an interpreter and a family member
+who joined by link beside (``view.interpreter``, ``view.guest``), the resident's self-view small; on
 the right the chat with canned replies or the scan prompt with live guidance, then mute, volume and the
 large end button with its confirmation. Built once from its parts; ``refresh(ctx)`` fills them from the
 controller."""
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -24,13 +24,17 @@ from config.phrasebook import JAPANESE, ruby_html
 from kiosk_client.controller import KioskController
 from kiosk_client.desk import CANNED_REPLIES
 from kiosk_client.flow import KioskState
+from kiosk_client.guest import GuestTile
 from kiosk_client.resident import ScanTask
 from kiosk_client.view.base import Ctx, Screen, panel
+from kiosk_client.view.guest import GuestVideo
 from kiosk_client.view.interpreter import InterpreterVideo
+from kiosk_client.view.paging import PagedScroll
 from kiosk_client.view.scan_guide import ScanGuide
 from kiosk_client.view.widgets import ImageView, VideoView, button, label
 from kiosk_client.view.writing import WritingPanel
 
+REPLY_COLUMNS = 2  # wide enough for ゆっくり話してください at larger text; the rows page
 SCAN_STAGE_KEYS = {
     "scanning": "scan.scanning",
     "sending": "scan.sending",
@@ -96,11 +100,12 @@ class InCallScreen(Screen):
         left.addWidget(self.muted_banner)
         self.main_stack = QStackedWidget()
         video_page = QWidget()
-        video_layout = QHBoxLayout(video_page)  # the officer, and an interpreter beside when one joins
+        video_layout = QHBoxLayout(video_page)  # the officer; an interpreter and a family member beside
         video_layout.setContentsMargins(0, 0, 0, 0)
         self.officer_video = VideoView("officer-video", c.officer_frame)
         video_layout.addWidget(self.officer_video, 1)
         self.interpreter = InterpreterVideo(c, video_layout, self.officer_video)
+        self.guest = GuestVideo(GuestTile(c.conference), video_layout, self.officer_video, self.interpreter)
         self.main_stack.addWidget(video_page)
         doc_page = QWidget()
         doc_layout = QVBoxLayout(doc_page)
@@ -136,31 +141,27 @@ class InCallScreen(Screen):
         chat_page = panel()
         chat_layout = QVBoxLayout(chat_page)
         chat_layout.setContentsMargins(16, 12, 16, 12)
-        self.chat_title = label(role="title", rich=True)
+        self.chat_title = label(rich=True)  # body size, bold: the lines and their page buttons need the room
+        self.chat_title.setStyleSheet("font-weight: bold;")
         self.chat = label(rich=True)
         self.chat.setObjectName("chat")
         self.chat.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.chat_scroll = QScrollArea()
-        self.chat_scroll.setWidgetResizable(True)
-        self.chat_scroll.setWidget(self.chat)
-        bar = self.chat_scroll.verticalScrollBar()
-        bar.rangeChanged.connect(lambda _low, high: bar.setValue(high))  # the newest line, once laid out
+        # The newest line, once laid out; the page buttons beside the lines, so they keep the height.
+        self.chat_pages = PagedScroll("chat", self.chat, follow_end=True, beside=True)
+        self.chat_scroll = self.chat_pages.area
         chat_layout.addWidget(self.chat_title)
-        chat_layout.addWidget(self.chat_scroll, 1)
+        chat_layout.addWidget(self.chat_pages, 1)
         replies = QGridLayout()
         self.replies: dict[str, QPushButton] = {}
         for i, key in enumerate(CANNED_REPLIES):
             b = button(f"reply-{key.split('.')[1]}", wrap=True)
             b.clicked.connect(lambda _=False, key=key: self.controller.send_reply(key))
             self.replies[key] = b
-            replies.addWidget(b, i // 2, i % 2)
-        replies_box = QWidget()  # nine replies with larger text outgrow the column: they scroll (flick)
+            replies.addWidget(b, i // REPLY_COLUMNS, i % REPLY_COLUMNS)
+        replies_box = QWidget()  # nine replies with larger text outgrow the column: they page (and flick)
         replies_box.setLayout(replies)
-        replies_scroll = QScrollArea()
-        replies_scroll.setObjectName("replies-scroll")
-        replies_scroll.setWidgetResizable(True)
-        replies_scroll.setWidget(replies_box)
-        chat_layout.addWidget(replies_scroll, 1)
+        self.replies_pages = PagedScroll("replies", replies_box)
+        chat_layout.addWidget(self.replies_pages, 2)  # nine replies whole where they fit; the chat pages
         return chat_page
 
     def _build_scan(self) -> QWidget:
@@ -172,9 +173,9 @@ class InCallScreen(Screen):
         self.scan_stage = label(rich=True)
         self.scan_stage.setObjectName("scan-stage")
         self.scan_stage.setStyleSheet("font-weight: bold;")
-        self.scan_guide = ScanGuide()  # where the scanner is, which side down
-        self.scan_guide_where = label(rich=True)
-        self.scan_guide_side = label(rich=True)
+        self.scan_guide = ScanGuide()  # where the scanner is, which side down: pictures, words beside
+        self.scan_guide_where = self.scan_guide.where
+        self.scan_guide_side = self.scan_guide.side
         self.scan_thumbnail = ImageView("scan-thumbnail")
         self.scan_thumbnail.setMinimumHeight(300)  # large enough to check the scan at a glance
         self.scan_button = button("scan-button", "primary")
@@ -185,16 +186,13 @@ class InCallScreen(Screen):
         guidance = QWidget()
         guidance_layout = QVBoxLayout(guidance)
         guidance_layout.setContentsMargins(0, 0, 0, 0)
+        guidance_layout.setSpacing(4)  # every pixel: the guide fits 1920x1080 without paging
         for widget in (self.scan_title, self.scan_prompt, self.scan_stage):
             guidance_layout.addWidget(widget)
         guidance_layout.addWidget(self.scan_guide)
-        guidance_layout.addWidget(self.scan_guide_where)
-        guidance_layout.addWidget(self.scan_guide_side)
         guidance_layout.addWidget(self.scan_thumbnail, 1)
-        guidance_scroll = QScrollArea()
-        guidance_scroll.setWidgetResizable(True)
-        guidance_scroll.setWidget(guidance)
-        scan_layout.addWidget(guidance_scroll, 1)
+        self.guidance_pages = PagedScroll("scan-guidance", guidance, scroll_bar=False)
+        scan_layout.addWidget(self.guidance_pages, 1)
         scan_layout.addWidget(self.scan_button)
         scan_layout.addWidget(self.scan_cancel)
         return scan_page
@@ -254,6 +252,7 @@ class InCallScreen(Screen):
     def tick(self) -> None:
         self.officer_video.tick()
         self.interpreter.tick()
+        self.guest.tick()
         self.self_view.tick()
 
     def refresh(self, ctx: Ctx) -> None:
@@ -273,20 +272,26 @@ class InCallScreen(Screen):
             self.scan_thumbnail.set_bytes(None)
         self._refresh_document(ctx)
         self.interpreter.refresh(ctx)
+        self.guest.refresh(ctx)
         self._refresh_controls(ctx)
 
     def _refresh_chat(self, ctx: Ctx) -> None:
         """The officer's lines and the resident's replies, newest last."""
         lines = []
         for line in ctx.controller.resident.chat[-50:]:
+            said = "call.interpreter_said" if line.sender == "interpreter" else "call.you_said"
             lines.append(
                 f"<p><b>{officer_html(ctx, line.text, line.phrase_id)}</b></p>"
                 if line.sender == "officer"
-                else f"<p>{html.escape(ctx.t('call.you_said', text=line.text))}</p>"
+                else f"<p>{html.escape(ctx.t(said, text=line.text))}</p>"
             )
         self.chat_title.setText(ctx.h("call.chat_title"))
-        self.chat.setText("".join(lines))
-        self.chat_scroll.verticalScrollBar().setValue(self.chat_scroll.verticalScrollBar().maximum())
+        width = self.chat_title.width() if self.chat_title.width() > 100 else self.side_stack.width() - 40
+        self.chat_title.setMinimumHeight(max(0, self.chat_title.heightForWidth(max(200, width))))
+        text = "".join(lines)
+        if text != self.chat.text():  # a new line: show it; otherwise stay on the page the resident chose
+            self.chat.setText(text)
+            self.chat_pages.to_end()
         for key, b in self.replies.items():
             b.setText(ctx.t(key))
 
@@ -304,16 +309,18 @@ class InCallScreen(Screen):
         elif scan.stage == "done" and scan.error_key:
             stage_key = scan.error_key  # done, with a notice (e.g. a card was scanned)
         self.scan_stage.setText(ctx.h(stage_key) if stage_key else "")
-        for wrapped in (self.scan_prompt, self.scan_stage):  # a stacked page ignores wrapped heights
-            width = wrapped.width() if wrapped.width() > 100 else max(200, self.side_stack.width() - 40)
-            wrapped.setMinimumHeight(max(0, wrapped.heightForWidth(width)))
         self.scan_thumbnail.set_bytes(scan.thumbnail)
         placing = scan.stage in ("placing", "failed") and scan.thumbnail is None
         self.scan_guide_where.setText(ctx.h("scan.guide_where"))
         self.scan_guide_side.setText(ctx.h("scan.guide_side"))
+        wrapping = (self.scan_prompt, self.scan_stage, self.scan_guide_where, self.scan_guide_side)
+        for wrapped in wrapping:  # a stacked page ignores wrapped heights
+            wrapped.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # no gap above
+            width = wrapped.width() if wrapped.width() > 100 else max(200, self.side_stack.width() - 40)
+            wrapped.setMinimumHeight(0)  # what the last language's text needed must not stay
+            wrapped.setMinimumHeight(max(0, wrapped.heightForWidth(width)))
         self.scan_guide.setVisible(placing)
-        self.scan_guide_where.setVisible(placing)
-        self.scan_guide_side.setVisible(placing)
+        self.scan_stage.setVisible(bool(stage_key))  # no empty line above the guide
         self.scan_thumbnail.setVisible(scan.thumbnail is not None)
         self.scan_button.setText(ctx.t("scan.button"))
         self.scan_button.setVisible(
@@ -370,6 +377,7 @@ class InCallScreen(Screen):
         self.scan_stage.setText("")
         self.officer_video.clear()
         self.interpreter.clear()
+        self.guest.clear()
         self.self_view.clear()
         self.scan_thumbnail.set_bytes(None)
         self.document.set_bytes(None)

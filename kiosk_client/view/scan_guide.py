@@ -1,40 +1,82 @@
 """The picture guide for scanning, drawn with QPainter: where the scanner is (the kiosk with the scanner
 beside the screen, highlighted) and which side goes down (a sheet turned over onto the glass, its text
-facing the glass, pushed into the far corner). The words are the labels under it (catalog ``scan.guide_*``),
-so the picture itself needs no language."""
+facing the glass, pushed into the far corner). Each picture has its words beside it (catalog
+``scan.guide_*``), two rows of picture and caption: side by side the captions take two or three lines
+where under one wide picture they took as many and the picture its own height again, so the whole guide
+fits the scan panel of a 1920x1080 kiosk without paging (and pages, with the panel's page buttons, on
+smaller screens or with larger text)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QGridLayout, QSizePolicy, QWidget
+
+from kiosk_client.view.widgets import label
 
 HIGHLIGHT = QColor("#f2c200")  # the scanner, in both themes
 PAPER = QColor("#ffffff")
+PICTURE_MIN_WIDTH = 160  # px: the scanner and the sheet still read at this size
+PICTURE_MAX_HEIGHT = 104  # px: both rows and the prompt fit the scan panel at 1920x1080
 
 
 class ScanGuide(QWidget):
+    """Two rows: the picture of where the scanner is with ``where`` beside it, the picture of the sheet
+    going face down with ``side`` beside it. ``refresh``-style callers set the captions' text."""
+
     def __init__(self, name: str = "scan-guide") -> None:
         super().__init__()
         self.setObjectName(name)
-        self.setMinimumHeight(160)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.where_picture = GuidePicture(f"{name}-where-picture", "where")
+        self.side_picture = GuidePicture(f"{name}-side-picture", "side")
+        self.where = label(rich=True)
+        self.where.setObjectName(f"{name}-where")
+        self.side = label(rich=True)
+        self.side.setObjectName(f"{name}-side")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(4)
+        grid.addWidget(self.where_picture, 0, 0)
+        grid.addWidget(self.where, 0, 1)
+        grid.addWidget(self.side_picture, 1, 0)
+        grid.addWidget(self.side, 1, 1)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+
+
+class GuidePicture(QWidget):
+    """One picture of the guide: ``where`` (the kiosk and its scanner) or ``side`` (face down, far corner)."""
+
+    def __init__(self, name: str, part: str) -> None:
+        super().__init__()
+        if part not in ("where", "side"):
+            raise ValueError(f"a scan guide picture is 'where' or 'side', not {part!r}")
+        self.setObjectName(name)
+        self.part = part
+        self.setMinimumSize(PICTURE_MIN_WIDTH, PICTURE_MIN_WIDTH * 6 // 10)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
     def hasHeightForWidth(self) -> bool:
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return max(160, min(260, width * 3 // 8))
+        return max(PICTURE_MIN_WIDTH * 6 // 10, min(PICTURE_MAX_HEIGHT, width * 6 // 10))  # 10 : 6
+
+    def sizeHint(self) -> QSize:
+        return QSize(PICTURE_MIN_WIDTH, PICTURE_MIN_WIDTH * 6 // 10)
 
     def paintEvent(self, event: Any) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         ink = self.palette().color(self.foregroundRole())
-        half = self.width() / 2
-        self._where(painter, QRectF(0, 0, half - 8, self.height()), ink)
-        self._face_down(painter, QRectF(half + 8, 0, half - 8, self.height()), ink)
+        box = QRectF(4, 4, self.width() - 8, self.height() - 8)
+        if self.part == "where":
+            self._where(painter, box, ink)
+        else:
+            self._face_down(painter, box, ink)
         painter.end()
 
     def _where(self, painter: QPainter, box: QRectF, ink: QColor) -> None:

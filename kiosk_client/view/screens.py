@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,7 @@ from kiosk_client.view.base import Ctx, Screen, panel, run
 from kiosk_client.view.choose import ChooseScreen
 from kiosk_client.view.in_call import InCallScreen
 from kiosk_client.view.other_languages import OtherLanguages
+from kiosk_client.view.paging import PagedScroll
 from kiosk_client.view.theme import FONT_FAMILIES
 from kiosk_client.view.widgets import VideoView, button, label
 
@@ -37,12 +37,10 @@ class WelcomeScreen(Screen):
         super().__init__()
         # Under a trouble banner, with larger text, the welcome can outgrow the screen: it scrolls then.
         content = QWidget()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self.paged = PagedScroll("welcome", content)  # with その他の言語 open, large text: page buttons
+        outer.addWidget(self.paged)
         layout = QVBoxLayout(content)
         layout.setContentsMargins(80, 16, 80, 16)
         layout.setSpacing(18)
@@ -130,10 +128,8 @@ class ConsentScreen(Screen):
                 item.setStyleSheet("font-weight: bold;")
             self.items.append(item)
             inner.addWidget(item)
-        scroll = QScrollArea()  # long languages with larger text scroll; the buttons stay on screen
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(box)
-        layout.addWidget(scroll, 1)
+        # Long languages with larger text page (view/paging.py); the buttons stay on screen.
+        layout.addWidget(PagedScroll("consent", box), 1)
         row = QHBoxLayout()
         self.decline = button("consent-decline")
         self.agree = button("consent-agree", "primary")

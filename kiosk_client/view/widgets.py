@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html as html_lib
-import math
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,16 +16,13 @@ from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QScroller,
     QScrollerProperties,
     QSizePolicy,
     QStyle,
     QStyleOptionButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -155,33 +151,36 @@ def button(name: str, role: str | None = None, *, checkable: bool = False, wrap:
 
 
 class TileButton(QPushButton):
-    """A large button whose text wraps: a title line and status lines (QPushButton itself cannot wrap)."""
+    """A large button whose text wraps: a title and up to four status lines (QPushButton itself cannot wrap).
+
+    The tile stacks its labels itself: each at the height its wrapped text needs at the tile's width, one
+    below the other, and asks for the sum as its minimum height (grid and box layouts do not ask a child for
+    its height at a width). A QVBoxLayout inside the button did this before and left a label at a stale
+    position after a wrapped height changed: with larger text in easy Japanese the 「コンビニでも もらえます」
+    line was drawn over the department line (issue #15; ``devtools.text_fit`` now reports overlapping texts).
+    """
+
+    MARGINS = (18, 12, 18, 12)  # left, top, right, bottom
+    SPACING = 4
+    LINES = 4  # the department line, two status lines of a closed department, the convenience store line
 
     def __init__(self, name: str):
         super().__init__()
         self.setObjectName(name)
-        self._relayouts = 0
         self.setProperty("role", "tile")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 12, 18, 12)
-        layout.setSpacing(4)
-        self.title = label(role=None, rich=True)  # rich: easy Japanese names carry ruby
+        self.title = label(rich=True)  # rich: easy Japanese names carry ruby
         self.title.setStyleSheet("font-weight: bold;")
-        self.lines: list[QLabel] = []
-        layout.addWidget(self.title)
-        for _ in range(3):
-            line = label()
-            self.lines.append(line)
-            layout.addWidget(line)
+        self.lines: list[QLabel] = [label() for _ in range(self.LINES)]
         for child in [self.title, *self.lines]:
+            child.setParent(self)
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            child.installEventFilter(self)  # a label's font or width changes its wrapped height
+            child.installEventFilter(self)  # a label's font changes its wrapped height
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fit()
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._arrange()
         return False
 
     def set_content(self, title: str, lines: list[tuple[str, str | None]]) -> None:
@@ -189,19 +188,14 @@ class TileButton(QPushButton):
         self.title.setText(title)
         self.setAccessibleName(html_lib.unescape(re.sub(r"<[^>]+>", "", title)))
         self.setText("")  # the labels carry the text; keep the button's own text empty
-        self._relayouts = 0
         for i, widget in enumerate(self.lines):
-            if i < len(lines):
-                text, role = lines[i]
-                widget.setText(text)
-                widget.setProperty("role", role or "")
-                widget.style().unpolish(widget)
-                widget.style().polish(widget)
-                widget.setVisible(bool(text))
-            else:
-                widget.setText("")
-                widget.setVisible(False)
-        self._fit()
+            text, role = lines[i] if i < len(lines) else ("", None)
+            widget.setText(text)
+            widget.setProperty("role", role or "")
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+            widget.setVisible(bool(text))
+        self._arrange()
 
     def set_checked_look(self, checked: bool) -> None:
         """Labels inside a checked tile take the button's text colour (QSS cannot select on the parent)."""
@@ -210,32 +204,50 @@ class TileButton(QPushButton):
             child.style().unpolish(child)
             child.style().polish(child)
 
+    def _shown(self) -> list[QLabel]:
+        return [w for w in (self.title, *self.lines) if not w.isHidden()]
+
+    def _text_width(self) -> int:
+        left, _top, right, _bottom = self.MARGINS
+        return max(1, self.width() - left - right)
+
+    def _arrange(self) -> None:
+        """Each label at its wrapped height for the tile's width, one below the other; the tile's minimum
+        height is what they need together."""
+        left, top, _right, bottom = self.MARGINS
+        width = self._text_width()
+        y = top
+        for widget in self._shown():
+            widget.ensurePolished()  # the stylesheet's font decides the wrapped height
+            wraps = widget.hasHeightForWidth()
+            height = widget.heightForWidth(width) if wraps else widget.sizeHint().height()
+            widget.setGeometry(left, y, width, height)
+            y += height + self.SPACING
+        wanted = y - self.SPACING + bottom
+        if wanted != self.minimumHeight():
+            self.setMinimumHeight(wanted)
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()  # wider is welcome (the policy expands), taller not needed
+
+    def minimumSizeHint(self) -> QSize:
+        left, _top, right, _bottom = self.MARGINS
+        widths = [w.minimumSizeHint().width() for w in self._shown()]
+        return QSize(max(widths, default=0) + left + right, self.minimumHeight())
+
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        self._relayouts = 0
-        self._fit()
+        self._arrange()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._arrange()  # shown: the labels are polished now, with the stylesheet's fonts
 
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
-        kinds = (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange, QEvent.Type.FontChange)
-        if event.type() in kinds and getattr(self, "lines", None) is not None:
-            self._fit()  # the labels' text or font changed: the wrapped height may too
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange) and hasattr(self, "lines"):
+            self._arrange()
         return handled
-
-    def _fit(self) -> None:
-        """Grow to the height the wrapped text needs at the current width (layouts ignore QLabel wrapping)."""
-        layout = self.layout()
-        wanted = layout.totalHeightForWidth(self.width()) if layout is not None else 0
-        if wanted > 0 and wanted != self.minimumHeight():
-            self.setMinimumHeight(wanted)
-        labels = [self.title, *self.lines]
-        stale = any(w.isVisible() and w.height() < w.heightForWidth(w.width()) for w in labels)
-        if layout is not None and stale and self._relayouts < 3:
-            self._relayouts += 1  # a label's wrapped height changed after the tile was laid out
-            layout.invalidate()
-            layout.activate()
-        elif not stale:
-            self._relayouts = 0
 
 
 def wrap_text(text: str, metrics: QFontMetrics, width: int) -> str:
@@ -525,66 +537,3 @@ def enable_flick(area: QAbstractScrollArea) -> None:
     )
     scroller.setScrollerProperties(properties)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-
-class PagedScroll(QWidget):
-    """A flickable scroll area with large 「前のページ」「次のページ」 buttons and the page position below it,
-    shown only while the content is taller than the view. A page is the view's height less one row."""
-
-    def __init__(self, name: str, content: QWidget) -> None:
-        super().__init__()
-        self.setObjectName(name)
-        self.area = QScrollArea()
-        self.area.setWidgetResizable(True)
-        self.area.setWidget(content)
-        enable_flick(self.area)
-        self.previous = button(f"{name}-previous", wrap=True)
-        self.next = button(f"{name}-next", wrap=True)
-        self.position = label(align=Qt.AlignmentFlag.AlignCenter, wrap=False)
-        self.position.setObjectName(f"{name}-position")
-        self.previous.clicked.connect(lambda: self.turn(-1))
-        self.next.clicked.connect(lambda: self.turn(+1))
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.area, 1)
-        self.pager = QWidget()
-        row = QHBoxLayout(self.pager)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.previous, 2)
-        row.addWidget(self.position, 1)
-        row.addWidget(self.next, 2)
-        layout.addWidget(self.pager)
-        self._position_text: Callable[[int, int], str] = lambda page, pages: f"{page} / {pages}"
-        bar = self.area.verticalScrollBar()
-        bar.rangeChanged.connect(lambda _lo, _hi: self._update())
-        bar.valueChanged.connect(lambda _v: self._update())
-
-    def set_labels(self, previous: str, next_: str, position: Callable[[int, int], str]) -> None:
-        self.previous.setText(previous)
-        self.next.setText(next_)
-        self._position_text = position
-        self._update()
-
-    def _step(self) -> int:
-        return max(1, round(self.area.viewport().height() * 0.9))
-
-    def pages(self) -> tuple[int, int]:
-        """(current page, number of pages), 1-based."""
-        bar = self.area.verticalScrollBar()
-        step = self._step()
-        total = 1 + math.ceil(bar.maximum() / step) if bar.maximum() > 0 else 1
-        current = 1 + math.ceil(bar.value() / step) if bar.value() < bar.maximum() else total
-        return min(current, total), total
-
-    def turn(self, direction: int) -> None:
-        bar = self.area.verticalScrollBar()
-        bar.setValue(max(0, min(bar.maximum(), bar.value() + direction * self._step())))
-
-    def _update(self) -> None:
-        bar = self.area.verticalScrollBar()
-        page, pages = self.pages()
-        self.pager.setVisible(pages > 1)
-        self.previous.setEnabled(bar.value() > 0)
-        self.next.setEnabled(bar.value() < bar.maximum())
-        self.position.setText(self._position_text(page, pages))

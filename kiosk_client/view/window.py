@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
@@ -29,8 +30,9 @@ from kiosk_client.i18n import Catalogs, catalogs
 from kiosk_client.view.base import Ctx
 from kiosk_client.view.base import Screen as ScreenWidget
 from kiosk_client.view.help import HelpPanel
+from kiosk_client.view.paging import PagedScroll
 from kiosk_client.view.screens import SCREEN_CLASSES
-from kiosk_client.view.theme import Theme
+from kiosk_client.view.theme import FIT_STEPS, Theme
 from kiosk_client.view.widgets import button, enable_flick, label
 
 VIDEO_FPS = 30
@@ -74,6 +76,8 @@ class KioskWindow(QWidget):
         self.help = HelpPanel(self)  # over the screen, outside the layout
         for area in self.findChildren(QScrollArea):
             enable_flick(area)  # every list that can be longer than the screen scrolls with a flick
+        self.pagers = self.findChildren(PagedScroll)  # ... and has page buttons (view/paging.py)
+        self._pagers_in: tuple[str, int] | None = None
 
         self._theme_key: tuple | None = None
         self.renders = 0
@@ -95,7 +99,11 @@ class KioskWindow(QWidget):
         top.setProperty("role", "panel")
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(24, 8, 24, 8)
+        # The buttons keep the width their text needs; the title takes what is left (``_fit_title``). At
+        # 1280x800 with larger text the buttons need 769 px in English and 982 px in easy Japanese: the title
+        # at its full size (522 px in English) squeezed them until their text was clipped (issue #15).
         self.app_title = label(role="title", rich=True, wrap=False)
+        self.app_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top_layout.addWidget(self.app_title, 1)
         self.back_button = button("top-back")
         self.home_button = button("top-home")
@@ -114,9 +122,35 @@ class KioskWindow(QWidget):
             self.contrast_button,
             self.help_button,
         ):
+            b.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             top_layout.addWidget(b)
         self.top_bar = top
+        self._top_layout = top_layout
+        self._title_px = 0
         return top
+
+    def _fit_title(self) -> None:
+        """The title gets the room the shown buttons leave: its font steps down (``theme.FIT_STEPS``) until
+        it fits on one line; if even the smallest step is too wide, it wraps."""
+        layout = self._top_layout
+        buttons = [b for b in self.top_bar.findChildren(QPushButton) if not b.isHidden()]
+        margins = layout.contentsMargins()
+        frame = self.top_bar.width() - self.top_bar.contentsRect().width()
+        room = self.width() - frame - margins.left() - margins.right()
+        room -= sum(b.sizeHint().width() + layout.spacing() for b in buttons)
+        title = self.app_title
+        for factor in (1.0, *FIT_STEPS.values()):
+            self._set_title_px(round(self.theme.title_px * factor))
+            title.setWordWrap(False)
+            if title.sizeHint().width() <= room:
+                return
+        title.setWordWrap(True)
+
+    def _set_title_px(self, px: int) -> None:
+        if px != self._title_px:
+            self._title_px = px
+            self.app_title.setStyleSheet(f"font-size: {px}px;")
+            self.app_title.ensurePolished()
 
     def _toggle_help(self) -> None:
         self.help.toggle()
@@ -129,6 +163,8 @@ class KioskWindow(QWidget):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        if hasattr(self, "theme"):  # not before the first refresh
+            self._fit_title()
         self._place_help()
 
     def _build_notice(self) -> QFrame:
@@ -213,6 +249,10 @@ class KioskWindow(QWidget):
         own_help, english_help = ctx.t("help.button"), self.catalogs.text("en", "help.button")
         first = screen is Screen.WELCOME and not c.resident.language_chosen and ctx.lang != "en"
         self.help_button.setText(f"{own_help} / {english_help}" if first else own_help)
+        if self._pagers_in != (ctx.lang, id(ctx.catalogs)):
+            self._pagers_in = (ctx.lang, id(ctx.catalogs))
+            for paged in self.pagers:
+                paged.translate(ctx)
         self.help.refresh(ctx)
         self._place_help()
         self.back_button.setText(ctx.t("top.back"))
@@ -220,6 +260,7 @@ class KioskWindow(QWidget):
         self.back_button.setVisible(screen in (Screen.CHOOSE, Screen.CONSENT, Screen.PREFLIGHT))
         self.home_button.setVisible(screen in (Screen.CHOOSE, Screen.CONSENT, Screen.PREFLIGHT))
         self.top_bar.setVisible(screen is not Screen.SERVICE)
+        self._fit_title()
         notice = self._notice_html(ctx)
         self.notice_text.setText(notice)
         self.notice.setVisible(bool(notice))

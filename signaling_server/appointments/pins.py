@@ -15,18 +15,12 @@ import secrets
 import sqlite3
 
 from signaling_server.appointments.model import BookingRefused
+from signaling_server.db import Database, as_database
 from signaling_server.ratelimit import LoginThrottle, address_key
 
 PIN_DIGITS = 6
 _PIN = re.compile(r"^\d{6}$")
 QR_PREFIX = "MADOGUCHI-APPT:"
-
-_KEY_SCHEMA = """
-CREATE TABLE IF NOT EXISTS appointment_key (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    key BLOB NOT NULL
-);
-"""
 
 
 def new_pin() -> str:
@@ -47,10 +41,11 @@ def parse_pin(text: str) -> str:
 class PinKey:
     """The HMAC key of this database's PINs, created on first use."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        conn.executescript(_KEY_SCHEMA)
+    def __init__(self, conn: Database | sqlite3.Connection) -> None:
+        conn = as_database(conn)
         conn.execute(
-            "INSERT OR IGNORE INTO appointment_key(id, key) VALUES (1, ?)", (secrets.token_bytes(32),)
+            "INSERT INTO appointment_key(id, key) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+            (secrets.token_bytes(32),),
         )
         self._key = bytes(conn.execute("SELECT key FROM appointment_key WHERE id = 1").fetchone()[0])
 

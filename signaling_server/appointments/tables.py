@@ -1,9 +1,10 @@
-"""The appointment tables, on the Store's SQLite connection: bookings and a supervisor's slot changes.
+"""The appointment tables, on the Store's database: bookings and a supervisor's slot changes.
 
-Created here (``CREATE TABLE IF NOT EXISTS``), not in store.py. Every change that must not race — taking
-the last place of a slot, moving a booking — runs in one ``BEGIN IMMEDIATE`` transaction: SQLite then lets
-one writer at a time count and insert, so two people booking the last place at once (two requests, or two
-server processes on the same file) get exactly one booking.
+Created by migration 1 (signaling_server/db/schema.py). Every change that must not race — taking the
+last place of a slot, moving a booking — runs in one transaction under the ``appointments`` lock: one
+writer at a time counts and inserts (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock every node
+takes), so two people booking the last place at once (two requests, or two server processes on the same
+database) get exactly one booking.
 """
 
 from __future__ import annotations
@@ -21,56 +22,14 @@ from signaling_server.appointments.model import (
     BookingState,
     Channel,
 )
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS appointments (
-    booking_id TEXT PRIMARY KEY,
-    department TEXT NOT NULL,
-    procedure TEXT,
-    slot_start REAL NOT NULL,
-    slot_end REAL NOT NULL,
-    officer TEXT,
-    name TEXT NOT NULL,
-    contact TEXT NOT NULL,
-    email TEXT,
-    language TEXT NOT NULL,
-    notes TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    state TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    created_by TEXT NOT NULL,
-    checked_in_at REAL,
-    call_id TEXT,
-    reminded_at REAL,
-    pin_hash TEXT NOT NULL,
-    address TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS appointments_by_slot ON appointments(department, slot_start);
-CREATE INDEX IF NOT EXISTS appointments_by_address ON appointments(address, created_at);
-CREATE UNIQUE INDEX IF NOT EXISTS appointments_live_pin ON appointments(pin_hash)
-    WHERE state IN ('booked', 'checked_in');
-CREATE TABLE IF NOT EXISTS appointment_slots (
-    department TEXT NOT NULL,
-    slot_start REAL NOT NULL,
-    capacity INTEGER NOT NULL,
-    changed_by TEXT NOT NULL,
-    changed_at REAL NOT NULL,
-    PRIMARY KEY (department, slot_start)
-);
-CREATE TABLE IF NOT EXISTS appointment_notices (
-    booking_id TEXT NOT NULL,
-    change TEXT NOT NULL,
-    sent_at REAL NOT NULL,
-    PRIMARY KEY (booking_id, change)
-);
-"""
+from signaling_server.db import Database, IntegrityError, as_database
 
 _FIELDS = tuple(f.name for f in fields(Booking))
 _ACTIVE = tuple(s.value for s in ACTIVE_STATES)
 _LIVE_PIN = tuple(s.value for s in PIN_STATES)
 
 
-def _booking(row: sqlite3.Row) -> Booking:
+def _booking(row: Any) -> Booking:
     data: dict[str, Any] = {name: row[name] for name in _FIELDS}
     data["channel"] = Channel(data["channel"])
     data["state"] = BookingState(data["state"])
@@ -82,20 +41,14 @@ class PinTaken(Exception):
 
 
 class BookingTables:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        conn.executescript(SCHEMA)
+    def __init__(self, conn: Database | sqlite3.Connection) -> None:
+        self.conn = as_database(conn)
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
-        """One write transaction that no other writer interleaves with (BEGIN IMMEDIATE)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        """One write transaction that no other booking writer interleaves with."""
+        with self.conn.transaction(lock="appointments"):
             yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
 
     # ------------------------------------------------------------------ reads
 
@@ -183,8 +136,8 @@ class BookingTables:
             self.conn.execute(
                 f"INSERT INTO appointments({columns}) VALUES ({marks})", (*values, pin_hash, address)
             )
-        except sqlite3.IntegrityError as exc:
-            if "pin_hash" in str(exc):
+        except IntegrityError as exc:
+            if exc.mentions("pin_hash") or exc.mentions("appointments_live_pin"):
                 raise PinTaken() from None
             raise
 
@@ -206,6 +159,7 @@ class BookingTables:
 
     def record_notice(self, booking_id: str, change: str, at: float) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO appointment_notices(booking_id, change, sent_at) VALUES (?, ?, ?)",
+            "INSERT INTO appointment_notices(booking_id, change, sent_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (booking_id, change) DO NOTHING",
             (booking_id, change, at),
         )

@@ -1,6 +1,6 @@
 """Business invitations: created by staff, redeemed once by a browser, the business session they give.
 
-Pure logic over two things only: its own table on the Store's SQLite connection and an injected clock;
+Pure logic over two things only: its own table on the Store's database and an injected clock;
 every redeem returns a frozen decision (``Redeemed`` or ``RedeemRefused``) that the HTTP layer turns into
 a response, an audit entry and a throttle count. Secrets are 256-bit random (``secrets.token_urlsafe(32)``)
 and only their SHA-256 is stored, as for kiosk and session tokens; second-factor codes are stored as a
@@ -17,51 +17,18 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from remote_call import protocol as p
+from signaling_server.db import Database
 from signaling_server.store import CallRecord, Store
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS business_invitations (
-    invitation_id TEXT PRIMARY KEY,
-    secret_hash TEXT NOT NULL UNIQUE,
-    department TEXT NOT NULL,
-    company TEXT NOT NULL,
-    contact_name TEXT NOT NULL,
-    email TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    appointment_id TEXT,
-    valid_from REAL NOT NULL,
-    valid_until REAL NOT NULL,
-    valid_from_iso TEXT NOT NULL,
-    valid_until_iso TEXT NOT NULL,
-    second_factor INTEGER NOT NULL,
-    mobile INTEGER NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    emailed INTEGER NOT NULL DEFAULT 0,
-    email_error TEXT,
-    redeemed_at REAL,
-    session_hash TEXT UNIQUE,
-    revoked_at REAL,
-    revoked_by TEXT,
-    code_hash TEXT,
-    code_expires_at REAL,
-    code_tries_left INTEGER NOT NULL DEFAULT 0,
-    code_sent_at REAL
-);
-CREATE INDEX IF NOT EXISTS business_invitations_by_department
-    ON business_invitations(department, created_at);
-"""
 
 IDENTITY_PREFIX = "biz-"  # a business principal's identity: biz-<invitation id>
 CODE_RESEND_S = 60.0  # asking again within this gets no new code: a reload must not flood the inbox
@@ -183,9 +150,8 @@ _FIELDS = tuple(Invitation.__dataclass_fields__)
 class InvitationBook:
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
-        self._conn: sqlite3.Connection = store.conn
+        self._conn: Database = store.conn  # its table is made by migration 1 (signaling_server/db)
         self._clock = clock
-        self._conn.executescript(SCHEMA)
 
     # ------------------------------------------------------------------ staff
 
@@ -333,7 +299,7 @@ class InvitationBook:
 
     def _check_code(
         self,
-        row: sqlite3.Row,
+        row: Any,
         invitation: Invitation,
         code: str | None,
         now: float,
@@ -400,7 +366,7 @@ def _aware(moment: dt.datetime, timezone: dt.tzinfo) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone)
 
 
-def _invitation(row: sqlite3.Row) -> Invitation:
+def _invitation(row: Any) -> Invitation:
     values = {f: row[f] for f in _FIELDS}
     for flag in ("second_factor", "mobile", "emailed"):
         values[flag] = bool(values[flag])

@@ -38,6 +38,7 @@ from signaling_server.routing.interpreters_decisions import (
     PoolError,
     WithdrawInterpretation,
 )
+from signaling_server.routing.interpreters_snapshot import WaitingRequest
 
 S = InterpreterState
 NO_ANSWER = "no_answer"
@@ -64,6 +65,7 @@ class _Request:
     offered_to: str | None = None
     ring_until: float | None = None
     told: tuple[int, float | None] | None = None  # the last place and estimate the parties were told
+    held_until: float | None = None  # restored after a restart: not closed for want of interpreters before
 
 
 @dataclass
@@ -132,7 +134,29 @@ class InterpreterPool:
     def next_deadline(self) -> float | None:
         due = [r.ring_until for r in self._requests.values() if r.ring_until is not None]
         due += [i.wrap_until for i in self._interpreters.values() if i.wrap_until is not None]
+        due += [r.held_until for r in self._requests.values() if r.held_until is not None]
         return min(due, default=None)
+
+    def waiting(self) -> tuple[WaitingRequest, ...]:
+        """Every live request, in FIFO order, as the snapshot keeps it (a ringing one waits again)."""
+        return tuple(
+            WaitingRequest(r.call_id, r.language, r.requested_at, tuple(sorted(r.tried)))
+            for r in self._requests.values()
+        )
+
+    def status_of(self, call_id: str) -> tuple[str, str, int | None, float | None] | None:
+        """A live request's language, ``waiting`` or ``ringing``, and its place and estimate (waiting)."""
+        request = self._requests.get(call_id)
+        if request is None:
+            return None
+        if request.offered_to is not None:
+            return request.language, "ringing", None, None
+        place = 0
+        for other in self._requests.values():  # insertion order is FIFO order, as in ``_places``
+            place += other.language == request.language and other.offered_to is None
+            if other is request:
+                break
+        return request.language, "waiting", place, self._estimate(request.language, place)
 
     # ------------------------------------------------------------------ interpreters
 
@@ -208,6 +232,20 @@ class InterpreterPool:
             raise PoolError(f"call {call_id} already has an interpreter")
         self._stats_of(language).requested += 1
         self._requests[call_id] = _Request(call_id, language, self._clock())
+        return self._step([])
+
+    def restore_requests(self, requests: Iterable[WaitingRequest], hold_s: float) -> list[PoolDecision]:
+        """After a restart: the saved requests wait again in their order, with their first request time
+        and who already declined. For ``hold_s`` (the reconnect grace) a request is not closed for want of
+        interpreters: they are signing in again. Calls already waiting or served are skipped."""
+        hold_until = self._clock() + hold_s
+        for saved in sorted(requests, key=lambda r: r.requested_at):
+            if saved.call_id in self._requests or saved.call_id in self._sessions:
+                continue
+            self._stats_of(saved.language).requested += 1
+            self._requests[saved.call_id] = _Request(
+                saved.call_id, saved.language, saved.requested_at, set(saved.tried), held_until=hold_until
+            )
         return self._step([])
 
     def cancel(self, call_id: str) -> list[PoolDecision]:
@@ -372,9 +410,14 @@ class InterpreterPool:
 
     def _step(self, out: list[PoolDecision]) -> list[PoolDecision]:
         """After every event: close what can no longer be served, offer what can, tell new places."""
+        now = self._clock()
         for request in list(self._requests.values()):
             if request.offered_to is not None:
                 continue
+            if request.held_until is not None:
+                if now < request.held_until:
+                    continue  # restored: its interpreters may still be signing in again
+                request.held_until = None
             on_duty = self._on_duty(request.language)
             if not on_duty:
                 self._close(request, "no_answer" if request.tried else "unavailable", out)

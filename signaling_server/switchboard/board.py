@@ -15,11 +15,14 @@ from signaling_server.audit import AuditLog
 from signaling_server.calls import Call
 from signaling_server.routing import CheckInDesk, Decision, Router
 from signaling_server.routing.interpreters import InterpreterPool
+from signaling_server.routing.interpreters_snapshot import SNAPSHOT_KEY, InterpreterSnapshot
 from signaling_server.store import Store
 from signaling_server.switchboard.commands import Commands
 from signaling_server.switchboard.conference import Conference
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
+from signaling_server.switchboard.guests import AUDIT_ACTIONS as GUEST_AUDIT_ACTIONS
+from signaling_server.switchboard.guests import GuestRoom
 from signaling_server.switchboard.observers import Events, Listener, Monitor
 from signaling_server.switchboard.positions import PositionBatcher
 from signaling_server.switchboard.presence import Presence
@@ -64,6 +67,7 @@ AUDIT_ACTIONS = (
     "interpreter_requested",
     "interpreter_joined",
     "interpreter_left",
+    *GUEST_AUDIT_ACTIONS,  # a family member by link (signaling_server.switchboard.guests)
 )
 
 
@@ -74,6 +78,9 @@ class Switchboard:
     applied: call states move, messages are sent, records are saved. Nothing here blocks; with a fake
     clock and ``tick()`` it runs without an event loop timer.
     """
+
+    # The interpreter pool's part of the queue snapshot as last saved (replaced, never changed in place).
+    _interpreters_saved: dict[str, Any] = InterpreterSnapshot().to_json()
 
     def __init__(
         self,
@@ -101,7 +108,8 @@ class Switchboard:
         self.roster = roster = Roster()
         self._timers = timers = EdgeTimers(clock)
         directory, conference = self._third_parties(interpreters or InterpreterPool(clock=clock), timers)
-        self.events = events = Events([*listeners, conference.on_event])
+        guests = self._guest_room(directory)
+        self.events = events = Events([*listeners, conference.on_event, guests.on_event])
         positions = PositionBatcher(self.calls, roster, timers)
         self._effects = effects = Effects(
             router=router,
@@ -146,6 +154,7 @@ class Switchboard:
             monitor=monitor,
             appointments=appointments,
             conference=conference,
+            guests=guests,
         )
         self._fire = self._deadline_table(effects, presence, positions, staff)
         # Called for every message a client sends: bound once, not looked up through a method each time.
@@ -185,6 +194,18 @@ class Switchboard:
         )
         return self.directory, self.conference
 
+    def _guest_room(self, directory: Directory) -> GuestRoom:
+        """A family member by link (issue 18, docs/guests.md): the fourth party."""
+        self.guests = GuestRoom(
+            calls=self.calls,
+            roster=self.roster,
+            directory=directory,
+            audit=self.audit,
+            clock=self.clock,
+            ice_transport_policy=self.config.ice_transport_policy,
+        )
+        return self.guests
+
     # ------------------------------------------------------------------ who is connected
 
     @property
@@ -207,6 +228,8 @@ class Switchboard:
         """Register an authenticated client; its welcome, to be queued before ``resume(client)``."""
         if client.role is Role.INTERPRETER:
             return self.conference.attach(client)
+        if client.role is Role.GUEST:
+            return self.guests.attach(client)
         return self._presence.attach(client)
 
     def resume(self, client: Client) -> None:
@@ -214,11 +237,18 @@ class Switchboard:
         if client.role is Role.INTERPRETER:
             self.conference.resume(client)
             return
+        if client.role is Role.GUEST:
+            self.guests.resume(client)
+            return
         self._presence.resume(client)
+        self.conference.tell_party(client)  # where its calls' interpreter requests stand
 
     def detach(self, client: Client) -> None:
         if client.role is Role.INTERPRETER:
             self.conference.detach(client)
+            return
+        if client.role is Role.GUEST:
+            self.guests.detach(client)
             return
         self._presence.detach(client)
 
@@ -278,9 +308,10 @@ class Switchboard:
                 self._fire[type(due)](due)
             except Exception:  # one deadline failing stops no other (as event loop timers did before)
                 log.exception("%s failed", due)
-        if self._effects.queue_dirty:
+        interpreters = self.conference.snapshot()
+        if self._effects.queue_dirty or interpreters != self._interpreters_saved:
             self._effects.queue_dirty = False
-            self.store.save_queue(self.router.snapshot())
+            self._save_queue(interpreters)
 
     async def run_timers(self) -> None:
         """Sleep until the next deadline (or something new falls due sooner), then tick."""
@@ -293,6 +324,18 @@ class Switchboard:
             except Exception:  # logged; the deadlines after it still fire
                 log.exception("the switchboard's tick failed")
 
+    def stand_down(self) -> None:
+        """Stop deciding without saving anything: another node leads now (signaling_server.cluster). The
+        clients are forgotten; what the store holds is the new leader's to resume."""
+        self._closing = True
+        self._presence.shutdown()
+        self._timers.clear()
+        self._timers.wake()
+        for registry in (self.roster.kiosks, self.roster.businesses, self.roster.officers):
+            registry.clear()
+        self.roster.interpreters.clear()
+        self.roster.watchers.clear()
+
     def shutdown(self) -> None:
         """Save the queue and stop: no deadline fires any more, departing parties keep their calls."""
         if self._closing:
@@ -301,4 +344,10 @@ class Switchboard:
         self._presence.shutdown()
         self._timers.clear()
         self._timers.wake()
-        self.store.save_queue(self.router.snapshot())
+        self._save_queue(self.conference.snapshot())
+
+    def _save_queue(self, interpreters: dict[str, Any]) -> None:
+        """The one place the queue snapshot is written: the router's, with the interpreter pool's waiting
+        requests beside it (``routing.interpreters_snapshot``), so a restart loses neither."""
+        self._interpreters_saved = interpreters
+        self.store.save_queue({**self.router.snapshot(), SNAPSHOT_KEY: interpreters})

@@ -31,10 +31,12 @@ from signaling_server.routing import (
     SkillLevel,
 )
 from signaling_server.routing.interpreters_decisions import PoolError
+from signaling_server.routing.states import AWAY_REASONS
 from signaling_server.store import CallRecord, Store
 from signaling_server.switchboard.conference import Conference
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
+from signaling_server.switchboard.guests import GuestRoom
 from signaling_server.switchboard.observers import Events, Monitor
 from signaling_server.switchboard.presence import Presence
 from signaling_server.switchboard.roster import CALLERS, Client, Roster, is_caller_of
@@ -53,6 +55,7 @@ KIOSK = frozenset({Role.KIOSK})
 OFFICER = frozenset({Role.OFFICER})
 PARTIES = CALLERS | OFFICER
 INTERPRETER = frozenset({Role.INTERPRETER})  # a third party: its call messages go to the conference
+GUEST = frozenset({Role.GUEST})  # a family member by link: its call's media only (guests.py)
 MEDIA = PARTIES | INTERPRETER
 DEVICES = KIOSK | OFFICER | INTERPRETER  # what reports its health: a kiosk PC or a console, not a browser
 ANYONE = frozenset(Role)
@@ -78,8 +81,10 @@ class Commands:
         monitor: Monitor | None,
         appointments: CheckInDesk | None = None,
         conference: Conference,
+        guests: GuestRoom,
     ) -> None:
         self._conference = conference
+        self._guests = guests
         self._appointments = (
             appointments  # 予約: a kiosk checking in with a PIN (signaling_server.appointments)
         )
@@ -100,11 +105,11 @@ class Commands:
             p.SetStatus: (OFFICER | INTERPRETER, self._set_status),
             p.AcceptCall: (OFFICER, self._accept_call),
             p.DeclineCall: (OFFICER, self._decline_call),
-            p.SessionDescription: (MEDIA, self._relay),
-            p.IceCandidate: (MEDIA, self._relay),
-            p.MediaConnected: (MEDIA, self._media_connected),
-            p.RestartMedia: (MEDIA, self._restart_media),
-            p.SyncCall: (MEDIA, self._sync_call),
+            p.SessionDescription: (MEDIA | GUEST, self._relay),
+            p.IceCandidate: (MEDIA | GUEST, self._relay),
+            p.MediaConnected: (MEDIA | GUEST, self._media_connected),
+            p.RestartMedia: (MEDIA | GUEST, self._restart_media),
+            p.SyncCall: (MEDIA | GUEST, self._sync_call),
             p.EndCall: (PARTIES, self._end_call),
             p.Ping: (ANYONE, self._ping),
             p.SetShift: (OFFICER, self._set_shift),
@@ -117,6 +122,7 @@ class Commands:
             p.RateCall: (CALLERS, self._rate_call),
             p.HoldWrapUp: (OFFICER, self._hold_wrap_up),
             **conference.table,  # request/cancel an interpreter, its accept, decline and leave
+            p.LeaveCall: (INTERPRETER | GUEST, self._leave_call),
         }
 
     def handle(self, client: Client, message: p.Wire, raw: str | None = None) -> None:
@@ -310,8 +316,9 @@ class Commands:
         shift = {d: SkillLevel(skills[d]) for d in msg.departments}
         self._effects.apply(self._router.officer_offline(client.identity))
         self._effects.apply(self._router.officer_online(client.identity, shift))
-        if state.value == "away":
-            self._effects.apply(self._router.set_away(client.identity, reason or "break"))
+        if state.value == "away":  # away for unanswered rings (no_answer, the router's own): a break
+            kept = reason if reason in AWAY_REASONS else "break"
+            self._effects.apply(self._router.set_away(client.identity, kept))
 
     def _transfer_call(self, client: Client, msg: p.TransferCall, _raw: str | None) -> None:
         call = self._party_call(client, msg.call_id, msg.type)
@@ -329,7 +336,14 @@ class Commands:
 
     # ------------------------------------------------------------------ a call's media
 
+    def _leave_call(self, client: Client, msg: p.LeaveCall, raw: str | None) -> None:
+        if client.role is Role.GUEST:
+            return self._guests.leave(client, msg)
+        return self._conference.table[p.LeaveCall][1](client, msg, raw)
+
     def _relay(self, client: Client, msg: p.SessionDescription | p.IceCandidate, raw: str | None) -> None:
+        if msg.peer == "guest" or client.role is Role.GUEST:
+            return self._guests.relay(client, msg, raw)  # a pair with a family member
         if msg.peer is not None or client.role is Role.INTERPRETER:
             return self._conference.relay(client, msg, raw)  # a pair with a third party
         call = self._party_call(client, msg.call_id, msg.type)
@@ -341,11 +355,15 @@ class Commands:
             peer.send_raw(raw if raw is not None else p.encode(msg))
 
     def _media_connected(self, client: Client, msg: p.MediaConnected, _raw: str | None) -> None:
+        if msg.peer == "guest" or client.role is Role.GUEST:
+            return self._guests.media_connected(client, msg)
         if msg.peer is not None or client.role is Role.INTERPRETER:
             return self._conference.media_connected(client, msg)
         self._effects.media_connected(self._party_call(client, msg.call_id, msg.type), client.identity)
 
     def _restart_media(self, client: Client, msg: p.RestartMedia, _raw: str | None) -> None:
+        if msg.peer == "guest" or client.role is Role.GUEST:
+            return self._guests.restart_media(client, msg)
         if msg.peer is not None or client.role is Role.INTERPRETER:
             return self._conference.restart_media(client, msg)
         call = self._party_call(client, msg.call_id, msg.type)
@@ -359,6 +377,8 @@ class Commands:
     # ------------------------------------------------------------------ a call's end
 
     def _sync_call(self, client: Client, msg: p.SyncCall, _raw: str | None) -> None:
+        if client.role is Role.GUEST:
+            return self._guests.sync(client, msg)
         if client.role is Role.INTERPRETER:
             return self._conference.sync(client, msg)
         call = self._calls.get(msg.call_id)

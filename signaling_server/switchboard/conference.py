@@ -34,7 +34,9 @@ from signaling_server.routing.interpreters_decisions import (
     PoolError,
     WithdrawInterpretation,
 )
+from signaling_server.routing.interpreters_snapshot import InterpreterSnapshot
 from signaling_server.store import Store
+from signaling_server.switchboard.conference_restore import restore_waiting
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.roster import CALLERS, Client, Roster, is_caller_of
 from signaling_server.switchboard.timers import EdgeTimers
@@ -45,6 +47,7 @@ INTERPRETER = frozenset({Role.INTERPRETER})
 OFFICER = frozenset({Role.OFFICER})
 Handler = Callable[[Client, Any, "str | None"], None]
 Party = str  # a PartyId: "caller", "officer", "interpreter"
+PAIR_RESTART_DEBOUNCE_S = 3.0  # as the caller<->officer pair's: two requests within this make one restart
 
 
 @dataclass
@@ -57,6 +60,7 @@ class _Third:
     row_id: int
     officer: str | None
     offerer: dict[Party, bool] = field(default_factory=dict)  # per pair: is the interpreter the offerer
+    restarted_at: dict[Party, float] = field(default_factory=dict)  # per pair: its last media restart
 
 
 class Conference:
@@ -198,6 +202,8 @@ class Conference:
         if call.record.officer and call.state in (CallState.CONNECTING, CallState.IN_CALL):
             third.officer = call.record.officer
             self._connect(call, third, "officer", interpreter_offers=True)
+        if call.guest is not None:  # a guest in the call already: the joining interpreter offers to it
+            self._connect(call, third, "guest", interpreter_offers=True)
         self._status(d.call_id, d.language, "joined", name=name)
 
     # ------------------------------------------------------------------ the wire
@@ -250,6 +256,8 @@ class Conference:
             return self._roster.caller_of(call)
         if party == "officer":
             return self._roster.officer_of(call)
+        if party == "guest":
+            return self._roster.guests.get(call.guest or "")
         third = self._thirds.get(call.call_id)
         return self.clients.get(third.identity) if third is not None and party == "interpreter" else None
 
@@ -259,6 +267,8 @@ class Conference:
             parties.append("officer")
         if call.call_id in self._thirds:
             parties.append("interpreter")
+        if call.guest is not None:  # a family member by link (switchboard.guests)
+            parties.append("guest")
         return parties
 
     def party_of(self, client: Client, call: Call) -> Party | None:
@@ -302,6 +312,10 @@ class Conference:
         call, sender, peer = self._pair(client, msg)
         third = self._thirds[call.call_id]
         party = peer if sender == "interpreter" else sender
+        now = self._clock()
+        if now - third.restarted_at.get(party, float("-inf")) < PAIR_RESTART_DEBOUNCE_S:
+            return  # both ends found the pair dead at once (link pings): one rebuild serves both
+        third.restarted_at[party] = now
         log.info("call %s: media restart of interpreter↔%s (%s)", call.call_id, party, msg.reason)
         self._connect(call, third, party, interpreter_offers=third.offerer.get(party, True), restart=True)
 
@@ -466,6 +480,28 @@ class Conference:
                 account.username, name, row["language"], row["id"], call.record.officer
             )
             self._graces[account.username] = now + self._grace_s
+        decisions, asked = restore_waiting(self.pool, self._store.load_queue(), self._calls, self._grace_s)
+        self._asked.update(asked)
+        self.apply(decisions)  # the calls' waits for an interpreter, held while interpreters sign in again
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart must not lose, saved with the router's queue snapshot: the waiting requests."""
+        return InterpreterSnapshot(self.pool.waiting(), dict(self._asked)).to_json()
+
+    def tell_party(self, client: Client) -> None:
+        """A caller or officer (re)connected: where the interpreter of each of its calls stands."""
+        for call_id in list(client.calls):
+            found, third = self.pool.status_of(call_id), self._thirds.get(call_id)
+            extra: dict[str, Any]
+            if found is not None:
+                language, state, position, estimate = found
+                extra = {"position": position, "estimate_s": estimate} if state == "waiting" else {}
+            elif third is not None:
+                language, state, extra = third.language, "joined", {"name": third.name}
+            else:
+                continue
+            status = {"call_id": call_id, "language": language, "state": state, **extra}
+            client.send(p.InterpreterStatus.model_validate(status))
 
     # ------------------------------------------------------------------ interpreters' connections
 

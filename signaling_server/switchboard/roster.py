@@ -63,6 +63,7 @@ class Roster:
         self.businesses: dict[str, Client] = {}  # biz-<invitation id>: a business's browser
         self.officers: dict[str, Client] = {}
         self.interpreters: dict[str, Client] = {}  # third parties, run by switchboard.conference
+        self.guests: dict[str, Client] = {}  # family members by link, run by switchboard.guests
         self.watchers: set[Client] = set()  # supervisors and IT: read-only views
         # What happened to a party's calls while it was gone too long, told when it comes back.
         self.missed: dict[Party, list[p.Wire]] = {}
@@ -90,7 +91,8 @@ class Roster:
 
     def send_parties(self, call: Call, message: p.Wire) -> None:
         text = p.encode(message)
-        for client in (self.caller_of(call), self.officer_of(call)):
+        guest = self.guests.get(call.guest) if call.guest is not None else None  # it hears the call too
+        for client in (self.caller_of(call), self.officer_of(call), guest):
             if client is not None:
                 client.send_raw(text)
 

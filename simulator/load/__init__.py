@@ -18,6 +18,7 @@ kiosks and officers), ``worker`` (one worker process), ``summary`` (the figures)
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import tempfile
 import time
@@ -26,6 +27,7 @@ from typing import Any
 
 from config.schema import CounterKind
 from simulator.load.clients import fake_sdp
+from simulator.load.hygiene import check_fd_budget
 from simulator.load.options import LoadOptions
 from simulator.load.server import ServerProcess, load_config_text, raise_fd_limit
 from simulator.load.summary import RunRecord, succeeded, summarise
@@ -42,6 +44,8 @@ __all__ = [
     "succeeded",
 ]
 
+log = logging.getLogger(__name__)
+
 
 def _split(items: list, parts: int) -> list[list]:
     return [items[i::parts] for i in range(parts)]
@@ -56,6 +60,7 @@ def run_load(options: LoadOptions) -> dict[str, Any]:
     """Start the server process and the workers, place every call, and summarise (see module doc)."""
     wall_start = time.monotonic()
     fd_limit = raise_fd_limit()
+    check_fd_budget(options, fd_limit)  # before provisioning: a fleet that cannot fit is refused at once
     kiosk_ids = [f"load-kiosk-{i:05d}" for i in range(options.kiosks)]
     officer_names = [f"load-officer-{i:04d}" for i in range(options.officers)]
     with tempfile.TemporaryDirectory(prefix="madoguchi-load-") as tmp:
@@ -87,6 +92,7 @@ class _Run:
         self.procs: list[Any] = []
         self.failed: dict[int, dict] = {}
         self.record = RunRecord()
+        self.interrupted = False  # SIGINT / SIGTERM: stop the workers and the server without waiting long
 
     def execute(self) -> None:
         record, server, options = self.record, self.server, self.options
@@ -94,6 +100,7 @@ class _Run:
             server.start()
             self._start_workers()
             self._collect("ready", record.ready, options.ready_timeout_s)
+            log.info("load: %d workers connected their clients; placing the calls", len(record.ready))
             record.health = server.health()
             record.rss_connected = server.rss_mb()
             record.cpu_before_calls = server.cpu_s()
@@ -104,8 +111,21 @@ class _Run:
             record.cpu_after_calls = server.cpu_s()
         except Exception as exc:
             record.errors.append(f"load: {type(exc).__name__}: {exc}")
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
         finally:
+            self._finish_even_if_interrupted()
+
+    def _finish_even_if_interrupted(self) -> None:
+        """``_finish``; after SIGINT/SIGTERM an error while stopping is logged, not raised: it would replace
+        the interruption, and the simulator would exit 1 with a traceback instead of 130/143."""
+        try:
             self._finish()
+        except Exception:
+            if not self.interrupted:
+                raise
+            log.exception("load: an error while stopping after the interruption")
 
     def _start_workers(self) -> None:
         limits = self.server.config.server  # stay well inside the server's per-connection rate limit
@@ -166,7 +186,7 @@ class _Run:
         self.start_calls.set()
         self.stop.set()
         results = self.record.results
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + (5 if self.interrupted else 60)
         while len(results) < len(self.procs) and time.monotonic() < deadline:
             try:
                 tag, index, payload = self.report.get(timeout=1.0)
@@ -177,9 +197,10 @@ class _Run:
             if tag == "result":
                 results[index] = payload
         for proc in self.procs:
-            proc.join(10)
+            proc.join(2 if self.interrupted else 10)
             if proc.is_alive():
                 proc.kill()
+                proc.join()
         code = self.server.stop()
         if code not in (0, None, -15):
             self.record.errors.append(f"server exited with code {code}: {self.server.log_tail(500)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import resource
 import socket
@@ -145,9 +146,13 @@ class ServerProcess:
     def start(self, timeout_s: float = 30.0) -> None:
         log = open(self.log_file, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
+        # Through the hygiene launcher: its own process group, killed by the kernel if the simulator dies.
         self.proc = subprocess.Popen(
             [
                 sys.executable,
+                "-m",
+                "simulator.load.hygiene",
+                str(os.getpid()),
                 "-m",
                 "signaling_server.cli",
                 "--config",
@@ -162,6 +167,8 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
+            env=self._environment(),
+            process_group=0,
         )
         self.ps = psutil.Process(self.proc.pid)
         self._sampler = threading.Thread(target=self._sample, args=(self.ps,), name="server-rss", daemon=True)
@@ -175,6 +182,16 @@ class ServerProcess:
                 return
             time.sleep(0.05)  # polling a child process's port, not test synchronisation
         raise RuntimeError(f"the server did not answer /healthz within {timeout_s:.0f} s: {self.log_tail()}")
+
+    def _environment(self) -> dict[str, str]:
+        """The connection guard's caps opened for the fleet: every client comes from 127.0.0.1, and the
+        descriptor budget (simulator.load.hygiene) was checked up front."""
+        clients = len(self.kiosk_ids) + len(self.officer_names)
+        return {
+            **os.environ,
+            "MADOGUCHI_MAX_CONNECTIONS_PER_ADDRESS": "0",
+            "MADOGUCHI_MAX_CONNECTIONS": str(clients + 64),
+        }
 
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.http}/healthz", timeout=5) as response:

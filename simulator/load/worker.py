@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -13,6 +14,7 @@ import aiohttp
 
 from remote_call import protocol as p
 from simulator.load.clients import Kiosk, KioskCall, Officer, WorkerStats, handshake
+from simulator.load.hygiene import die_with_parent, own_process_group
 from simulator.load.options import LoadOptions
 from simulator.load.server import raise_fd_limit
 
@@ -201,4 +203,8 @@ class Worker:
 
 
 def worker_main(assignment: WorkerAssignment, report, start_calls, stop) -> None:
+    parent = multiprocessing.parent_process()
+    own_process_group()  # the simulator stops its workers itself, in order
+    if parent is not None and parent.pid is not None:
+        die_with_parent(parent.pid)  # and the kernel kills them if the simulator dies first
     asyncio.run(Worker(assignment, report, start_calls, stop).run())

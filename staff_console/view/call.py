@@ -28,6 +28,7 @@ from staff_console.controller import ConsoleController
 from staff_console.directory import OUTCOMES
 from staff_console.i18n import Messages
 from staff_console.view import fmt
+from staff_console.view.guests import GuestTab
 from staff_console.view.interpreter import InterpreterTab
 from staff_console.view.phrases import PhrasePicker, SlipPhrases
 from staff_console.view.video import VideoView
@@ -175,6 +176,8 @@ class CallPage(QWidget):
         self.tabs.addTab(self.writing, t("call.tab_writing"))
         self.interpreter = InterpreterTab(t, self)  # 通訳を依頼; the interpreter's video
         self.tabs.addTab(self.interpreter, t("call.tab_interpreter"))
+        self.guests = GuestTab(t, self)  # ご家族を招待: a link for a family member to join
+        self.tabs.addTab(self.guests, t("call.tab_guest"))
         self._writing_opened_for: str | None = None  # the call whose 聴覚 flag opened the 筆談 tab
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
@@ -425,6 +428,7 @@ class CallPage(QWidget):
         self.tabs.setCurrentIndex(0)
         self.writing.reset()
         self.interpreter.reset()
+        self.guests.reset()
         self.stage.remote.set_source(None)
         self.stage.remote.set_placeholder(self.t("call.connecting_video"))
         self.set_screen_share(False, None)
@@ -482,6 +486,7 @@ class CallPage(QWidget):
         self.phrases.refresh(c, departments)
         self.slip_phrases.name_of = c.desk.name_of
         self.interpreter.refresh(c)
+        self.guests.refresh(c)
         hearing = offer is not None and "hearing" in offer.caller.accessibility
         if hearing and self._writing_opened_for != c.call_id:
             self._writing_opened_for = c.call_id

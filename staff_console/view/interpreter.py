@@ -22,11 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from remote_call import protocol as p
-from remote_call.signaling_client import SignalingRefused
+from remote_call.signaling_client import ServerUrls, SignalingRefused
 from remote_call.wire import INTERPRETER_LANGUAGES
 from staff_console.controller import ConsoleController
 from staff_console.i18n import Messages
 from staff_console.interpreter import InterpreterController
+from staff_console.view.interpreter_desk import InterpreterDeskPanel
 from staff_console.view.sign_in import SignInPage
 from staff_console.view.video import VideoView
 
@@ -134,9 +135,11 @@ class InterpreterWindow(QMainWindow):
         answer.addWidget(self.offer, 1)
         answer.addWidget(self.accept)
         answer.addWidget(self.decline)
+        self.desk = InterpreterDeskPanel(t, controller.desk, self)  # the chat and what is shown
         videos = QHBoxLayout()
         videos.addWidget(self.resident, 1)
         videos.addWidget(self.officer, 1)
+        videos.addWidget(self.desk, 1)
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.addLayout(top)
@@ -183,6 +186,7 @@ class InterpreterWindow(QMainWindow):
         self.leave.setEnabled(c.in_call)
         self.available.setEnabled(not c.in_call and c.state != "available")
         self.away.setEnabled(not c.in_call and c.state != "away")
+        self.desk.refresh(c.in_call)
         for view, party in ((self.resident, "caller"), (self.officer, "officer")):
             session = c.conference.session(party)  # type: ignore[arg-type]
             source = session.remote_video if session is not None else None
@@ -202,7 +206,9 @@ class InterpreterSignIn(QMainWindow):
 
     closed = Signal()
 
-    def __init__(self, t: Messages, server: str, media: Any, ssl_context: Any = None, username: str = ""):
+    def __init__(
+        self, t: Messages, server: ServerUrls, media: Any, ssl_context: Any = None, username: str = ""
+    ):
         super().__init__()
         self.t, self._server, self._media, self._ssl = t, server, media, ssl_context
         self.setWindowTitle(t("interpreter.window_title"))
@@ -253,7 +259,7 @@ class InterpreterSignIn(QMainWindow):
 
 
 async def run_interpreter(
-    server: str, username: str, password: str | None, media: Any, t: Messages, ssl_context: Any = None
+    server: ServerUrls, username: str, password: str | None, media: Any, t: Messages, ssl_context: Any = None
 ) -> int:
     """``madoguchi-console --role interpreter``: sign in (with --password-file, else on the sign-in page),
     show the window until it is closed."""

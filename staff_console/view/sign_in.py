@@ -14,21 +14,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from remote_call.signaling_client import ServerUrls
 from staff_console.i18n import Messages
 
 
 class SignInPage(QWidget):
     submitted = Signal(str, str, str)  # username, password, role
 
-    def __init__(self, t: Messages, server_url: str, username: str = "", parent: QWidget | None = None):
+    def __init__(
+        self, t: Messages, server_url: ServerUrls, username: str = "", parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.t = t
         box = QFrame(self)
         box.setMaximumWidth(460)
         title = QLabel(t("signin.title"), box)
         title.setObjectName("title")
-        self.server = QLabel(t("signin.server", url=server_url), box)
+        self.server = QLabel(
+            t("signin.server", url=server_url if isinstance(server_url, str) else ", ".join(server_url)), box
+        )
         self.server.setObjectName("muted")
+        self.server.setWordWrap(True)  # several nodes' URLs: one line each when they do not fit together
         self.username = QLineEdit(username, box)
         self.username.setObjectName("username")
         self.password = QLineEdit(box)

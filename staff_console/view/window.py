@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from remote_call.incall import MAX_DOCUMENT_BYTES, PhraseRef
-from remote_call.signaling_client import SignalingRefused
+from remote_call.signaling_client import ServerUrls, SignalingRefused
 from staff_console.controller import ConsoleController
 from staff_console.desk import ReceivedDocument
 from staff_console.directory import Directory
@@ -58,7 +58,7 @@ class ConsoleWindow(QMainWindow):
         self,
         t: Messages,
         *,
-        server_url: str,
+        server_url: ServerUrls,
         directory: Directory,
         make_controller: ControllerFactory | None = None,
         username: str = "",
@@ -152,6 +152,9 @@ class ConsoleWindow(QMainWindow):
         self.wrap_up.writing.connect(lambda: self._act(lambda c: c.write_outcome()))
         call.interpreter.requested.connect(lambda lang: self._act(lambda c: c.interpreter.request(lang)))
         call.interpreter.cancelled.connect(lambda: self._act(lambda c: c.interpreter.cancel()))
+        call.guests.create_clicked.connect(
+            lambda e: self._act(lambda c: call.guests.show_link(c.guests.create(email=e)))
+        )
 
     def _act(self, action: Callable[[ConsoleController], Any]) -> None:
         if self.controller is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 import threading
 
 import pytest
@@ -13,10 +12,26 @@ import pytest
 from signaling_server.appointments import BookingRefused, BookingState
 from signaling_server.appointments.model import Channel
 from signaling_server.appointments.service import PUBLIC
+from signaling_server.db import open_database
+from tests.db import dump
 
 from .conftest import WEDNESDAY, at, request
 
 THURSDAY = WEDNESDAY + dt.timedelta(days=1)
+
+
+@pytest.fixture
+def db(database_target: str) -> str:
+    """Every test here runs on both engines: a SQLite file and a PostgreSQL database."""
+    return database_target
+
+
+def everything_stored(db: str) -> str:
+    database = open_database(db)
+    try:
+        return dump.everything_stored(database)
+    finally:
+        database.close()
 
 
 def refusal(call) -> str:
@@ -42,7 +57,7 @@ def test_a_booking_gets_a_six_digit_pin_kept_only_as_an_hmac(service, db):
     assert len(booked.pin) == 6 and booked.pin.isdigit()
     assert booked.qr_payload == f"MADOGUCHI-APPT:{booked.pin}"
     assert booked.booking.state is BookingState.BOOKED and booked.booking.channel is Channel.WEB
-    dump = "\n".join(sqlite3.connect(db).iterdump())
+    dump = everything_stored(db)
     assert booked.pin not in dump and "盛岡 花子" in dump
     assert service.lookup(booked.pin, address="192.0.2.1").booking_id == booked.booking.booking_id
     assert service.slots("kosodate", WEDNESDAY)[2].free == 0

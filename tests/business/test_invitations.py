@@ -15,6 +15,7 @@ import pytest
 
 from signaling_server.business.invitations import InvitationBook, InvitationRequest
 from signaling_server.business.pages import WEB_DIR
+from tests.db.dump import everything_stored
 
 from .conftest import post_json, sign_in
 
@@ -84,7 +85,7 @@ async def test_an_officer_creates_an_invitation_and_the_link_arrives_by_mail(mak
         text = mail.get_content()
         assert created["link"] in text and "建築指導課" in text and "Building Guidance Division" in text
         # Only the SHA-256 is kept: the secret is nowhere in the database, the audit log included.
-        dump = "\n".join(server.store.conn.iterdump())
+        dump = everything_stored(server.store.db)
         assert secret not in dump and created["invitation_id"] in dump
         actions = [e.action for e in server.switchboard.audit.entries()]
         assert "business_invitation_created" in actions
@@ -209,7 +210,7 @@ async def test_forged_and_revoked_links_are_refused_and_audited_without_the_secr
         refused = [e for e in server.switchboard.audit.entries() if e.action == "business_link_refused"]
         assert [e.details["reason"] for e in refused] == ["invalid", "revoked"]
         assert all(e.details["remote"] == "127.0.0.1" for e in refused)
-        dump = "\n".join(server.store.conn.iterdump())
+        dump = everything_stored(server.store.db)
         assert secret_of(created) not in dump and forged not in dump
 
 

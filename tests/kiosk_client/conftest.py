@@ -169,9 +169,10 @@ async def demo(qtbot, clock):
 
     controller = demo_controller(load_config(), timers=clock)
     window = KioskWindow(controller)
-    qtbot.addWidget(window)
+    # Shut down when pytest-qt closes it (before this fixture's teardown): the deleteLater that follows may be
+    # processed by the loop before the teardown runs, and the window would be gone by then.
+    qtbot.addWidget(window, before_close_func=KioskWindow.shutdown)
     window.show()
     await settle(window)
     yield controller, window
-    window.shutdown()
     await controller.stop()

@@ -13,6 +13,7 @@ from kiosk_client.peripherals import ScannedPage
 from kiosk_client.resident import ScanTask
 from kiosk_client.scanning import Scanning, scan_name
 from remote_call import incall as ic
+from remote_call.documents import send_document
 
 
 class FakeChannel:
@@ -51,7 +52,7 @@ async def test_the_offer_names_the_scan_by_its_mime_type(mime: str, name: str):
     opened = asyncio.Event()
     opened.set()
     session = SimpleNamespace(documents_open=opened, documents=FakeChannel(on_frame))
-    desk = SimpleNamespace(session=session)
+    desk = SimpleNamespace(session=session, send_document=lambda s, o, d: send_document(s.documents, o, d))
     scanning = Scanning(desk, None, None, None, None, None)  # type: ignore[arg-type]
     page = ScannedPage(data=b"\xff\xd8 page bytes", mime=mime, width=100, height=140, dpi=200)
     verdict = await scanning._send(ScanTask("req-1", ""), page)

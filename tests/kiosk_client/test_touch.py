@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QPushButton, QScroller, QVBoxLayout, QWidget
 
+from kiosk_client.view.paging import PagedScroll
 from kiosk_client.view.theme import Theme
-from kiosk_client.view.widgets import PagedScroll
 
 
 def _list(qtbot, rows: int = 40) -> tuple[PagedScroll, list[QPushButton], list[int]]:
@@ -24,7 +24,7 @@ def _list(qtbot, rows: int = 40) -> tuple[PagedScroll, list[QPushButton], list[i
     paged = PagedScroll("tiles", content)
     theme = Theme.make(high_contrast=False, large_text=False, min_touch_px=61, screen_height_px=1080)
     paged.setStyleSheet(theme.stylesheet())
-    paged.set_labels("前のページ", "次のページ", lambda page, pages: f"{page}／{pages}ページ")
+    paged.set_labels("前へ", "次へ", lambda page, pages: f"{page}／{pages}ページ")
     qtbot.addWidget(paged)
     paged.resize(600, 700)
     paged.show()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from signaling_server.alerts import AlertManager, AlertRules, paper_condition
 
 
 @pytest.fixture
-def conn() -> sqlite3.Connection:
-    return sqlite3.connect(":memory:", isolation_level=None)
+def conn(engine_db):
+    """The alerts table on each engine (SQLite and PostgreSQL)."""
+    return engine_db
 
 
 def quality(

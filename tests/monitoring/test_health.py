@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from remote_call import protocol as p
@@ -13,8 +11,9 @@ from .conftest import heartbeat
 
 
 @pytest.fixture
-def conn() -> sqlite3.Connection:
-    return sqlite3.connect(":memory:", isolation_level=None)
+def conn(engine_db):
+    """The registry's tables on each engine (SQLite and PostgreSQL)."""
+    return engine_db
 
 
 def test_offline_after_the_missed_beats_and_device_since(conn):

@@ -9,6 +9,7 @@ from typing import Any
 from hardware.simulated import SimulatedMedia
 from remote_call import protocol as p
 from remote_call.events import EventHub
+from remote_call.link_watch import LinkWatch
 from remote_call.party import CallParty
 from remote_call.session import CallSession
 
@@ -86,6 +87,7 @@ async def test_each_link_ping_is_answered_exactly_once():
 class RecordingSession:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.control_handlers: list[Any] = []
 
     def send_control(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
@@ -95,10 +97,16 @@ def test_a_ping_on_a_session_let_go_of_is_not_answered():
     async def send(message: p.Wire) -> None:
         raise AssertionError(f"nothing goes to the server here: {message}")
 
-    party = CallParty(send, SimulatedMedia("k", 16, 16, 1, 440), EventHub())
+    async def lost() -> None:
+        raise AssertionError("no dead link here")
+
     current, old = RecordingSession(), RecordingSession()
-    party.session = current  # type: ignore[assignment]
-    party._on_control(old, {"type": "link_ping", "seq": 1, "sent_ms": 1.0})  # type: ignore[arg-type]
-    assert old.sent == [] and current.sent == []
-    party._on_control(current, {"type": "link_ping", "seq": 1, "sent_ms": 1.0})  # type: ignore[arg-type]
+    let_go = LinkWatch(old, lost)  # type: ignore[arg-type]
+    LinkWatch(current, lost)  # type: ignore[arg-type]
+    let_go.stop()  # as CallParty.hang_up and Conference._close_link do for the session they let go of
+    ping = {"type": "link_ping", "seq": 1, "sent_ms": 1.0}
+    for session in (old, current):
+        for handler in session.control_handlers:
+            handler(ping)
+    assert old.sent == []
     assert current.sent == [{"type": "link_pong", "seq": 1, "sent_ms": 1.0}]

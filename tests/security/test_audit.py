@@ -26,6 +26,7 @@ from signaling_server.audit import (
     verify_cli,
     verify_rows,
 )
+from signaling_server.db import IntegrityError
 
 
 def _filled(path: Path, n: int = 6) -> AuditLog:
@@ -81,12 +82,11 @@ def test_hash_matches_an_independent_computation(tmp_path: Path) -> None:
 def test_triggers_refuse_update_and_delete(tmp_path: Path) -> None:
     log = _filled(tmp_path / "t.sqlite3")
     conn = log.connection
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         conn.execute("UPDATE audit_log SET target = 'x' WHERE seq = 2")
-    conn.rollback()
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    assert not conn.in_transaction  # the refused statement left nothing open
+    with pytest.raises(IntegrityError, match="append-only"):
         conn.execute("DELETE FROM audit_log WHERE seq = 6")
-    conn.rollback()
     assert log.verify().ok
 
 

@@ -45,8 +45,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def auth(password_hash: str, clock: Clock) -> Authenticator:
-    store = Store(":memory:")
+def auth(password_hash: str, clock: Clock, database_target: str) -> Authenticator:
+    store = Store(database_target)  # on SQLite and on PostgreSQL
     store.add_officer("hanako", "盛岡 花子", "officer", password_hash, {"kosodate": "primary"})
     store.add_officer("sato", "佐藤", "supervisor", password_hash, {})
     return Authenticator(store, session_ttl_s=TTL, clock=clock)

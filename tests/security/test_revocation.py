@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WITHIN_S = CHECK_EVERY_S + 3.0  # one check period, and slack for a loaded machine
 
 
-async def admin(db: Path, *args: str, stdin: str | None = None) -> str:
+async def admin(db: Path | str, *args: str, stdin: str | None = None) -> str:
     """``madoguchi-admin`` in its own process, as IT staff run it on the server host."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -60,8 +60,8 @@ async def rest_status(server, token: str) -> int:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "madoguchi.sqlite3"  # conftest's make_server keeps its database there
+def db(server) -> str:
+    return server.store.path  # the server's database: its SQLite file, or its PostgreSQL URL
 
 
 async def test_a_revoked_or_reissued_kiosk_token_ends_the_kiosks_connection(server, db):

@@ -126,7 +126,7 @@ async def test_failed_sign_ins_are_summarised_per_address_in_the_audit_log(make_
         flood = [hello_from(server, session_hello(secrets.token_urlsafe(32)), "127.0.0.5") for _ in range(40)]
         flood += [hello_from(server, password_hello("hanako", "wrong-1"), "127.0.0.6") for _ in range(7)]
         await asyncio.gather(*flood)
-    log = AuditLog(tmp_path / "madoguchi.sqlite3")
+    log = AuditLog(server.store.path)  # the server's database, reopened (a file, or a PostgreSQL URL)
     failures = log.entries(action="sign_in_failed")
     assert {(e.actor, e.details["count"]) for e in failures} == {("127.0.0.5", 40), ("127.0.0.6", 7)}
     by_actor = {e.actor: e.details for e in failures}

@@ -65,3 +65,88 @@ def test_a_stay_in_a_call_that_did_not_survive_is_closed(harness) -> None:
     board = harness.restart()
     assert board.interpreters.session_of(call_id) is None
     assert harness.store.call_parties(call_id)[0]["left_at"] is not None
+
+
+def waiting_for_maria(harness):
+    """A call whose interpreter request rings maria when the server dies (saved at the tick after)."""
+    harness.store.add_officer("maria", "Maria", "interpreter", "x", {"tl": "primary"})
+    _k, _k_inbox, o, o_inbox, call_id = harness.call_in_progress()
+    _i, i_inbox = harness.connect(maria())
+    harness.send(o, p.RequestInterpreter(call_id=call_id, language="tl"))
+    assert i_inbox.only(p.InterpretationOffer)[-1].call_id == call_id
+    assert o_inbox.only(p.InterpreterStatus)[-1].state == "ringing"
+    harness.board.tick()  # the snapshot is saved at the tick after the change
+    return call_id
+
+
+def test_a_waiting_interpreter_request_survives_a_restart_and_is_offered_again(harness) -> None:
+    call_id = waiting_for_maria(harness)
+    board = harness.restart()
+    assert board.interpreters.request_of(call_id) == ("tl", None)  # waits again: the ring died with it
+    _k, k_inbox = harness.connect(kiosk())
+    _o, o_inbox = harness.connect(officer())
+    told = o_inbox.only(p.InterpreterStatus)[-1]  # the officer learns where its request stands
+    assert (told.call_id, told.state, told.language, told.position) == (call_id, "waiting", "tl", 1)
+    assert k_inbox.only(p.InterpreterStatus)[-1].state == "waiting"
+    harness.advance(harness.config.server.reconnect_grace_s / 2)
+    assert board.interpreters.request_of(call_id) is not None  # held while interpreters sign in again
+    i, i_inbox = harness.connect(maria())
+    assert i_inbox.only(p.InterpretationOffer)[-1].call_id == call_id
+    assert o_inbox.only(p.InterpreterStatus)[-1].state == "ringing"
+    harness.send(i, p.AcceptInterpretation(call_id=call_id))
+    assert [m.peer for m in i_inbox.only(p.CallConnecting)] == ["caller", "officer"]
+    assert o_inbox.only(p.InterpreterStatus)[-1].state == "joined"
+    assert harness.store.call_parties(call_id)[0]["language"] == "tl"
+
+
+def test_a_restored_request_nobody_can_serve_is_closed_after_the_grace(harness) -> None:
+    call_id = waiting_for_maria(harness)
+    board = harness.restart()
+    _k, k_inbox = harness.connect(kiosk())
+    _o, o_inbox = harness.connect(officer())
+    harness.advance(harness.config.server.reconnect_grace_s + 1)
+    assert board.interpreters.request_of(call_id) is None
+    assert o_inbox.only(p.InterpreterStatus)[-1].state == "unavailable"
+    assert k_inbox.only(p.InterpreterStatus)[-1].state == "unavailable"
+    assert board.calls[call_id].state is p.CallState.IN_CALL  # the call goes on
+
+
+def test_a_request_whose_call_ended_before_the_crash_is_dropped(harness) -> None:
+    call_id = waiting_for_maria(harness)
+    record = harness.store.call(call_id)
+    record.state, record.end_reason, record.ended_at = "ended", "completed", harness.clock()
+    harness.store.save_call(record)
+    board = harness.restart()
+    assert board.interpreters.request_of(call_id) is None
+    assert board.interpreters.stats()["languages"] == {}
+
+
+def test_the_language_a_kiosk_asked_for_survives_a_restart_while_it_queues(harness) -> None:
+    harness.store.add_officer("maria", "Maria", "interpreter", "x", {"tl": "primary"})
+    k, _k_inbox = harness.connect(kiosk())
+    harness.send(k, p.RequestCall(department="kosodate", interpreter_language="tl"))
+    call_id = next(iter(harness.board.calls))
+    harness.board.tick()
+    harness.restart()
+    harness.connect(kiosk())
+    _i, i_inbox = harness.connect(maria())
+    o, o_inbox = harness.connect(officer())
+    harness.send(o, p.AcceptCall(call_id=o_inbox.only(p.CallOffer)[-1].call_id))
+    assert i_inbox.only(p.InterpretationOffer)[-1].call_id == call_id  # requested at the answer
+
+
+def test_an_unreadable_interpreter_snapshot_drops_the_requests_only(harness) -> None:
+    call_id = waiting_for_maria(harness)
+    saved = harness.store.load_queue()
+    harness.store.save_queue({**saved, "interpreters": {"requests": [{"language": "tl"}]}})
+    board = harness.restart()
+    assert board.interpreters.request_of(call_id) is None
+    assert board.calls[call_id].state is p.CallState.IN_CALL
+
+
+def test_the_snapshot_is_saved_only_when_the_requests_changed(harness) -> None:
+    harness.board.tick()
+    assert harness.store.load_queue() is None  # nothing waits: nothing written
+    call_id = waiting_for_maria(harness)
+    saved = harness.store.load_queue()["interpreters"]["requests"]
+    assert [(r["call_id"], r["language"]) for r in saved] == [(call_id, "tl")]

@@ -80,6 +80,12 @@ ROUTES = {
     "GET /b": "public",
     "GET /b/": "public",
     "GET /b/{name}": "public",
+    # A family member joining a call by the officer's link (docs/guests.md): the call's officer makes it.
+    "POST /api/calls/{call_id}/guest-links": "bearer session: officer [own records] (same origin)",
+    "POST /api/guests/redeem": "public (same origin)",
+    "GET /g": "public",
+    "GET /g/": "public",
+    "GET /g/{name}": "public",
     # Appointments (docs/appointments.md): the public booking page and its API, the staff API.
     "GET /booking": "public",
     "GET /booking/static/{name}": "public",

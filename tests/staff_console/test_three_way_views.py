@@ -15,7 +15,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QWidget
 
 from devtools.headless import PASSWORD, TIMEOUT, kiosk_media
@@ -68,6 +69,20 @@ async def frames_drawn(views, hubs, count: int = 3) -> None:
                 unsubscribe()
         if loop.time() > deadline:
             raise AssertionError(f"frames drawn: {[v.frames_drawn for v in views]}")
+
+
+def sample_png() -> bytes:
+    image = QImage(120, 80, QImage.Format.Format_RGB32)
+    image.fill(QColor(40, 110, 190))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert image.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+def chat_texts(console) -> list[str]:
+    return [console.call.chat.item(i).text() for i in range(console.call.chat.count())]
 
 
 def shoot(widget: QWidget, name: str, tmp_path: Path) -> Path:
@@ -138,7 +153,25 @@ async def test_sign_language_and_spoken_interpreter_layouts(make_window, qtbot, 
         await frames_drawn([console.call.interpreter.video], hubs)
         assert "日本手話" in console.call.interpreter.status.text()
         shoot(console, "console-officer-sign-language", tmp_path)
+
+        # The conversation and what is shown reach the interpreter's window; its typed line reaches both.
+        kiosk.send_reply("reply.yes")
+        await c.desk.send_chat("お名前の漢字を確認します")
+        await c.desk.show_document(sample_png(), name="記入例.png", width=120, height=80)
+        panel = interpreter_window.desk
+        await until(hubs, lambda: len(interpreter.desk.chat) == 2 and len(interpreter.desk.documents) == 1)
+        panel.entry.setText("佐々木 美和（ささき みわ）")
+        press(qtbot, panel.send)
+        await until(hubs, lambda: any(line.sender == "interpreter" for line in kiosk.resident.chat))
+        await helpers.until(console, lambda: "通訳者: 佐々木 美和（ささき みわ）" in chat_texts(console))
+        interpreter_window.refresh()
+        assert panel.chat.count() == 3 and panel.documents.count() == 1
+        assert panel.documents.item(0).text() == "職員が表示: 記入例.png"
+        assert not panel.preview.pixmap().isNull()  # the shown image, previewed
+        kiosk_window.refresh()
+        assert "つうやくの　ひと：佐々木 美和" in kiosk_window.screens["in_call"].chat.text()  # ja-easy
         shoot(interpreter_window, "interpreter-window", tmp_path)
+        shoot(kiosk_window, "kiosk-interpreter-chat", tmp_path)
 
         # The interpreter leaves; the call goes on; the officer asks for a Nepali interpreter.
         press(qtbot, interpreter_window.leave)

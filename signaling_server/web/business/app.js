@@ -470,6 +470,7 @@ globalThis.madoguchi = {
   screen: () => state.screen,
   linkRttMs: () => state.connection?.linkRttMs ?? null, // set once the officer answered a link ping
   welcomes: () => state.welcomes,
+  writing: () => view.writing.snapshot(), // 筆談: open, the officer's live text, the strokes' sizes
   stats: async () => ({
     ...(state.connection ? await state.connection.stats() : {}),
     paintedFrames: view.remoteFrames,

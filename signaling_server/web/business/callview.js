@@ -1,10 +1,12 @@
-// The call screen: remote and self video, mute / camera / screen share / upload / end, chat, and the
-// documents the officer shows. It talks to whatever CallConnection is current (a media restart replaces it).
+// The call screen: remote and self video, mute / camera / screen share / upload / end, chat, the
+// documents the officer shows, and the written conversation (筆談, writing.js). It talks to whatever
+// CallConnection is current (a media restart replaces it).
 
 import { checkFile, DocumentReceiver, newDocId, sendDocument, sha256Hex } from "./documents.js";
 import { canShareScreen } from "./devicecheck.js";
 import { hasKey, t } from "./i18n.js";
 import { $, el, setText, show } from "./ui.js";
+import { WritingPanel } from "./writing.js";
 
 const VERDICT_TIMEOUT_MS = 120_000; // a 40 MiB check at the console takes well under this
 
@@ -29,6 +31,7 @@ export class CallView {
     this.receiver = new DocumentReceiver((offer, bytes, detail) => this.shown(offer, bytes, detail));
     this.remoteStream = new MediaStream();
     this.remoteFrames = 0;
+    this.writing = new WritingPanel({ connection, line: (who, text) => this.chatLine(who, text) }); // 筆談
     this.bind();
   }
 
@@ -146,6 +149,7 @@ export class CallView {
     set("btn-share", Boolean(this.screenTrack), "call.stopShare", "call.share");
     show("call-sharing", Boolean(this.screenTrack));
     this.renderUpload();
+    this.writing.label();
   }
 
   // ------------------------------------------------------------------ chat
@@ -178,6 +182,7 @@ export class CallView {
 
   /** In-call messages from the officer (link pings are answered by the connection itself). */
   control(message) {
+    if (this.writing.control(message)) return; // text_draft, ink_stroke, ink_clear: the 筆談 panel
     if (message.type === "chat" && message.sender === "officer" && typeof message.text === "string") {
       this.chatLine("officer", message.text);
     } else if (message.type === "document_received" && this.upload?.docId === message.doc_id) {
@@ -304,6 +309,7 @@ export class CallView {
   /** The call is over: drop what it left behind (documents, chat, shares). */
   reset() {
     this.stopShare();
+    this.writing.reset();
     this.receiver.discardAll();
     this.urls.forEach((url) => URL.revokeObjectURL(url));
     this.urls = [];

@@ -92,6 +92,17 @@ const CATALOG = {
     "call.endConfirm": "通話を終了しますか？",
     "call.officer": (name) => `担当: ${name}`,
     "call.connecting": "映像を接続しています…",
+    "writing.open": "文字で話す（筆談）",
+    "writing.close": "筆談を閉じる",
+    "writing.title": "文字で話す（筆談）",
+    "writing.officerLive": "担当者が書いている文字",
+    "writing.officerIdle": "担当者が文字を入力すると、ここに表示されます。",
+    "writing.pad": "手書きの欄（担当者の字は青）",
+    "writing.clear": "手書きを消す",
+    "writing.inputLabel": "あなたの文字（入力中の文字も担当者に見えます）",
+    "writing.placeholder": "ここに入力してください",
+    "writing.send": "送る",
+    "writing.full": "手書きの欄がいっぱいです。「手書きを消す」を押してください。",
     "chat.title": "チャット",
     "chat.label": "メッセージ",
     "chat.placeholder": "メッセージを入力",
@@ -225,6 +236,17 @@ const CATALOG = {
     "call.endConfirm": "End the call?",
     "call.officer": (name) => `Officer: ${name}`,
     "call.connecting": "Connecting video…",
+    "writing.open": "Talk in writing",
+    "writing.close": "Close writing",
+    "writing.title": "Talk in writing",
+    "writing.officerLive": "What the officer is writing",
+    "writing.officerIdle": "The officer's text appears here as it is typed.",
+    "writing.pad": "Handwriting pad (the officer's strokes in blue)",
+    "writing.clear": "Clear the pad",
+    "writing.inputLabel": "Your text (the officer sees it as you type)",
+    "writing.placeholder": "Type here",
+    "writing.send": "Send",
+    "writing.full": "The pad is full. Press \"Clear the pad\".",
     "chat.title": "Chat",
     "chat.label": "Message",
     "chat.placeholder": "Type a message",
@@ -322,11 +344,15 @@ export function hasKey(key) {
   return key in CATALOG.ja;
 }
 
-/** Fill every static [data-i18n] element (and [data-i18n-placeholder]) from the catalog. */
+/** Fill every static [data-i18n] element (and [data-i18n-placeholder], [data-i18n-aria-label]) from the
+ * catalog. */
 export function translatePage(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const node of root.querySelectorAll("[data-i18n-placeholder]")) {
     node.placeholder = t(node.dataset.i18nPlaceholder);
+  }
+  for (const node of root.querySelectorAll("[data-i18n-aria-label]")) {
+    node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
   }
   for (const button of root.querySelectorAll(".lang-btn")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === current));

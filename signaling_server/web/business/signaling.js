@@ -17,11 +17,14 @@ export class Signaling {
    * @param {string} url  ws(s) URL of /ws
    * @param {() => string} token  the business session token, read at every (re)connection
    * @param {{onWelcome, onMessage, onDisconnect, onRefused}} handlers
+   * @param {{role?: string, appVersion?: string}} who  the guest page (/g/) signs in as "guest"
    */
-  constructor(url, token, handlers) {
+  constructor(url, token, handlers, { role = "business", appVersion = "business-web/1" } = {}) {
     this.url = url;
     this.token = token;
     this.handlers = handlers;
+    this.role = role;
+    this.appVersion = appVersion;
     this.ws = null;
     this.online = false;
     this.closing = false;
@@ -46,9 +49,9 @@ export class Signaling {
         JSON.stringify({
           type: "hello",
           v: PROTOCOL_VERSION,
-          role: "business",
+          role: this.role,
           credentials: { kind: "session", token: this.token() },
-          app_version: "business-web/1",
+          app_version: this.appVersion,
         }),
       );
     });

@@ -1,0 +1,1 @@
+"""Several server nodes sharing one switchboard through Redis: see node.py and docs/deployment-cluster.md."""

@@ -1,0 +1,206 @@
+"""The nodes' bus on Redis pub/sub: frames to the leader, to one node, or to every node.
+
+A frame is a short tab-separated text whose last field is free text (a client's message as it came, or a
+message for a client as the wire encodes it): ``kind \\t epoch \\t node \\t connection \\t text``.
+Frames for one channel are gathered while the event loop is busy and published together, NUL-separated
+(a JSON text never holds a raw NUL), in one pipelined round trip: under load, one Redis command carries
+many frames instead of one round trip each (bench/bench_cluster_relay.py measures the whole path).
+
+Pub/sub delivers at most once and only to whoever listens now: the bus tells its owner when a batch
+reached nobody (``on_unheard``) or could not be published (``on_error``), and the node closes the
+connections concerned so that they reconnect and resume, instead of losing their messages silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True)
+class Frame:
+    kind: str  # to the leader: attach, message, detach; to a node: send, close; to all: leader
+    epoch: int  # the leader's term the frame belongs to (fencing)
+    node: str  # the node holding the connection
+    conn: str  # the connection's id on that node
+    text: str = ""
+
+    def encode(self) -> str:
+        return f"{self.kind}\t{self.epoch}\t{self.node}\t{self.conn}\t{self.text}"
+
+    @staticmethod
+    def decode(raw: str) -> Frame:
+        kind, epoch, node, conn, text = raw.split("\t", 4)
+        return Frame(kind, int(epoch), node, conn, text)
+
+
+class Channels:
+    """The channel names, under one key prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.control = f"{prefix}:control"
+
+    def leader(self, epoch: int) -> str:
+        """The leader of term ``epoch`` listens here: frames meant for an older term reach nobody."""
+        return f"{self.prefix}:to-leader:{epoch}"
+
+    def is_leader(self, channel: str) -> bool:
+        return channel.startswith(f"{self.prefix}:to-leader:")
+
+    def node(self, node_id: str) -> str:
+        return f"{self.prefix}:node:{node_id}"
+
+
+class Publisher:
+    """Frames queued without blocking, published by one writer task per batch (order kept per channel)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        on_unheard: Callable[[str, list[Frame]], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        self.redis = redis
+        self.on_unheard = on_unheard
+        self.on_error = on_error
+        self._pending: dict[str, list[Frame]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.published = 0  # frames
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="cluster-publisher")
+
+    async def stop(self) -> None:
+        self._stopping = True  # the loops end on the flag too: see Node._keep
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def publish(self, channel: str, frame: Frame) -> None:
+        self._pending.setdefault(channel, []).append(frame)
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Publish everything queued now (also what the writer task does each time it wakes)."""
+        batch, self._pending = self._pending, {}
+        if not batch:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for channel, frames in batch.items():
+            pipe.publish(channel, SEPARATOR.join(f.encode() for f in frames))
+        try:
+            heard = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.on_error(exc)
+            for channel, frames in batch.items():
+                self.on_unheard(channel, frames)
+            return
+        for (channel, frames), listeners in zip(batch.items(), heard, strict=True):
+            self.published += len(frames)
+            if not listeners:
+                self.on_unheard(channel, frames)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+
+class Subscriber:
+    """Listens on some channels and hands every frame to ``on_frame``; resubscribes after Redis returns."""
+
+    RETRY_S = 0.5
+    POLL_S = 1.0  # a read returns at least this often, to see a stop a cancellation did not deliver
+
+    def __init__(
+        self,
+        redis: Redis,
+        channels: list[str],
+        on_frame: Callable[[str, Frame], None],
+        *,
+        on_error: Callable[[Exception], None],
+        name: str,
+    ) -> None:
+        self.redis = redis
+        self.channels = channels
+        self.on_frame = on_frame
+        self.on_error = on_error
+        self.name = name
+        self.ready = asyncio.Event()  # subscribed (again)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self, timeout: float) -> bool:
+        """Listening once this returns True; False when Redis did not answer within ``timeout`` (it keeps
+        trying: ``ready`` is set when it does)."""
+        self._task = asyncio.create_task(self._run(), name=self.name)
+        ready = asyncio.ensure_future(self.ready.wait())
+        done, _ = await asyncio.wait(
+            {ready, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+        return self.ready.is_set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._listen()
+            except (RedisError, OSError) as exc:
+                self.ready.clear()
+                self.on_error(exc)
+                await asyncio.sleep(self.RETRY_S)  # a retry period while Redis is away, not synchronisation
+
+    async def _listen(self) -> None:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(*self.channels)
+            self.ready.set()
+            while not self._stopping:
+                message = await pubsub.get_message(timeout=self.POLL_S)
+                if message is None:
+                    continue
+                channel = _text(message["channel"])
+                for raw in _text(message["data"]).split(SEPARATOR):
+                    try:
+                        frame = Frame.decode(raw)
+                    except ValueError:
+                        log.warning("%s: an unreadable frame ignored", channel)
+                        continue
+                    try:
+                        self.on_frame(channel, frame)
+                    except Exception:
+                        log.exception("%s: handling a %s frame failed", channel, frame.kind)
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

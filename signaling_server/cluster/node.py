@@ -1,0 +1,402 @@
+"""One node of several: the lease keeper, the bus, and the switchboard while this node leads.
+
+Every node serves websockets and REST; exactly one, the lease holder, runs the switchboard (router, calls,
+timers). The keeper wakes every ``ttl/3``: the leader renews its lease (and stops deciding at once if it
+cannot), a follower tries to take it. A node that takes the lease restores the switchboard from the shared
+store exactly as after a restart and tells every node; each node then closes the connections attached under
+the old term, and its clients reconnect and resume with the new leader. docs/deployment-cluster.md.
+
+A leader that loses its lease while alive (Redis restarted, a partition) stands its switchboard down without
+saving anything and serves on as a follower; it does not stand for election again until restarted, because
+its switchboard's memory is older than the store the new leader writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from config.schema import ClusterConfig
+from remote_call import protocol as p
+from signaling_server.appkeys import CONFIG, SWITCHBOARD
+from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
+from signaling_server.cluster.gateway import Gateway
+from signaling_server.cluster.lease import Holder, Lease
+from signaling_server.cluster.relay import LeaderDesk
+from signaling_server.monitor import MONITOR, Monitor
+from signaling_server.revocation import REVOCATIONS
+from signaling_server.switchboard import Client, Switchboard
+
+log = logging.getLogger(__name__)
+
+ALERT_KIND = "cluster_redis"
+
+
+def redis_client(url: str, ttl_s: float, *, timeout: bool = True) -> Redis:
+    """No retries inside redis-py: the keeper retries on its own beat and must notice an outage at once."""
+    return Redis.from_url(
+        url,
+        socket_timeout=ttl_s / 3 if timeout else None,
+        socket_connect_timeout=ttl_s / 3,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=False,
+    )
+
+
+class Node:
+    def __init__(
+        self,
+        settings: ClusterConfig,
+        board: Switchboard,
+        *,
+        parse: Callable[[str], p.AnyMessage],
+        monitor: Monitor | None = None,
+        on_attach: Callable[[Client], None] = lambda client: None,
+    ) -> None:
+        self.settings = settings
+        self.node_id = settings.node_id
+        self.board = board
+        self.parse = parse
+        self.monitor = monitor
+        self.on_attach = on_attach  # a relayed client, on the leader (revocations)
+        self.redis = redis_client(settings.redis_url, settings.lease_ttl_s)
+        self._listen_redis = redis_client(settings.redis_url, settings.lease_ttl_s, timeout=False)
+        self.lease = Lease(self.redis, self.node_id, ttl_s=settings.lease_ttl_s, prefix=settings.key_prefix)
+        self.channels = channels = Channels(settings.key_prefix)
+        self.publisher = Publisher(self.redis, on_unheard=self._unheard, on_error=self._redis_failed)
+        self.gateway = Gateway(self.node_id, board, self.publisher, channels, holds=self.lease.holds)
+        self._inbox = Subscriber(
+            self._listen_redis,
+            [channels.node(self.node_id), channels.control],
+            self._on_frame,
+            on_error=self._redis_failed,
+            name=f"cluster-inbox {self.node_id}",
+        )
+        self.desk: LeaderDesk | None = None
+        self._desk_inbox: Subscriber | None = None
+        self._timers: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping: asyncio.Future[None] | None = None  # a deposed leader's inbox, being closed
+        self._term_end: asyncio.TimerHandle | None = None
+        self._stopped = False
+        self.candidate = True  # False once deposed: its switchboard has been used (see the module doc)
+        self.redis_up = True
+        self.takeovers = 0
+        self.terms_closed = 0  # connections closed because the leader's term changed
+
+    # ------------------------------------------------------------------ what the others read
+
+    @property
+    def leading(self) -> bool:
+        return self.desk is not None and self.lease.holds()
+
+    def status(self) -> dict[str, Any]:
+        leader = self.gateway.leader
+        return {
+            "node": self.node_id,
+            "leader": self.leading,
+            "leader_node": leader.node if leader is not None else None,
+            "epoch": leader.epoch if leader is not None else None,
+            "redis": "up" if self.redis_up else "down",
+            "candidate": self.candidate,
+            "connections": self.gateway.counts(),
+        }
+
+    # ------------------------------------------------------------------ life
+
+    async def start(self) -> None:
+        """Listening, and leading or following, once this returns (when Redis answers)."""
+        self.publisher.start()
+        await self._inbox.start(timeout=self.settings.lease_ttl_s)  # or on: degraded until Redis answers
+        await self._beat()
+        self._keeper = asyncio.create_task(self._keep(), name=f"cluster-keeper {self.node_id}")
+
+    async def stop(self) -> None:
+        """Clean stop: a leader saves the queue, gives the lease up and tells the others at once."""
+        if self._stopped:
+            return  # once: on shutdown (app._close_sockets) and again as the cleanup context ends
+        self._stopped = True
+        self._wake.set()
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+        if self._term_end is not None:
+            self._term_end.cancel()
+            self._term_end = None
+        if self.leading:
+            epoch = self.lease.term.holder.epoch if self.lease.term else 0
+            self.board.shutdown()  # saves the queue: what the next leader restores
+            await self._stop_desk()
+            with contextlib.suppress(RedisError, OSError):
+                await self.lease.release()
+                self.publisher.publish(self.channels.control, Frame("resign", epoch, self.node_id, ""))
+                await self.publisher.flush()
+        await self._stop_desk()
+        await self._inbox.stop()
+        await self.publisher.stop()
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.delete(self._alive_key)
+        await self.redis.aclose()
+        await self._listen_redis.aclose()
+
+    @property
+    def _alive_key(self) -> str:
+        return f"{self.settings.key_prefix}:alive:{self.node_id}"
+
+    async def _keep(self) -> None:
+        period = self.settings.lease_ttl_s / 3
+        # Ends on the flag too: a cancellation that lands inside a Redis command can be absorbed by the
+        # client library (seen: stop() waiting for ever on a keeper still "cancelling").
+        while not self._stopped:
+            self._wake.clear()
+            waiter = asyncio.ensure_future(self._wake.wait())  # sooner than the period: told of a new term
+            try:
+                await asyncio.wait({waiter}, timeout=period)
+            finally:
+                waiter.cancel()
+            if not self._stopped:
+                await self._beat()
+
+    async def _beat(self) -> None:
+        try:
+            await self._step()
+            self._redis_back()
+        except (RedisError, OSError) as exc:
+            self._redis_failed(exc)
+            if self.desk is None:  # nobody known to lead: relayed messages would be lost
+                self._follow(None)
+        if self.desk is not None and not self.lease.holds():
+            self._depose("its lease could not be renewed in time")
+
+    async def _step(self) -> None:
+        ttl_ms = self.lease.ttl_ms
+        await self.redis.set(self._alive_key, b"1", px=ttl_ms)
+        if self.desk is not None:
+            if await self.lease.renew():
+                self._arm_term_end()
+                await self._reap_nodes()
+            else:
+                self._depose("another node holds the lease")
+            return
+        if self.candidate:
+            term = await self.lease.acquire()
+            if term is not None:
+                await self._take_over(term.holder)
+                return
+        self._follow(await self.lease.holder())
+
+    def _follow(self, holder: Holder | None) -> None:
+        if holder == self.gateway.leader:
+            return
+        log.warning("node %s: the switchboard leader is now %s", self.node_id, holder or "nobody")
+        self.gateway.leader = holder
+        self.terms_closed += self.gateway.close_other_terms()
+
+    async def _reap_nodes(self) -> None:
+        """The leader detaches the connections of nodes whose heartbeat key ran out (killed, cut off)."""
+        assert self.desk is not None
+        prefix = self.settings.key_prefix
+        for node in self.desk.nodes():
+            if not await self.redis.exists(f"{prefix}:alive:{node}"):
+                self.desk.node_gone(node)
+
+    # ------------------------------------------------------------------ terms
+
+    async def _take_over(self, holder: Holder) -> None:
+        log.warning(
+            "node %s leads the switchboard (term %d): restoring from the store", self.node_id, holder.epoch
+        )
+        self.gateway.leader = holder
+        self.terms_closed += self.gateway.close_other_terms()  # its clients reconnect, now to a leader here
+        self.board.restore()
+        desk = LeaderDesk(
+            self.board,
+            self.publisher,
+            self.channels,
+            epoch=holder.epoch,
+            parse=self.parse,
+            holds=self.lease.holds,
+            on_attach=self.on_attach,
+        )
+        inbox = Subscriber(
+            self._listen_redis,
+            [self.channels.leader(holder.epoch)],
+            desk.on_frame,
+            on_error=self._redis_failed,
+            name=f"cluster-leader {self.node_id}",
+        )
+        await inbox.start(timeout=self.settings.lease_ttl_s / 3)  # frames unheard meanwhile: reconnects
+        self.desk, self._desk_inbox = desk, inbox
+        self._timers = asyncio.create_task(self.board.run_timers(), name="router-timers")
+        self._arm_term_end()
+        self.takeovers += 1
+        self.publisher.publish(self.channels.control, Frame("leader", holder.epoch, self.node_id, ""))
+
+    def _arm_term_end(self) -> None:
+        """Depose this node the moment its term runs out on its clock, not at the keeper's next beat: the
+        switchboard's own timers (offer time-outs, grace ends) must not decide a moment longer."""
+        if self._term_end is not None:
+            self._term_end.cancel()
+        term = self.lease.term
+        if term is not None:
+            delay = max(0.0, term.valid_until - self.lease.clock())
+            self._term_end = asyncio.get_running_loop().call_later(delay, self._term_ran_out)
+
+    def _term_ran_out(self) -> None:
+        self._term_end = None
+        if self.desk is not None and not self.lease.holds():
+            self._depose("its lease ran out before it could be renewed")
+
+    def _depose(self, reason: str) -> None:
+        """Stop deciding at once: nothing more is decided, saved or sent by this node's switchboard."""
+        log.error("node %s stops leading: %s; serving on as a follower", self.node_id, reason)
+        self.lease.lose()
+        if self._term_end is not None:
+            self._term_end.cancel()
+            self._term_end = None
+        self.candidate = False
+        self.board.stand_down()
+        if self._timers is not None:
+            self._timers.cancel()
+            self._timers = None
+        self.desk = None
+        if self._desk_inbox is not None:
+            self._stopping = asyncio.ensure_future(self._desk_inbox.stop())
+            self._desk_inbox = None
+        self.gateway.leader = None
+        self.terms_closed += self.gateway.close_other_terms()
+        self._wake.set()
+
+    async def _stop_desk(self) -> None:
+        self.desk = None
+        if self._timers is not None:
+            self._timers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timers
+            self._timers = None
+        if self._desk_inbox is not None:
+            await self._desk_inbox.stop()
+            self._desk_inbox = None
+
+    # ------------------------------------------------------------------ the bus
+
+    def _on_frame(self, channel: str, frame: Frame) -> None:
+        if channel == self.channels.control:
+            if frame.node != self.node_id:
+                self._wake.set()  # a new term or a resignation: look at the lease now
+            return
+        self.gateway.on_frame(channel, frame)
+
+    def _unheard(self, channel: str, frames: list[Frame]) -> None:
+        if self.channels.is_leader(channel):
+            self.gateway.unheard(frames)
+            self._wake.set()
+
+    # ------------------------------------------------------------------ degraded mode
+
+    def _redis_failed(self, exc: Exception) -> None:
+        if not self.redis_up:
+            return
+        self.redis_up = False
+        log.error(
+            "node %s: Redis unreachable (%s): degraded; new connections are refused until a leader is "
+            "known again, a leader stops deciding when its lease runs out",
+            self.node_id,
+            exc,
+        )
+        if self.monitor is not None:
+            self.monitor.alerts.raise_alert(
+                ALERT_KIND,
+                self.node_id,
+                kiosk_id=None,
+                severity="critical",
+                message_ja=f"ノード {self.node_id}: Redis に接続できません（縮退運転中）",
+                message_en=f"node {self.node_id}: Redis unreachable (degraded mode)",
+                now=time.time(),
+            )
+
+    def _redis_back(self) -> None:
+        if self.redis_up:
+            return
+        self.redis_up = True
+        log.warning("node %s: Redis reachable again", self.node_id)
+        if self.monitor is not None:
+            self.monitor.alerts.clear(ALERT_KIND, self.node_id, time.time())
+
+
+class NodeMetrics(Collector):
+    """Which node this is, whether it leads, Redis, and its connections (per-app registry, /metrics)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        node, labels = self.node, [self.node.node_id]
+        for name, doc, value in (
+            ("madoguchi_cluster_leader", "1 when this node runs the switchboard", node.leading),
+            ("madoguchi_cluster_redis_up", "1 when this node reaches Redis", node.redis_up),
+            ("madoguchi_cluster_candidate", "1 when this node may take the lease", node.candidate),
+            ("madoguchi_cluster_epoch", "The switchboard leader's term", node.lease.highest_epoch),
+            ("madoguchi_cluster_takeovers", "Terms this node has taken", node.takeovers),
+        ):
+            family = GaugeMetricFamily(name, doc, labels=["node"])
+            family.add_metric(labels, float(value))
+            yield family
+        family = GaugeMetricFamily(
+            "madoguchi_cluster_connections", "Connections on this node, by route", labels=["node", "route"]
+        )
+        for route, count in node.gateway.counts().items():
+            family.add_metric([node.node_id, route], float(count))
+        yield family
+
+
+CLUSTER = web.AppKey("cluster", Node)
+
+
+def setup_cluster(app: web.Application, parse: Callable[[str], p.AnyMessage]) -> None:
+    """Call after the switchboard's cleanup context (the node needs the switchboard)."""
+    app.cleanup_ctx.append(lambda app: _node_ctx(app, parse))
+
+
+async def _node_ctx(app: web.Application, parse: Callable[[str], p.AnyMessage]) -> AsyncIterator[None]:
+    settings = app[CONFIG].server.cluster
+    assert settings is not None
+    monitor = app.get(MONITOR)
+    revocations = app.get(REVOCATIONS)
+    node = Node(
+        settings,
+        app[SWITCHBOARD],
+        parse=parse,
+        monitor=monitor,
+        on_attach=revocations.relayed if revocations is not None else lambda client: None,
+    )
+    app[CLUSTER] = node
+    if monitor is not None:
+        monitor.metrics.registry.register(NodeMetrics(node))
+    await node.start()
+    yield
+    await node.stop()
+
+
+def cluster_status(app: web.Application) -> dict[str, Any]:
+    """For /healthz: which node answered and whether it leads (empty on a single node)."""
+    node = app.get(CLUSTER)
+    return {"cluster": node.status()} if node is not None else {}

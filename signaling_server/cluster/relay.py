@@ -1,0 +1,135 @@
+"""The leader's side of the relay: clients connected to other nodes, as ``Client``s of its switchboard.
+
+A remote client's ``send_raw`` and ``close`` publish to the node holding its connection, stamped with this
+leader's epoch: a node drops what an older term sends, so a deposed leader is not heard any more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from remote_call import protocol as p
+from remote_call.protocol import BusinessInfo, ErrorCode, ProtocolError, Role
+from signaling_server.auth import Principal
+from signaling_server.cluster.bus import Channels, Frame, Publisher
+from signaling_server.limits import parse_guarded
+from signaling_server.switchboard import Client, Switchboard
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (node, connection)
+
+
+def principal_json(principal: Principal) -> str:
+    """A principal as an attach frame carries it (the node that authenticated it to the leader)."""
+    data = {f.name: getattr(principal, f.name) for f in fields(principal)}
+    data["role"] = principal.role.value
+    data["business"] = principal.business.model_dump(mode="json") if principal.business else None
+    return json.dumps(data, ensure_ascii=False)
+
+
+def principal_from_json(text: str) -> Principal:
+    data: dict[str, Any] = json.loads(text)
+    business = data.pop("business", None)
+    return Principal(
+        role=Role(data.pop("role")),
+        business=BusinessInfo.model_validate(business) if business is not None else None,
+        **data,
+    )
+
+
+class LeaderDesk:
+    """While this node leads (term ``epoch``): attach, message and detach frames from the other nodes."""
+
+    def __init__(
+        self,
+        board: Switchboard,
+        publisher: Publisher,
+        channels: Channels,
+        *,
+        epoch: int,
+        parse: Callable[[str], p.AnyMessage],
+        holds: Callable[[], bool],
+        on_attach: Callable[[Client], None] = lambda client: None,
+    ) -> None:
+        self.board = board
+        self.on_attach = on_attach  # revocations: which kiosk token the connection holds
+        self.publisher = publisher
+        self.channels = channels
+        self.epoch = epoch
+        self.parse = parse
+        self.holds = holds  # the fence: checked before every decision
+        self.remote: dict[Key, Client] = {}
+        self.relayed = 0  # client messages handled for other nodes
+        self._handlers: dict[str, Callable[[Frame], None]] = {
+            "attach": self._attach,
+            "message": self._message,
+            "detach": self._detach,
+        }
+
+    def on_frame(self, _channel: str, frame: Frame) -> None:
+        if frame.epoch != self.epoch or not self.holds():
+            return  # meant for another term, or this node may not decide any more
+        handler = self._handlers.get(frame.kind)
+        if handler is None:
+            log.warning("unknown frame %r from node %s", frame.kind, frame.node)
+            return
+        handler(frame)
+
+    def nodes(self) -> set[str]:
+        """The nodes whose connections this leader serves."""
+        return {node for node, _ in self.remote}
+
+    def node_gone(self, node: str) -> int:
+        """A node stopped (its heartbeat ran out): its connections are gone as if each had dropped."""
+        gone = [key for key in self.remote if key[0] == node]
+        for key in gone:
+            self.board.detach(self.remote.pop(key))
+        if gone:
+            log.warning("node %s is gone: %d of its connections detached", node, len(gone))
+        return len(gone)
+
+    # ------------------------------------------------------------------ frames
+
+    def _attach(self, frame: Frame) -> None:
+        key = (frame.node, frame.conn)
+        principal = principal_from_json(frame.text)
+        channel = self.channels.node(frame.node)
+
+        def send_raw(text: str) -> None:
+            self.publisher.publish(channel, Frame("send", self.epoch, frame.node, frame.conn, text))
+
+        def close() -> None:
+            self.publisher.publish(channel, Frame("close", self.epoch, frame.node, frame.conn))
+
+        client = Client(principal=principal, send_raw=send_raw, close=close)
+        previous = self.remote.pop(key, None)
+        if previous is not None:
+            self.board.detach(previous)
+        self.remote[key] = client
+        self.on_attach(client)
+        client.send(self.board.attach(client))
+        self.board.resume(client)
+
+    def _message(self, frame: Frame) -> None:
+        client = self.remote.get((frame.node, frame.conn))
+        if client is None:
+            return  # detached meanwhile (its node was taken for gone)
+        self.relayed += 1
+        try:
+            message = parse_guarded(lambda: self.parse(frame.text))
+            self.board.handle(client, message, frame.text)
+        except ProtocolError as exc:
+            client.send(exc.to_message())
+        except Exception:
+            log.exception("%s: handling a relayed message failed", client.identity)
+            client.send(p.Error(code=ErrorCode.INTERNAL, detail="the server could not handle that message"))
+
+    def _detach(self, frame: Frame) -> None:
+        client = self.remote.pop((frame.node, frame.conn), None)
+        if client is not None:
+            self.board.detach(client)

@@ -1,0 +1,121 @@
+"""The database interface every module that keeps records uses (store, audit, auth, appointments, ...).
+
+Two engines stand behind it: SQLite (``sqlite.py``, the embedded default: one file in WAL mode, nothing to
+install) and PostgreSQL (``postgres.py``, psycopg 3, for several nodes sharing one record store). A module
+writes one SQL text per statement with ``?`` placeholders, in the SQL both engines understand: upserts are
+``INSERT ... ON CONFLICT (...) DO UPDATE``/``DO NOTHING`` (not SQLite's ``INSERT OR REPLACE``), new ids come
+back by ``RETURNING`` (not ``lastrowid``). Where the engines really differ the module asks ``dialect`` and
+says so in its own code (streamed document uploads: SQLite's incremental blob I/O); table definitions
+differ only in the column types named in ``schema.py``.
+
+Every call is a short synchronous statement on one connection, as the store always was; ``transaction``
+is the one way to group statements, with a ``lock`` name that serialises writers of one kind across
+processes (SQLite: ``BEGIN IMMEDIATE`` locks the whole file; PostgreSQL: an advisory lock of that name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or used as configured; the message names the database and why."""
+
+
+class IntegrityError(Exception):
+    """A constraint refused a write (a duplicate key, an append-only table). ``constraint`` names it when
+    the engine says (PostgreSQL always does; SQLite names the column in the message instead)."""
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+    def mentions(self, name: str) -> bool:
+        """The refusal is about ``name`` (a column or a constraint), on either engine."""
+        return name in str(self) or (self.constraint is not None and name in self.constraint)
+
+
+class Cursor(Protocol):
+    """What ``execute`` returns: iterate it or fetch from it; ``rowcount`` after a write."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Row(tuple):
+    """A result row read by position (``row[0]``, unpacking) or by column name (``row["state"]``,
+    ``dict(row)``), as ``sqlite3.Row`` is; PostgreSQL's rows are made of this class."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Iterable[Any], names: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit number for a lock name (PostgreSQL's advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class Database(ABC):
+    dialect: Dialect
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        """Run one statement (``?`` placeholders); rows to iterate or fetch, ``rowcount`` for writes."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    def fetchone(self, sql: str, params: Params = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        return list(self.execute(sql, params).fetchall())
+
+    @abstractmethod
+    def transaction(self, lock: str | None = None) -> contextlib.AbstractContextManager[None]:
+        """One write transaction, committed at the end of the block, rolled back on an exception.
+        Writers that pass the same ``lock`` run one at a time, in this process and in every other one."""
+
+    @abstractmethod
+    def snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """Reads inside the block see one consistent state (a concurrent writer's commit is not seen)."""
+
+    @property
+    @abstractmethod
+    def in_transaction(self) -> bool: ...
+
+    @abstractmethod
+    def change_counter(self) -> int:
+        """A number that changes when another process changed the credentials (revocation.py polls it)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Which database this is, for logs and errors (never a password)."""
+
+    @abstractmethod
+    def close(self) -> None: ...

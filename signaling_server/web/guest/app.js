@@ -1,0 +1,224 @@
+// The guest page (/g/#<secret>): a family member joins a live call. Link check → device check → join →
+// a tile per party → leave. The signaling and the peer connection are the business client's modules
+// (signaling.js, call.js), imported, not copied; each of the guest's connections names its `peer`.
+// docs/guests.md describes the flow; docs/protocol.md "Guests" the messages.
+
+import { CallConnection } from "./call.js";
+import { DeviceCheck, missingFeatures, mediaErrorKey } from "./devicecheck.js";
+import { LANGUAGES, language, serverMessage, setLanguage, t } from "./i18n.js";
+import { AnswerConnection } from "./answer.js";
+import { Shown } from "./shown.js";
+import { Signaling, websocketUrl } from "./signaling.js";
+import { Tiles } from "./tiles.js";
+import { $, banner, setText, show, showScreen } from "./ui.js";
+
+const STORE_KEY = "madoguchi.guest"; // the session (not the link's secret): a reload rejoins the call
+
+/** Everything the page knows, in one object. */
+const state = {
+  session: null, // {session_token, ws_url, call_id, name, department: {ja, en}}
+  refusal: null, // the last refused redeem's answer, shown again on a language change
+  local: null, // camera + microphone
+  signaling: null,
+  connections: new Map(), // peer -> CallConnection | AnswerConnection
+  tiles: null,
+  shown: null, // chat lines and shown documents
+  leaving: false,
+  done: false,
+};
+
+// ---------------------------------------------------------------------- link check
+
+async function redeem(secret) {
+  let response;
+  try {
+    response = await fetch("/api/guests/redeem", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ secret }),
+      cache: "no-store",
+    });
+  } catch {
+    return linkError("link.network.title", t("link.network.body"));
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    state.refusal = answer;
+    return linkError(`link.${answer.error || "invalid"}.title`, serverMessage(answer));
+  }
+  state.session = answer;
+  sessionStorage.setItem(STORE_KEY, JSON.stringify(answer));
+  toDevices();
+}
+
+function linkError(titleKey, body) {
+  setText("link-error-title", t(titleKey));
+  setText("link-error-body", body);
+  showScreen("link_error");
+}
+
+// ---------------------------------------------------------------------- device check
+
+function toDevices() {
+  const dept = state.session.department;
+  setText("dev-lead", t("devices.lead", language() === "en" ? dept.en : dept.ja));
+  showScreen("devices");
+}
+
+const check = new DeviceCheck({ preview: $("preview"), meter: $("mic-level") });
+
+async function startDevices() {
+  show("dev-error", false);
+  try {
+    state.local = await check.start();
+    show("preview-off", false);
+    setText("dev-status", t("devices.ok"));
+    document.body.dataset.devices = "ok";
+    $("dev-join").disabled = false;
+  } catch (error) {
+    setText("dev-error", t(mediaErrorKey(error)));
+    show("dev-error", true);
+    document.body.dataset.devices = "failed";
+  }
+}
+
+// ---------------------------------------------------------------------- the call
+
+function join() {
+  state.local = check.finish() ?? state.local;
+  state.tiles = new Tiles($("tiles"), $("self-video"), state.local);
+  state.shown = new Shown({ chat: $("chat"), documents: $("shown"), label: (key) => t(key) });
+  showScreen("call");
+  banner(t("call.connecting"));
+  state.signaling = new Signaling(
+    websocketUrl(state.session.ws_url),
+    () => state.session.session_token,
+    {
+      onWelcome: () => banner(""),
+      onMessage: (message) => onMessage(message).catch((error) => console.warn("guest:", error?.name)),
+      onDisconnect: () => banner(t("call.reconnecting")),
+      onRefused: () => finish("ended"),
+    },
+    { role: "guest", appVersion: "guest-web/1" },
+  );
+  state.signaling.start();
+}
+
+async function onMessage(message) {
+  const peer = message.peer;
+  switch (message.type) {
+    case "call_connecting":
+      if (peer) await connect(message);
+      return;
+    case "sdp":
+    case "ice_candidate":
+      await state.connections.get(peer)?.handleSignal(message);
+      return;
+    case "party_left":
+      await dropPeer(message.party);
+      return;
+    case "call_ended":
+      finish(state.leaving ? "left" : "ended");
+      return;
+    case "error":
+      if (message.code === "conflict" && message.about === "hello") finish("full");
+      else console.warn("guest: the server refused", message.about);
+      return;
+    default:
+      return; // call_started, interpreter_status, call_transferred ...: nothing to show here
+  }
+}
+
+async function connect(connecting) {
+  const peer = connecting.peer;
+  await dropPeer(peer, { keepTile: true }); // a restart: the new connection replaces the old one
+  const signal = (message) => {
+    if (message.type === "call_quality") return false; // the guest's media is not a counter's to monitor
+    return state.signaling.send({ ...message, peer });
+  };
+  const events = {
+    remoteTrack: (track) => state.tiles.addTrack(peer, tileName(connecting), track),
+    control: (message) => state.shown.control(message),
+    documentFrame: (data) => state.shown.frame(peer, data),
+    documentsOpen: () => {},
+    connected: () => state.tiles.connected(peer),
+    linkLost: () => state.tiles.waiting(peer, t("call.reconnecting")),
+    failed: () => state.tiles.waiting(peer, t("call.reconnecting")),
+  };
+  const options = { callId: connecting.call_id, connecting, local: state.local, signal, events };
+  const connection = connecting.offerer ? new CallConnection(options) : new AnswerConnection(options);
+  state.connections.set(peer, connection);
+  state.tiles.ensure(peer, tileName(connecting));
+  if (connecting.offerer) await connection.start();
+}
+
+/** "市の職員（盛岡 花子）": who the party is to the family, then the name the server gave. */
+function tileName(connecting) {
+  return t("call.tile", t(`call.${connecting.peer}`), connecting.peer_name || "");
+}
+
+async function dropPeer(peer, { keepTile = false } = {}) {
+  const connection = state.connections.get(peer);
+  state.connections.delete(peer);
+  if (!keepTile) state.tiles?.remove(peer);
+  await connection?.close();
+}
+
+function leave() {
+  state.leaving = true;
+  $("call-leave").disabled = true;
+  if (!state.signaling?.send({ type: "leave_call", call_id: state.session.call_id })) finish("left");
+}
+
+function finish(screen) {
+  if (state.done) return;
+  state.done = true;
+  sessionStorage.removeItem(STORE_KEY);
+  state.signaling?.close();
+  for (const peer of [...state.connections.keys()]) dropPeer(peer).catch(() => {});
+  state.local?.getTracks().forEach((track) => track.stop());
+  state.shown?.clear();
+  banner("");
+  showScreen(screen);
+}
+
+// ---------------------------------------------------------------------- start
+
+function start() {
+  for (const button of document.querySelectorAll(".lang-btn")) {
+    button.addEventListener("click", () => {
+      setLanguage(button.dataset.lang);
+      if (document.body.dataset.screen === "devices") toDevices();
+      if (document.body.dataset.screen === "link_error" && state.refusal) {
+        linkError(`link.${state.refusal.error || "invalid"}.title`, serverMessage(state.refusal));
+      }
+    });
+  }
+  const wanted = new URLSearchParams(location.search).get("lang");
+  setLanguage(LANGUAGES.includes(wanted) ? wanted : navigator.language?.startsWith("ja") ? "ja" : "en");
+  $("dev-start").addEventListener("click", startDevices);
+  $("dev-join").addEventListener("click", join);
+  $("call-leave").addEventListener("click", leave);
+  if (missingFeatures().length > 0) return showScreen("unsupported");
+  const secret = location.hash.slice(1);
+  history.replaceState(null, "", location.pathname + location.search); // the secret leaves the address bar
+  const kept = sessionStorage.getItem(STORE_KEY);
+  if (secret) return redeem(secret);
+  if (kept) {
+    state.session = JSON.parse(kept);
+    return toDevices();
+  }
+  linkError("link.missing.title", t("link.missing.body"));
+}
+
+// What the tests read: per peer, frames and audio that arrived and left (getStats) and frames painted.
+globalThis.madoguchi = {
+  peers: () => [...state.connections.keys()],
+  stats: async (peer) => {
+    const connection = state.connections.get(peer);
+    const numbers = connection ? await connection.stats() : {};
+    return { ...numbers, paintedFrames: state.tiles?.painted(peer) ?? 0 };
+  },
+};
+
+start();

@@ -1,0 +1,125 @@
+"""What keeps a load run inside its machine: a fleet that fits the processes' file-descriptor limits, and no
+server or worker process outliving the simulator.
+
+- **Descriptor budget** (``check_fd_budget``): every client is one socket in a worker and one in the server
+  process it connects to, and RLIMIT_NOFILE (20,000 hard here) caps each process. A fleet over it used to
+  run for ten minutes printing nothing (issue #17: 20,000 kiosks and 5,000 officers against one server);
+  it is now refused before anything starts, with the numbers.
+- **No orphans**: the server and the workers run in process groups of their own (a Ctrl-C at the terminal
+  reaches the simulator only, which stops them in order), and each asks the kernel to kill it when the
+  simulator dies (``PR_SET_PDEATHSIG``), so even a SIGKILL of the simulator leaves nothing running. The
+  server is started through this module (``python -m simulator.load.hygiene PARENT_PID ARGS...``), which
+  sets that up and then execs the server: the flag survives exec.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import math
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+from simulator.load.options import LoadOptions
+
+SERVER_FD_RESERVE = 128  # a server's own descriptors: 10 when idle (measured), room for SQLite, HTTP, logs
+WORKER_FD_RESERVE = 64  # a worker's own: its event loop, the report queue's pipes, DNS, stdio (~20)
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+class FleetTooLarge(ValueError):
+    """The fleet cannot fit the descriptor limits of the processes that would hold it."""
+
+
+def check_fd_budget(options: LoadOptions, limit: int, *, nodes: int = 1) -> None:
+    """Raise FleetTooLarge naming the numbers unless every server process (the clients spread over
+    ``nodes``) and every worker fits ``limit`` descriptors (the hard RLIMIT_NOFILE they all inherit)."""
+    clients = options.kiosks + options.officers
+    per_node = math.ceil(clients / nodes)
+    fleet = f"{options.kiosks:,} kiosks + {options.officers:,} officers = {clients:,} connections"
+    if per_node + SERVER_FD_RESERVE > limit:
+        fit = max(0, limit - SERVER_FD_RESERVE) * nodes
+        where = "the server process" if nodes == 1 else f"each of the {nodes} server processes"
+        raise FleetTooLarge(
+            f"this fleet cannot fit the file-descriptor limit: {fleet}; {where} would hold "
+            f"{per_node:,} connections + {SERVER_FD_RESERVE} descriptors of its own, but RLIMIT_NOFILE is "
+            f"{limit:,} here. At most "
+            f"{fit:,} clients fit: use a smaller fleet, more server nodes, or raise the hard limit "
+            "(ulimit -Hn, systemd LimitNOFILE)"
+        )
+    workers = min(options.worker_count(), options.kiosks)
+    per_worker = math.ceil(clients / workers)
+    if per_worker + WORKER_FD_RESERVE > limit:
+        needed = math.ceil(clients / max(1, limit - WORKER_FD_RESERVE))
+        raise FleetTooLarge(
+            f"this fleet cannot fit the file-descriptor limit: {fleet}; each of the {workers} worker "
+            f"processes would hold {per_worker:,} connections + {WORKER_FD_RESERVE} descriptors of its own, "
+            f"but RLIMIT_NOFILE is {limit:,} here: use --workers {needed} or more"
+        )
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Be killed (SIGKILL) when the process ``parent_pid`` that started this one dies; exit at once if it
+    already has. Linux: PR_SET_PDEATHSIG; elsewhere a thread watching the parent's pid."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the kernel was told
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    stop = threading.Event()
+    while not stop.wait(1.0):  # no prctl here: the parent's pid is polled
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def own_process_group() -> None:
+    """Leave the simulator's process group: a terminal's Ctrl-C reaches the simulator alone."""
+    with contextlib.suppress(OSError):  # already a group leader (started with process_group=0)
+        os.setpgid(0, 0)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m simulator.load.hygiene PARENT_PID ARGS...``: die with the parent, then exec
+    ``python ARGS...`` (the same pid, the flag kept)."""
+    if len(argv) < 2 or not argv[0].isdigit():
+        raise SystemExit("usage: python -m simulator.load.hygiene PARENT_PID ARGS...")
+    own_process_group()
+    die_with_parent(int(argv[0]))
+    os.execv(sys.executable, [sys.executable, *argv[1:]])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM reached the simulator: unwinds like Ctrl-C, so every ``finally`` stops what it
+    started."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within the block SIGTERM (and SIGINT) raise ``Interrupted``; the previous handlers come back after."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,145 @@
+"""Simulator hygiene (issue #17, Must show): a fleet that cannot fit the processes' descriptor limits is
+refused before anything starts, and an interrupted or killed simulator leaves no server or worker process
+behind (real processes; the descendants are looked up with psutil while the calls run)."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import signal
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from simulator.load import LoadOptions
+from simulator.load.hygiene import SERVER_FD_RESERVE, FleetTooLarge, check_fd_budget
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 120.0
+_READERS: set[asyncio.Future[None]] = set()
+
+
+def test_the_budget_names_the_numbers():
+    big = LoadOptions(kiosks=20_000, officers=5_000, calls=20_000)
+    with pytest.raises(FleetTooLarge) as caught:
+        check_fd_budget(big, 20_000)
+    message = str(caught.value)
+    for number in ("20,000 kiosks", "5,000 officers", "25,000 connections", "RLIMIT_NOFILE is 20,000"):
+        assert number in message
+    assert f"At most {20_000 - SERVER_FD_RESERVE:,} clients fit" in message
+    check_fd_budget(big, 20_000, nodes=3)  # 8,334 a node: fits
+    check_fd_budget(LoadOptions(kiosks=19_000, officers=800, calls=1), 20_000)  # just under
+    with pytest.raises(FleetTooLarge, match="use --workers 2 or more"):
+        check_fd_budget(LoadOptions(kiosks=1_500, officers=100, calls=1, workers=1), 1_600, nodes=2)
+
+
+def _lower_fd_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+
+async def test_a_fleet_over_the_limit_is_refused_before_anything_starts():
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator.cli",
+        "--signaling-only",
+        "--kiosks",
+        "2000",
+        "--officers",
+        "500",
+        "--calls",
+        "2000",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_lower_fd_limit,  # this machine's 20,000 would be 1,024 elsewhere: the same numbers
+    )
+    out, err = await asyncio.wait_for(sim.communicate(), TIMEOUT)
+    assert sim.returncode == 2 and out == b""
+    text = err.decode()
+    assert "refused before starting" in text and "2,000 kiosks + 500 officers = 2,500 connections" in text
+    assert "RLIMIT_NOFILE is 1,024" in text
+
+
+async def _started_run(log: list[str]) -> tuple[asyncio.subprocess.Process, list[psutil.Process]]:
+    """A signaling-only run with long calls, once its workers have connected: the simulator and every
+    process under it."""
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator.cli",
+        "--signaling-only",
+        "--kiosks",
+        "4",
+        "--officers",
+        "2",
+        "--calls",
+        "40",
+        "--call-seconds",
+        "60",
+        "--workers",
+        "2",
+        "--log-level",
+        "INFO",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert sim.stderr is not None
+    placing = asyncio.get_running_loop().create_future()
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := (await stream.readline()).decode(errors="replace"):
+            log.append(line.rstrip())
+            if "placing the calls" in line and not placing.done():
+                placing.set_result(None)
+        if not placing.done():
+            placing.set_exception(RuntimeError("the simulator ended early:\n" + "\n".join(log[-20:])))
+
+    reader = asyncio.ensure_future(read(sim.stderr))
+    _READERS.add(reader)  # kept until it has read to the end
+    reader.add_done_callback(_READERS.discard)
+    await asyncio.wait_for(placing, TIMEOUT)
+    return sim, psutil.Process(sim.pid).children(recursive=True)
+
+
+def _still_running(processes: list[psutil.Process]) -> list[str]:
+    """Those of ``processes`` not gone within the timeout (a zombie waiting for its reaper counts as gone)."""
+    _gone, alive = psutil.wait_procs(processes, timeout=30)
+    running = []
+    for proc in alive:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                running.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            pass
+    return running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+async def test_an_interrupted_or_killed_simulator_leaves_no_process_behind(signum: signal.Signals):
+    log: list[str] = []
+    sim, descendants = await _started_run(log)
+    try:
+        commands = [" ".join(p.cmdline()) for p in descendants]
+        assert any("signaling_server.cli" in c for c in commands), commands  # the server
+        assert sum("multiprocessing" in c and "spawn_main" in c for c in commands) == 2, commands  # workers
+        sim.send_signal(signum)
+        # First the descendants: a survivor would hold the simulator's stderr, and sim.wait() waits for it.
+        assert await asyncio.to_thread(_still_running, descendants) == []
+        code = await asyncio.wait_for(sim.wait(), TIMEOUT)
+        if signum == signal.SIGKILL:
+            assert code == -signal.SIGKILL
+        else:  # stopped in order, and said so
+            assert code == 128 + signum, "\n".join(log[-40:])
+            assert any(f"interrupted ({signum.name})" in line for line in log), "\n".join(log[-40:])
+    finally:
+        for proc in descendants:  # teardown on every path: nothing of this test survives it
+            if proc.is_running():
+                proc.kill()
+        if sim.returncode is None:
+            sim.kill()
+            await sim.wait()
