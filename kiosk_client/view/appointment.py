@@ -5,7 +5,7 @@ the QR code of the confirmation through the kiosk's camera. Every touch goes to 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QSizePolicy, QVBoxLayout
 
 from kiosk_client.appointment import PIN_DIGITS
 from kiosk_client.controller import KioskController
@@ -19,15 +19,19 @@ class AppointmentScreen(Screen):
         part = controller.appointment
         layout = QVBoxLayout(self)
         # Tight vertically: with larger text and a notice above (appointment_refused) on 1080 p, margins of
-        # 24 px and a spacing of 14 px left the pad 26 px short and its rows of buttons overlapped.
-        layout.setContentsMargins(160, 8, 160, 8)
+        # 24 px and a spacing of 14 px left the pad 26 px short and its rows of buttons overlapped; on
+        # 1280x800 the pad stuck out 33 px below the screen while the prompt and the typed digits sat above
+        # it. They now sit beside the pad, which takes the height under the title alone.
+        margin = controller.kiosk_config.screen_width_px // 12  # 160 px on the 1920 px kiosk, 106 px on 1280
+        layout.setContentsMargins(margin, 8, margin, 8)
         layout.setSpacing(8)
         self.title = label(role="title", rich=True, align=Qt.AlignmentFlag.AlignCenter)
         self.prompt = label(rich=True, align=Qt.AlignmentFlag.AlignCenter)
-        self.display = label(role="big", align=Qt.AlignmentFlag.AlignCenter)
+        self.display = label(role="big", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
         self.display.setObjectName("appointment-display")
-        for widget in (self.title, self.prompt, self.display):
-            layout.addWidget(widget)
+        # One line, whose width does not push the layout around (the pad and the column keep their shares).
+        self.display.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.title)
         grid = QGridLayout()
         grid.setSpacing(12)
         for i, digit in enumerate("1234567890"):
@@ -56,6 +60,8 @@ class AppointmentScreen(Screen):
         self.scan.clicked.connect(lambda: run(part.scan_qr()))
         self.back = button("appointment-back", wrap=True)
         self.back.clicked.connect(controller.home)
+        side.addWidget(self.prompt)
+        side.addWidget(self.display)
         side.addStretch(1)
         side.addWidget(self.or_qr)
         side.addWidget(self.scan)
@@ -70,7 +76,8 @@ class AppointmentScreen(Screen):
         typed = len(c.resident.appointment_pin)
         self.title.setText(ctx.h("appointment.title"))
         self.prompt.setText(ctx.h("appointment.prompt"))
-        self.display.setText(" ".join("●" * typed + "－" * (PIN_DIGITS - typed)))
+        # Hair spaces: six large marks on one line beside the pad (with spaces they wrapped at larger text).
+        self.display.setText("\u200a".join("●" * typed + "－" * (PIN_DIGITS - typed)))
         self.or_qr.setText(ctx.h("appointment.scanning" if c.appointment.scanning else "appointment.or_qr"))
         self.erase.setText(ctx.t("appointment.erase"))
         self.ok.setText(ctx.t("appointment.ok"))

@@ -116,7 +116,7 @@ async def run_check_in(make_server, qtbot, *, by_qr: bool) -> None:
             else:
                 for digit in booked.pin:
                     click(qtbot, window, f"appointment-{digit}")
-                assert window.screens["appointment"].display.text() == " ".join("●" * 6)
+                assert window.screens["appointment"].display.text() == "\u200a".join("●" * 6)
                 click(qtbot, window, "appointment-ok")
             await checked_in
             assert kiosk.resident.appointment_pin == ""  # the PIN is not kept once checked in
