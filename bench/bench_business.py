@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 try:
+    from bench import business_timeline as tl
     from bench.common import bench_main, median, ratio_result
 except ModuleNotFoundError:  # run as a script: bench/ is on sys.path, the project root is added by common
-    from common import bench_main, median, ratio_result  # type: ignore[no-redef]
+    import business_timeline as tl  # type: ignore[no-redef,import-not-found]
+    from common import bench_main, median, ratio_result  # type: ignore[no-redef,import-not-found]
 
 from aiohttp import web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -51,6 +53,7 @@ KIOSK_DEPARTMENT = "shimin-toroku"
 SETUP_GOAL = 1.5
 UPLOAD_GOAL = 0.8
 TIMEOUT_S = sim.TIMEOUT_S
+DIAGNOSTIC_CALLS = 3  # of each kind, instrumented (business_timeline), after the measured rounds
 
 
 # ---------------------------------------------------------------------- the rig
@@ -71,19 +74,27 @@ async def rig() -> AsyncIterator[tuple[EmbeddedServer, Any, Any]]:
                     await kiosk.stop()
 
 
-async def kiosk_call(console: Any, kiosk: Any) -> float:
-    """One kiosk call: accept → first decoded frame at both ends, in ms; then ended and reset."""
+async def kiosk_call(console: Any, kiosk: Any, timeline: dict[str, float] | None = None) -> float:
+    """One kiosk call: accept → first decoded frame at both ends, in ms; then ended and reset. With
+    ``timeline`` (the diagnostic mode), the steps of both parties go into it, in ms after the accept."""
     ring = asyncio.ensure_future(console.events.wait("ring", TIMEOUT_S))
     await kiosk.request_call(KIOSK_DEPARTMENT)
     await ring
     started = asyncio.ensure_future(console.events.wait("call_started", TIMEOUT_S))
-    accepted = time.perf_counter()
+    watches = (
+        [] if timeline is None else [tl.PartyTimeline(console, "console"), tl.PartyTimeline(kiosk, "kiosk")]
+    )
+    accepted, accepted_wall = time.perf_counter(), time.time()
     await console.accept()
     await started
     o_session, k_session = console.party.session, kiosk.party.session
     await asyncio.wait_for(o_session.remote_video.first.wait(), TIMEOUT_S)
     await asyncio.wait_for(k_session.remote_video.first.wait(), TIMEOUT_S)
     first = max(o_session.remote_video.first_at, k_session.remote_video.first_at)
+    for watch in watches:
+        watch.close()
+        if timeline is not None:
+            timeline.update(tl.relative(watch.marks, accepted_wall))
     wrapping = asyncio.ensure_future(console.events.wait("officer_state", TIMEOUT_S, state="wrap_up"))
     ended = asyncio.ensure_future(kiosk.events.wait("call_ended", TIMEOUT_S))
     await console.end_call("resolved", "benchmark")
@@ -96,24 +107,49 @@ async def kiosk_call(console: Any, kiosk: Any) -> float:
 
 
 async def browser_call(
-    browser: Any, console: Any, pdf: Path | None, sha256: str, origin: str
+    browser: Any,
+    console: Any,
+    pdf: Path | None,
+    sha256: str,
+    origin: str,
+    timeline: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """One business call in Chromium: setup_ms and, with ``pdf``, upload_s and (a diagnostic) bare_in_call_s,
-    the bare transfer repeated while this call's media flows."""
+    the bare transfer repeated while this call's media flows. With ``timeline`` (the diagnostic mode), the
+    steps of the page and the console go into it, in ms after the accept."""
     business = await sim.BusinessPage.open(browser)
     result = sim.BusinessCall(0)
+    watch = None
+    if timeline is not None:
+        await business.page.add_init_script(tl.PAGE_TIMELINE_JS)
+        watch = tl.PartyTimeline(console, "console")
     try:
         link = await sim.invite(console, "盛岡設計事務所")
         accepted, first = await sim.connect(console, business, link)
         out = {"setup_ms": (first - accepted) * 1000}
+        if watch is not None and timeline is not None:
+            watch.close()
+            page_marks = await business.page.evaluate("() => globalThis.__timeline.marks")
+            page_marks["painted_first"] = await business.first_frame_wall() * 1000
+            timeline.update(tl.relative(watch.marks, accepted))
+            timeline.update(tl.relative(tl.page_marks(page_marks), accepted))
         if pdf is not None:
+            upload_wall = time.time()
             out["upload_s"] = await timed_upload(console, business, pdf, sha256)
-            out["bare_in_call_s"] = await bare_transfer(browser, origin, pdf.stat().st_size)
+            if (
+                watch is not None and timeline is not None
+            ):  # the upload's steps, in ms after choosing the file
+                page_marks = await business.page.evaluate("() => globalThis.__timeline.marks")
+                timeline.update(tl.upload_steps(watch.marks, tl.page_marks(page_marks), upload_wall))
+            else:  # the measured rounds: the bare transfer again, while this call's media flows
+                out["bare_in_call_s"] = await bare_transfer(browser, origin, pdf.stat().st_size)
         await sim.end_with_outcome(console, business, result)
         if business.errors:
             raise RuntimeError(f"errors in the browser console: {business.errors[:3]}")
         return out
     finally:
+        if watch is not None:
+            watch.close()
         await business.close()
 
 
@@ -137,11 +173,16 @@ async def timed_upload(console: Any, business: Any, pdf: Path, sha256: str) -> f
 @contextlib.asynccontextmanager
 async def blob_server(data: bytes) -> AsyncIterator[str]:
     """A page and the bytes, on 127.0.0.1 (a secure context for WebRTC): its origin."""
+
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text="<!doctype html><title>bare</title>", content_type="text/html")
+
+    async def blob(_request: web.Request) -> web.Response:
+        return web.Response(body=data, content_type="application/octet-stream")
+
     app = web.Application()
-    app.router.add_get(
-        "/", lambda _r: web.Response(text="<!doctype html><title>bare</title>", content_type="text/html")
-    )
-    app.router.add_get("/blob", lambda _r: web.Response(body=data, content_type="application/octet-stream"))
+    app.router.add_get("/", page)
+    app.router.add_get("/blob", blob)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -251,7 +292,41 @@ async def run(quick: bool) -> dict[str, Any]:
                 kiosk_ms.append(await kiosk_call(console, kiosk))
                 calls.append(await browser_call(browser, console, pdf, sha256, origin))
                 bare_s.append(await bare_transfer(browser, origin, len(data)))
-    return combine(kiosk_ms, calls, bare_s, rounds)
+            diagnostic_calls = 1 if quick else DIAGNOSTIC_CALLS
+            timelines = await diagnose(browser, console, kiosk, origin, diagnostic_calls, pdf, sha256)
+    result = combine(kiosk_ms, calls, bare_s, rounds)
+    result["cases"][0]["details"]["timeline"] = timelines
+    return result
+
+
+async def diagnose(
+    browser: Any, console: Any, kiosk: Any, origin: str, calls: int, pdf: Path, sha256: str
+) -> dict[str, Any]:
+    """The diagnostic mode (``business_timeline``): more calls of each kind, after the measured rounds and
+    not counted in them, with every step of both ends noted; the medians, in ms after the accept (the
+    first browser call's upload: in ms after the file was chosen, in ``upload_ms``)."""
+    kiosk_marks: list[dict[str, float]] = []
+    browser_marks: list[dict[str, float]] = []
+    upload_marks: list[dict[str, float]] = []
+    for _ in range(calls):
+        marks: dict[str, float] = {}
+        marks["first_frame_both_ends"] = await kiosk_call(console, kiosk, marks)
+        kiosk_marks.append(marks)
+        marks = {}
+        # The upload's steps once (a 20 MiB transfer takes 4-90 s on this shared machine): the first call.
+        out = await browser_call(browser, console, None if upload_marks else pdf, sha256, origin, marks)
+        marks["first_frame_both_ends"] = out["setup_ms"]
+        upload = {k.removeprefix("upload: "): marks.pop(k) for k in list(marks) if k.startswith("upload: ")}
+        browser_marks.append(marks)
+        if "upload_s" in out:
+            upload["console_verified"] = round(out["upload_s"] * 1000, 1)
+            upload_marks.append(upload)
+    return {
+        "calls": calls,
+        "kiosk_ms": tl.summarise(kiosk_marks),
+        "browser_ms": tl.summarise(browser_marks),
+        "upload_ms": tl.summarise(upload_marks),
+    }
 
 
 def combine(

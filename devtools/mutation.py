@@ -226,9 +226,13 @@ def _not_killed(name: str, target: Target) -> list[str]:
     return sorted(m for m, status in statuses.items() if status not in done)
 
 
-def run_module(name: str, jobs: int, *, again: bool = False, resume: bool = False) -> Outcome:
+def run_module(
+    name: str, jobs: int, *, again: bool = False, resume: bool = False, only: tuple[str, ...] = ()
+) -> Outcome:
     target = TARGETS[name]
     rerun = _not_killed(name, target) if again else None
+    if rerun is not None and only:
+        rerun = [m for m in rerun if any(fnmatch.fnmatch(m, pattern) for pattern in only)]
     if resume and not (WORK / name / "mutants").is_dir():
         raise MutmutFailed(f"{name}: no earlier run in {WORK / name} to resume")
     workspace = _workspace(name, target, again=again or resume)
@@ -243,10 +247,28 @@ def run_module(name: str, jobs: int, *, again: bool = False, resume: bool = Fals
     if code != 0:
         tail = (workspace / "mutmut.log").read_text(encoding="utf-8", errors="replace")[-3000:]
         raise MutmutFailed(f"{name}: mutmut failed (exit {code}); the end of {workspace}/mutmut.log:\n{tail}")
+    return _classify(name, target, workspace, seconds)
+
+
+def report_module(name: str) -> Outcome:
+    """The table row and survivors.txt from the module's last verdicts, without running mutmut (after a run
+    was stopped, or after the equivalents list changed)."""
+    target = TARGETS[name]
+    workspace = WORK / name
+    if not (workspace / "mutants").is_dir():
+        raise MutmutFailed(f"{name}: no earlier run in {workspace} to report")
+    return _classify(name, target, workspace, 0.0)
+
+
+def _classify(name: str, target: Target, workspace: Path, seconds: float) -> Outcome:
+    """Sort the verdicts: listed equivalents (whose mutated line still matches) apart, the rest's diffs to
+    survivors.txt."""
     outcome = Outcome(name, _statuses(workspace, target), seconds)
     equivalents = _equivalents()
     report = []
     for mutant, status in sorted(outcome.statuses.items()):
+        if status == "not checked":
+            continue  # a stopped run's untried mutants: counted in the table, no diff yet
         if status in KILLED or status in TIMEOUT:
             if mutant in equivalents:
                 print(f"  note: {mutant} is listed as equivalent but was killed: remove it from the list")
@@ -292,18 +314,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="go on with a run that was stopped (Ctrl-C), in its workspace"
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: the table and survivors.txt from each module's last verdicts (a stopped run's)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --again: only the undetected mutants whose names match (e.g. '*transfers*'); repeatable",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, target in TARGETS.items():
             print(f"{name}: {' '.join(target.files)} <- {' '.join(target.tests)}")
         return 0
+    if args.only and not args.again:
+        parser.error("--only goes with --again")
     unknown = [name for name in args.modules if name not in TARGETS]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
     outcomes, failed = [], []
     for name in args.modules or list(TARGETS):
         try:
-            outcome = run_module(name, args.jobs, again=args.again, resume=args.resume)
+            if args.report:
+                outcome = report_module(name)
+            else:
+                outcome = run_module(
+                    name, args.jobs, again=args.again, resume=args.resume, only=tuple(args.only)
+                )
         except MutmutFailed as exc:
             print(exc, flush=True)
             failed.append(name)

@@ -73,6 +73,14 @@ class PostgresCluster:
         self._run(
             str(self._bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8"
         )
+        self.start_server()
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data (``pg_ctl stop -m fast``: a database going away under the
+        nodes, tests/db/test_database_down.py); ``start_server`` brings it back."""
+        self._run(str(self._bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def start_server(self) -> None:
         options = [
             "-c listen_addresses=''",  # no TCP at all: the socket in our directory only
             f"-c unix_socket_directories='{self.dir}'",

@@ -13,7 +13,8 @@ the same in-call messages (docs/protocol.md "In-call messages over extra pairs")
 - **to the parties allowed to see them**: ``shares_with`` (the interpreter). Saved case documents never travel
   here: they are on the server, whose case routes refuse the interpreter role (docs/security.md);
 - **the interpreter speaks too**: its chat lines (``sender`` ``interpreter``: a sign-language interpreter
-  typing a name) go to every party it is connected to, which adds them to its own chat;
+  typing a name) go to every party it is connected to, which adds them to its own chat; so do a family
+  member's (``sender`` ``guest``, typed on the guest page);
 - a party that does not take documents here (the kiosk and the console) ignores an offer on these channels;
   the interpreter keeps what arrived in memory only, and forgets it when its part of the call ends.
 
@@ -220,4 +221,5 @@ PARTY_SENDERS: dict[p.PartyId, tuple[ChatSender, ...]] = {
     "caller": ("resident",),
     "officer": ("officer",),
     "interpreter": ("interpreter",),
+    "guest": ("guest",),  # a family member types on its page (web/guest/chat.js)
 }

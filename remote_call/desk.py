@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL_TIMEOUT_S = 10.0  # how long a message waits for the control channel to open
 Sender = Literal["officer", "resident"]  # the two ends of the caller<->officer pair
-ChatSender = Literal["officer", "resident", "interpreter"]  # who said a line: a third party too
+ChatSender = Literal["officer", "resident", "interpreter", "guest"]  # who said a line: a third party too
 Handler = Callable[[Any], None]  # takes the in-call message of the type it is listed under
 
 

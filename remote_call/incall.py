@@ -57,7 +57,8 @@ class Chat(InCall):
     type: Literal["chat"] = "chat"
     id: Annotated[str, Field(max_length=40)]
     text: Annotated[str, Field(min_length=1, max_length=2000)]
-    sender: Literal["officer", "resident", "interpreter"]  # "resident": the caller's side (kiosk, business)
+    # "resident": the caller's side (kiosk, business); "guest": a family member by link (docs/guests.md)
+    sender: Literal["officer", "resident", "interpreter", "guest"]
 
 
 class ScanRequest(InCall):

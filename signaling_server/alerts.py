@@ -1,7 +1,10 @@
 """Alerts: raised once, cleared on recovery, persisted, logged, and handed to observers (webhook, dashboard).
 
 ``AlertManager`` owns the open alerts (table ``monitoring_alerts``; reloaded at start so a restart does not
-raise them again). ``AlertRules`` turns health-registry events into alerts:
+raise them again). While PostgreSQL is unreachable an alert is still raised, logged and handed to the
+observers, with a provisional negative id; its row is written when the database returns
+(``Database.write_behind``; the ``database`` alert itself is raised so, signaling_server/database_watch.py).
+``AlertRules`` turns health-registry events into alerts:
 
 - ``kiosk_offline`` (critical): the kiosk missed its heartbeats; cleared by its next heartbeat;
 - ``device_error`` (critical): a device reports "error"; cleared when it reports anything else;
@@ -56,6 +59,7 @@ class AlertManager:
         self.conn = conn = as_database(conn)  # the table is made by migration 1 (signaling_server/db)
         self.observers: list[Observer] = []
         self.open: dict[tuple[str, str], Alert] = {}
+        self._provisional = 0  # ids below 0: alerts raised while PostgreSQL is unreachable (write_behind)
         cursor = conn.execute(
             f"SELECT {_COLUMNS} FROM monitoring_alerts WHERE cleared_at IS NULL ORDER BY id"
         )
@@ -81,13 +85,8 @@ class AlertManager:
         if (kind, subject) in self.open:
             return None
         details = details or {}
-        row = self.conn.fetchone(
-            "INSERT INTO monitoring_alerts (kind, subject, kiosk_id, severity, message_ja, message_en, "
-            "details, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (kind, subject, kiosk_id, severity, message_ja, message_en, json.dumps(details), now),
-        )
         alert = Alert(
-            int(row[0]),
+            0,  # its row's id once written: at once, or when an unreachable database returns
             kind,
             subject,
             kiosk_id,
@@ -98,6 +97,10 @@ class AlertManager:
             None,
             details,
         )
+        self.conn.write_behind(None, lambda: self._insert(alert))  # an outage is alerted too
+        if alert.id == 0:  # kept until the database returns: a provisional id of its own meanwhile
+            self._provisional -= 1
+            alert.id = self._provisional
         self.open[(kind, subject)] = alert
         log.warning("ALERT raised [%s] %s: %s", severity, subject, message_en)
         self._notify("raised", alert)
@@ -109,10 +112,40 @@ class AlertManager:
         if alert is None:
             return None
         alert.cleared_at = now
-        self.conn.execute("UPDATE monitoring_alerts SET cleared_at = ? WHERE id = ?", (now, alert.id))
+        self.conn.write_behind(None, lambda: self._cleared(alert))  # after its insert, which may wait
         log.warning("ALERT cleared %s %s after %.0f s", kind, subject, now - alert.raised_at)
         self._notify("cleared", alert)
         return alert
+
+    def _insert(self, alert: Alert) -> None:
+        row = self.conn.fetchone(
+            "INSERT INTO monitoring_alerts (kind, subject, kiosk_id, severity, message_ja, message_en, "
+            "details, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                alert.kind,
+                alert.subject,
+                alert.kiosk_id,
+                alert.severity,
+                alert.message_ja,
+                alert.message_en,
+                json.dumps(alert.details),
+                alert.raised_at,
+            ),
+        )
+        if alert.id == 0:  # written at once; a provisional id stays what observers were told
+            alert.id = int(row[0])
+
+    def _cleared(self, alert: Alert) -> None:
+        if alert.id > 0:
+            self.conn.execute(
+                "UPDATE monitoring_alerts SET cleared_at = ? WHERE id = ?", (alert.cleared_at, alert.id)
+            )
+            return
+        self.conn.execute(
+            "UPDATE monitoring_alerts SET cleared_at = ? WHERE kind = ? AND subject = ? AND raised_at = ?"
+            " AND cleared_at IS NULL",
+            (alert.cleared_at, alert.kind, alert.subject, alert.raised_at),
+        )
 
     def is_open(self, kind: str, subject: str) -> bool:
         return (kind, subject) in self.open

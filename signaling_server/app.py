@@ -23,13 +23,16 @@ from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
 from signaling_server.access import add_routes, same_origin, signs_in_by_hello
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
 from signaling_server.appointments import APPOINTMENTS, setup_appointments
-from signaling_server.audit import AuditLog
+from signaling_server.audit_behind import WriteBehindAudit
 from signaling_server.auth import Authenticator, AuthError, Principal
 from signaling_server.business.routes import setup_business
 from signaling_server.case_routes import setup_case_documents
 from signaling_server.cluster.node import CLUSTER, setup_cluster
+from signaling_server.database_watch import setup_database_watch
+from signaling_server.db import DatabaseUnavailable
 from signaling_server.drain import close_all, setup_drain
 from signaling_server.guests import setup_guests
+from signaling_server.interpreter_routes import setup_interpreter_invitations
 from signaling_server.limits import parse_guarded
 from signaling_server.monitor import MONITOR
 from signaling_server.monitoring import setup_monitoring
@@ -99,12 +102,14 @@ def create_app(
         setup_cluster(app, functools.partial(parse_client_message, max_bytes=config.server.max_message_bytes))
     setup_sign_in(app)  # throttles and summarises failed sign-ins; after the switchboard's context
     setup_revocations(app)  # revoked tokens, disabled accounts: live connections end within ~2 s
+    setup_database_watch(app)  # PostgreSQL unreachable: the degraded mode, and recovery when it returns
     internet = config.server.profile == "internet"  # docs/deployment-internet.md: business endpoints only
     if not internet:
         setup_monitoring(app)  # health registry, alerts, IT dashboard, /metrics, public wait board
     setup_case_documents(app, readable=not internet)  # documents officers save to a case, encrypted at rest
     setup_business(app)  # invitations, /api/business/redeem, the browser client at /b/ (docs/business.md)
     setup_guests(app)  # a family member by link: guest links, the page at /g/ (docs/guests.md)
+    setup_interpreter_invitations(app)  # external interpreters by invitation, /i/ (docs/interpreters.md)
     setup_appointments(app, clock=clock)  # 予約: the booking service, /booking, the staff API
     return app
 
@@ -119,7 +124,7 @@ async def _switchboard_ctx(
         config,
         store,
         router=Router.from_config(config, clock=clock),
-        audit=AuditLog(store.conn, extra_actions=AUDIT_ACTIONS),
+        audit=WriteBehindAudit(store.conn, extra_actions=AUDIT_ACTIONS),  # waits while PostgreSQL is down
         clock=clock,
         monitor=monitor,
         listeners=(monitor.on_switchboard_event, *listeners) if monitor is not None else listeners,
@@ -315,6 +320,11 @@ class _Connection:
                 principal = self.board.guests.principal(hello.credentials)
             else:
                 principal = await self.app[AUTHENTICATOR].authenticate(hello.role, hello.credentials)
+        except DatabaseUnavailable as exc:  # degraded mode (database_watch.py): clients retry
+            attempt.unchecked()
+            detail = f"{exc}: signing in is not possible right now; retrying"
+            await self._close_unauthenticated(p.Error(code=ErrorCode.INTERNAL, detail=detail, about="hello"))
+            return None
         except AuthError as exc:
             attempt.failed()  # one audit entry per address and window (signin.py)
             error = p.Error(code=ErrorCode.UNAUTHENTICATED, detail=str(exc), about="hello")

@@ -74,7 +74,8 @@ class CallQualityLog:
             summary["fps_n"] += 1
             summary["fps_in_sum"] += msg.fps_in or 0.0
             summary["fps_out_sum"] += msg.fps_out or 0.0
-        self.conn.execute(_SAVE, [summary[f] for f in _FIELDS])
+        values = [summary[f] for f in _FIELDS]  # the whole summary: kept while PostgreSQL is unreachable
+        self.conn.write_behind(f"quality:{msg.call_id}:{role}", lambda: self.conn.execute(_SAVE, values))
 
     def end(self, call_id: str) -> str | None:
         """Forget a finished call's running summaries (the database keeps them); the kiosk that reported."""
@@ -102,6 +103,8 @@ class CallQualityLog:
         self.conn.execute("DELETE FROM call_quality WHERE last_at < ?", (cutoff,))
 
     def _load(self, call_id: str, role: str) -> dict[str, Any] | None:
+        if not self.conn.available:
+            return None  # the database is unreachable: the summary starts from this sample
         row = self.conn.fetchone("SELECT * FROM call_quality WHERE call_id = ? AND role = ?", (call_id, role))
         return None if row is None else dict(row)
 

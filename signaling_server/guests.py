@@ -2,10 +2,12 @@
 
 - ``POST /api/calls/{call_id}/guest-links``: the call's officer (Bearer session, same origin) makes a
   single-use link, valid ``LINK_TTL_S`` or until the call ends; optionally e-mailed (``email``). The answer
-  carries the link once; the server keeps only hashes, in memory (``switchboard.guest_links``).
+  carries the link once; the server keeps only hashes, in the record database (``switchboard.guest_links``).
 - ``POST /api/guests/redeem``: public, same origin, throttled per address like business links; ``{secret}``
   → ``{session_token, ws_url, call_id, name, department}`` or ``{error, message_ja, message_en,
   message_ja_easy}``. Every answer is audited (never the secret).
+- Both work on every node of a cluster: the leader answers from its live calls, a follower from the call
+  records and links in the shared database (``_here``).
 - ``/g/``: the guest's page (``web/guest/``), which imports the business client's signaling and call
   modules (``SHARED``) instead of copying them.
 """
@@ -26,6 +28,7 @@ from signaling_server.business.mailer import Mail, Mailer
 from signaling_server.business.pages import CONTENT_TYPES, CSP, FILE_NAME
 from signaling_server.business.pages import WEB_DIR as BUSINESS_DIR
 from signaling_server.business.shared import origin_of, read_json
+from signaling_server.cluster.node import CLUSTER
 from signaling_server.ratelimit import LoginThrottle, address_key
 from signaling_server.switchboard.guest_links import GuestLinkError, GuestRedeemed, GuestRefusal
 
@@ -100,6 +103,12 @@ def setup_guests(app: web.Application) -> None:
     add_routes(app, routes)
 
 
+def _here(app: web.Application) -> bool:
+    """This node's switchboard is the one deciding (a single server, or the cluster's leader)."""
+    node = app.get(CLUSTER)
+    return node is None or node.leading
+
+
 def _audit(request: web.Request, actor: str, action: str, target: str, details: dict[str, str]) -> None:
     try:
         request.app[SWITCHBOARD].audit.append(actor, action, target, details)
@@ -122,8 +131,7 @@ async def create_link(request: web.Request) -> web.Response:
             {"error": "invalid_request", "message": "name and email are text"}, status=400
         )
     room = request.app[SWITCHBOARD].guests
-    call = room.live_call_of(officer.identity, call_id)
-    if call is None:
+    if room.live_call_of(officer.identity, call_id, here=_here(request.app)) is None:
         message = "no call of yours in progress has this id"
         return web.json_response({"error": "not_found", "message": message}, status=404)
     try:
@@ -190,7 +198,8 @@ async def redeem(request: web.Request) -> web.Response:
         _audit(request, "anonymous", "guest_link_refused", "", {"reason": "malformed", "remote": remote})
         return _answer("malformed")
     board = request.app[SWITCHBOARD]
-    decision = board.guests.redeem(secret)
+    here = _here(request.app)
+    decision = board.guests.redeem(secret, remote=remote, here=here)
     if not isinstance(decision, GuestRedeemed):
         if decision.reason is not GuestRefusal.FULL:  # a full call is nobody's guessing
             throttle.failure(key)
@@ -202,8 +211,8 @@ async def redeem(request: web.Request) -> web.Response:
         return _answer(decision.reason)
     link = decision.link
     _audit(request, link.identity, "guest_link_redeemed", link.call_id, {"remote": remote})
-    call = board.calls.get(link.call_id)
-    department = board.directory.departments.get(call.record.department) if call is not None else None
+    record = board.guests.record_of(link.call_id, here=here)
+    department = board.directory.departments.get(record.department) if record is not None else None
     origin = origin_of(request)
     ws_url = ("wss://" if origin.startswith("https://") else "ws://") + origin.split("://", 1)[1] + "/ws"
     answer = {

@@ -434,7 +434,8 @@ class HealthRegistry:
         if bucket is None or bucket.samples == 0:
             return
         row = _bucket_row(bucket)
-        self.conn.execute(
+        self._write(
+            f"history:{kiosk.kiosk_id}:{row['bucket']}",
             "INSERT INTO health_history (kiosk_id, bucket, samples, cpu_mean, memory_mean, "
             "disk_max, rtt_mean, rtt_max, worst_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (kiosk_id, bucket) DO UPDATE SET samples = excluded.samples,"
@@ -455,7 +456,8 @@ class HealthRegistry:
         self._save_kiosk(kiosk)
 
     def _save_kiosk(self, kiosk: KioskHealth) -> None:
-        self.conn.execute(
+        self._write(
+            f"kiosk:{kiosk.kiosk_id}",
             "INSERT INTO health_kiosks (kiosk_id, last_seen, app_version, os, devices) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET last_seen = excluded.last_seen,"
             " app_version = excluded.app_version, os = excluded.os, devices = excluded.devices",
@@ -477,11 +479,17 @@ class HealthRegistry:
         status: str | None = None,
         detail: str | None = None,
     ) -> None:
-        self.conn.execute(
+        self._write(
+            None,
             "INSERT INTO health_events (at, kiosk_id, kind, device, status, detail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (now, kiosk_id, kind, device, status, detail),
         )
+
+    def _write(self, key: str | None, sql: str, params: tuple[Any, ...]) -> None:
+        """Health rows record what has happened: while PostgreSQL is unreachable they wait in memory, in
+        order (``Database.write_behind``; a row upserted again keeps only its last values)."""
+        self.conn.write_behind(key, lambda: self.conn.execute(sql, params))
 
     def _emit(self, kind: str, kiosk_id: str, data: dict[str, Any]) -> None:
         for listener in self.listeners:

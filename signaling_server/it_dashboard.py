@@ -28,6 +28,8 @@ from signaling_server.access import (
 )
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG
 from signaling_server.auth import AuthError
+from signaling_server.cluster.commands import NoLeader, on_leader
+from signaling_server.cluster.sharing import fleet_of
 from signaling_server.monitor import ACTIONS, MONITOR
 from signaling_server.signin import SIGN_IN
 from signaling_server.web_pages import html_page, json_page, json_page_error
@@ -127,7 +129,7 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/it/api/fleet")
 @requires(roles=IT_ADMIN, credential=Credential.COOKIE, refusal=API, same_origin=True)
 async def fleet(request: web.Request) -> web.StreamResponse:
-    data = request.app[MONITOR].fleet()
+    data = await fleet_of(request.app)  # on a follower, the leader's fleet (cluster/sharing.py)
     data["user"] = request[PRINCIPAL].identity
     return json_page(data)
 
@@ -143,7 +145,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     queue = monitor.hub.subscribe()
     try:
-        snapshot = monitor.fleet()
+        snapshot = await fleet_of(request.app)
         snapshot["user"] = user
         await response.write(f"event: fleet\ndata: {json.dumps(snapshot, ensure_ascii=False)}\n\n".encode())
         checked = written = time.monotonic()
@@ -185,7 +187,11 @@ async def action(request: web.Request) -> web.StreamResponse:
         return json_page({"error": f"action must be one of {', '.join(ACTIONS)}"}, status=400)
     if kiosk_id not in monitor.health.kiosks:
         return json_page({"error": f"unknown kiosk {kiosk_id[:64]!r}"}, status=404)
-    record = monitor.send_action(request[PRINCIPAL].identity, kiosk_id, name)
+    args = {"actor": request[PRINCIPAL].identity, "kiosk_id": kiosk_id, "action": name}
+    try:  # the kiosk's connection is the leader's: a follower asks it over the bus (cluster/commands.py)
+        record = (await on_leader(request.app, "kiosk_action", args)).get("record")
+    except NoLeader as exc:
+        return json_page({"error": str(exc)}, status=503)
     if record is None:
         return json_page({"error": "the kiosk is not connected"}, status=409)
     return json_page(record, status=202)

@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from signaling_server.alerts import AlertManager
+from signaling_server.cluster.views import LiveView
 from signaling_server.health import DEVICE_STATUSES, HealthRegistry
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -28,10 +29,12 @@ FPS_BUCKETS = (1, 5, 10, 15, 20, 25, 30)
 
 
 class MonitoringMetrics:
-    def __init__(self, health: HealthRegistry, alerts: AlertManager, switchboard: Callable[[], Any]):
+    def __init__(
+        self, health: HealthRegistry, alerts: AlertManager, live_view: Callable[[], LiveView | None]
+    ):
         self.health = health
         self.alerts = alerts
-        self.switchboard = switchboard
+        self.live_view = live_view  # the switchboard's figures; on a follower, the leader's (cluster/views)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.heartbeats = Counter("madoguchi_heartbeats", "Heartbeats received from kiosks", registry=r)
@@ -108,10 +111,10 @@ class _LiveCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._kiosks()
         yield self._open_alerts()
-        board = self.m.switchboard()
-        if board is not None:
-            yield from _queues(board)
-            yield from _calls_and_connections(board)
+        view = self.m.live_view()
+        if view is not None:
+            yield from _queues(view)
+            yield from _calls_and_connections(view)
 
     def _kiosks(self) -> Iterator[Metric]:
         kiosks = list(self.m.health.kiosks.values())
@@ -162,7 +165,7 @@ class _LiveCollector(Collector):
         return alerts
 
 
-def _queues(board: Any) -> Iterator[Metric]:
+def _queues(view: LiveView) -> Iterator[Metric]:
     waiting = GaugeMetricFamily(
         "madoguchi_queue_waiting", "Residents waiting, by department", labels=["department"]
     )
@@ -174,7 +177,7 @@ def _queues(board: Any) -> Iterator[Metric]:
     is_open = GaugeMetricFamily(
         "madoguchi_department_open", "1 while the department is open", labels=["department"]
     )
-    for info in board.department_infos():
+    for info in view.department_infos():
         waiting.add_metric([info.id], info.waiting)
         is_open.add_metric([info.id], 1 if info.open else 0)
         if info.ewt_s is not None:
@@ -187,7 +190,7 @@ def _queues(board: Any) -> Iterator[Metric]:
         "madoguchi_officers", "Officers by state (primary department)", labels=["department", "state"]
     )
     try:
-        stats = board.router.stats().get("departments", {})
+        stats = view.stats().get("departments", {})
     except Exception:  # statistics are best effort; the rest of the scrape still works
         stats = {}
     for dep_id, data in sorted(stats.items()):
@@ -198,12 +201,13 @@ def _queues(board: Any) -> Iterator[Metric]:
     yield from (longest, officers)
 
 
-def _calls_and_connections(board: Any) -> Iterator[Metric]:
+def _calls_and_connections(view: LiveView) -> Iterator[Metric]:
     calls = GaugeMetricFamily("madoguchi_calls_active", "Calls in progress by state", labels=["state"])
-    for state, n in sorted(Tally(call.state.value for call in board.calls.values()).items()):
+    for state, n in sorted(view.calls_by_state().items()):
         calls.add_metric([state], n)
     yield calls
     connected = GaugeMetricFamily("madoguchi_connections", "Connected websocket clients", labels=["role"])
-    connected.add_metric(["kiosk"], len(board.kiosks))
-    connected.add_metric(["officer"], len(board.officers))
+    counts = view.counts()
+    connected.add_metric(["kiosk"], counts["kiosks"])
+    connected.add_metric(["officer"], counts["officers"])
     yield connected

@@ -24,6 +24,7 @@ from config.schema import AppConfig, KioskAppConfig, MonitoringConfig
 from remote_call import protocol as p
 from signaling_server.alerts import Alert, AlertManager, AlertRules
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
+from signaling_server.cluster.views import live_view, watches_kiosks
 from signaling_server.health import HealthRegistry
 from signaling_server.metrics import MonitoringMetrics
 from signaling_server.webhook import WebhookSender
@@ -151,7 +152,9 @@ class Monitor:
             sustained_s=settings.sustained_s,
             names=self.kiosk_name,
         )
-        self.metrics = MonitoringMetrics(self.health, self.alerts, lambda: app.get(SWITCHBOARD))
+        self.metrics = MonitoringMetrics(
+            self.health, self.alerts, lambda: live_view(app) if SWITCHBOARD in app else None
+        )
         self.webhook = (
             WebhookSender(
                 settings.webhook_url,
@@ -223,8 +226,7 @@ class Monitor:
         call_id = data.get("call_id", "")
         self.health.call_ended(call_id)
         self.rules.call_ended(call_id)
-        record = self.store.call(call_id)
-        outcome = (record.outcome if record is not None else None) or "none"
+        outcome = data.get("outcome") or "none"  # as saved; works while the database is unreachable
         self.metrics.calls_ended.labels(data.get("reason", "unknown"), outcome).inc()
 
     # ------------------------------------------------------------------ timers
@@ -233,6 +235,8 @@ class Monitor:
         """Offline detection (and the retention purge of history, events, call quality and cleared alerts);
         the timer calls it, tests call it with a fake time."""
         now = self.clock() if now is None else now
+        if not watches_kiosks(self.app, self.health.kiosks.values(), now):
+            return []  # a follower hears no heartbeats: the leader watches (cluster/views.py)
         purged_at = self.health.last_purge
         gone = self.health.check_offline(now)
         if self.health.last_purge != purged_at:  # the registry purged: alerts follow the same retention

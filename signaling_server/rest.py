@@ -23,8 +23,10 @@ from signaling_server.access import (
     scoped_stats,
 )
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
+from signaling_server.cluster.commands import NoLeader, on_leader
 from signaling_server.cluster.node import cluster_status
-from signaling_server.revocation import REVOCATIONS
+from signaling_server.cluster.views import live_view, view_status
+from signaling_server.database_watch import database_status
 
 routes = web.RouteTableDef()
 
@@ -36,24 +38,25 @@ def setup_rest(app: web.Application) -> None:
 @routes.get("/healthz")
 @public()
 async def healthz(request: web.Request) -> web.Response:
-    board = request.app[SWITCHBOARD]
+    view = live_view(request.app)  # a follower counts the leader's clients (its snapshot, ~1 s old)
+    database, status = database_status(request.app)  # PostgreSQL down: 503 "degraded" (database_watch)
     return web.json_response(
         {
             "status": "ok",
             "protocol": PROTOCOL_VERSION,
-            "kiosks": len(board.kiosks),
-            "officers": len(board.officers),
-            "calls": len(board.calls),
+            **view.counts(),  # kiosks, officers, calls
             **cluster_status(request.app),  # several nodes: which one answered, whether it leads
-        }
+            **view_status(request.app),  # a follower: whose snapshot it serves and how old it is
+            **database,
+        },
+        status=status,
     )
 
 
 @routes.get("/api/departments")
 @public()
 async def departments(request: web.Request) -> web.Response:
-    board = request.app[SWITCHBOARD]
-    return web.json_response([d.model_dump() for d in board.department_infos()])
+    return web.json_response([d.model_dump() for d in live_view(request.app).department_infos()])
 
 
 @routes.get("/api/stats")
@@ -67,9 +70,7 @@ async def departments(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     """Queue and officer statistics (live and per day): supervisors see their own departments; and the
     interpreter pool's per language (requests, minutes)."""
-    board = request.app[SWITCHBOARD]
-    stats = {**board.router.stats(), "interpretation": board.interpreters.stats()}
-    return web.json_response(scoped_stats(request, stats))
+    return web.json_response(scoped_stats(request, live_view(request.app).stats()))
 
 
 @routes.get("/api/officers/me/calls")
@@ -118,6 +119,9 @@ async def sign_out(request: web.Request) -> web.Response:
     token = principal.session_token or ""
     request.app[AUTHENTICATOR].end_session(token)
     board = request.app[SWITCHBOARD]
-    closed = request.app[REVOCATIONS].end_session(board, token)
+    try:  # on the leader's switchboard: a follower asks it over the bus (cluster/commands.py)
+        closed = (await on_leader(request.app, "end_session", {"token": token})).get("closed", 0)
+    except NoLeader:
+        closed = 0  # the session has ended in the database: the next leader's check ends its connections
     board.audit.append(principal.identity, "sign_out", "", {"connections_closed": closed})
     return web.Response(status=204)

@@ -86,6 +86,13 @@ class Attempt:
             window.count,
         )
 
+    def unchecked(self) -> None:
+        """The credentials could not be checked (the database is unreachable): neither a failure nor a
+        success; a password's count taken at ``begin`` is given back."""
+        if self.kind is Kind.PASSWORD:
+            self.guard.throttle.refund(user_key(self.who))
+            self.guard.throttle.refund(address_key(self.remote))
+
     def succeeded(self) -> None:
         if self.kind is Kind.PASSWORD:
             self.guard.throttle.login_succeeded(self.who, self.remote)

@@ -80,8 +80,12 @@ class Store:
         return int(row[0])
 
     def party_left(self, row_id: int, at: float) -> None:
-        self.conn.execute(
-            "UPDATE call_parties SET left_at = ? WHERE id = ? AND left_at IS NULL", (at, row_id)
+        """Written behind while PostgreSQL is unreachable (``Database.write_behind``): it has happened."""
+        self.conn.write_behind(
+            f"party:{row_id}",
+            lambda: self.conn.execute(
+                "UPDATE call_parties SET left_at = ? WHERE id = ? AND left_at IS NULL", (at, row_id)
+            ),
         )
 
     def call_parties(self, call_id: str) -> list[dict[str, Any]]:
@@ -182,14 +186,16 @@ class Store:
     # ------------------------------------------------------------- calls
 
     def save_call(self, record: CallRecord) -> None:
+        """The record as it stands now (its values taken at once); written behind, in order with the
+        others, while PostgreSQL is unreachable (``Database.write_behind``): the call has moved on."""
         values = tuple(getattr(record, f) for f in _CALL_FIELDS)
         placeholders = ", ".join("?" for _ in _CALL_FIELDS)
         updates = ", ".join(f"{f} = excluded.{f}" for f in _CALL_FIELDS if f != "call_id")
-        self.conn.execute(
+        sql = (
             f"INSERT INTO calls({', '.join(_CALL_FIELDS)}) VALUES ({placeholders})"
-            f" ON CONFLICT(call_id) DO UPDATE SET {updates}",
-            values,
+            f" ON CONFLICT(call_id) DO UPDATE SET {updates}"
         )
+        self.conn.write_behind(f"call:{record.call_id}", lambda: self.conn.execute(sql, values))
 
     def call(self, call_id: str) -> CallRecord | None:
         row = self.conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
@@ -242,10 +248,15 @@ class Store:
     # ------------------------------------------------------------- queue snapshot
 
     def save_queue(self, snapshot: dict[str, Any]) -> None:
-        self.conn.execute(
-            "INSERT INTO queue_state(id, snapshot, saved_at) VALUES (1, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, saved_at = excluded.saved_at",
-            (json.dumps(snapshot, ensure_ascii=False), time.time()),
+        """Written behind while PostgreSQL is unreachable; only the newest snapshot waits."""
+        values = (json.dumps(snapshot, ensure_ascii=False), time.time())
+        self.conn.write_behind(
+            "queue",
+            lambda: self.conn.execute(
+                "INSERT INTO queue_state(id, snapshot, saved_at) VALUES (1, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, saved_at = excluded.saved_at",
+                values,
+            ),
         )
 
     def load_queue(self) -> dict[str, Any] | None:

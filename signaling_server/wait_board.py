@@ -13,8 +13,9 @@ from aiohttp import web
 
 from config.schema import NAME_FIELDS, AppConfig, localized_name
 from signaling_server.access import public
-from signaling_server.appkeys import CONFIG, SWITCHBOARD
+from signaling_server.appkeys import CONFIG
 from signaling_server.appointments.shared import APPOINTMENTS
+from signaling_server.cluster.views import live_view
 from signaling_server.monitor import MONITOR
 from signaling_server.web_pages import html_page, json_page
 
@@ -57,7 +58,7 @@ def board_data(app: web.Application) -> dict[str, Any]:
     """The public wait board: departments' open state, waiting count and estimated wait, and for those
     taking bookings the slots still free today. No personal data."""
     monitor = app[MONITOR]
-    board = app[SWITCHBOARD]
+    view = live_view(app)  # on a follower, the leader's snapshot (cluster/views.py)
     free = bookable_today(app, monitor.clock())
     names = department_names(app[CONFIG])
     return {
@@ -79,7 +80,7 @@ def board_data(app: web.Application) -> dict[str, Any]:
                 "free_slots_today": free.get(d.id, {}).get("free_slots_today"),  # None: takes no bookings
                 "next_free_slot": free.get(d.id, {}).get("next_free_slot"),
             }
-            for d in board.department_infos()
+            for d in view.department_infos()
         ],
     }
 

@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "video, audio, screen share, a PDF upload and chat (simulator/business.py)",
     )
     _appointment_arguments(parser)
+    _node_arguments(parser)
     parser.add_argument("--three-way", action="store_true", help=THREE_WAY_HELP)
     parser.add_argument(
         "--officer-auth",
@@ -204,11 +205,18 @@ def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             respect_hours=args.respect_hours,
             max_in_flight=args.max_in_flight,
             officer_auth=args.officer_auth,
+            nodes=args.nodes,
+            kill_node_at=args.kill_node_at,
+            kill_node=args.kill_node,
+            lease_ttl_s=args.lease_ttl,
         )
         with interruptible():  # SIGTERM unwinds like Ctrl-C: the workers and the server are stopped
             summary = run_load(options)
     except FleetTooLarge as exc:
         print(f"madoguchi-sim: refused before starting: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # redis-server missing or not answering (--nodes)
+        print(f"madoguchi-sim: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
         parser.error(str(exc))
@@ -263,6 +271,36 @@ def _business(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:32} {value}")
     return 0 if succeeded(summary) else 1
+
+
+def _node_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="with --signaling-only: server nodes on one redis-server and one database; each client has "
+        "every node's URL and moves to the next when its node goes (simulator/load/nodes.py)",
+    )
+    parser.add_argument(
+        "--kill-node-at",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --nodes: kill -9 one node S seconds after the calls start",
+    )
+    parser.add_argument(
+        "--kill-node",
+        choices=("leader", "follower"),
+        default="leader",
+        help="with --kill-node-at: the node to kill (default: the switchboard's leader)",
+    )
+    parser.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --nodes: the leader's lease (server.cluster.lease_ttl_s; default 3 s)",
+    )
 
 
 def _appointment_arguments(parser: argparse.ArgumentParser) -> None:

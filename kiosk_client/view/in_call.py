@@ -34,6 +34,8 @@ from kiosk_client.view.scan_guide import ScanGuide
 from kiosk_client.view.widgets import ImageView, VideoView, button, label
 from kiosk_client.view.writing import WritingPanel
 
+# How a third party's chat line is shown; the resident's own lines are "call.you_said".
+THIRD_PARTY_SAID = {"interpreter": "call.interpreter_said", "guest": "call.guest_said"}
 REPLY_COLUMNS = 2  # wide enough for ゆっくり話してください at larger text; the rows page
 SCAN_STAGE_KEYS = {
     "scanning": "scan.scanning",
@@ -279,7 +281,7 @@ class InCallScreen(Screen):
         """The officer's lines and the resident's replies, newest last."""
         lines = []
         for line in ctx.controller.resident.chat[-50:]:
-            said = "call.interpreter_said" if line.sender == "interpreter" else "call.you_said"
+            said = THIRD_PARTY_SAID.get(line.sender, "call.you_said")
             lines.append(
                 f"<p><b>{officer_html(ctx, line.text, line.phrase_id)}</b></p>"
                 if line.sender == "officer"

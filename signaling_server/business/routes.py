@@ -11,6 +11,7 @@ Errors the staff routes answer themselves are ``{"error": code, "message": text}
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,7 @@ from signaling_server.business.shared import (
     origin_of,
     read_json,
 )
+from signaling_server.cluster.commands import NoLeader, on_leader
 from signaling_server.ratelimit import LoginThrottle
 
 INVITERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
@@ -173,6 +175,10 @@ async def revoke_invitation(request: web.Request) -> web.Response:
     was_revoked = invitation.revoked_at is not None
     invitation = book.revoke(invitation.invitation_id, staff.identity) or invitation
     if not was_revoked:
-        request.app[SWITCHBOARD].end_business(invitation.identity, "the invitation was revoked")
+        args = {"identity": invitation.identity, "detail": "the invitation was revoked"}
+        # No leader right now: every connection reconnects at the term change, and a revoked invitation
+        # signs nobody in again.
+        with contextlib.suppress(NoLeader):
+            await on_leader(request.app, "end_business", args)  # a follower asks the leader (cluster/)
         audit(request, staff.identity, "business_invitation_revoked", invitation.invitation_id, {})
     return web.json_response(invitation_json(book, invitation))

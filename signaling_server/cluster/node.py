@@ -7,8 +7,9 @@ store exactly as after a restart and tells every node; each node then closes the
 the old term, and its clients reconnect and resume with the new leader. docs/deployment-cluster.md.
 
 A leader that loses its lease while alive (Redis restarted, a partition) stands its switchboard down without
-saving anything and serves on as a follower; it does not stand for election again until restarted, because
-its switchboard's memory is older than the store the new leader writes.
+saving anything, drops its memory (``Switchboard.forget``: what it remembered is older than what the new
+leader writes) and serves on as a follower; when it wins a lease again it restores from the database like
+any new leader. A node whose database is unreachable does not stand (it could not restore).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
 from signaling_server.cluster.gateway import Gateway
 from signaling_server.cluster.lease import Holder, Lease
 from signaling_server.cluster.relay import LeaderDesk
+from signaling_server.cluster.sharing import NodeFigures, setup_every_node
+from signaling_server.db import DatabaseUnavailable
+from signaling_server.drain import DRAIN
 from signaling_server.monitor import MONITOR, Monitor
 from signaling_server.revocation import REVOCATIONS
 from signaling_server.switchboard import Client, Switchboard
@@ -64,6 +68,7 @@ class Node:
         parse: Callable[[str], p.AnyMessage],
         monitor: Monitor | None = None,
         on_attach: Callable[[Client], None] = lambda client: None,
+        draining: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self.node_id = settings.node_id
@@ -71,6 +76,7 @@ class Node:
         self.parse = parse
         self.monitor = monitor
         self.on_attach = on_attach  # a relayed client, on the leader (revocations)
+        self.figures = NodeFigures(draining)  # in its heartbeat key: the IT dashboard lists every node
         self.redis = redis_client(settings.redis_url, settings.lease_ttl_s)
         self._listen_redis = redis_client(settings.redis_url, settings.lease_ttl_s, timeout=False)
         self.lease = Lease(self.redis, self.node_id, ttl_s=settings.lease_ttl_s, prefix=settings.key_prefix)
@@ -92,7 +98,7 @@ class Node:
         self._stopping: asyncio.Future[None] | None = None  # a deposed leader's inbox, being closed
         self._term_end: asyncio.TimerHandle | None = None
         self._stopped = False
-        self.candidate = True  # False once deposed: its switchboard has been used (see the module doc)
+        self.candidate = True  # may stand for the lease (while its database is reachable: ``may_lead``)
         self.redis_up = True
         self.takeovers = 0
         self.terms_closed = 0  # connections closed because the leader's term changed
@@ -103,6 +109,12 @@ class Node:
     def leading(self) -> bool:
         return self.desk is not None and self.lease.holds()
 
+    @property
+    def may_lead(self) -> bool:
+        """Whether this node stands for the lease: willing, and its database reachable (a leader
+        restores the switchboard from it; signaling_server/database_watch.py)."""
+        return self.candidate and self.board.store.db.available
+
     def status(self) -> dict[str, Any]:
         leader = self.gateway.leader
         return {
@@ -111,7 +123,7 @@ class Node:
             "leader_node": leader.node if leader is not None else None,
             "epoch": leader.epoch if leader is not None else None,
             "redis": "up" if self.redis_up else "down",
-            "candidate": self.candidate,
+            "candidate": self.may_lead,
             "connections": self.gateway.counts(),
         }
 
@@ -185,7 +197,7 @@ class Node:
 
     async def _step(self) -> None:
         ttl_ms = self.lease.ttl_ms
-        await self.redis.set(self._alive_key, b"1", px=ttl_ms)
+        await self.redis.set(self._alive_key, self.figures.encode(self.status()), px=ttl_ms)
         if self.desk is not None:
             if await self.lease.renew():
                 self._arm_term_end()
@@ -193,7 +205,7 @@ class Node:
             else:
                 self._depose("another node holds the lease")
             return
-        if self.candidate:
+        if self.may_lead:
             term = await self.lease.acquire()
             if term is not None:
                 await self._take_over(term.holder)
@@ -221,9 +233,17 @@ class Node:
         log.warning(
             "node %s leads the switchboard (term %d): restoring from the store", self.node_id, holder.epoch
         )
+        try:
+            self.board.restore()
+        except DatabaseUnavailable as exc:  # lost since ``may_lead`` was asked: give the term back
+            log.error(
+                "node %s cannot restore the switchboard (%s): the lease is given back", self.node_id, exc
+            )
+            self.board.forget()
+            await self.lease.release()
+            return
         self.gateway.leader = holder
         self.terms_closed += self.gateway.close_other_terms()  # its clients reconnect, now to a leader here
-        self.board.restore()
         desk = LeaderDesk(
             self.board,
             self.publisher,
@@ -243,6 +263,11 @@ class Node:
         await inbox.start(timeout=self.settings.lease_ttl_s / 3)  # frames unheard meanwhile: reconnects
         self.desk, self._desk_inbox = desk, inbox
         self._timers = asyncio.create_task(self.board.run_timers(), name="router-timers")
+        # The restore took time on this node's clock (on a loaded machine most of a 1.5 s term: the chaos
+        # test saw terms lost before their first renewal, a period later): renew now.
+        if not await self.lease.renew():
+            self._depose("the lease was taken while it restored")
+            return
         self._arm_term_end()
         self.takeovers += 1
         self.publisher.publish(self.channels.control, Frame("leader", holder.epoch, self.node_id, ""))
@@ -269,8 +294,8 @@ class Node:
         if self._term_end is not None:
             self._term_end.cancel()
             self._term_end = None
-        self.candidate = False
         self.board.stand_down()
+        self.board.forget()  # older than what the new leader writes: restored afresh if it leads again
         if self._timers is not None:
             self._timers.cancel()
             self._timers = None
@@ -353,7 +378,7 @@ class NodeMetrics(Collector):
         for name, doc, value in (
             ("madoguchi_cluster_leader", "1 when this node runs the switchboard", node.leading),
             ("madoguchi_cluster_redis_up", "1 when this node reaches Redis", node.redis_up),
-            ("madoguchi_cluster_candidate", "1 when this node may take the lease", node.candidate),
+            ("madoguchi_cluster_candidate", "1 when this node may take the lease", node.may_lead),
             ("madoguchi_cluster_epoch", "The switchboard leader's term", node.lease.highest_epoch),
             ("madoguchi_cluster_takeovers", "Terms this node has taken", node.takeovers),
         ):
@@ -374,6 +399,7 @@ CLUSTER = web.AppKey("cluster", Node)
 def setup_cluster(app: web.Application, parse: Callable[[str], p.AnyMessage]) -> None:
     """Call after the switchboard's cleanup context (the node needs the switchboard)."""
     app.cleanup_ctx.append(lambda app: _node_ctx(app, parse))
+    setup_every_node(app, lambda: app.get(CLUSTER))  # followers serve the leader's view (sharing.py)
 
 
 async def _node_ctx(app: web.Application, parse: Callable[[str], p.AnyMessage]) -> AsyncIterator[None]:
@@ -387,6 +413,7 @@ async def _node_ctx(app: web.Application, parse: Callable[[str], p.AnyMessage]) 
         parse=parse,
         monitor=monitor,
         on_attach=revocations.relayed if revocations is not None else lambda client: None,
+        draining=lambda: app[DRAIN].draining,
     )
     app[CLUSTER] = node
     if monitor is not None:

@@ -10,7 +10,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from signaling_server.db.base import Database, DatabaseError, Dialect, IntegrityError, Row
+from signaling_server.db.base import (
+    Database,
+    DatabaseError,
+    DatabaseUnavailable,
+    Dialect,
+    IntegrityError,
+    Row,
+)
 from signaling_server.db.migrations import LATEST, current_version, migrate
 from signaling_server.db.postgres import is_postgres_url
 from signaling_server.db.sqlite import SqliteDatabase
@@ -19,6 +26,7 @@ __all__ = [
     "LATEST",
     "Database",
     "DatabaseError",
+    "DatabaseUnavailable",
     "Dialect",
     "IntegrityError",
     "Row",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -27,6 +27,12 @@ Params = Sequence[Any]
 
 class DatabaseError(Exception):
     """The database cannot be opened or used as configured; the message names the database and why."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached now (PostgreSQL stopped, restarted, the link cut): a degraded mode
+    the server rides out (signaling_server/database_watch.py); the message names the database, never a
+    password. Only the PostgreSQL engine raises it: a SQLite file has no such mode."""
 
 
 class IntegrityError(Exception):
@@ -112,6 +118,27 @@ class Database(ABC):
     @abstractmethod
     def change_counter(self) -> int:
         """A number that changes when another process changed the credentials (revocation.py polls it)."""
+
+    @property
+    def available(self) -> bool:
+        """False while the database cannot be reached (PostgreSQL only; a SQLite file always is)."""
+        return True
+
+    def unreachable(self) -> str:
+        """What a refused caller is told while ``available`` is False: the database, never a password."""
+        return f"the record database ({self.describe()}) is unreachable"
+
+    @property
+    def pending_writes(self) -> int:
+        """Writes waiting in memory for the database to come back (``write_behind``)."""
+        return 0
+
+    def write_behind(self, key: str | None, write: Callable[[], object]) -> None:
+        """A write of something that has already happened, which the caller cannot refuse (a call's end,
+        the queue): run now, or, while the database is unreachable, kept in memory in order and run when
+        it returns (``db/pending.py``). A later write of the same ``key`` replaces a waiting one
+        (``None``: each is kept, as audit entries)."""
+        write()
 
     @abstractmethod
     def describe(self) -> str:

@@ -8,7 +8,8 @@ server must not write into a schema it does not know).
 Migration 1 is the schema of the last release before versions were kept. A SQLite file that release made
 has the tables already (``CREATE TABLE IF NOT EXISTS`` leaves them) but may lack the columns added on
 open in those releases (calls.business, calls.rating, case_documents.pending): migration 1 adds them, as
-the modules used to. Migration 2 adds PostgreSQL's credential-change counter (revocation.py).
+the modules used to. Migration 2 adds PostgreSQL's credential-change counter (revocation.py), migration 3
+the family members' guest links (switchboard/guest_links.py).
 A new migration is a new entry at the end of ``MIGRATIONS``; never edit one that has shipped.
 """
 
@@ -62,9 +63,23 @@ def _credential_counter_v2(db: Database) -> None:
             db.execute(statement)
 
 
+def _guest_links_v3(db: Database) -> None:
+    for statement in schema.GUEST_LINKS:
+        db.execute(schema.ddl(statement, db.dialect))
+
+
+def _interpreter_invitations_v4(db: Database) -> None:
+    for statement in schema.INTERPRETER_INVITATIONS:
+        db.execute(schema.ddl(statement, db.dialect))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "every module's tables (the schema before versioned migrations)", _schema_v1),
     Migration(2, "credential change counter for revocation checks (PostgreSQL)", _credential_counter_v2),
+    Migration(
+        3, "family members' guest links (hashed secrets), kept across restarts and nodes", _guest_links_v3
+    ),
+    Migration(4, "external interpreters' invitations (hashed secrets)", _interpreter_invitations_v4),
 )
 LATEST = MIGRATIONS[-1].version
 

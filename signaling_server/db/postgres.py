@@ -10,6 +10,14 @@ bare ``SELECT 1``: 0.3-0.9 ms then). A city's peak is tens of call-state changes
 loses well under a tenth of its time even then; an asyncio driver would make every caller of the store
 a coroutine for no gain at that size.
 
+**When PostgreSQL goes away** (stopped, restarted, the backend terminated, the link cut) the statement that
+meets the loss raises ``DatabaseUnavailable`` and the database is *unavailable*: every later statement
+raises it at once (no connection attempt on the event loop: a host that does not answer would hold it for
+``CONNECT_TIMEOUT_S``), ``write_behind`` keeps the switchboard's writes in memory in order
+(``pending.py``), and ``on_lost`` listeners hear of it. ``signaling_server/database_watch.py`` then
+connects again in a worker thread with backoff (``open_connection``) and hands the new connection to
+``recovered``, which writes what waited before the database is available again.
+
 Placeholders: modules write ``?``; :func:`pyformat` turns them into psycopg's ``%s`` outside quoted
 literals (and doubles a literal ``%``). That is the only rewriting of SQL text; every other difference
 between the engines is written out where it occurs.
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -26,12 +35,16 @@ from signaling_server.db.base import (
     Cursor,
     Database,
     DatabaseError,
+    DatabaseUnavailable,
     Dialect,
     IntegrityError,
     Params,
     Row,
     lock_key,
 )
+from signaling_server.db.pending import PendingWrites
+
+log = logging.getLogger(__name__)
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_S = 10
@@ -93,47 +106,126 @@ class PostgresDatabase(Database):
         self._psycopg = psycopg
         self._url = url
         self._closed = False
-        self._conn = self._connect()
-
-    def _connect(self) -> Any:
+        self._lost: str | None = None  # why the database is unreachable; None while it is available
+        self._recovering = False  # the pending writes are being written on a new connection
+        self._pending = PendingWrites()
+        self.on_lost: list[Callable[[str], None]] = []  # told (with the reason) when the connection is lost
         try:
-            return self._psycopg.connect(
-                self._url, autocommit=True, row_factory=_row_factory, connect_timeout=CONNECT_TIMEOUT_S
-            )
-        except self._psycopg.Error as exc:
+            self._conn = self.open_connection()
+        except psycopg.Error as exc:
             raise DatabaseError(
                 f"server.database {redact(self._url)}: cannot connect: {exc}".strip()
             ) from exc
 
+    def open_connection(self) -> Any:
+        """A new connection, or the driver's error. Touches no state of this object: a worker thread
+        may call it while the event loop goes on (``database_watch.py``)."""
+        return self._psycopg.connect(
+            self._url, autocommit=True, row_factory=_row_factory, connect_timeout=CONNECT_TIMEOUT_S
+        )
+
+    # ------------------------------------------------------------------ availability
+
+    @property
+    def available(self) -> bool:
+        return self._lost is None
+
+    @property
+    def lost_reason(self) -> str | None:
+        return self._lost
+
+    @property
+    def pending_writes(self) -> int:
+        return len(self._pending)
+
+    @property
+    def pending_written(self) -> int:
+        return self._pending.written
+
+    def unreachable(self) -> str:
+        """What a refused caller is told: the database and why, never a password."""
+        return f"the record database ({self.describe()}) is unreachable: {self._lost or 'connection lost'}"
+
+    def write_behind(self, key: str | None, write: Callable[[], object]) -> None:
+        if self._lost is None and not self._pending:
+            try:
+                write()
+                return
+            except DatabaseUnavailable:
+                pass  # lost during this very write: it waits with the others
+        self._pending.add(key, write)
+
+    def recovered(self, conn: Any) -> int:
+        """A new connection (from ``open_connection``): the pending writes run on it, in order, and then
+        the database is available again. How many ran; ``DatabaseUnavailable`` if it was lost again."""
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._conn = conn
+        self._recovering = True
+        try:
+            ran = self._pending.flush(DatabaseUnavailable, self._write_failed)
+        finally:
+            self._recovering = False
+        self._lost = None
+        return ran
+
+    def _write_failed(self, key: str | None, exc: Exception) -> None:
+        log.error("a write kept while %s was unreachable was refused (%s): %s", self.describe(), key, exc)
+
+    def _lose(self, exc: BaseException) -> None:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        self._lost = reason
+        for listener in list(self.on_lost):
+            listener(reason)
+
     def _live(self) -> Any:
-        """The connection; a new one when the last was lost (PostgreSQL restarted, a fail-over). The
-        statement that met the loss raised its error to its caller: nothing is retried silently."""
-        if (self._conn.broken or self._conn.closed) and not self._closed:
-            self._conn = self._connect()
+        """The connection, or ``DatabaseUnavailable`` at once while the database is unreachable."""
+        if self._lost is not None and not self._recovering:
+            raise DatabaseUnavailable(self.unreachable())
+        if self._conn.closed and not self._closed:
+            self._lose(self._psycopg.OperationalError("the connection is closed"))
+            raise DatabaseUnavailable(self.unreachable())
         return self._conn
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """The driver's errors translated in one place: a constraint → ``IntegrityError``; a lost
+        connection → ``DatabaseUnavailable`` (and the database unavailable until ``recovered``)."""
+        try:
+            yield
+        except self._psycopg.errors.IntegrityError as exc:
+            raise IntegrityError(str(exc), exc.diag.constraint_name) from exc
+        except self._psycopg.Error as exc:
+            if not (self._conn.broken or self._conn.closed):
+                raise  # the statement's own error (a syntax error, a lock time-out): not an outage
+            self._lose(exc)
+            raise DatabaseUnavailable(self.unreachable()) from exc
+
+    # ------------------------------------------------------------------ statements
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         conn = self._live()
-        try:
+        with self._guard():
             if params:
                 return conn.execute(pyformat(sql), params)
             return conn.execute(sql)
-        except self._psycopg.errors.IntegrityError as exc:
-            raise IntegrityError(str(exc), exc.diag.constraint_name) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        try:
-            with self._live().cursor() as cursor:
-                cursor.executemany(pyformat(sql), rows)
-        except self._psycopg.errors.IntegrityError as exc:
-            raise IntegrityError(str(exc), exc.diag.constraint_name) from exc
+        conn = self._live()
+        with self._guard(), conn.cursor() as cursor:
+            cursor.executemany(pyformat(sql), rows)
+
+    def ping(self) -> None:
+        """One round trip (``database_watch.py``, to notice an outage while nothing else is written)."""
+        self.execute("SELECT 1")
 
     @contextlib.contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[None]:
-        with self._live().transaction():
+        conn = self._live()
+        with self._guard(), conn.transaction():
             if lock is not None:
                 # Held to the end of the transaction; another node taking the same lock waits here.
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(lock),))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(lock),))
             yield
 
     @contextlib.contextmanager
@@ -141,11 +233,14 @@ class PostgresDatabase(Database):
         if self.in_transaction:
             yield
             return
-        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn = self._live()
+        with self._guard():
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             yield
         finally:
-            self._conn.execute("ROLLBACK")
+            if not (conn.broken or conn.closed):
+                conn.execute("ROLLBACK")
 
     @property
     def in_transaction(self) -> bool:
@@ -154,7 +249,7 @@ class PostgresDatabase(Database):
     def change_counter(self) -> int:
         # A sequence that triggers on officers, kiosk_tokens and sessions advance (migration 2): sequences
         # are outside transactions, so reading it costs one index-free look-up and takes no lock.
-        row = self._conn.execute("SELECT last_value, is_called FROM credential_changes").fetchone()
+        row = self.execute("SELECT last_value, is_called FROM credential_changes").fetchone()
         return int(row[0]) + int(bool(row[1])) if row else 0
 
     def describe(self) -> str:

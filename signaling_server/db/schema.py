@@ -337,6 +337,49 @@ CREDENTIAL_COUNTER = (
 )
 
 
+# Migration 3: family members' guest links (switchboard/guest_links.py, docs/guests.md). Only hashes of the
+# link's secret and of the guest's session; kept so that a link outlives a restart and works on every node.
+GUEST_LINKS = (
+    """CREATE TABLE IF NOT EXISTS guest_links (
+    link_id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    call_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at $REAL NOT NULL,
+    expires_at $REAL NOT NULL,
+    redeemed_at $REAL,
+    redeemed_by TEXT,
+    session_hash TEXT UNIQUE,
+    closed_at $REAL
+)""",
+    "CREATE INDEX IF NOT EXISTS guest_links_by_call ON guest_links(call_id)",
+)
+
+
+# Migration 4: external interpreters' invitations (signaling_server/interpreter_invites.py,
+# docs/interpreters.md). Only the SHA-256 of the link's secret; the session is a staff session row.
+INTERPRETER_INVITATIONS = (
+    """CREATE TABLE IF NOT EXISTS interpreter_invitations (
+    invitation_id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    service TEXT NOT NULL,
+    contact_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    valid_from $REAL NOT NULL,
+    valid_until $REAL NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at $REAL NOT NULL,
+    emailed INTEGER NOT NULL DEFAULT 0,
+    email_error TEXT,
+    redeemed_at $REAL,
+    revoked_at $REAL,
+    revoked_by TEXT
+)""",
+)
+
+
 def ddl(text: str, dialect: Dialect) -> str:
     """A table's text with this engine's column types."""
     return Template(text).substitute(TYPES[dialect])

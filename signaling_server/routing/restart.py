@@ -218,4 +218,4 @@ def _parked_record(parked: ParkedSnapshot) -> Parked:
 
 
 def _copy_stats(day: DailyStats) -> DailyStats:
-    return DailyStats.from_json(day.to_json())
+    return day.copy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -39,7 +39,7 @@ class DepartmentCounters:
         self.rating_sum += rating
 
     def summary(self, service_level_s: float) -> dict[str, Any]:
-        data: dict[str, Any] = asdict(self)
+        data = _flat(self)
         data["rating_mean"] = _ratio(self.rating_sum, self.ratings)
         data["asa_s"] = _ratio(self.answered_wait_s, self.answered)
         data["aht_s"] = _ratio(self.handle_s, self.handled)
@@ -69,7 +69,7 @@ class OfficerCounters:
         self.rating_sum += rating
 
     def summary(self) -> dict[str, Any]:
-        data: dict[str, Any] = asdict(self)
+        data = _flat(self)
         data["rating_mean"] = _ratio(self.rating_sum, self.ratings)
         data["aht_s"] = _ratio(self.handle_s, self.handled)
         return data
@@ -113,14 +113,29 @@ class DailyStats:
             result.officers[key] = OfficerCounters(**{k: v for k, v in values.items() if k in off_fields})
         return result
 
+    def copy(self) -> DailyStats:
+        """An independent copy (the counters are flat numbers: one level is deep enough)."""
+        return DailyStats(
+            date=self.date,
+            departments={k: replace(v) for k, v in self.departments.items()},
+            officers={k: replace(v) for k, v in self.officers.items()},
+        )
+
 
 LATER_FIELDS = ("ratings", "rating_sum")  # added after snapshot v1: written once used
+
+
+def _flat(counters: DepartmentCounters | OfficerCounters) -> dict[str, Any]:
+    """The counters' fields as a dict. Not ``dataclasses.asdict``: its recursive deep copy made three
+    quarters of a queue snapshot's cost (1,500 officers' counters: ~120 ms of ~160 ms under cProfile), and
+    these fields are plain numbers."""
+    return {name: getattr(counters, name) for name in counters.__slots__}
 
 
 def _counters_json(counters: DepartmentCounters | OfficerCounters) -> dict[str, Any]:
     """The counters as JSON; the fields added after v1 only when non-zero, so a v1 snapshot writes back
     exactly as read (snapshots are compared and diffed by operators)."""
-    data: dict[str, Any] = asdict(counters)
+    data = _flat(counters)
     for name in LATER_FIELDS:
         if not data[name]:
             del data[name]

@@ -67,6 +67,11 @@ AUDIT_ACTIONS = (
     "interpreter_requested",
     "interpreter_joined",
     "interpreter_left",
+    # external interpreters' invitations (signaling_server.interpreter_routes)
+    "interpreter_invitation_created",
+    "interpreter_invitation_revoked",
+    "interpreter_link_redeemed",
+    "interpreter_link_refused",
     *GUEST_AUDIT_ACTIONS,  # a family member by link (signaling_server.switchboard.guests)
 )
 
@@ -100,14 +105,28 @@ class Switchboard:
         the config, the audit log in the store's database, an ``InterpreterPool`` with default timings."""
         self.config = config
         self.store = store
-        self.router = router = router if router is not None else Router.from_config(config, clock=clock)
-        self.audit = audit = audit if audit is not None else AuditLog(store.conn, extra_actions=AUDIT_ACTIONS)
+        self.audit = audit if audit is not None else AuditLog(store.conn, extra_actions=AUDIT_ACTIONS)
         self.clock = clock
         self.monitor = monitor
+        # What the parts are built from, again when a deposed leader forgets (``forget``).
+        self._listeners = tuple(listeners)
+        self._session_valid = session_valid
+        self._appointments = appointments
+        self._build(
+            router if router is not None else Router.from_config(config, clock=clock),
+            interpreters or InterpreterPool(clock=clock),
+        )
+
+    def _build(self, router: Router, pool: InterpreterPool) -> None:
+        """Every part that remembers, new and empty: the router, the live calls, the roster, the timers,
+        the third parties, and the parts that apply decisions to them."""
+        config, store, audit, monitor = self.config, self.store, self.audit, self.monitor
+        listeners, session_valid, appointments = self._listeners, self._session_valid, self._appointments
+        self.router = router
         self.calls: dict[str, Call] = {}
         self.roster = roster = Roster()
-        self._timers = timers = EdgeTimers(clock)
-        directory, conference = self._third_parties(interpreters or InterpreterPool(clock=clock), timers)
+        self._timers = timers = EdgeTimers(self.clock)
+        directory, conference = self._third_parties(pool, timers)
         guests = self._guest_room(directory)
         self.events = events = Events([*listeners, conference.on_event, guests.on_event])
         positions = PositionBatcher(self.calls, roster, timers)
@@ -159,7 +178,14 @@ class Switchboard:
         self._fire = self._deadline_table(effects, presence, positions, staff)
         # Called for every message a client sends: bound once, not looked up through a method each time.
         self.handle = self._commands.handle
+        self._interpreters_saved = InterpreterSnapshot().to_json()
         self._closing = False
+
+    def forget(self) -> None:
+        """Drop everything this switchboard remembers (a deposed leader, signaling_server.cluster): every
+        part new and empty, as a new server's; ``restore`` loads what the database holds when this node
+        leads again. The router is built from the configuration, the interpreter pool with its defaults."""
+        self._build(Router.from_config(self.config, clock=self.clock), InterpreterPool(clock=self.clock))
 
     @staticmethod
     def _deadline_table(
@@ -198,6 +224,7 @@ class Switchboard:
         """A family member by link (issue 18, docs/guests.md): the fourth party."""
         self.guests = GuestRoom(
             calls=self.calls,
+            store=self.store,
             roster=self.roster,
             directory=directory,
             audit=self.audit,

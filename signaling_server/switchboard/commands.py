@@ -21,6 +21,7 @@ from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError, Role
 from signaling_server.audit import AuditLog
 from signaling_server.calls import Call
+from signaling_server.db import DatabaseUnavailable
 from signaling_server.routing import (
     AppointmentClaim,
     CheckInDesk,
@@ -140,6 +141,8 @@ class Commands:
             entry[1](client, message, raw)
         except (RouterError, PoolError) as exc:
             raise ProtocolError(ErrorCode.CONFLICT, str(exc), getattr(message, "type", None)) from None
+        except DatabaseUnavailable as exc:  # degraded mode (database_watch.py): named, retried later
+            raise ProtocolError(ErrorCode.INTERNAL, str(exc), getattr(message, "type", None)) from None
 
     # ------------------------------------------------------------------ lookups
 
@@ -163,6 +166,8 @@ class Commands:
     # ------------------------------------------------------------------ the queue
 
     def _request_call(self, client: Client, msg: p.RequestCall, _raw: str | None) -> None:
+        if not self._store.db.available:  # a call only in memory would be lost with this process
+            raise DatabaseUnavailable(f"{self._store.db.unreachable()}: no new call can start now")
         if any(self._calls[c].state is not CallState.ENDED for c in client.calls if c in self._calls):
             self._presence.resume(client)  # where its existing call stands, so it can pick it up
             raise ProtocolError(

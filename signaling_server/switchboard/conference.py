@@ -22,6 +22,7 @@ from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError, Role
 from signaling_server.audit import AuditLog
 from signaling_server.calls import Call
+from signaling_server.db import DatabaseUnavailable
 from signaling_server.routing.interpreters import InterpreterPool
 from signaling_server.routing.interpreters_decisions import (
     InterpretationClosed,
@@ -346,6 +347,8 @@ class Conference:
         if self.pool.ringing(client.identity) != msg.call_id:
             detail = f"no interpretation of call {msg.call_id!r} is ringing for you"
             raise ProtocolError(ErrorCode.CONFLICT, detail, msg.type)
+        if not self._store.db.available:  # its stay is a record (call_parties): refused before deciding
+            raise DatabaseUnavailable(f"{self._store.db.unreachable()}: an interpreter cannot join now")
         self.apply(self.pool.accept(client.identity, msg.call_id))
 
     def _decline(self, client: Client, msg: p.DeclineInterpretation, _raw: str | None) -> None:
@@ -538,6 +541,18 @@ class Conference:
             if third.identity == client.identity:
                 client.calls.add(call_id)
                 client.send(p.CallStarted(call_id=call_id))
+
+    def sign_out(self, identity: str, detail: str) -> None:
+        """The interpreter's credential ended (an external invitation revoked): out of its call now (the
+        others get ``party_left`` removed and go on), told why, closed and offline; no grace."""
+        for call_id in [c for c, t in self._thirds.items() if t.identity == identity]:
+            self._depart(call_id, "removed")
+        self._graces.pop(identity, None)
+        client = self.clients.get(identity)
+        if client is not None:
+            client.send(p.Error(code=ErrorCode.UNAUTHENTICATED, detail=detail))
+            self.detach(client)
+            client.close()
 
     def detach(self, client: Client) -> None:
         if self.clients.get(client.identity) is not client:

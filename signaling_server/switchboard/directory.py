@@ -115,6 +115,8 @@ class Directory:
                     }
                 )
         midnight = dt.datetime.combine(dt.datetime.fromtimestamp(self.clock(), self._tz).date(), dt.time())
+        if not self._store.db.available:
+            return  # the database is unreachable (database_watch.py): today's count waits for it
         for record in self._store.business_calls(since=midnight.replace(tzinfo=self._tz).timestamp()):
             if record.department in departments:
                 departments[record.department]["business_sessions_today"] += 1

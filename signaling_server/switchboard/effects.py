@@ -344,7 +344,8 @@ class Effects:
                 client.calls.discard(call.call_id)
         del self._calls[call.call_id]
         self.queue_dirty = True
-        self._events.emit("call_ended", {"call_id": call.call_id, "reason": reason.value})
+        event = {"call_id": call.call_id, "reason": reason.value, "outcome": call.record.outcome}
+        self._events.emit("call_ended", event)  # the outcome too: the monitor needs no database read
 
     def forget_in_router(self, call_id: str) -> None:
         """A call the switchboard ended for good must not live on in the router (e.g. a warm transfer

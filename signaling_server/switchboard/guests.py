@@ -9,7 +9,8 @@ message of the guest, come here; ``peer`` is rewritten to the sender's party as 
 The guest leaving (``leave_call``) or its connection dropping only takes the guest's pairs away: the
 others get ``party_left {party: "guest"}`` and go on. A guest that dropped and reconnects (the same
 session) joins again; one that left cannot (the officer makes a new link). The call ending ends the
-guest's session and its page (``call_ended``). Nothing here is stored: links live as long as the call.
+guest's session and its page (``call_ended``). The links are in the record database (``guest_links``):
+a guest redeemed or signed in on another node, or before a restart, is the same guest here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from remote_call.protocol import CallState, EndReason, ErrorCode, ProtocolError,
 from signaling_server.audit import AuditLog
 from signaling_server.auth import AuthError, Principal
 from signaling_server.calls import Call
+from signaling_server.store import CallRecord, Store
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.guest_links import (
     GuestLink,
@@ -63,13 +65,15 @@ class GuestRoom:
         self,
         *,
         calls: dict[str, Call],
+        store: Store,
         roster: Roster,
         directory: Directory,
         audit: AuditLog,
         clock: Callable[[], float],
         ice_transport_policy: str,
     ) -> None:
-        self.links = GuestLinks(clock)
+        self.links = GuestLinks(store.conn, clock)
+        self._store = store
         self._calls = calls
         self._roster = roster
         self._directory = directory
@@ -87,20 +91,31 @@ class GuestRoom:
 
     # ------------------------------------------------------------------ links (REST, guests_routes)
 
-    def live_call_of(self, officer: str, call_id: str) -> Call | None:
-        call = self._calls.get(call_id)
-        if call is None or call.record.officer != officer or call.state not in LIVE:
-            return None
-        return call
+    def record_of(self, call_id: str, *, here: bool = True) -> CallRecord | None:
+        """The call's record: this switchboard's live one when it leads (``here``), else the database's
+        (a follower's REST answers from the records the leader saves at every change)."""
+        if here:
+            call = self._calls.get(call_id)
+            return call.record if call is not None else None
+        return self._store.call(call_id)
 
-    def redeem(self, secret: str) -> GuestRedeemed | GuestRefused:
+    def live_call_of(self, officer: str, call_id: str, *, here: bool = True) -> CallRecord | None:
+        record = self.record_of(call_id, here=here)
+        if record is None or record.officer != officer or CallState(record.state) not in LIVE:
+            return None
+        return record
+
+    def redeem(self, secret: str, *, remote: str = "", here: bool = True) -> GuestRedeemed | GuestRefused:
+        """``here``: this node leads and knows who is in the call. A follower cannot tell a full call: the
+        leader refuses the guest at the door then (``resume``), and its session joins once there is room."""
         link = self.links.find(secret)
-        call = self._calls.get(link.call_id) if link is not None else None
-        if link is not None and (call is None or call.state is CallState.ENDED):
+        record = self.record_of(link.call_id, here=here) if link is not None else None
+        if link is not None and (record is None or record.state == CallState.ENDED.value):
             self.links.call_ended(link.call_id)  # a call that ended unseen (e.g. before a restart)
+        call = self._calls.get(link.call_id) if link is not None and here else None
         # One family member at a time, and never more than MAX_PARTIES in all.
         full = call is not None and (call.guest is not None or len(self.parties(call)) >= p.MAX_PARTIES)
-        return self.links.redeem(secret, full=full)
+        return self.links.redeem(secret, full=full, remote=remote)
 
     def principal(self, credentials: p.Credentials) -> Principal:
         """The guest a hello signs in, or AuthError (the switchboard's side of ``Authenticator``)."""
@@ -193,7 +208,7 @@ class GuestRoom:
         call.guest = client.identity
         client.calls.add(call.call_id)
         guest = self._in.get(call.call_id)
-        if guest is None or guest.link is not link:
+        if guest is None or guest.link.link_id != link.link_id:
             guest = self._in[call.call_id] = _Guest(link)
             self._audit.append(client.identity, "guest_joined", call.call_id, {"link": link.link_id})
         guest.offered.clear()

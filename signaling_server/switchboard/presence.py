@@ -148,6 +148,7 @@ class Presence:
             mine = is_caller_of(client, call.record) if is_caller else call.record.officer == client.identity
             if not mine:
                 continue
+            known = call.call_id in client.calls  # this connection heard of it already (a sync_call)
             client.calls.add(call.call_id)
             if call.state in (CallState.QUEUED, CallState.RINGING) and is_caller:
                 if call.record.answered_at is not None:
@@ -156,7 +157,12 @@ class Presence:
                 if position is not None:
                     self._positions.place(position, immediate=True)
             elif call.state is CallState.CONNECTING:
-                self._effects.restart(call)  # half-made media cannot be trusted: both sides start afresh
+                # Half-made media cannot be trusted: both sides start afresh, once both are here and once
+                # per connection. A restart per resume (and again on the sync_call that follows it) sent
+                # up to four in a row; the offers of one crossed the sessions of the next and both sides
+                # waited for ever (setup_failed after nearly every failover in the cluster chaos test).
+                if not known and self._roster.peer_of(call, client) is not None:
+                    self._effects.restart(call)
             elif call.state is CallState.IN_CALL:
                 # Media is peer to peer and probably still flowing; a party that lost its session
                 # (app restarted) answers with restart_media.

@@ -20,6 +20,7 @@
     ok: "正常", degraded: "注意", error: "異常", absent: "未設置", unknown: "不明",
   };
   const ACTION_LABELS = { selftest: "自己診断", restart: "アプリ再起動", reload_config: "設定再読込" };
+  const NODE_LABELS = { leader: "リーダー", follower: "フォロワー", draining: "停止準備中", redisDown: "Redis 切断" };
   const SVG_NS = "http://www.w3.org/2000/svg";
 
   const kiosks = new Map();
@@ -275,6 +276,33 @@
     }
   }
 
+  // A cluster's nodes (absent on a single node): the leader first, then by id.
+  function renderNodes(nodes) {
+    const panel = document.getElementById("nodes-panel");
+    panel.hidden = !nodes || !nodes.length;
+    if (panel.hidden) return;
+    const sorted = [...nodes].sort((a, b) => (b.leader ? 1 : 0) - (a.leader ? 1 : 0) || (a.node < b.node ? -1 : 1));
+    document.getElementById("nodes").replaceChildren(...sorted.map((n) => {
+      const li = el("li", "node" + (n.leader ? " leader" : "") + (n.draining ? " draining" : "") +
+        (n.redis === "down" ? " redis-down" : ""));
+      li.dataset.node = n.node;
+      li.appendChild(el("span", "node-id", n.node));
+      let role = n.leader ? NODE_LABELS.leader : NODE_LABELS.follower;
+      if (n.draining) role += "・" + NODE_LABELS.draining;
+      if (n.redis === "down") role += "・" + NODE_LABELS.redisDown;
+      li.appendChild(el("span", "role", role));
+      const c = n.connections || {};
+      const parts = [
+        `接続 ${num(c.local, 0)} + 中継 ${num(c.relayed, 0)}`,
+        `メモリ ${n.rss_bytes ? Math.round(n.rss_bytes / 1048576) + " MB" : "—"}`,
+        `CPU ${num(n.cpu_percent, 0)}%`,
+        `v${n.version || "?"}`,
+      ];
+      li.appendChild(el("span", "figures", parts.join(" ・ ")));
+      return li;
+    }));
+  }
+
   async function runAction(id, action, card) {
     const k = kiosks.get(id);
     if (action === "restart" && !window.confirm(`${k ? k.name : id} のアプリを再起動しますか?`)) return;
@@ -321,6 +349,7 @@
     layout();
     renderAlerts();
     renderActions();
+    renderNodes(data.nodes);
     document.body.dataset.loaded = "1";
   }
 
@@ -346,6 +375,7 @@
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     });
     source.addEventListener("alert", (e) => onAlert(JSON.parse(e.data)));
+    source.addEventListener("nodes", (e) => renderNodes(JSON.parse(e.data)));
     source.addEventListener("action", (e) => {
       const a = JSON.parse(e.data);
       actionsById.set(a.id, a);

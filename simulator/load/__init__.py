@@ -28,9 +28,11 @@ from typing import Any
 from config.schema import CounterKind
 from simulator.load.clients import fake_sdp
 from simulator.load.hygiene import check_fd_budget
+from simulator.load.nodes import Nodes, RedisProcess
 from simulator.load.options import LoadOptions
-from simulator.load.server import ServerProcess, load_config_text, raise_fd_limit
-from simulator.load.summary import RunRecord, succeeded, summarise
+from simulator.load.routes import route
+from simulator.load.server import City, ServerProcess, load_config_text, raise_fd_limit
+from simulator.load.summary import RunRecord, nodes_summary, succeeded, summarise
 from simulator.load.summary import percentiles as _percentiles
 from simulator.load.worker import WorkerAssignment, worker_main
 
@@ -57,26 +59,44 @@ def _calls_per_kiosk(kiosk_ids: list[str], calls: int) -> dict[str, int]:
 
 
 def run_load(options: LoadOptions) -> dict[str, Any]:
-    """Start the server process and the workers, place every call, and summarise (see module doc)."""
+    """Start the server process (or redis-server and the nodes) and the workers, place every call, and
+    summarise (see module doc)."""
     wall_start = time.monotonic()
     fd_limit = raise_fd_limit()
     check_fd_budget(options, fd_limit)  # before provisioning: a fleet that cannot fit is refused at once
     kiosk_ids = [f"load-kiosk-{i:05d}" for i in range(options.kiosks)]
     officer_names = [f"load-officer-{i:04d}" for i in range(options.officers)]
     with tempfile.TemporaryDirectory(prefix="madoguchi-load-") as tmp:
-        server = ServerProcess(Path(tmp), options, kiosk_ids, officer_names)
-        run = _Run(server, options, kiosk_ids, officer_names)
-        run.execute()
-    return summarise(options, server, run.record, fd_limit, wall_start)
+        workdir = Path(tmp)
+        redis = RedisProcess(workdir) if options.nodes > 1 else None
+        try:
+            if redis is not None:
+                redis.start()
+            city = City(workdir, options, kiosk_ids, officer_names, redis.url if redis else None)
+            nodes = Nodes(city, options.nodes) if redis is not None else None
+            server = nodes.servers[0] if nodes is not None else ServerProcess(city)
+            run = _Run(server, options, kiosk_ids, officer_names, nodes)
+            run.execute()
+        finally:
+            if redis is not None:
+                redis.stop()
+    summary = summarise(options, server, run.record, fd_limit, wall_start)
+    return {**summary, **nodes_summary(nodes, run.record)} if nodes is not None else summary
 
 
 class _Run:
     """The worker processes of one run around the server process, and what they report."""
 
     def __init__(
-        self, server: ServerProcess, options: LoadOptions, kiosk_ids: list[str], officers: list[str]
+        self,
+        server: ServerProcess,
+        options: LoadOptions,
+        kiosk_ids: list[str],
+        officers: list[str],
+        nodes: Nodes | None = None,
     ):
         self.server = server
+        self.nodes = nodes  # several nodes: ``server`` is the first of them
         self.options = options
         self.kiosk_ids = kiosk_ids
         self.officers = officers
@@ -97,16 +117,18 @@ class _Run:
     def execute(self) -> None:
         record, server, options = self.record, self.server, self.options
         try:
-            server.start()
+            server.start() if self.nodes is None else self.nodes.start()
             self._start_workers()
             self._collect("ready", record.ready, options.ready_timeout_s)
             log.info("load: %d workers connected their clients; placing the calls", len(record.ready))
-            record.health = server.health()
+            record.health = server.health() if self.nodes is None else self.nodes.health()
             record.rss_connected = server.rss_mb()
             record.cpu_before_calls = server.cpu_s()
             record.calls_started_at = time.monotonic()
             self.start_calls.set()
             self._collect("kiosks_done", record.done, options.call_timeout_s * max(1, options.calls) + 60)
+            if options.kill_node_at is not None and self.nodes is not None and self.nodes.killed is None:
+                record.errors.append(f"load: the calls ended before --kill-node-at {options.kill_node_at:g}")
             record.calls_ended_at = max((d["at"] for d in record.done.values()), default=time.monotonic())
             record.cpu_after_calls = server.cpu_s()
         except Exception as exc:
@@ -134,10 +156,14 @@ class _Run:
         kiosk_parts = _split(self.kiosk_ids, self.workers)
         officer_parts = _split(self.officers, self.workers)
         credentials = self.server.credentials
+        urls = self.nodes.urls if self.nodes is not None else [self.server.url]
+        routes = {k: route(i, len(urls)) for i, k in enumerate(self.kiosk_ids)}
+        routes.update({o: route(i, len(urls)) for i, o in enumerate(self.officers)})
         for w in range(self.workers):
             assignment = WorkerAssignment(
                 index=w,
-                url=self.server.url,
+                urls=urls,
+                routes={c: routes[c] for c in (*kiosk_parts[w], *officer_parts[w])},
                 kiosks={k: credentials.kiosk_tokens[k] for k in kiosk_parts[w]},
                 kiosk_calls={k: per_kiosk[k] for k in kiosk_parts[w]},
                 officers={
@@ -166,7 +192,7 @@ class _Run:
             if remaining <= 0:
                 raise TimeoutError(f"workers did not report {kind!r} within {timeout:.0f} s")
             try:
-                tag, index, payload = self.report.get(timeout=min(remaining, 5.0))
+                tag, index, payload = self.report.get(timeout=min(remaining, 5.0, self._kill_due()))
             except Exception:  # queue.Empty, mostly: check that nobody died silently
                 for index, proc in enumerate(self.procs):
                     if not proc.is_alive() and index not in into and index not in self.failed:
@@ -180,6 +206,20 @@ class _Run:
                 into[index] = payload
             elif tag == "result":
                 self.record.results[index] = payload
+
+    def _kill_due(self) -> float:
+        """Kill the node now if ``--kill-node-at`` has come (from the main thread: see nodes.py); the
+        seconds until it is due (a long time when there is none)."""
+        at, nodes, started = self.options.kill_node_at, self.nodes, self.record.calls_started_at
+        if at is None or nodes is None or nodes.killed is not None or not started:
+            return 5.0
+        into = time.monotonic() - started
+        if into < at:
+            return max(0.01, at - into)
+        nodes.kill(self.options.kill_node, into)
+        killed: dict[str, Any] = nodes.killed or {}
+        log.warning("load: kill -9 of the %s %s, %.1f s into the calls", killed["role"], killed["node"], into)
+        return 5.0
 
     def _finish(self) -> None:
         """Release the workers, gather their results (a minute at most), and stop the server."""
@@ -201,6 +241,9 @@ class _Run:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
-        code = self.server.stop()
-        if code not in (0, None, -15):
-            self.record.errors.append(f"server exited with code {code}: {self.server.log_tail(500)}")
+        log.info("load: stopping the server")
+        stopped = self.nodes.stop() if self.nodes is not None else [(self.server, self.server.stop())]
+        for server, code in stopped:
+            if code not in (0, None, -15) and not server.killed:
+                name = f"node {server.node_id}" if server.node_id else "server"
+                self.record.errors.append(f"{name} exited with code {code}: {server.log_tail(500)}")

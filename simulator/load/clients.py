@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import aiohttp
 
 from remote_call import protocol as p
 from signaling_server.ratelimit import TokenBucket
+from simulator.load.moves import RECONNECT_HELLO_S, Backoff, Link
 from simulator.load.options import MAX_ERRORS, LoadOptions
 
 HELLO_TIMEOUT_S = 120.0  # officer sign-in is argon2, deliberately slow; hundreds queue behind each other
@@ -128,6 +130,7 @@ class KioskCall:
     answer_at: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    node: int | None = None  # the kiosk's node when the call started (multi-node runs)
 
 
 @dataclass
@@ -147,16 +150,29 @@ class WorkerStats:
 
 class Client:
     """A raw websocket client: sends encoded protocol messages (paced below the server's per-connection
-    rate limit, as a well-behaved client must), dispatches received JSON by type."""
+    rate limit, as a well-behaved client must), dispatches received JSON by type. With a ``link`` of
+    several nodes a dropped connection is an outage: the client moves to the next URL and resumes
+    (simulator/load/moves.py); without, a drop ends it."""
 
     def __init__(
-        self, ws: aiohttp.ClientWebSocketResponse, identity: str, stats: WorkerStats, rate: tuple[float, int]
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        identity: str,
+        stats: WorkerStats,
+        rate: tuple[float, int],
+        link: Link | None = None,
+        options: LoadOptions | None = None,
     ):
         self.ws = ws
         self.identity = identity
         self.stats = stats
         self.reader: asyncio.Task | None = None
         self.bucket = TokenBucket(*rate)
+        self.link = link
+        self.options = options or LoadOptions()
+        self.stopping = False  # the worker hangs up: a drop is no outage
+        self.session: aiohttp.ClientSession | None = None  # the worker's, for reconnecting
+        self.generation = 0  # connections so far after the first (one per resume)
 
     async def send(self, message: p.Wire) -> None:
         await self.send_raw(p.encode(message))
@@ -168,38 +184,76 @@ class Client:
         self.stats.messages_sent += 1
         await self.ws.send_str(text)
 
+    @property
+    def node(self) -> int | None:
+        return self.link.node if self.link is not None else None
+
     async def run(self) -> None:
         try:
-            async for frame in self.ws:
-                if frame.type is not aiohttp.WSMsgType.TEXT:
-                    continue
-                self.stats.messages_received += 1
-                data = json.loads(frame.data)
-                kind = data.get("type", "?")
-                self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
-                try:
-                    await self.on_message(kind, data)
-                except (ConnectionError, RuntimeError) as exc:
-                    self.stats.error(f"{self.identity}: sending failed: {exc}")
+            while True:
+                await self._read()
+                if self.stopping or self.link is None or not self.link.moves or not await self._move():
+                    return
         finally:
             self.on_closed()
 
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            if frame.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            self.stats.messages_received += 1
+            data = json.loads(frame.data)
+            kind = data.get("type", "?")
+            self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
+            try:
+                await self.on_message(kind, data)
+            except (ConnectionError, RuntimeError) as exc:
+                self.stats.error(f"{self.identity}: sending failed: {exc}")
+
+    async def _move(self) -> bool:
+        """The connection dropped: the next URL, backoff, hello again; True once welcomed and resumed."""
+        link = self.link
+        assert link is not None
+        outage = link.dropped(time.monotonic())
+        deadline = outage.dropped_at + self.options.reconnect_timeout_s
+        backoff = Backoff(len(link.route))
+        while not self.stopping and time.monotonic() < deadline:
+            link.next()
+            await asyncio.sleep(random.uniform(0, backoff.delay))  # full jitter spreads the fleet's returns
+            try:
+                assert self.session is not None
+                hello = link.hello()
+                ws, welcome = await handshake(self.session, link.url, hello, self.stats, RECONNECT_HELLO_S)
+            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError):
+                backoff.failed()
+                continue
+            self.ws = ws
+            self.generation += 1
+            outage.resumed_at, outage.to_node = time.monotonic(), link.node
+            await self.on_resumed(welcome)
+            return True
+        return False
+
     async def on_message(self, kind: str, data: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    async def on_resumed(self, welcome: dict[str, Any]) -> None:
+        """Signed in again after an outage (the server has resumed what it knows): pick things up."""
 
     def on_closed(self) -> None:
         pass
 
 
 class Kiosk(Client):
-    def __init__(self, ws, identity, stats, rate, options: LoadOptions):
-        super().__init__(ws, identity, stats, rate)
-        self.options = options
+    def __init__(self, ws, identity, stats, rate, options: LoadOptions, link: Link | None = None):
+        super().__init__(ws, identity, stats, rate, link, options)
         self.call: KioskCall | None = None
         self.done: asyncio.Future | None = None
+        self.resent = False  # request_call sent again after an outage (its first may have been lost)
 
     def begin(self, call: KioskCall) -> asyncio.Future:
         self.call = call
+        self.resent = False
         self.done = asyncio.get_running_loop().create_future()
         return self.done
 
@@ -209,10 +263,34 @@ class Kiosk(Client):
         if self.done is not None and not self.done.done():
             self.done.set_result(reason)
 
+    async def on_resumed(self, welcome: dict[str, Any]) -> None:
+        """As a kiosk after a reconnect: ``sync_call`` for the call it is in; a request never answered with
+        ``queued`` (lost with the node that died) is asked again (the server answers a duplicate with
+        where the first stands and a conflict)."""
+        call = self.call
+        if call is None or self.done is None or self.done.done():
+            return
+        if call.call_id:
+            await self.send(p.SyncCall(call_id=call.call_id))
+        else:
+            self.resent = True
+            await self.send(p.RequestCall(department=call.department))
+
+    def _on_error(self, data: dict[str, Any]) -> None:
+        code, about, call = data.get("code"), data.get("about"), self.call
+        if code == "conflict" and about == "request_call" and self.resent:
+            return  # the first request did arrive: the server has just said where it stands
+        if code == "not_found" and about == "sync_call" and call is not None and self.done is not None:
+            call.error = f"the server no longer knows call {call.call_id}"  # a lost caller (no end reason)
+            if not self.done.done():
+                self.done.set_result("lost")
+            return
+        self.stats.error(f"{self.identity}: server error {code}: {data.get('detail')}")
+
     async def on_message(self, kind: str, data: dict[str, Any]) -> None:
         call = self.call
         if kind == "error":
-            self.stats.error(f"{self.identity}: server error {data.get('code')}: {data.get('detail')}")
+            self._on_error(data)
             return
         if call is None:
             return
@@ -240,7 +318,8 @@ class Kiosk(Client):
             await self.send(p.MediaConnected(call_id=data["call_id"]))
         elif kind == "call_started" and data.get("call_id") == call.call_id:
             call.started = True
-            call.started_at = time.monotonic()
+            call.started_at = call.started_at or time.monotonic()
+            call.node = self.node
         elif kind == "call_ended" and data.get("call_id") == call.call_id:
             call.ended_at = time.monotonic()
             self._finish(data.get("reason", "?"))
@@ -260,15 +339,40 @@ class Officer(Client):
         options: LoadOptions,
         rings: dict[str, float],
         stages: dict[str, dict[str, float]],
+        link: Link | None = None,
+        nodes: dict[str, int] | None = None,
     ):
-        super().__init__(ws, identity, stats, rate)
-        self.options = options
+        super().__init__(ws, identity, stats, rate, link, options)
         self.rings = rings
         self.stages = stages
+        self.nodes = nodes if nodes is not None else {}  # call id -> this officer's node when it started
         self.calls_ended = 0
         self.open_calls: set[str] = set()  # connecting or in a call, not yet told it ended
+        self.ended: set[str] = set()  # told (a resume may tell again)
         self.state = "offline"  # the last officer_state the server sent
         self._timers: set[asyncio.TimerHandle] = set()
+        self._scheduled: set[str] = set()  # calls whose end_call waits for call_seconds
+        self._ended_on: dict[str, int] = {}  # call id -> the connection (generation) its end_call went on
+
+    async def on_resumed(self, welcome: dict[str, Any]) -> None:
+        """As a console after a reconnect: ``sync_call`` for every call it believes open."""
+        for call_id in sorted(self.open_calls):
+            await self.send(p.SyncCall(call_id=call_id))
+
+    async def _started(self, call_id: str) -> None:
+        """End the call now or after call_seconds, once per connection: a resume repeats call_started."""
+        self.stages.setdefault(call_id, {})["started_at"] = time.monotonic()
+        if self.link is not None:
+            self.nodes[call_id] = self.link.node
+        if call_id in self._scheduled or self._ended_on.get(call_id) == self.generation:
+            return
+        if self.options.call_seconds <= 0:
+            await self._end(call_id)
+            return
+        self._scheduled.add(call_id)
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(self.options.call_seconds, lambda: asyncio.ensure_future(self._end(call_id)))
+        self._timers.add(handle)
 
     async def on_message(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "call_offer":
@@ -290,31 +394,31 @@ class Officer(Client):
                 )
             await self.send(p.MediaConnected(call_id=call_id))
         elif kind == "call_started":
-            call_id = data["call_id"]
-            self.stages.setdefault(call_id, {})["started_at"] = time.monotonic()
-            if self.options.call_seconds <= 0:
-                await self._end(call_id)
-            else:
-                loop = asyncio.get_running_loop()
-                handle = loop.call_later(
-                    self.options.call_seconds, lambda: asyncio.ensure_future(self._end(call_id))
-                )
-                self._timers.add(handle)
+            await self._started(data["call_id"])
         elif kind == "call_ended":
-            self.calls_ended += 1
-            self.open_calls.discard(data["call_id"])
-            self.stages.setdefault(data["call_id"], {})["ended_at"] = time.monotonic()
+            call_id = data["call_id"]
+            self.open_calls.discard(call_id)
+            if call_id not in self.ended:
+                self.ended.add(call_id)
+                self.calls_ended += 1
+                self.stages.setdefault(call_id, {})["ended_at"] = time.monotonic()
         elif kind == "call_connecting":
             self.open_calls.add(data["call_id"])
             self.stages.setdefault(data["call_id"], {})["connecting_at"] = time.monotonic()
         elif kind == "officer_state":
             self.state = data.get("state", "?")
-            if self.state == "wrap_up":
-                await self.send(p.SetStatus(status="available"))
+            if self.state == "wrap_up" or (self.state == "away" and self.generation):
+                await self.send(p.SetStatus(status="available"))  # (away: as it came back after an outage)
         elif kind == "error":
+            if data.get("about") == "sync_call" and data.get("code") == "not_found":
+                named = re.search(r"'([^']+)'", data.get("detail", ""))  # "no call 'ID' of yours"
+                self.open_calls.discard(named.group(1) if named else "")  # its end was told already
+                return
             self.stats.error(f"{self.identity}: server error {data.get('code')}: {data.get('detail')}")
 
     async def _end(self, call_id: str) -> None:
+        self._scheduled.discard(call_id)
+        self._ended_on[call_id] = self.generation
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.send(p.EndCall(call_id=call_id, outcome="resolved", notes="load simulation"))
 
@@ -324,18 +428,23 @@ class Officer(Client):
 
 
 async def handshake(
-    session: aiohttp.ClientSession, url: str, hello: p.Hello, stats: WorkerStats
-) -> aiohttp.ClientWebSocketResponse:
+    session: aiohttp.ClientSession,
+    url: str,
+    hello: p.Hello,
+    stats: WorkerStats,
+    timeout: float = HELLO_TIMEOUT_S,
+) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+    """A websocket to ``url`` after its hello and welcome; the welcome."""
     ws = await session.ws_connect(url, max_msg_size=1 << 20, compress=0, autoping=True)
     try:
         await ws.send_str(p.encode(hello))
-        frame = await ws.receive(timeout=HELLO_TIMEOUT_S)
+        frame = await ws.receive(timeout=timeout)
         if frame.type is not aiohttp.WSMsgType.TEXT:
             raise ConnectionError(f"no welcome (frame {frame.type.name}, close code {ws.close_code})")
         data = json.loads(frame.data)
         if data.get("type") != "welcome":
             raise ConnectionError(f"refused: {data.get('code')}: {data.get('detail')}")
-        return ws
+        return ws, data
     except BaseException:
         await ws.close()
         raise

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator
 
 from simulator.load.options import LoadOptions
+from simulator.load.routes import busiest_node
 
 SERVER_FD_RESERVE = 128  # a server's own descriptors: 10 when idle (measured), room for SQLite, HTTP, logs
 WORKER_FD_RESERVE = 64  # a worker's own: its event loop, the report queue's pipes, DNS, stdio (~20)
@@ -34,19 +35,24 @@ class FleetTooLarge(ValueError):
     """The fleet cannot fit the descriptor limits of the processes that would hold it."""
 
 
-def check_fd_budget(options: LoadOptions, limit: int, *, nodes: int = 1) -> None:
-    """Raise FleetTooLarge naming the numbers unless every server process (the clients spread over
-    ``nodes``) and every worker fits ``limit`` descriptors (the hard RLIMIT_NOFILE they all inherit)."""
+def check_fd_budget(options: LoadOptions, limit: int, *, nodes: int | None = None) -> None:
+    """Raise FleetTooLarge naming the numbers unless every server process and every worker fits ``limit``
+    descriptors (the hard RLIMIT_NOFILE they all inherit). With several nodes (``nodes``, else the
+    options') a node holds the clients whose list starts with it and, with ``--kill-node-at``, those that
+    move to it when another node dies (simulator.load.routes): the busiest moment counts."""
+    nodes = nodes or options.nodes
     clients = options.kiosks + options.officers
-    per_node = math.ceil(clients / nodes)
+    kill = options.kill_node_at is not None
+    per_node = busiest_node(options.kiosks, options.officers, nodes, kill=kill) if nodes > 1 else clients
     fleet = f"{options.kiosks:,} kiosks + {options.officers:,} officers = {clients:,} connections"
     if per_node + SERVER_FD_RESERVE > limit:
-        fit = max(0, limit - SERVER_FD_RESERVE) * nodes
-        where = "the server process" if nodes == 1 else f"each of the {nodes} server processes"
+        fit = max(0, limit - SERVER_FD_RESERVE) * (max(1, nodes - 1) if kill else nodes)
+        where = "the server process" if nodes == 1 else f"the busiest of the {nodes} server processes"
+        after = " once a node is killed and its clients move" if kill else ""
         raise FleetTooLarge(
             f"this fleet cannot fit the file-descriptor limit: {fleet}; {where} would hold "
-            f"{per_node:,} connections + {SERVER_FD_RESERVE} descriptors of its own, but RLIMIT_NOFILE is "
-            f"{limit:,} here. At most "
+            f"{per_node:,} connections{after} + {SERVER_FD_RESERVE} descriptors of its own, but "
+            f"RLIMIT_NOFILE is {limit:,} here. At most "
             f"{fit:,} clients fit: use a smaller fleet, more server nodes, or raise the hard limit "
             "(ulimit -Hn, systemd LimitNOFILE)"
         )
@@ -89,11 +95,14 @@ def own_process_group() -> None:
 
 def main(argv: list[str]) -> None:
     """``python -m simulator.load.hygiene PARENT_PID ARGS...``: die with the parent, then exec
-    ``python ARGS...`` (the same pid, the flag kept)."""
+    ``python ARGS...`` (the same pid, the flag kept); ``PARENT_PID --exec PROGRAM ARGS...`` execs another
+    program (redis-server)."""
     if len(argv) < 2 or not argv[0].isdigit():
-        raise SystemExit("usage: python -m simulator.load.hygiene PARENT_PID ARGS...")
+        raise SystemExit("usage: python -m simulator.load.hygiene PARENT_PID [--exec PROGRAM] ARGS...")
     own_process_group()
     die_with_parent(int(argv[0]))
+    if argv[1] == "--exec" and len(argv) > 2:
+        os.execv(argv[2], argv[2:])
     os.execv(sys.executable, [sys.executable, *argv[1:]])
 
 

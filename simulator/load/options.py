@@ -26,6 +26,11 @@ class LoadOptions:
     max_queue: int = 10_000
     max_in_flight: int = 0  # calls placed at once across the fleet; 0: every kiosk calls at once (a burst)
     officer_auth: str = "password"  # "password" (argon2 sign-in) or "session" (reconnect with its token)
+    nodes: int = 1  # server processes; above 1 a cluster on one redis-server (simulator.load.nodes)
+    kill_node_at: float | None = None  # seconds after the calls start: kill -9 of one node
+    kill_node: str = "leader"  # which: "leader" (every client reconnects) or "follower" (its clients move)
+    lease_ttl_s: float | None = None  # the nodes' [server.cluster] lease_ttl_s; None: the default (3 s)
+    reconnect_timeout_s: float = 120.0  # a client that has not found a node again by then is lost
 
     def __post_init__(self) -> None:
         if self.kiosks < 1 or self.officers < 1:
@@ -46,6 +51,20 @@ class LoadOptions:
             raise ValueError(f"max_in_flight must be at least 0 (0: no limit), got {self.max_in_flight}")
         if not 1 <= self.max_queue <= 10_000:
             raise ValueError(f"max_queue must be between 1 and 10000, got {self.max_queue}")
+        self._check_nodes()
+
+    def _check_nodes(self) -> None:
+        if not 1 <= self.nodes <= 9:
+            raise ValueError(f"nodes must be between 1 and 9, got {self.nodes}")
+        if self.kill_node not in ("leader", "follower"):
+            raise ValueError(f"kill_node must be 'leader' or 'follower', got {self.kill_node!r}")
+        if self.lease_ttl_s is not None and not 0.5 <= self.lease_ttl_s <= 60:
+            raise ValueError(f"lease_ttl_s must be between 0.5 and 60 s, got {self.lease_ttl_s}")
+        if self.kill_node_at is not None:
+            if self.nodes < 2:
+                raise ValueError("--kill-node-at needs --nodes 2 or more (a node to move to)")
+            if self.kill_node_at < 0:
+                raise ValueError(f"kill_node_at must be at least 0 s, got {self.kill_node_at}")
 
     def worker_count(self) -> int:
         if self.workers:

@@ -93,10 +93,18 @@ def load_config_text(
     return "\n".join(out) + "\n"
 
 
-class ServerProcess:
-    """`madoguchi-server` in a child process with a temporary config and database; its RSS is sampled."""
+class City:
+    """The run's configuration file and database, with the fleet's credentials provisioned into it; shared
+    by every node of a multi-node run (``redis_url``: the nodes' ``[server.cluster]``)."""
 
-    def __init__(self, workdir: Path, options: LoadOptions, kiosk_ids: list[str], officers: list[str]):
+    def __init__(
+        self,
+        workdir: Path,
+        options: LoadOptions,
+        kiosk_ids: list[str],
+        officers: list[str],
+        redis_url: str | None = None,
+    ):
         self.workdir = workdir
         self.options = options
         self.port = free_port()
@@ -110,20 +118,16 @@ class ServerProcess:
             always_open=not options.respect_hours,
             max_queue=options.max_queue,
         )
+        if redis_url is not None:  # one file for every node: --node-id and --port tell them apart
+            text += f'\n[server.cluster]\nredis_url = {json.dumps(redis_url)}\nnode_id = "node-1"\n'
+            if options.lease_ttl_s is not None:
+                text += f"lease_ttl_s = {options.lease_ttl_s}\n"
         self.config_file.write_text(text, encoding="utf-8")
         self.config: AppConfig = load_config(self.config_file)
         self.kiosk_ids = kiosk_ids
         self.officer_names = officers
         self.officer_sessions: dict[str, str] = {}  # officer_auth "session": username -> session token
         self.credentials = self._provision()
-        self.url = f"ws://127.0.0.1:{self.port}/ws"
-        self.http = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.ps: psutil.Process | None = None
-        self.samples: list[tuple[float, int, float]] = []  # (monotonic, rss bytes, cpu seconds)
-        self._stop_sampling = threading.Event()
-        self._sampler: threading.Thread | None = None
-        self.log_file = workdir / "server.log"
 
     def _provision(self) -> Fleet:
         from signaling_server.auth import new_token, token_hash
@@ -143,7 +147,40 @@ class ServerProcess:
         finally:
             store.close()
 
+
+class ServerProcess:
+    """`madoguchi-server` in a child process over the city's config and database (one node of several when
+    ``node_id`` is given); its RSS and CPU are sampled."""
+
+    def __init__(self, city: City, *, node_id: str | None = None, port: int | None = None):
+        self.city = city
+        self.workdir = city.workdir
+        self.options = city.options
+        self.node_id = node_id
+        self.port = port or city.port
+        self.database = city.database
+        self.config_file = city.config_file
+        self.config: AppConfig = city.config
+        self.kiosk_ids = city.kiosk_ids
+        self.officer_names = city.officer_names
+        self.officer_sessions = city.officer_sessions
+        self.credentials = city.credentials
+        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.ps: psutil.Process | None = None
+        self.samples: list[tuple[float, int, float]] = []  # (monotonic, rss bytes, cpu seconds)
+        self._stop_sampling = threading.Event()
+        self._sampler: threading.Thread | None = None
+        self.log_file = city.workdir / (f"server-{node_id}.log" if node_id else "server.log")
+        self.killed = False  # kill -9 by the run (--kill-node-at)
+
     def start(self, timeout_s: float = 30.0) -> None:
+        self.launch()
+        self.wait_ready(timeout_s)
+
+    def launch(self) -> None:
+        """Start the process; ``wait_ready`` waits for it to serve."""
         log = open(self.log_file, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         # Through the hygiene launcher: its own process group, killed by the kernel if the simulator dies.
@@ -163,6 +200,7 @@ class ServerProcess:
                 self.database,
                 "--log-level",
                 "WARNING",
+                *(["--node-id", self.node_id] if self.node_id else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -171,8 +209,13 @@ class ServerProcess:
             process_group=0,
         )
         self.ps = psutil.Process(self.proc.pid)
-        self._sampler = threading.Thread(target=self._sample, args=(self.ps,), name="server-rss", daemon=True)
+        self._sampler = threading.Thread(
+            target=self._sample, args=(self.ps,), name=f"server-rss {self.node_id or ''}", daemon=True
+        )
         self._sampler.start()
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -198,13 +241,26 @@ class ServerProcess:
             return json.loads(response.read())
 
     def rss_mb(self) -> float:
-        return self.ps.memory_info().rss / 2**20 if self.ps else 0.0
+        with contextlib.suppress(psutil.Error):
+            return self.ps.memory_info().rss / 2**20 if self.ps else 0.0
+        return 0.0
 
     def cpu_s(self) -> float:
+        """Its CPU time so far; the last sample once it has died (a killed node)."""
         if not self.ps:
             return 0.0
-        times = self.ps.cpu_times()
+        try:
+            times = self.ps.cpu_times()
+        except psutil.Error:
+            return self.samples[-1][2] if self.samples else 0.0
         return times.user + times.system
+
+    def kill(self) -> None:
+        """kill -9, as a machine lost: nothing is saved, no client is told."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.killed = True
+            self.proc.kill()
+            self.proc.wait()
 
     def _sample(self, ps: psutil.Process) -> None:
         while True:

@@ -7,10 +7,14 @@ import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from simulator.load.moves import summarise_outages
 from simulator.load.options import MAX_ERRORS, LoadOptions
 from simulator.load.server import ServerProcess
+
+if TYPE_CHECKING:
+    from simulator.load.nodes import Nodes
 
 
 @dataclass
@@ -79,12 +83,47 @@ def stage_breakdown(
 
 
 def succeeded(summary: dict[str, Any]) -> bool:
-    """Every requested call completed and no caller was left without being told the call ended."""
+    """Every requested call completed and no caller was left without being told the call ended; with
+    several nodes, every client whose node went away found another."""
     return (
         summary["calls_completed"] == summary["calls_requested"]
         and summary["callers_lost"] == 0
         and summary["calls_failed"] == 0
+        and not summary.get("clients_not_back")
     )
+
+
+def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
+    """A multi-node run's own figures: the kill, the clients that moved, how soon they resumed, the calls
+    whose kiosk and officer were on different nodes, and each node's RSS and CPU."""
+    results = list(run.results.values())
+    outages: dict[str, list] = {}
+    officer_nodes: dict[str, int] = {}
+    for r in results:
+        outages.update(r.get("outages", {}))
+        officer_nodes.update(r.get("officer_nodes", {}))
+    moves = summarise_outages(outages)
+    completed = [c for r in results for c in r["calls"] if c["started"] and c["end_reason"] == "completed"]
+    cross = sum(
+        1
+        for c in completed
+        if c.get("node") is not None
+        and officer_nodes.get(c["call_id"]) is not None
+        and c["node"] != officer_nodes[c["call_id"]]
+    )
+    durations = moves["resume_durations"]
+    assert isinstance(durations, list)
+    resume = percentiles(durations)
+    return {
+        "nodes": len(nodes.servers),
+        "node_killed": nodes.killed,
+        "clients_moved": moves["moved"],
+        "clients_not_back": moves["not_back"],
+        "outages": moves["outages"],
+        "resume_s": {"p50": resume["p50"], "p95": resume["p95"], "max": resume["max"]},
+        "cross_node_calls": cross,
+        "per_node": nodes.figures(),
+    }
 
 
 def summarise(

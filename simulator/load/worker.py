@@ -8,13 +8,15 @@ import contextlib
 import multiprocessing
 import random
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 import aiohttp
 
 from remote_call import protocol as p
 from simulator.load.clients import Kiosk, KioskCall, Officer, WorkerStats, handshake
 from simulator.load.hygiene import die_with_parent, own_process_group
+from simulator.load.moves import Backoff, Link
 from simulator.load.options import LoadOptions
 from simulator.load.server import raise_fd_limit
 
@@ -22,13 +24,17 @@ from simulator.load.server import raise_fd_limit
 @dataclass
 class WorkerAssignment:
     index: int
-    url: str
+    urls: list[str]  # every node's; one: a single server
     kiosks: dict[str, str]  # kiosk id -> token
     kiosk_calls: dict[str, int]  # kiosk id -> calls it places
     officers: dict[str, str]  # username -> password (or session token)
     departments: list[str]
     options: LoadOptions
     rate: tuple[float, int]  # what each client may send: (messages per second, burst)
+    routes: dict[str, list[int]] = field(default_factory=dict)  # client -> node indexes (routes.route)
+
+    def link(self, identity: str, hello: Callable[[], p.Hello]) -> Link:
+        return Link(self.urls, self.routes.get(identity, [0]), hello)
 
 
 class Worker:
@@ -40,6 +46,7 @@ class Worker:
         self.stats = WorkerStats()
         self.rings: dict[str, float] = {}
         self.stages: dict[str, dict[str, float]] = {}  # officer side, by call id
+        self.officer_nodes: dict[str, int] = {}  # call id -> the officer's node when it started
         self.kiosks: list[Kiosk] = []
         self.officers: list[Officer] = []
         self.results: list[KioskCall] = []
@@ -73,8 +80,10 @@ class Worker:
             app_version="load-sim",
             credentials=p.DeviceTokenCredentials(kiosk_id=kiosk_id, token=token),
         )
-        ws = await handshake(self.session, self.a.url, hello, self.stats)
-        kiosk = Kiosk(ws, kiosk_id, self.stats, self.a.rate, self.a.options)
+        link = self.a.link(kiosk_id, lambda: hello)
+        ws, _welcome = await self._first_handshake(link, hello)
+        kiosk = Kiosk(ws, kiosk_id, self.stats, self.a.rate, self.a.options, link)
+        kiosk.session = self.session
         kiosk.reader = asyncio.create_task(kiosk.run())
         self.kiosks.append(kiosk)
         return kiosk
@@ -88,12 +97,40 @@ class Worker:
         hello = p.Hello(
             v=p.PROTOCOL_VERSION, role=p.Role.OFFICER, app_version="load-sim", credentials=credentials
         )
-        ws = await handshake(self.session, self.a.url, hello, self.stats)
-        officer = Officer(ws, username, self.stats, self.a.rate, self.a.options, self.rings, self.stages)
+        session_token: list[str] = []  # the welcome's: what the console signs in with after an outage
+
+        def again() -> p.Hello:
+            return hello.model_copy(update={"credentials": p.SessionCredentials(token=session_token[0])})
+
+        link = self.a.link(username, again)
+        ws, welcome = await self._first_handshake(link, hello)
+        session_token.append(welcome.get("session_token") or secret)
+        officer = Officer(
+            ws, username, self.stats, self.a.rate, self.a.options, self.rings, self.stages, link,
+            self.officer_nodes,
+        )  # fmt: skip
+        officer.session = self.session
         officer.reader = asyncio.create_task(officer.run())
         self.officers.append(officer)
         await officer.send(p.SetStatus(status="available"))
         return officer
+
+    async def _first_handshake(
+        self, link: Link, hello: p.Hello
+    ) -> tuple[aiohttp.ClientWebSocketResponse, dict]:
+        """The first sign-in; with several nodes a refusal (a failover under way) moves to the next URL
+        after the backoff, as a kiosk starting up would."""
+        backoff = Backoff(len(link.route))
+        deadline = time.monotonic() + self.a.options.reconnect_timeout_s
+        while True:
+            try:
+                return await handshake(self.session, link.url, hello, self.stats)
+            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError):
+                if not link.moves or time.monotonic() > deadline:
+                    raise
+            backoff.failed()
+            link.next()
+            await asyncio.sleep(random.uniform(0, backoff.delay))  # full jitter, as on every reconnect
 
     async def _kiosk_loop(self, kiosk: Kiosk, calls: int) -> None:
         for _ in range(calls):
@@ -112,8 +149,8 @@ class Worker:
                 call.error = f"{type(exc).__name__}: {exc}"
             if call.error:
                 self.stats.error(f"{kiosk.identity} call {call.call_id or '?'}: {call.error}")
-            if kiosk.ws.closed:
-                return
+            if kiosk.reader is not None and kiosk.reader.done():
+                return  # gone for good (one server, or no node came back in time)
 
     async def run(self) -> None:
         a = self.a
@@ -173,6 +210,8 @@ class Worker:
 
     async def _hang_up(self) -> None:
         clients = (*self.kiosks, *self.officers)
+        for c in clients:
+            c.stopping = True
         await asyncio.gather(*(c.ws.close() for c in clients), return_exceptions=True)
         for c in clients:
             if c.reader:
@@ -192,6 +231,12 @@ class Worker:
             "calls": [asdict(c) for c in self.results],
             "rings": self.rings,
             "stages": self.stages,
+            "officer_nodes": self.officer_nodes,
+            "outages": {
+                c.identity: [o.row() for o in c.link.outages]
+                for c in (*self.kiosks, *self.officers)
+                if c.link is not None and c.link.outages
+            },
             "officer_calls_ended": sum(o.calls_ended for o in self.officers),
             "officer_open_calls": sum(len(o.open_calls) for o in self.officers),
             "by_type": self.stats.by_type,

@@ -70,12 +70,13 @@ async def test_redis_restart_degrades_then_recovers(redis_server, tmp_path: Path
             assert resident.resident.call_id == call_id and again["position"] == 1
             await asyncio.wait_for(asyncio.gather(*(c.wait() for c in cleared)), TIMEOUT)
             node_a, node_b = a.app[CLUSTER], b.app[CLUSTER]
-            assert node_b.leading and not node_a.leading  # a lost its lease, b took the new term
-            assert not node_a.candidate and node_b.lease.highest_epoch > 1  # never an epoch seen before
+            leaders = [node for node in (node_a, node_b) if node.leading]
+            assert len(leaders) == 1  # either may take the new term: a deposed leader stands again
+            assert leaders[0].lease.highest_epoch > 1  # never an epoch seen before
             assert node_a.redis_up and node_b.redis_up
 
             ringing = asyncio.ensure_future(staff.events.wait("ring", TIMEOUT, call_id=call_id))
-            await staff.start(timeout=TIMEOUT)  # on a, relayed to b
+            await staff.start(timeout=TIMEOUT)  # on a: local or relayed, whichever leads
             await staff.set_available()
             await ringing
         finally:

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from signaling_server.db import Database, IntegrityError, open_database
-from signaling_server.db.postgres import pyformat, redact
+from signaling_server.db import Database, DatabaseUnavailable, IntegrityError, open_database
+from signaling_server.db.postgres import PostgresDatabase, pyformat, redact
 
 WAIT_S = 30.0
 
@@ -124,16 +124,33 @@ def test_another_connections_credential_change_moves_the_counter(database_target
         admin.close()
 
 
-def test_a_lost_connection_fails_one_statement_then_reconnects(postgres_url: str) -> None:
+def test_a_lost_connection_makes_the_database_unavailable_until_recovered(postgres_url: str) -> None:
+    """The loss is told to the caller and to the watch (no silent retry, no reconnect on the caller's
+    thread); writes that cannot be refused wait, in order, and run on the new connection."""
     db, other = open_database(postgres_url), open_database(postgres_url)
+    assert isinstance(db, PostgresDatabase)
+    lost: list[str] = []
+    db.on_lost.append(lost.append)
     try:
         pid = db.fetchone("SELECT pg_backend_pid()")[0]
         other.execute("SELECT pg_terminate_backend(?)", (pid,))  # as a PostgreSQL restart would
-        with pytest.raises(Exception, match=r"terminat|closed|connection"):
-            db.fetchone("SELECT 1")  # the caller hears of it: no silent retry
-        assert not db.in_transaction  # a lost connection holds no transaction: the audit log may append
-        assert db.fetchone("SELECT 1")[0] == 1  # the next statement has a new connection
+        with pytest.raises(DatabaseUnavailable, match=r"PostgreSQL .* is unreachable: terminating"):
+            db.fetchone("SELECT 1")
+        assert not db.available and len(lost) == 1 and "terminating" in lost[0]
+        with pytest.raises(DatabaseUnavailable):
+            db.fetchone("SELECT 1")  # at once: the watch connects again, not the caller
+        db.write_behind("table", lambda: db.execute("CREATE TABLE kept (x integer)"))
+        db.write_behind("table", lambda: db.execute("CREATE TABLE kept (y integer)"))  # replaces the first
+        db.write_behind(None, lambda: db.execute("INSERT INTO kept VALUES (1)"))
+        db.write_behind(None, lambda: db.execute("INSERT INTO kept VALUES (2)"))  # unkeyed: each kept
+        assert db.pending_writes == 3
+        assert db.recovered(db.open_connection()) == 3
+        assert db.available and db.pending_writes == 0 and not db.in_transaction
+        assert [row[0] for row in db.fetchall("SELECT y FROM kept ORDER BY y")] == [1, 2]
         assert db.fetchone("SELECT pg_backend_pid()")[0] != pid
+        with pytest.raises(Exception, match="syntax"):
+            db.execute("SELEKT 1")  # a statement's own error is not an outage
+        assert db.available and len(lost) == 1
     finally:
         db.close()
         other.close()

@@ -7,6 +7,8 @@ page of a guest still in it. All media on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +86,55 @@ async def test_a_guest_joins_sees_and_is_seen_by_both_then_leaves_and_the_call_g
             assert await frames(primary[1].remote_video, before[1] + FRAMES) >= before[1] + FRAMES
             assert (kiosk.party.session, console.party.session) == primary  # never rebuilt
             assert console.call_id == call_id and server.switchboard.calls[call_id].guest is None
+            assert watch.errors == [], "\n".join(watch.log)
+        finally:
+            await asyncio.gather(kiosk.stop(), console.stop(), return_exceptions=True)
+
+
+async def test_a_line_typed_on_the_guest_page_reaches_the_kiosk_and_the_console(make_server, tmp_path):
+    """The family member writes (the page's chat input): an in-call chat line with sender "guest" on its
+    connections' control channels; the kiosk and the console add it to their chat as the family's."""
+    async with make_server() as server, chromium() as browser:
+        kiosk = await start_kiosk(server)
+        console = await start_console(server)
+        try:
+            await connect_call(server, kiosk, console)
+            link = await console.guests.create(name="娘 さくら")
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            watch = ConsoleWatch(page)
+            kiosk_up = asyncio.ensure_future(kiosk.events.wait("peer_connected", TIMEOUT, peer="guest"))
+            officer_up = asyncio.ensure_future(console.events.wait("peer_connected", TIMEOUT, peer="guest"))
+            await open_guest_page(page, server, link.link)
+            await through_device_check(page)
+            await kiosk_up
+            await officer_up
+            assert await page.get_attribute("#chat-input", "placeholder") == "ここにメッセージを入力"
+            text = "母の保険証は私が預かっています"
+            kiosk_heard = asyncio.ensure_future(kiosk.events.wait("chat", TIMEOUT, sender="guest"))
+            officer_heard = asyncio.ensure_future(console.events.wait("chat", TIMEOUT, sender="guest"))
+            await page.fill("#chat-input", text)
+            await page.click("#chat-send")
+            await until(
+                page,
+                "document.querySelector('#chat li.own') || !document.getElementById('chat-status').hidden",
+            )
+            assert await page.is_hidden("#chat-status"), await page.text_content("#chat-status")
+            await kiosk_heard
+            assert (await officer_heard)["text"] == text
+            assert [(line.sender, line.text) for line in kiosk.resident.chat] == [("guest", text)]
+            assert [(line.sender, line.text) for line in console.desk.chat] == [("guest", text)]
+            assert await page.text_content("#chat li.own") == f"あなた: {text}"
+            assert await page.input_value("#chat-input") == ""
+            # The officer answers; both lines stand in the page's chat, the guest's own on the right.
+            await console.desk.send_chat("ありがとうございます")
+            await until(page, "document.querySelectorAll('#chat li').length === 2")
+            assert await page.text_content("#chat li:not(.own)") == "職員: ありがとうございます"
+            shots = Path(os.environ.get("MADOGUCHI_SHOTS", tmp_path))  # to look at, not compared
+            shots.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(shots / "guest-chat-ja-desktop.png"))
+            await page.click(".lang-btn[data-lang='en']")
+            assert await page.get_attribute("#chat-input", "placeholder") == "Type a message"
+            assert await page.text_content("#chat-send") == "Send"
             assert watch.errors == [], "\n".join(watch.log)
         finally:
             await asyncio.gather(kiosk.stop(), console.stop(), return_exceptions=True)

@@ -191,9 +191,10 @@ async def test_a_dropped_guest_leaves_the_others_alone_and_may_join_again_until_
         await close_all(g, kiosk, officer)
 
 
-def test_links_expire_are_single_use_and_are_kept_only_as_hashes():
+def test_links_expire_are_single_use_and_are_kept_only_as_hashes(engine_db):
+    """On both engines: the table holds the hashes, never the secret or the session token."""
     now = [1000.0]
-    links = GuestLinks(lambda: now[0])
+    links = GuestLinks(engine_db, lambda: now[0])
     link, secret = links.create("call-1", "hanako", ttl_s=60)
     assert secret not in repr(link) and link.secret_hash != secret
     now[0] += 61
@@ -202,16 +203,23 @@ def test_links_expire_are_single_use_and_are_kept_only_as_hashes():
 
     link, secret = links.create("call-1", "hanako", ttl_s=60)
     assert links.redeem(secret, full=True) == GuestRefused(GuestRefusal.FULL, link)  # not spent by it
-    redeemed = links.redeem(secret, full=False)
-    assert isinstance(redeemed, GuestRedeemed) and links.session(redeemed.session_token) is link
-    assert links.redeem(secret, full=False) == GuestRefused(GuestRefusal.USED, link)
+    redeemed = links.redeem(secret, full=False, remote="192.0.2.7")
+    assert isinstance(redeemed, GuestRedeemed) and links.session(redeemed.session_token) == redeemed.link
+    assert redeemed.link.redeemed_by == "192.0.2.7"
+    assert links.redeem(secret, full=False) == GuestRefused(GuestRefusal.USED, redeemed.link)
+    stored = [" ".join(str(v) for v in row) for row in engine_db.fetchall("SELECT * FROM guest_links")]
+    assert stored and not any(secret in r or redeemed.session_token in r for r in stored)
     links.call_ended("call-1")
     assert links.session(redeemed.session_token) is None
+    assert links.redeem(secret, full=False).reason is GuestRefusal.USED
     assert links.redeem("x" * 43, full=False) == GuestRefused(GuestRefusal.INVALID)
+    now[0] += 2 * 3600  # an hour after they ended the links are forgotten (the next create sweeps)
+    links.create("call-2", "hanako")
+    assert links.of_call("call-1") == [] and links.redeem(secret, full=False).reason is GuestRefusal.INVALID
 
 
-def test_an_officer_cannot_pile_up_links_for_one_call():
-    links = GuestLinks(lambda: 0.0)
+def test_an_officer_cannot_pile_up_links_for_one_call(engine_db):
+    links = GuestLinks(engine_db, lambda: 0.0)
     for _ in range(5):
         links.create("call-1", "hanako")
     with pytest.raises(GuestLinkError, match="guest links already"):

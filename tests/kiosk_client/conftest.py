@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit, QWidget
 
@@ -34,6 +33,7 @@ from config.schema import (
     ScannerConfig,
 )
 from devtools.manual_clock import ManualTimers
+from devtools.qasync_loop import DeferringLoop
 from devtools.qt_settle import settle
 from hardware.fake_escpos_printer import FakeEscposPrinter
 from hardware.simulated import SimulatedMedia
@@ -47,7 +47,7 @@ PASSWORD = "correct horse battery"
 def _qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # a test closing its window must not stop the loop
-    return qasync.QEventLoop(app)
+    return DeferringLoop(app)  # asyncio callbacks only while it runs (devtools/qasync_loop.py)
 
 
 def pytest_asyncio_loop_factories(config, item):

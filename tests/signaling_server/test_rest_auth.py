@@ -86,6 +86,14 @@ ROUTES = {
     "GET /g": "public",
     "GET /g/": "public",
     "GET /g/{name}": "public",
+    # An external interpretation service by a supervisor's invitation (docs/interpreters.md).
+    "POST /api/interpreter-invitations": "bearer session: supervisor (same origin)",
+    "GET /api/interpreter-invitations": "bearer session: supervisor",
+    "DELETE /api/interpreter-invitations/{invitation_id}": "bearer session: supervisor (same origin)",
+    "POST /api/interpreters/redeem": "public (same origin)",
+    "GET /i": "public",
+    "GET /i/": "public",
+    "GET /i/{name}": "public",
     # Appointments (docs/appointments.md): the public booking page and its API, the staff API.
     "GET /booking": "public",
     "GET /booking/static/{name}": "public",

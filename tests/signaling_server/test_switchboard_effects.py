@@ -91,5 +91,6 @@ def test_the_end_of_a_call_is_recorded_audited_and_told_to_both(harness) -> None
     assert (record.state, record.outcome, record.notes) == ("ended", "resolved", "done")
     ended = [e for e in harness.board.audit.entries() if e.action == "call_ended"]
     assert [(e.actor, e.details["outcome"]) for e in ended] == [("hanako", "resolved")]
-    assert ("call_ended", {"call_id": call_id, "reason": "completed"}) in harness.events
+    told = {"call_id": call_id, "reason": "completed", "outcome": "resolved"}
+    assert ("call_ended", told) in harness.events
     assert call_id not in harness.board.calls and o.calls == set()

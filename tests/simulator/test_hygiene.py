@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -63,9 +64,11 @@ async def test_a_fleet_over_the_limit_is_refused_before_anything_starts():
     assert "RLIMIT_NOFILE is 1,024" in text
 
 
-async def _started_run(log: list[str]) -> tuple[asyncio.subprocess.Process, list[psutil.Process]]:
-    """A signaling-only run with long calls, once its workers have connected: the simulator and every
-    process under it."""
+async def _started_run(
+    log: list[str], nodes: int = 1
+) -> tuple[asyncio.subprocess.Process, list[psutil.Process]]:
+    """A signaling-only run with long calls (``nodes`` server processes; above one, with a redis-server),
+    once its workers have connected: the simulator and every process under it."""
     sim = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -83,6 +86,8 @@ async def _started_run(log: list[str]) -> tuple[asyncio.subprocess.Process, list
         "2",
         "--log-level",
         "INFO",
+        "--nodes",
+        str(nodes),
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -101,7 +106,12 @@ async def _started_run(log: list[str]) -> tuple[asyncio.subprocess.Process, list
     reader = asyncio.ensure_future(read(sim.stderr))
     _READERS.add(reader)  # kept until it has read to the end
     reader.add_done_callback(_READERS.discard)
-    await asyncio.wait_for(placing, TIMEOUT)
+    try:
+        await asyncio.wait_for(placing, TIMEOUT * (1 + nodes))  # the nodes start in parallel; a busy machine
+    except BaseException:  # the test never gets the simulator: stop it (and what it started) here
+        sim.terminate()
+        await asyncio.wait_for(sim.wait(), TIMEOUT)
+        raise
     return sim, psutil.Process(sim.pid).children(recursive=True)
 
 
@@ -119,13 +129,19 @@ def _still_running(processes: list[psutil.Process]) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("nodes", [1, 2], ids=lambda n: f"{n}-node")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-async def test_an_interrupted_or_killed_simulator_leaves_no_process_behind(signum: signal.Signals):
+async def test_an_interrupted_or_killed_simulator_leaves_no_process_behind(
+    signum: signal.Signals, nodes: int
+):
+    if nodes > 1 and shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server; scripts/bootstrap.sh)")
     log: list[str] = []
-    sim, descendants = await _started_run(log)
+    sim, descendants = await _started_run(log, nodes)
     try:
         commands = [" ".join(p.cmdline()) for p in descendants]
-        assert any("signaling_server.cli" in c for c in commands), commands  # the server
+        assert sum("signaling_server.cli" in c for c in commands) == nodes, commands  # the servers
+        assert sum("redis-server" in c for c in commands) == (nodes > 1), commands
         assert sum("multiprocessing" in c and "spawn_main" in c for c in commands) == 2, commands  # workers
         sim.send_signal(signum)
         # First the descendants: a survivor would hold the simulator's stderr, and sim.wait() waits for it.

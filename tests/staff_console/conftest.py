@@ -6,6 +6,11 @@ the single QApplication. Then the embedded server, the headless kiosk (aiortc), 
 Qt widgets all run on one loop, as in the real console: tests ``await`` futures and controller events with
 timeouts, and Qt events are processed while they wait. ``window_changed`` turns the window's ``changed``
 signal into an awaitable predicate check; nothing here sleeps.
+
+The loop is ``devtools.qasync_loop.DeferringLoop``: pytest-asyncio runs each async fixture's setup and
+teardown and the test as separate runs of the loop, and qasync alone would run a timer's asyncio callback
+that falls due between two runs outside the loop (the embedded server's periodic checks then died with "no
+running event loop", a teardown error under load; ``test_loop.py``).
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytestqt.plugin
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from devtools.headless import PASSWORD, TIMEOUT, console_media
+from devtools.qasync_loop import DeferringLoop
 from staff_console.directory import Directory
 from staff_console.i18n import Messages
 from staff_console.view.ringer import Ringer
@@ -50,7 +55,7 @@ pytestqt.plugin._process_events = _process_events_unless_qasync
 def _qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)  # closing a test's windows must not stop the loop under it
-    loop = qasync.QEventLoop(app)
+    loop = DeferringLoop(app)
     use_thread_pool_executor(loop)  # qasync's QThreadExecutor can deadlock at close (see docs/console.md)
     _LOOPS[:] = [old for old in _LOOPS if not old.is_closed()] + [loop]
     return loop

@@ -1,7 +1,7 @@
 // The business's browser client: one state object, a screen state machine with a transition table, and a
 // handler table for the server's messages. See docs/business.md for the flow.
 
-import { CallConnection } from "./call.js";
+import { CallConnection, prepareCertificate } from "./call.js";
 import { CallView } from "./callview.js";
 import { DeviceCheck, canShareScreen, mediaErrorKey, missingFeatures } from "./devicecheck.js";
 import { formatTime, initLanguage, onLanguageChange, setLanguage, t, translatePage } from "./i18n.js";
@@ -145,6 +145,7 @@ function join(withMedia) {
   state.local = withMedia ? stream : null;
   view.setLocal(state.local);
   go("waiting");
+  prepareCertificate(); // while the business waits, not after the officer accepts
   connectSignaling();
 }
 
@@ -251,7 +252,10 @@ async function connectMedia(message) {
   await previous?.close();
   if (attempt !== state.attempt) return; // a newer call_connecting arrived while the old media closed
   if (message.restart) banner(t("reconnecting.media"));
+  const certificate = await prepareCertificate();
+  if (attempt !== state.attempt) return;
   const connection = new CallConnection({
+    certificate,
     callId: message.call_id,
     connecting: message,
     local: state.local,
@@ -444,6 +448,7 @@ async function resume(saved) {
   }
   view.setLocal(state.local);
   go("waiting");
+  prepareCertificate();
   connectSignaling();
 }
 

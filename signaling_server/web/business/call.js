@@ -8,6 +8,45 @@ const LINK_PING_MS = 1000; // a link ping a second on "control"...
 const LINK_DEAD_MS = 5000; // ...and no pong for 5 s: the media path is dead, ask for a restart
 const CHANNEL_CLOSE_WAIT_MS = 1000;
 const QUALITY_MS = 5000; // call_quality to the server every 5 s, as kiosks and consoles send it
+// The camera's first frames are encoded at most START_HEIGHT tall, then at most SEND_HEIGHT (see fullSize).
+// Measured in Chromium 156 (2026-12-02, bench_business.py's timeline): a 1280x720 encoder took 100-155 ms to
+// set up (above 360p Chromium tries a hardware encoder first) and then dropped its first frame as "too
+// large" for the 300 kbps a send stream starts at, which cost a second set-up at 960x540 and the next camera
+// frame: the officer saw the business ~110 ms after the media was up, against ~15 ms from a kiosk. At
+// 640x360 the set-up takes ~10-20 ms, before the media is up, and nothing is dropped.
+const START_HEIGHT = 360;
+// 960x540 is what Chromium settled on by itself after that drop; the console decodes in software.
+const SEND_HEIGHT = 540;
+const FULL_SIZE_POLL_MS = 100; // how often to look for the first encoded camera frame...
+const FULL_SIZE_TRIES = 50; // ...for at most 5 s, then raise it anyway
+
+// One DTLS certificate for every attempt of this page, made while the business waits (Chromium otherwise
+// makes one per RTCPeerConnection, and createOffer waits for it after the officer has accepted).
+let certificate = null;
+
+/** Start making the page's certificate (idempotent); resolves to it, or null where that fails. */
+export function prepareCertificate() {
+  certificate ??= RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" }).catch(() => null);
+  return certificate;
+}
+
+/** Video codecs in our order (docs/protocol.md "Codecs"): VP8, then H.264 the console decodes, and their
+ * retransmission (rtx) entries; the other codecs Chromium offers (VP9, AV1, more H.264 profiles, RED,
+ * FEC) would only make the offer longer for the console to read. */
+function videoCodecs() {
+  const all = RTCRtpSender.getCapabilities?.("video")?.codecs ?? [];
+  const h264 = (c) => /^video\/h264$/i.test(c.mimeType) && /packetization-mode=1/.test(c.sdpFmtpLine ?? "")
+    && /profile-level-id=42(00|e0)1f/i.test(c.sdpFmtpLine ?? "");
+  const vp8 = all.filter((c) => /^video\/vp8$/i.test(c.mimeType));
+  const rtx = all.filter((c) => /^video\/rtx$/i.test(c.mimeType));
+  return vp8.length ? [...vp8, ...all.filter(h264), ...rtx] : [];
+}
+
+/** The factor that brings the camera's frames down to ``height`` (1 for a smaller camera, or none). */
+function scaleTo(track, height) {
+  const captured = track?.getSettings?.().height ?? 0;
+  return captured > height ? captured / height : 1;
+}
 
 export class CallConnection {
   /**
@@ -15,11 +54,12 @@ export class CallConnection {
    * @param {string} options.callId
    * @param {object} options.connecting  the server's call_connecting message
    * @param {MediaStream|null} options.local  camera + microphone, or null (chat only)
+   * @param {RTCCertificate|null} [options.certificate]  from prepareCertificate(), or a fresh one
    * @param {(message: object) => boolean} options.signal  sends a signaling message
    * @param {object} options.events  callbacks: remoteTrack, control, documentFrame, documentsOpen,
    *   connected, linkLost, failed
    */
-  constructor({ callId, connecting, local, signal, events }) {
+  constructor({ callId, connecting, local, signal, events, certificate: cert = null }) {
     this.callId = callId;
     this.signal = signal;
     this.events = events;
@@ -39,6 +79,7 @@ export class CallConnection {
       })),
       iceTransportPolicy: connecting.ice_transport_policy === "relay" ? "relay" : "all",
       bundlePolicy: "max-bundle",
+      ...(cert ? { certificates: [cert] } : {}),
     });
     this.control = this.pc.createDataChannel("control", { ordered: true });
     this.documents = this.pc.createDataChannel("documents", { ordered: true });
@@ -52,8 +93,17 @@ export class CallConnection {
     const audio = this.local?.getAudioTracks()[0];
     const camera = this.local?.getVideoTracks()[0];
     this.audio = this.pc.addTransceiver(audio ?? "audio", { direction: "sendrecv", streams: [stream] });
-    this.camera = this.pc.addTransceiver(camera ?? "video", { direction: "sendrecv", streams: [stream] });
+    this.camera = this.pc.addTransceiver(camera ?? "video", {
+      direction: "sendrecv",
+      streams: [stream],
+      sendEncodings: [{ scaleResolutionDownBy: scaleTo(camera, START_HEIGHT) }],
+    });
     this.screen = this.pc.addTransceiver("video", { direction: "sendonly" });
+    const codecs = videoCodecs();
+    if (codecs.length && this.camera.setCodecPreferences) {
+      this.camera.setCodecPreferences(codecs);
+      this.screen.setCodecPreferences(codecs);
+    }
   }
 
   wire() {
@@ -79,6 +129,7 @@ export class CallConnection {
         this.mediaReported = true;
         this.signal({ type: "media_connected", call_id: this.callId });
         this.qualityTimer = setInterval(() => this.reportQuality().catch(() => {}), QUALITY_MS);
+        this.fullSize().catch(() => {}); // a sender gone meanwhile (hang-up, restart): nothing to do
         this.events.connected();
       } else if (pc.connectionState === "failed") {
         this.signal({ type: "restart_media", call_id: this.callId, reason: "ice_failed" });
@@ -169,6 +220,24 @@ export class CallConnection {
 
   // ------------------------------------------------------------------ media controls
 
+  /** Once the camera's first (small) frame is encoded, send it at up to SEND_HEIGHT. */
+  async fullSize() {
+    const sender = this.camera.sender;
+    for (let tries = 0; tries < FULL_SIZE_TRIES && !this.closed; tries += 1) {
+      const encoded = [...(await sender.getStats()).values()].some(
+        (s) => s.type === "outbound-rtp" && (s.framesEncoded ?? 0) > 0,
+      );
+      if (encoded) break;
+      await new Promise((resolve) => setTimeout(resolve, FULL_SIZE_POLL_MS));
+    }
+    if (this.closed) return;
+    const parameters = sender.getParameters();
+    const scale = scaleTo(sender.track, SEND_HEIGHT);
+    if (!parameters.encodings?.length || parameters.encodings[0].scaleResolutionDownBy === scale) return;
+    parameters.encodings[0].scaleResolutionDownBy = scale;
+    await sender.setParameters(parameters);
+  }
+
   /** Put a shared screen's track on the third transceiver (null stops sending). */
   async shareScreen(track) {
     await this.screen.sender.replaceTrack(track);
@@ -179,6 +248,7 @@ export class CallConnection {
     this.local = stream;
     await this.audio.sender.replaceTrack(stream?.getAudioTracks()[0] ?? null);
     await this.camera.sender.replaceTrack(stream?.getVideoTracks()[0] ?? null);
+    if (this.mediaReported) await this.fullSize().catch(() => {}); // the new camera's size
   }
 
   /** Numbers for the quality report and the tests: frames and audio that arrived and left. */

@@ -126,6 +126,13 @@ export class AnswerConnection {
     }
   }
 
+  /** An in-call message to the party (a chat line); false while the channel is not open. */
+  sendControl(message) {
+    if (this.control?.readyState !== "open") return false;
+    this.control.send(JSON.stringify(message));
+    return true;
+  }
+
   startLinkPings() {
     if (this.linkTimer) return;
     this.lastPong = performance.now();

@@ -7,6 +7,7 @@ import { CallConnection } from "./call.js";
 import { DeviceCheck, missingFeatures, mediaErrorKey } from "./devicecheck.js";
 import { LANGUAGES, language, serverMessage, setLanguage, t } from "./i18n.js";
 import { AnswerConnection } from "./answer.js";
+import { ChatInput } from "./chat.js";
 import { Shown } from "./shown.js";
 import { Signaling, websocketUrl } from "./signaling.js";
 import { Tiles } from "./tiles.js";
@@ -23,6 +24,7 @@ const state = {
   connections: new Map(), // peer -> CallConnection | AnswerConnection
   tiles: null,
   shown: null, // chat lines and shown documents
+  chat: null, // the guest's own lines (chat.js)
   leaving: false,
   done: false,
 };
@@ -42,6 +44,13 @@ async function redeem(secret) {
     return linkError("link.network.title", t("link.network.body"));
   }
   const answer = await response.json().catch(() => ({}));
+  const kept = sessionStorage.getItem(STORE_KEY);
+  if (answer.error === "used" && kept) {
+    // Redeemed by this tab before: a call that was full at the door (a follower node cannot tell a full
+    // call when redeeming, docs/guests.md) is tried again with the session kept from then.
+    state.session = JSON.parse(kept);
+    return toDevices();
+  }
   if (!response.ok) {
     state.refusal = answer;
     return linkError(`link.${answer.error || "invalid"}.title`, serverMessage(answer));
@@ -88,6 +97,14 @@ function join() {
   state.local = check.finish() ?? state.local;
   state.tiles = new Tiles($("tiles"), $("self-video"), state.local);
   state.shown = new Shown({ chat: $("chat"), documents: $("shown"), label: (key) => t(key) });
+  state.chat ??= new ChatInput({
+    form: $("chat-form"),
+    input: $("chat-input"),
+    status: $("chat-status"),
+    send: sendToAll,
+    echo: (text) => state.shown.own(text),
+    label: (key) => t(key),
+  });
   showScreen("call");
   banner(t("call.connecting"));
   state.signaling = new Signaling(
@@ -121,7 +138,7 @@ async function onMessage(message) {
       finish(state.leaving ? "left" : "ended");
       return;
     case "error":
-      if (message.code === "conflict" && message.about === "hello") finish("full");
+      if (message.code === "conflict" && message.about === "hello") finish("full", { keepSession: true });
       else console.warn("guest: the server refused", message.about);
       return;
     default:
@@ -157,6 +174,13 @@ function tileName(connecting) {
   return t("call.tile", t(`call.${connecting.peer}`), connecting.peer_name || "");
 }
 
+/** An in-call message to every party the page is connected to; how many took it. */
+function sendToAll(message) {
+  let sent = 0;
+  for (const connection of state.connections.values()) if (connection.sendControl(message)) sent += 1;
+  return sent;
+}
+
 async function dropPeer(peer, { keepTile = false } = {}) {
   const connection = state.connections.get(peer);
   state.connections.delete(peer);
@@ -167,13 +191,15 @@ async function dropPeer(peer, { keepTile = false } = {}) {
 function leave() {
   state.leaving = true;
   $("call-leave").disabled = true;
+  $("chat-send").disabled = true;
   if (!state.signaling?.send({ type: "leave_call", call_id: state.session.call_id })) finish("left");
 }
 
-function finish(screen) {
+/** The page's end. A full call keeps the session: opening the link again in this tab tries it once more. */
+function finish(screen, { keepSession = false } = {}) {
   if (state.done) return;
   state.done = true;
-  sessionStorage.removeItem(STORE_KEY);
+  if (!keepSession) sessionStorage.removeItem(STORE_KEY);
   state.signaling?.close();
   for (const peer of [...state.connections.keys()]) dropPeer(peer).catch(() => {});
   state.local?.getTracks().forEach((track) => track.stop());
@@ -199,6 +225,7 @@ function start() {
   $("dev-start").addEventListener("click", startDevices);
   $("dev-join").addEventListener("click", join);
   $("call-leave").addEventListener("click", leave);
+  $("full-retry").addEventListener("click", () => location.reload()); // the kept session joins again
   if (missingFeatures().length > 0) return showScreen("unsupported");
   const secret = location.hash.slice(1);
   history.replaceState(null, "", location.pathname + location.search); // the secret leaves the address bar

@@ -28,14 +28,23 @@ export class Shown {
   /** A control-channel message: a chat line or a withdrawn document. */
   control(message) {
     if (message?.type === "chat" && typeof message.text === "string") {
-      const who = this.label(`chat.${message.sender}`);
-      const line = el("li", "", `${who}: ${message.text.slice(0, 2000)}`);
-      this.chat.append(line);
-      this.chat.hidden = false;
-      line.scrollIntoView({ block: "nearest" });
+      this.line(this.label(`chat.${message.sender}`), message.text);
     } else if (message?.type === "document_withdrawn") {
       this.withdraw(String(message.doc_id));
     }
+  }
+
+  /** The guest's own line, as it sent it (chat.js). */
+  own(text) {
+    this.line(this.label("chat.you"), text).classList.add("own");
+  }
+
+  line(who, text) {
+    const line = el("li", "", `${who}: ${text.slice(0, 2000)}`);
+    this.chat.append(line);
+    this.chat.hidden = false;
+    line.scrollIntoView({ block: "nearest" });
+    return line;
   }
 
   document(offer, bytes) {

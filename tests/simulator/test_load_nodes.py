@@ -1,0 +1,138 @@
+"""The multi-node load run (issue #17, Must show): ``madoguchi-sim --signaling-only --nodes N
+--kill-node-at S`` starts a real redis-server and N real node processes over one database, spreads the
+clients over the nodes by URL lists, kills one node with SIGKILL while the calls run, and every client
+of it moves to another node and resumes; no call is lost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.load import LoadOptions
+from simulator.load.hygiene import FleetTooLarge, check_fd_budget
+from simulator.load.moves import Backoff, summarise_outages
+from simulator.load.routes import busiest_node, landing, route
+from simulator.load.summary import succeeded
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_redis = pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="redis-server is not installed (Debian package redis-server; scripts/bootstrap.sh installs it)",
+)
+
+
+def test_routes_start_round_the_nodes_and_split_a_dead_nodes_clients():
+    assert [route(i, 3)[0] for i in range(6)] == [0, 1, 2, 0, 1, 2]
+    assert route(0, 3) == [0, 1, 2] and route(3, 3) == [0, 2, 1]  # every other round the other way
+    homes_of_0 = [route(i, 3) for i in range(600) if route(i, 3)[0] == 0]
+    after = [landing(r, 0, everyone_moves=False) for r in homes_of_0]
+    assert after.count(1) == after.count(2) == 100  # node 0's clients split over the two others
+    assert landing([1, 2, 0], 0, everyone_moves=False) == 1  # untouched by a follower's death
+    assert landing([1, 0, 2], 2, everyone_moves=True) == 0  # the leader died: the next live URL
+    assert landing([0, 1], 1, everyone_moves=True) == 0  # round the list back home
+    assert busiest_node(20_000, 5_000, 3, kill=False) == 8_334
+    assert busiest_node(20_000, 5_000, 3, kill=True) == 12_502  # half the fleet on each survivor
+
+
+def test_the_budget_counts_the_clients_a_node_takes_over():
+    issue = LoadOptions(kiosks=20_000, officers=5_000, calls=20_000, nodes=3, kill_node_at=30)
+    check_fd_budget(issue, 20_000)  # 12,502 on the busiest survivor: fits
+    two = LoadOptions(kiosks=20_000, officers=5_000, calls=20_000, nodes=2, kill_node_at=30)
+    check_fd_budget(LoadOptions(kiosks=12_000, officers=5_000, calls=1, nodes=2), 20_000)  # no kill: fits
+    with pytest.raises(FleetTooLarge) as caught:
+        check_fd_budget(two, 20_000)  # the survivor would hold everyone
+    message = str(caught.value)
+    assert (
+        "the busiest of the 2 server processes would hold 25,000 connections once a node is killed" in message
+    )
+    assert "RLIMIT_NOFILE is 20,000" in message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"nodes": 0}, "nodes must be between 1 and 9"),
+        ({"nodes": 1, "kill_node_at": 5}, "--kill-node-at needs --nodes 2 or more"),
+        ({"nodes": 3, "kill_node_at": -1}, "kill_node_at must be at least 0"),
+        ({"nodes": 3, "kill_node": "random"}, "kill_node must be 'leader' or 'follower'"),
+    ],
+)
+def test_bad_node_options_are_named(kwargs: dict, message: str):
+    with pytest.raises(ValueError, match=message):
+        LoadOptions(**kwargs)
+
+
+def test_backoff_doubles_once_per_round_through_the_list():
+    backoff = Backoff(3)
+    delays = []
+    for _ in range(7):
+        backoff.failed()
+        delays.append(backoff.delay)
+    assert delays == [0.5, 0.5, 1.0, 1.0, 1.0, 2.0, 2.0]
+
+
+def test_outages_give_resume_times_moves_and_the_clients_never_back():
+    figures = summarise_outages(
+        {
+            "kiosk-a": [[10.0, 12.5, 0, 1]],  # moved
+            "kiosk-b": [[10.0, 11.0, 1, 1], [20.0, 21.0, 1, 2]],  # came back home, then moved
+            "kiosk-c": [[10.0, 11.0, 2, 2]],  # back on its own node: not moved
+            "officer-a": [[10.0, None, 0, None]],  # never back
+        }
+    )
+    assert figures == {"outages": 5, "resume_durations": [2.5, 1.0, 1.0, 1.0], "moved": 2, "not_back": 1}
+    assert not succeeded(
+        {
+            "calls_completed": 1,
+            "calls_requested": 1,
+            "callers_lost": 0,
+            "calls_failed": 0,
+            "clients_not_back": 1,
+        }
+    )
+
+
+def _sim(*args: str, timeout: float = 420) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@needs_redis
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["leader", "follower"])
+def test_three_nodes_one_killed_mid_run_lose_nobody(victim: str):
+    result = _sim(
+        "--signaling-only", "--nodes", "3", "--kiosks", "60", "--officers", "15", "--calls", "60",
+        "--call-seconds", "1", "--kill-node-at", "2", "--kill-node", victim, "--officer-auth", "session",
+        "--seed", "3", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["nodes"] == 3
+    assert summary["calls_completed"] == 60 and summary["callers_lost"] == 0 and summary["calls_failed"] == 0
+    assert summary["connected_kiosks"] == 60 and summary["connected_officers"] == 15
+    # The leader's switchboard held every client, relayed or its own.
+    assert summary["server_seen_kiosks"] == 60 and summary["server_seen_officers"] == 15
+    killed = summary["node_killed"]
+    assert killed["role"] == victim and killed["at_s"] >= 2
+    per_node = {n["node"]: n for n in summary["per_node"]}
+    assert set(per_node) == {"node-1", "node-2", "node-3"}
+    assert [n["node"] for n in summary["per_node"] if n["killed"]] == [killed["node"]]
+    assert all(n["rss_mb"] > 0 and n["cpu_s"] > 0 for n in per_node.values())
+    # A leader's death closes every connection (a new term); a follower's, its own 25 clients' only.
+    moved = summary["clients_moved"]
+    assert moved >= 75 * 0.9 if victim == "leader" else 20 <= moved <= 35, moved
+    assert summary["clients_not_back"] == 0
+    assert 0 < summary["resume_s"]["p50"] <= summary["resume_s"]["p95"] < 30
+    assert summary["cross_node_calls"] > 0  # kiosk on one node, officer on another
+    assert summary["officer_calls_ended"] == 60 and summary["officer_calls_open_at_end"] == 0
