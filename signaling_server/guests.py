@@ -25,7 +25,7 @@ from remote_call.protocol import Role
 from signaling_server.access import PRINCIPAL, Refusal, Scope, add_routes, json_error, public, requires
 from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.business.mailer import Mail, Mailer
-from signaling_server.business.pages import CONTENT_TYPES, CSP, FILE_NAME
+from signaling_server.business.pages import CAMERA_HEADERS, Page
 from signaling_server.business.pages import WEB_DIR as BUSINESS_DIR
 from signaling_server.business.shared import origin_of, read_json
 from signaling_server.cluster.node import CLUSTER
@@ -38,15 +38,10 @@ GUEST_DIR = BUSINESS_DIR.parent / "guest"
 SHARED = frozenset(
     {"signaling.js", "call.js", "documents.js", "ui.js", "devicecheck.js", "style.css", "icon.svg"}
 )
+GUEST_PAGE = Page("g", GUEST_DIR, shared=dict.fromkeys(SHARED, BUSINESS_DIR), headers=CAMERA_HEADERS)
 GUEST_THROTTLE = web.AppKey("guest_link_throttle", LoginThrottle)
 GUEST_MAILER = web.AppKey("guest_mailer", Mailer)
 _OFFICER_REFUSAL = Refusal(json_error, "sign in first", "officers only")
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(self), microphone=(self)",
-}
 
 # reason -> (HTTP status, Japanese, English, やさしい日本語): what the guest's page shows.
 ANSWERS: dict[str, tuple[int, str, str, str]] = {
@@ -101,6 +96,7 @@ def setup_guests(app: web.Application) -> None:
     app[GUEST_THROTTLE] = LoginThrottle()
     app[GUEST_MAILER] = Mailer(app[CONFIG].smtp)
     add_routes(app, routes)
+    add_routes(app, GUEST_PAGE.routes())
 
 
 def _here(app: web.Application) -> bool:
@@ -226,36 +222,3 @@ async def redeem(request: web.Request) -> web.Response:
         },
     }
     return web.json_response(answer, headers={"Cache-Control": "no-store"})
-
-
-# ------------------------------------------------------------------ the page
-
-
-@routes.get("/g")
-@public()
-async def guest_root(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPPermanentRedirect("/g/")  # relative module imports resolve against /g/
-
-
-@routes.get("/g/")
-@public()
-async def guest_index(request: web.Request) -> web.StreamResponse:
-    return _serve("index.html")
-
-
-@routes.get("/g/{name}")
-@public()
-async def guest_file(request: web.Request) -> web.StreamResponse:
-    return _serve(request.match_info["name"])
-
-
-def _serve(name: str) -> web.StreamResponse:
-    match = FILE_NAME.match(name)
-    folder = BUSINESS_DIR if name in SHARED else GUEST_DIR
-    path = folder / name
-    if match is None or not path.is_file() or path.resolve().parent != folder:
-        return web.Response(status=404, text="not found", headers=_HEADERS)
-    headers = dict(_HEADERS)
-    headers["Content-Type"] = CONTENT_TYPES[match.group(1)]
-    headers["Cache-Control"] = "no-store" if name == "index.html" else "no-cache"
-    return web.FileResponse(path, headers=headers)

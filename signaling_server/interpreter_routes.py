@@ -32,7 +32,7 @@ from signaling_server.access import PRINCIPAL, Refusal, add_routes, json_error, 
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
 from signaling_server.audit import DetailValue
 from signaling_server.business.mailer import Mail, Mailer
-from signaling_server.business.pages import CONTENT_TYPES, CSP, FILE_NAME
+from signaling_server.business.pages import CAMERA_HEADERS, Page
 from signaling_server.business.pages import WEB_DIR as BUSINESS_DIR
 from signaling_server.business.shared import origin_of, read_json
 from signaling_server.interpreter_invites import (
@@ -57,17 +57,12 @@ SHARED = {
     **{n: BUSINESS_DIR for n in ("style.css", "icon.svg")},
     **{n: GUEST_DIR for n in ("answer.js", "tiles.js", "shown.js", "guest.css")},
 }
+PAGE = Page("i", PAGE_DIR, shared=SHARED, headers=CAMERA_HEADERS)
 WINDOW_CHECK_S = 30.0  # an invitation's window is hours long: its end is kept to half a minute
 BOOK = web.AppKey("interpreter_invitations", InterpreterInvitationBook)
 THROTTLE = web.AppKey("interpreter_link_throttle", LoginThrottle)
 MAILER = web.AppKey("interpreter_mailer", Mailer)
 _SUPERVISOR_REFUSAL = Refusal(json_error, "sign in first", "supervisors only")
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(self), microphone=(self)",
-}
 
 # reason -> (HTTP status, Japanese, English): what the page shows.
 ANSWERS: dict[str, tuple[int, str, str]] = {
@@ -113,6 +108,7 @@ def setup_interpreter_invitations(app: web.Application) -> None:
     app[THROTTLE] = LoginThrottle()
     app[MAILER] = Mailer(app[CONFIG].smtp)
     add_routes(app, routes)
+    add_routes(app, PAGE.routes())
     app.cleanup_ctx.append(_window_check)
 
 
@@ -318,36 +314,3 @@ async def redeem(request: web.Request) -> web.Response:
         ).isoformat(timespec="minutes"),
     }
     return web.json_response(answer, headers={"Cache-Control": "no-store"})
-
-
-# ------------------------------------------------------------------ the page
-
-
-@routes.get("/i")
-@public()
-async def page_root(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPPermanentRedirect("/i/")  # relative module imports resolve against /i/
-
-
-@routes.get("/i/")
-@public()
-async def page_index(request: web.Request) -> web.StreamResponse:
-    return _serve("index.html")
-
-
-@routes.get("/i/{name}")
-@public()
-async def page_file(request: web.Request) -> web.StreamResponse:
-    return _serve(request.match_info["name"])
-
-
-def _serve(name: str) -> web.StreamResponse:
-    match = FILE_NAME.match(name)
-    folder = SHARED.get(name, PAGE_DIR)
-    path = folder / name
-    if match is None or not path.is_file() or path.resolve().parent != folder:
-        return web.Response(status=404, text="not found", headers=_HEADERS)
-    headers = dict(_HEADERS)
-    headers["Content-Type"] = CONTENT_TYPES[match.group(1)]
-    headers["Cache-Control"] = "no-store" if name == "index.html" else "no-cache"
-    return web.FileResponse(path, headers=headers)

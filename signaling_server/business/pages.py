@@ -1,4 +1,5 @@
-"""The browser client's files, served at ``/b/`` from ``web/business/`` (same origin, no CDN).
+"""The browser pages' files: the business client at ``/b/`` from ``web/business/`` (same origin, no CDN);
+``Page`` serves the family member's (``/g/``) and the external interpreter's (``/i/``) the same way.
 
 Only flat files whose names match ``FILE_NAME`` are served (no directories, no dot files, no traversal);
 the content type comes from the extension (``text/javascript`` for ES modules, which browsers insist
@@ -9,6 +10,8 @@ cached, so a deployed fix reaches a business on its next visit.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -26,46 +29,64 @@ CONTENT_TYPES = {
     "png": "image/png",
 }
 CSP = "default-src 'self'; connect-src 'self' wss: ws:; img-src 'self' blob: data:; media-src 'self' blob:"
-_SECURITY_HEADERS = {
+SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # the secret is in the fragment, which is never sent; belt and braces
     # Camera, microphone and screen capture for this origin's own pages only.
     "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
 }
+# The family member's and the interpreter's pages share no screen: no screen capture for them.
+CAMERA_HEADERS = {**SECURITY_HEADERS, "Permissions-Policy": "camera=(self), microphone=(self)"}
 
-routes = web.RouteTableDef()
+
+@dataclass(frozen=True)
+class Page:
+    """A browser page's flat files at ``/<prefix>/``: its own folder, plus modules it imports from other
+    pages' folders (``shared``: file name -> folder) instead of copies."""
+
+    prefix: str
+    folder: Path
+    shared: Mapping[str, Path] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=lambda: SECURITY_HEADERS)
+
+    def routes(self) -> web.RouteTableDef:
+        """``/<prefix>`` (redirected: relative module imports resolve against ``/<prefix>/``),
+        ``/<prefix>/`` and ``/<prefix>/<name>``, all public."""
+        table = web.RouteTableDef()
+
+        @table.get(f"/{self.prefix}")
+        @public()
+        async def root(request: web.Request) -> web.StreamResponse:
+            raise web.HTTPPermanentRedirect(f"/{self.prefix}/")
+
+        @table.get(f"/{self.prefix}/")
+        @public()
+        async def index(request: web.Request) -> web.StreamResponse:
+            return self.serve("index.html")
+
+        @table.get(f"/{self.prefix}/{{name}}")
+        @public()
+        async def file(request: web.Request) -> web.StreamResponse:
+            return self.serve(request.match_info["name"])
+
+        return table
+
+    def serve(self, name: str) -> web.StreamResponse:
+        match = FILE_NAME.match(name)
+        folder = self.shared.get(name, self.folder)
+        path = folder / name
+        # The name cannot leave the folder (no slash, no dot-dot); a symlink planted inside still could.
+        if match is None or not path.is_file() or path.resolve().parent != folder:
+            return web.Response(status=404, text="not found", headers=self.headers)
+        headers = dict(self.headers)
+        headers["Content-Type"] = CONTENT_TYPES[match.group(1)]
+        headers["Cache-Control"] = "no-store" if name == "index.html" else "no-cache"
+        return web.FileResponse(path, headers=headers)
+
+
+BUSINESS_PAGE = Page("b", WEB_DIR)
 
 
 def setup_pages(app: web.Application) -> None:
-    add_routes(app, routes)
-
-
-@routes.get("/b")
-@public()
-async def business_root(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPPermanentRedirect("/b/")  # relative module imports resolve against /b/
-
-
-@routes.get("/b/")
-@public()
-async def business_index(request: web.Request) -> web.StreamResponse:
-    return _serve("index.html")
-
-
-@routes.get("/b/{name}")
-@public()
-async def business_file(request: web.Request) -> web.StreamResponse:
-    return _serve(request.match_info["name"])
-
-
-def _serve(name: str) -> web.StreamResponse:
-    match = FILE_NAME.match(name)
-    path = WEB_DIR / name
-    # The name cannot leave the directory (no slash, no dot-dot); a symlink planted inside still could.
-    if match is None or not path.is_file() or path.resolve().parent != WEB_DIR:
-        return web.Response(status=404, text="not found", headers=_SECURITY_HEADERS)
-    headers = dict(_SECURITY_HEADERS)
-    headers["Content-Type"] = CONTENT_TYPES[match.group(1)]
-    headers["Cache-Control"] = "no-store" if name == "index.html" else "no-cache"
-    return web.FileResponse(path, headers=headers)
+    add_routes(app, BUSINESS_PAGE.routes())

@@ -290,3 +290,23 @@ async def test_the_client_is_served_with_its_policy_and_nothing_else_is(make_bus
         ):
             async with http.get(server.http_url + f"/b/{bad}") as response:
                 assert response.status == 404, bad
+
+
+async def test_the_family_and_interpreter_pages_import_shared_modules_from_their_folders(
+    make_business_server,
+):
+    """/g/ and /i/ serve their own index and the business client's modules from its folder (imported, not
+    copied), with no screen capture allowed; anything else is not found."""
+    async with make_business_server() as server, aiohttp.ClientSession() as http:
+        for prefix, own, borrowed in (("g", "answer.js", "call.js"), ("i", "desk.js", "tiles.js")):
+            async with http.get(f"{server.http_url}/{prefix}/") as response:
+                assert response.status == 200 and response.content_type == "text/html"
+                assert response.headers["Permissions-Policy"] == "camera=(self), microphone=(self)"
+            for name in (own, borrowed):
+                async with http.get(f"{server.http_url}/{prefix}/{name}") as response:
+                    assert response.status == 200 and response.content_type == "text/javascript", name
+            for bad in ("app.py", "..%2Fguests.py", "nothere.js", "x.exe"):
+                async with http.get(f"{server.http_url}/{prefix}/{bad}") as response:
+                    assert response.status == 404, (prefix, bad)
+        async with http.get(server.http_url + "/g/desk.js") as response:
+            assert response.status == 404  # the interpreter's own module is not the family member's

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint
 
 from devtools.headless import PASSWORD, connect_call, kiosk_media, start_console
@@ -118,11 +119,14 @@ async def test_the_guest_tile_shows_beside_the_officer_and_goes_when_the_guest_l
             await asyncio.gather(kiosk.stop(), console.stop(), return_exceptions=True)
 
 
-async def test_with_a_sign_language_interpreter_the_interpreter_stays_large_beside_the_guest(
-    make_server, qtbot, tmp_path
+@pytest.mark.parametrize("language", ["jsl", "ne"])
+async def test_with_an_interpreter_the_guest_tile_takes_its_share_and_every_text_fits(
+    make_server, qtbot, tmp_path, language
 ):
+    """Four parties on the kiosk: a sign-language interpreter keeps the large place (1 : 3 : 1); with a
+    spoken-language (Nepali) interpreter the officer stays the largest (4 : 3 : 2)."""
     async with make_server() as server:
-        add_interpreter(server, "mai", PASSWORD, ["jsl"])
+        add_interpreter(server, "mai", PASSWORD, [language])
         token = server.fleet.kiosk_tokens["kiosk-ueda"]
         kiosk = KioskController(server.url, "kiosk-ueda", token, kiosk_media())
         window = KioskWindow(kiosk)
@@ -139,21 +143,25 @@ async def test_with_a_sign_language_interpreter_the_interpreter_stays_large_besi
             await interpreter.set_available()
             offered = asyncio.ensure_future(interpreter.events.wait("ring", TIMEOUT))
             joined = asyncio.ensure_future(kiosk.events.wait("peer_connected", TIMEOUT, peer="interpreter"))
-            await console.interpreter.request("jsl")
+            await console.interpreter.request(language)
             await offered
             await interpreter.accept()
             await joined
             guest = await HeadlessGuest.join(server, console)
             await guest_frames(kiosk, GuestTile(kiosk.conference), 5)
 
-            await render(window, kiosk, "ja-easy", tmp_path / "guest-sign-ja-easy.png")
             screen = window.screens["in_call"]
             assert isinstance(screen, InCallScreen)
             pane, officer, family = screen.interpreter, screen.officer_video, screen.guest
-            assert pane.isVisible() and family.isVisible() and family.video.has_image
-            assert "かぞく" in family.caption.text()
-            assert pane.width() >= 2.5 * max(officer.width(), family.width())  # 1 : 3 : 1
-            assert text_problems(window) == []
+            for shown in ("ja-easy", "vi"):  # vi: the longest interpreter status line with larger text
+                await render(window, kiosk, shown, tmp_path / f"guest-{language}-{shown}.png")
+                assert pane.isVisible() and family.isVisible() and family.video.has_image
+                assert text_problems(window) == [], shown
+            assert family.caption.text() != "" and pane.x() < family.x()
+            if language == "jsl":
+                assert pane.width() >= 2.5 * max(officer.width(), family.width())  # 1 : 3 : 1
+            else:
+                assert officer.width() > pane.width() > family.width()  # 4 : 3 : 2
 
             # The call ends with the family member still in it; the privacy reset leaves nothing of them.
             ended = asyncio.ensure_future(kiosk.events.wait("call_ended", TIMEOUT))
