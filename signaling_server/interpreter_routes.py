@@ -55,7 +55,7 @@ GUEST_DIR = BUSINESS_DIR.parent / "guest"
 SHARED = {
     **{n: BUSINESS_DIR for n in ("signaling.js", "call.js", "documents.js", "ui.js", "devicecheck.js")},
     **{n: BUSINESS_DIR for n in ("style.css", "icon.svg")},
-    **{n: GUEST_DIR for n in ("answer.js", "tiles.js", "shown.js", "guest.css")},
+    **{n: GUEST_DIR for n in ("answer.js", "tiles.js", "shown.js", "parties.js", "guest.css")},
 }
 PAGE = Page("i", PAGE_DIR, shared=SHARED, headers=CAMERA_HEADERS)
 WINDOW_CHECK_S = 30.0  # an invitation's window is hours long: its end is kept to half a minute

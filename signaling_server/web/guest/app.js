@@ -3,15 +3,14 @@
 // (signaling.js, call.js), imported, not copied; each of the guest's connections names its `peer`.
 // docs/guests.md describes the flow; docs/protocol.md "Guests" the messages.
 
-import { CallConnection } from "./call.js";
-import { DeviceCheck, missingFeatures, mediaErrorKey } from "./devicecheck.js";
+import { DeviceCheck, missingFeatures } from "./devicecheck.js";
 import { LANGUAGES, language, serverMessage, setLanguage, t } from "./i18n.js";
-import { AnswerConnection } from "./answer.js";
 import { ChatInput } from "./chat.js";
+import { Parties, redeemLink, startDevices, takeLink } from "./parties.js";
 import { Shown } from "./shown.js";
 import { Signaling, websocketUrl } from "./signaling.js";
 import { Tiles } from "./tiles.js";
-import { $, banner, setText, show, showScreen } from "./ui.js";
+import { $, banner, setText, showScreen } from "./ui.js";
 
 const STORE_KEY = "madoguchi.guest"; // the session (not the link's secret): a reload rejoins the call
 
@@ -21,29 +20,20 @@ const state = {
   refusal: null, // the last refused redeem's answer, shown again on a language change
   local: null, // camera + microphone
   signaling: null,
-  connections: new Map(), // peer -> CallConnection | AnswerConnection
   tiles: null,
   shown: null, // chat lines and shown documents
   chat: null, // the guest's own lines (chat.js)
   leaving: false,
   done: false,
 };
+const parties = new Parties(state); // one connection per party of the call
 
 // ---------------------------------------------------------------------- link check
 
 async function redeem(secret) {
-  let response;
-  try {
-    response = await fetch("/api/guests/redeem", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ secret }),
-      cache: "no-store",
-    });
-  } catch {
-    return linkError("link.network.title", t("link.network.body"));
-  }
-  const answer = await response.json().catch(() => ({}));
+  const redeemed = await redeemLink("/api/guests/redeem", secret);
+  if (!redeemed) return linkError("link.network.title", t("link.network.body"));
+  const { ok, answer } = redeemed;
   const kept = sessionStorage.getItem(STORE_KEY);
   if (answer.error === "used" && kept) {
     // Redeemed by this tab before: a call that was full at the door (a follower node cannot tell a full
@@ -51,7 +41,7 @@ async function redeem(secret) {
     state.session = JSON.parse(kept);
     return toDevices();
   }
-  if (!response.ok) {
+  if (!ok) {
     state.refusal = answer;
     return linkError(`link.${answer.error || "invalid"}.title`, serverMessage(answer));
   }
@@ -76,19 +66,8 @@ function toDevices() {
 
 const check = new DeviceCheck({ preview: $("preview"), meter: $("mic-level") });
 
-async function startDevices() {
-  show("dev-error", false);
-  try {
-    state.local = await check.start();
-    show("preview-off", false);
-    setText("dev-status", t("devices.ok"));
-    document.body.dataset.devices = "ok";
-    $("dev-join").disabled = false;
-  } catch (error) {
-    setText("dev-error", t(mediaErrorKey(error)));
-    show("dev-error", true);
-    document.body.dataset.devices = "failed";
-  }
+async function checkDevices() {
+  state.local = (await startDevices(check)) ?? state.local;
 }
 
 // ---------------------------------------------------------------------- the call
@@ -101,7 +80,7 @@ function join() {
     form: $("chat-form"),
     input: $("chat-input"),
     status: $("chat-status"),
-    send: sendToAll,
+    send: (message) => parties.sendToAll(message),
     echo: (text) => state.shown.own(text),
     label: (key) => t(key),
   });
@@ -122,17 +101,16 @@ function join() {
 }
 
 async function onMessage(message) {
-  const peer = message.peer;
   switch (message.type) {
     case "call_connecting":
-      if (peer) await connect(message);
+      if (message.peer) await parties.connect(message);
       return;
     case "sdp":
     case "ice_candidate":
-      await state.connections.get(peer)?.handleSignal(message);
+      await parties.handleSignal(message);
       return;
     case "party_left":
-      await dropPeer(message.party);
+      await parties.drop(message.party);
       return;
     case "call_ended":
       finish(state.leaving ? "left" : "ended");
@@ -144,48 +122,6 @@ async function onMessage(message) {
     default:
       return; // call_started, interpreter_status, call_transferred ...: nothing to show here
   }
-}
-
-async function connect(connecting) {
-  const peer = connecting.peer;
-  await dropPeer(peer, { keepTile: true }); // a restart: the new connection replaces the old one
-  const signal = (message) => {
-    if (message.type === "call_quality") return false; // the guest's media is not a counter's to monitor
-    return state.signaling.send({ ...message, peer });
-  };
-  const events = {
-    remoteTrack: (track) => state.tiles.addTrack(peer, tileName(connecting), track),
-    control: (message) => state.shown.control(message),
-    documentFrame: (data) => state.shown.frame(peer, data),
-    documentsOpen: () => {},
-    connected: () => state.tiles.connected(peer),
-    linkLost: () => state.tiles.waiting(peer, t("call.reconnecting")),
-    failed: () => state.tiles.waiting(peer, t("call.reconnecting")),
-  };
-  const options = { callId: connecting.call_id, connecting, local: state.local, signal, events };
-  const connection = connecting.offerer ? new CallConnection(options) : new AnswerConnection(options);
-  state.connections.set(peer, connection);
-  state.tiles.ensure(peer, tileName(connecting));
-  if (connecting.offerer) await connection.start();
-}
-
-/** "市の職員（盛岡 花子）": who the party is to the family, then the name the server gave. */
-function tileName(connecting) {
-  return t("call.tile", t(`call.${connecting.peer}`), connecting.peer_name || "");
-}
-
-/** An in-call message to every party the page is connected to; how many took it. */
-function sendToAll(message) {
-  let sent = 0;
-  for (const connection of state.connections.values()) if (connection.sendControl(message)) sent += 1;
-  return sent;
-}
-
-async function dropPeer(peer, { keepTile = false } = {}) {
-  const connection = state.connections.get(peer);
-  state.connections.delete(peer);
-  if (!keepTile) state.tiles?.remove(peer);
-  await connection?.close();
 }
 
 function leave() {
@@ -201,7 +137,7 @@ function finish(screen, { keepSession = false } = {}) {
   state.done = true;
   if (!keepSession) sessionStorage.removeItem(STORE_KEY);
   state.signaling?.close();
-  for (const peer of [...state.connections.keys()]) dropPeer(peer).catch(() => {});
+  parties.dropAll().catch(() => {});
   state.local?.getTracks().forEach((track) => track.stop());
   state.shown?.clear();
   banner("");
@@ -222,30 +158,21 @@ function start() {
   }
   const wanted = new URLSearchParams(location.search).get("lang");
   setLanguage(LANGUAGES.includes(wanted) ? wanted : navigator.language?.startsWith("ja") ? "ja" : "en");
-  $("dev-start").addEventListener("click", startDevices);
+  $("dev-start").addEventListener("click", checkDevices);
   $("dev-join").addEventListener("click", join);
   $("call-leave").addEventListener("click", leave);
   $("full-retry").addEventListener("click", () => location.reload()); // the kept session joins again
   if (missingFeatures().length > 0) return showScreen("unsupported");
-  const secret = location.hash.slice(1);
-  history.replaceState(null, "", location.pathname + location.search); // the secret leaves the address bar
-  const kept = sessionStorage.getItem(STORE_KEY);
+  const { secret, kept } = takeLink(STORE_KEY);
   if (secret) return redeem(secret);
   if (kept) {
-    state.session = JSON.parse(kept);
+    state.session = kept;
     return toDevices();
   }
   linkError("link.missing.title", t("link.missing.body"));
 }
 
 // What the tests read: per peer, frames and audio that arrived and left (getStats) and frames painted.
-globalThis.madoguchi = {
-  peers: () => [...state.connections.keys()],
-  stats: async (peer) => {
-    const connection = state.connections.get(peer);
-    const numbers = connection ? await connection.stats() : {};
-    return { ...numbers, paintedFrames: state.tiles?.painted(peer) ?? 0 };
-  },
-};
+globalThis.madoguchi = { peers: () => parties.peers(), stats: (peer) => parties.stats(peer) };
 
 start();

@@ -3,17 +3,16 @@
 // or on a break, a request rings: accept / decline before it passes on) → the call (a tile per party,
 // chat and what the officer shows) → leave → the desk again. The signaling and the peer connections are
 // the business client's and the guest page's modules (signaling.js, call.js, answer.js, tiles.js,
-// shown.js), imported, not copied; docs/interpreters.md describes the flow.
+// shown.js, parties.js), imported, not copied; docs/interpreters.md describes the flow.
 
-import { AnswerConnection } from "./answer.js";
-import { CallConnection } from "./call.js";
 import { Desk } from "./desk.js";
-import { DeviceCheck, mediaErrorKey, missingFeatures } from "./devicecheck.js";
+import { DeviceCheck, missingFeatures } from "./devicecheck.js";
 import { LANGUAGES, language, languageName, serverMessage, setLanguage, t } from "./i18n.js";
+import { Parties, redeemLink, startDevices, takeLink } from "./parties.js";
 import { Seen, sendChat } from "./seen.js";
 import { Signaling, websocketUrl } from "./signaling.js";
 import { Tiles } from "./tiles.js";
-import { $, banner, setText, show, showScreen } from "./ui.js";
+import { $, banner, setText, showScreen } from "./ui.js";
 
 const STORE_KEY = "madoguchi.interpreter"; // the session (not the link's secret): a reload signs in again
 
@@ -38,10 +37,10 @@ const state = {
   desk: null,
   callId: null, // the call being interpreted
   callLanguage: null,
-  connections: new Map(), // peer -> CallConnection | AnswerConnection
   tiles: null,
   shown: null,
 };
+const parties = new Parties(state); // one connection per party of the call being interpreted
 
 function go(screen) {
   if (screen !== state.screen && !SCREENS[state.screen].includes(screen)) {
@@ -54,19 +53,10 @@ function go(screen) {
 // ---------------------------------------------------------------------- link check
 
 async function redeem(secret) {
-  let response;
-  try {
-    response = await fetch("/api/interpreters/redeem", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ secret }),
-      cache: "no-store",
-    });
-  } catch {
-    return linkError("link.network.title", t("link.network.body"));
-  }
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
+  const redeemed = await redeemLink("/api/interpreters/redeem", secret);
+  if (!redeemed) return linkError("link.network.title", t("link.network.body"));
+  const { ok, answer } = redeemed;
+  if (!ok) {
     state.refusal = answer;
     return linkError(`link.${answer.error || "invalid"}.title`, serverMessage(answer));
   }
@@ -91,19 +81,8 @@ function toDevices() {
 
 const check = new DeviceCheck({ preview: $("preview"), meter: $("mic-level") });
 
-async function startDevices() {
-  show("dev-error", false);
-  try {
-    state.local = await check.start();
-    show("preview-off", false);
-    setText("dev-status", t("devices.ok"));
-    document.body.dataset.devices = "ok";
-    $("dev-join").disabled = false;
-  } catch (error) {
-    setText("dev-error", t(mediaErrorKey(error)));
-    show("dev-error", true);
-    document.body.dataset.devices = "failed";
-  }
+async function checkDevices() {
+  state.local = (await startDevices(check)) ?? state.local;
 }
 
 // ---------------------------------------------------------------------- signed in: the desk
@@ -149,7 +128,6 @@ function decline() {
 }
 
 async function onMessage(message) {
-  const peer = message.peer;
   switch (message.type) {
     case "officer_state":
       state.desk.setState(message.state, message.reason);
@@ -161,17 +139,17 @@ async function onMessage(message) {
       if (state.desk.offer?.call_id === message.call_id) state.desk.withdrawn(message.reason);
       return;
     case "call_connecting":
-      if (peer) await connect(message);
+      if (message.peer) await connect(message);
       return;
     case "call_started": // after a reconnect; a reloaded page has no connections left: rebuild ours
-      if (message.call_id !== state.callId && state.connections.size === 0) rejoin(message.call_id);
+      if (message.call_id !== state.callId && parties.size === 0) rejoin(message.call_id);
       return;
     case "sdp":
     case "ice_candidate":
-      await state.connections.get(peer)?.handleSignal(message);
+      await parties.handleSignal(message);
       return;
     case "party_left":
-      if (message.call_id === state.callId) await dropPeer(message.party);
+      if (message.call_id === state.callId) await parties.drop(message.party);
       return;
     case "call_ended":
       if (message.call_id === state.callId) await closeCall("ended.notice");
@@ -204,26 +182,7 @@ async function connect(connecting) {
     if (state.callId) await closeCall(""); // a new call replaces a finished one
     enterCall(connecting);
   }
-  const peer = connecting.peer;
-  await dropPeer(peer, { keepTile: true }); // a restart: the new connection replaces the old one
-  const signal = (message) => {
-    if (message.type === "call_quality") return false; // the counter's consoles report the call's quality
-    return state.signaling.send({ ...message, peer });
-  };
-  const events = {
-    remoteTrack: (track) => state.tiles.addTrack(peer, tileName(connecting), track),
-    control: (message) => state.shown.control(message),
-    documentFrame: (data) => state.shown.frame(peer, data),
-    documentsOpen: () => {},
-    connected: () => state.tiles.connected(peer),
-    linkLost: () => state.tiles.waiting(peer, t("call.reconnecting")),
-    failed: () => state.tiles.waiting(peer, t("call.reconnecting")),
-  };
-  const options = { callId: connecting.call_id, connecting, local: state.local, signal, events };
-  const connection = connecting.offerer ? new CallConnection(options) : new AnswerConnection(options);
-  state.connections.set(peer, connection);
-  state.tiles.ensure(peer, tileName(connecting));
-  if (connecting.offerer) await connection.start();
+  await parties.connect(connecting);
 }
 
 /** The page was reloaded in a call the server held for us: we offered both pairs, so we ask for both
@@ -234,22 +193,11 @@ function rejoin(callId) {
   }
 }
 
-function tileName(connecting) {
-  return t("call.tile", t(`call.${connecting.peer}`), connecting.peer_name || "");
-}
-
-async function dropPeer(peer, { keepTile = false } = {}) {
-  const connection = state.connections.get(peer);
-  state.connections.delete(peer);
-  if (!keepTile) state.tiles?.remove(peer);
-  await connection?.close();
-}
-
 function say(event) {
   event.preventDefault();
   const text = $("chat-text").value.trim();
   if (!text || !state.callId) return;
-  if (sendChat(state.connections.values(), text) === 0) return; // no pair is up yet: keep the text
+  if (sendChat(parties.values(), text) === 0) return; // no pair is up yet: keep the text
   state.shown.control({ type: "chat", sender: "interpreter", text });
   $("chat-text").value = "";
 }
@@ -265,8 +213,7 @@ async function leave() {
 /** Out of the call (left, removed, or the call ended): every connection closes; back to the desk. */
 async function closeCall(noticeKey) {
   state.callId = null;
-  const peers = [...state.connections.keys()];
-  await Promise.all(peers.map((peer) => dropPeer(peer).catch(() => {})));
+  await parties.dropAll();
   state.shown?.clear();
   $("chat").replaceChildren();
   $("chat").hidden = true;
@@ -279,7 +226,7 @@ function signedOut() {
   sessionStorage.removeItem(STORE_KEY);
   state.signaling?.close();
   state.desk?.stopRinging();
-  for (const peer of [...state.connections.keys()]) dropPeer(peer).catch(() => {});
+  parties.dropAll().catch(() => {});
   state.local?.getTracks().forEach((track) => track.stop());
   state.shown?.clear();
   banner("");
@@ -301,7 +248,7 @@ function start() {
   }
   const wanted = new URLSearchParams(location.search).get("lang");
   setLanguage(LANGUAGES.includes(wanted) ? wanted : navigator.language?.startsWith("ja") ? "ja" : "en");
-  $("dev-start").addEventListener("click", startDevices);
+  $("dev-start").addEventListener("click", checkDevices);
   $("dev-join").addEventListener("click", signIn);
   $("chat-form").addEventListener("submit", say);
   $("call-leave").addEventListener("click", () => leave().catch((error) => console.warn("leave:", error?.name)));
@@ -310,12 +257,10 @@ function start() {
     setText("unsupported-missing", missing.map((key) => t(key)).join(" / "));
     return go("unsupported");
   }
-  const secret = location.hash.slice(1);
-  history.replaceState(null, "", location.pathname + location.search); // the secret leaves the address bar
-  const kept = sessionStorage.getItem(STORE_KEY);
+  const { secret, kept } = takeLink(STORE_KEY);
   if (secret) return redeem(secret);
   if (kept) {
-    state.session = JSON.parse(kept);
+    state.session = kept;
     return toDevices();
   }
   linkError("link.missing.title", t("link.missing.body"));
@@ -323,13 +268,9 @@ function start() {
 
 // What the tests read: per peer, frames and audio that arrived and left (getStats) and frames painted.
 globalThis.madoguchi = {
-  peers: () => [...state.connections.keys()],
+  peers: () => parties.peers(),
   screen: () => state.screen,
-  stats: async (peer) => {
-    const connection = state.connections.get(peer);
-    const numbers = connection ? await connection.stats() : {};
-    return { ...numbers, paintedFrames: state.tiles?.painted(peer) ?? 0 };
-  },
+  stats: (peer) => parties.stats(peer),
 };
 
 start();
