@@ -18,7 +18,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QTextDocument, QTextOption
 from PySide6.QtWidgets import QAbstractButton, QLabel, QPushButton, QScrollArea, QWidget
 
-from kiosk_client.view.widgets import PhraseLabel
+from kiosk_client.view.widgets import PhraseLabel, WrapButton
 
 SLACK = 2  # pixels of rounding
 
@@ -73,6 +73,8 @@ def button_problem(button: QPushButton) -> str | None:
         return f"text needs {hint.width()} px wide, has {button.width()}"
     if hint.height() > button.height() + SLACK and "\n" in button.text():
         return f"text needs {hint.height()} px high, has {button.height()}"
+    if isinstance(button, WrapButton) and (cut := button.cut_phrases()):
+        return f"the phrase {cut[0].strip()!r} is cut between characters"
     return None
 
 

@@ -314,6 +314,14 @@ class WrapButton(RubyButton):
                 return step
         return list(FIT_STEPS)[-1]
 
+    def cut_phrases(self) -> list[str]:
+        """The phrases too wide for a line even at the font ``_fit`` chose: ``wrap_text`` cuts them between
+        characters (「うけつけ」 over 「る」), which a reader takes for two words. None should be left."""
+        if self._ruby is not None or self.width() <= 50:
+            return []
+        width, metrics = self._text_box().width(), self.fontMetrics()
+        return [p for p in phrases(self._raw) if metrics.horizontalAdvance(p.rstrip()) > width]
+
     def _text_box(self) -> QRect:
         """Where the style puts the text: the button less the stylesheet's border and padding."""
         option = QStyleOptionButton()
