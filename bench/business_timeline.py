@@ -14,7 +14,9 @@ Two observers, both on the wall clock (one machine: the page's ``performance.tim
   out, ICE and connection states, the first RTP packet per kind (aiortc's receiver), the first decoded video
   frame.
 
-Every mark is in ms after the accept; ``summarise`` takes the medians over the diagnostic calls.
+Every mark is in ms after the accept; ``summarise`` takes the medians over the diagnostic calls. The page
+builds its connection and offer while the business waits, so ``page_pc_created`` and ``page_offer_created``
+are negative (before the accept), and its ``getStats`` polling runs from then on.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 // The business's browser client: one state object, a screen state machine with a transition table, and a
 // handler table for the server's messages. See docs/business.md for the flow.
 
-import { CallConnection, prepareCertificate } from "./call.js";
+import { CallConnection } from "./call.js";
 import { CallView } from "./callview.js";
 import { DeviceCheck, canShareScreen, mediaErrorKey, missingFeatures } from "./devicecheck.js";
 import { formatTime, initLanguage, onLanguageChange, setLanguage, t, translatePage } from "./i18n.js";
@@ -28,6 +28,7 @@ const state = {
   signaling: null,
   local: null, // camera + microphone stream, or null (chat only)
   connection: null, // the current CallConnection
+  prepared: null, // Promise<CallConnection|null>: the next call's connection, made while the business waits
   connecting: null, // the last call_connecting, for the officer's name
   position: null,
   ewtS: null,
@@ -145,7 +146,7 @@ function join(withMedia) {
   state.local = withMedia ? stream : null;
   view.setLocal(state.local);
   go("waiting");
-  prepareCertificate(); // while the business waits, not after the officer accepts
+  prepareConnection(); // while the business waits, not after the officer accepts
   connectSignaling();
 }
 
@@ -252,13 +253,14 @@ async function connectMedia(message) {
   await previous?.close();
   if (attempt !== state.attempt) return; // a newer call_connecting arrived while the old media closed
   if (message.restart) banner(t("reconnecting.media"));
-  const certificate = await prepareCertificate();
-  if (attempt !== state.attempt) return;
-  const connection = new CallConnection({
-    certificate,
+  const connection = await takePrepared();
+  if (attempt !== state.attempt) {
+    connection.close();
+    return;
+  }
+  connection.attach({
     callId: message.call_id,
     connecting: message,
-    local: state.local,
     signal: send,
     events: {
       remoteTrack: (track, kind) => view.remoteTrack(track, kind),
@@ -282,6 +284,28 @@ async function connectMedia(message) {
   await connection.start().catch(mediaTrouble);
 }
 
+/** Build the next call's peer connection and offer now, while the business waits (idempotent). */
+function prepareConnection() {
+  state.prepared ??= CallConnection.prepare({ local: state.local }).catch((error) => {
+    mediaTrouble(error);
+    return null;
+  });
+}
+
+/** The connection prepared while waiting, or (after a media restart, or if preparing failed) a new one. */
+async function takePrepared() {
+  const prepared = state.prepared;
+  state.prepared = null;
+  return (await prepared) ?? CallConnection.prepare({ local: state.local });
+}
+
+/** The business will not wait again (the call ended, the session is over): let the prepared one go. */
+function dropPrepared() {
+  const prepared = state.prepared;
+  state.prepared = null;
+  prepared?.then((connection) => connection?.close());
+}
+
 function leaveCall() {
   const connection = state.connection;
   state.connection = null;
@@ -289,6 +313,7 @@ function leaveCall() {
   view.reset();
   state.connecting = null;
   state.position = 1; // requeued or transferred callers wait at the head
+  prepareConnection(); // for the next officer
   if (state.screen === "call") go("waiting");
 }
 
@@ -307,6 +332,7 @@ function callEnded(reason) {
   const connection = state.connection;
   state.connection = null;
   connection?.close();
+  dropPrepared();
   view.reset();
   state.local?.getTracks().forEach((track) => track.stop());
   // A completed call may be rated (rate_call, once): the connection stays open until it is, or closes now.
@@ -337,6 +363,7 @@ function cancelWaiting() {
 
 function sessionOver(why) {
   state.signaling?.close();
+  dropPrepared();
   store.forget();
   if (state.screen === "thanks") {
     // The call is over and thanked for already; only the rating is lost (the server closes a finished
@@ -448,7 +475,7 @@ async function resume(saved) {
   }
   view.setLocal(state.local);
   go("waiting");
-  prepareCertificate();
+  prepareConnection();
   connectSignaling();
 }
 

@@ -25,7 +25,7 @@ const FULL_SIZE_TRIES = 50; // ...for at most 5 s, then raise it anyway
 let certificate = null;
 
 /** Start making the page's certificate (idempotent); resolves to it, or null where that fails. */
-export function prepareCertificate() {
+function prepareCertificate() {
   certificate ??= RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" }).catch(() => null);
   return certificate;
 }
@@ -48,21 +48,36 @@ function scaleTo(track, height) {
   return captured > height ? captured / height : 1;
 }
 
+/** The RTCConfiguration for a call: only the server's ICE servers (TURN with per-call credentials), never a
+ * public STUN server; ``cert`` only when the connection is built. */
+export function rtcConfiguration(connecting, cert = null) {
+  return {
+    iceServers: (connecting.ice_servers || []).map((s) => ({
+      urls: s.urls,
+      username: s.username ?? undefined,
+      credential: s.credential ?? undefined,
+    })),
+    iceTransportPolicy: connecting.ice_transport_policy === "relay" ? "relay" : "all",
+    bundlePolicy: "max-bundle",
+    ...(cert ? { certificates: [cert] } : {}),
+  };
+}
+
 export class CallConnection {
   /**
+   * Made while the business waits (see prepare): the peer connection, its channels and transceivers and
+   * the offer, before there is a call; attach() gives it the call (its ICE servers), start() sets the offer
+   * and sends it. Measured in Chromium 156 (2026-12-02, bench_business.py's timeline, quiet machine):
+   * building the connection and createOffer after call_connecting took ~35 ms, by when a kiosk's offer is
+   * out already (~19 ms). ICE gathering cannot start earlier: the TURN credentials are the call's.
    * @param {object} options
-   * @param {string} options.callId
-   * @param {object} options.connecting  the server's call_connecting message
    * @param {MediaStream|null} options.local  camera + microphone, or null (chat only)
    * @param {RTCCertificate|null} [options.certificate]  from prepareCertificate(), or a fresh one
-   * @param {(message: object) => boolean} options.signal  sends a signaling message
-   * @param {object} options.events  callbacks: remoteTrack, control, documentFrame, documentsOpen,
-   *   connected, linkLost, failed
    */
-  constructor({ callId, connecting, local, signal, events, certificate: cert = null }) {
-    this.callId = callId;
-    this.signal = signal;
-    this.events = events;
+  constructor({ local, certificate: cert = null }) {
+    this.callId = null;
+    this.signal = () => false;
+    this.events = null;
     this.local = local;
     this.closed = false;
     this.mediaReported = false;
@@ -70,22 +85,38 @@ export class CallConnection {
     this.linkTimer = 0;
     this.seq = 0;
     this.pendingRemote = []; // candidates from the officer that arrive before the answer
-    this.pc = new RTCPeerConnection({
-      // Only the server's ICE servers (TURN with per-call credentials); never a public STUN server.
-      iceServers: (connecting.ice_servers || []).map((s) => ({
-        urls: s.urls,
-        username: s.username ?? undefined,
-        credential: s.credential ?? undefined,
-      })),
-      iceTransportPolicy: connecting.ice_transport_policy === "relay" ? "relay" : "all",
-      bundlePolicy: "max-bundle",
-      ...(cert ? { certificates: [cert] } : {}),
-    });
+    this.pc = new RTCPeerConnection(rtcConfiguration({}, cert));
     this.control = this.pc.createDataChannel("control", { ordered: true });
     this.documents = this.pc.createDataChannel("documents", { ordered: true });
     this.documents.binaryType = "arraybuffer";
     this.addTransceivers();
     this.wire();
+    this.offer = this.pc.createOffer();
+    this.offer.catch(() => {}); // start() meets the same failure
+  }
+
+  /** A connection for the next call, with the page's certificate; resolves once it is built. */
+  static async prepare({ local }) {
+    return new CallConnection({ local, certificate: await prepareCertificate() });
+  }
+
+  /**
+   * The call this connection is for.
+   * @param {object} options
+   * @param {string} options.callId
+   * @param {object} options.connecting  the server's call_connecting message (its ICE servers)
+   * @param {(message: object) => boolean} options.signal  sends a signaling message
+   * @param {object} options.events  callbacks: remoteTrack, control, documentFrame, documentsOpen,
+   *   connected, linkLost, failed
+   */
+  attach({ callId, connecting, signal, events }) {
+    this.callId = callId;
+    this.signal = signal;
+    this.events = events;
+    // Before gathering starts (setLocalDescription). Chromium refuses a configuration without the
+    // certificate it was built with ("modify ... in an unsupported way"): start from its own.
+    const { iceServers, iceTransportPolicy } = rtcConfiguration(connecting);
+    this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers, iceTransportPolicy });
   }
 
   addTransceivers() {
@@ -146,7 +177,8 @@ export class CallConnection {
   }
 
   async start() {
-    const offer = await this.pc.createOffer();
+    const offer = await this.offer;
+    if (this.closed) return;
     await this.pc.setLocalDescription(offer);
     if (this.closed) return;
     this.signal({ type: "sdp", call_id: this.callId, sdp_type: "offer", sdp: this.pc.localDescription.sdp });

@@ -3,6 +3,8 @@
 // (docs/protocol.md "Browser clients"): our camera and microphone go out on its first audio and video
 // m-lines; the data channels come from it ("control" answers link pings as CallConnection does).
 
+import { rtcConfiguration } from "./call.js";
+
 const LINK_PING_MS = 1000;
 const LINK_DEAD_MS = 5000;
 
@@ -19,15 +21,7 @@ export class AnswerConnection {
     this.seq = 0;
     this.lastPong = 0;
     this.linkTimer = 0;
-    this.pc = new RTCPeerConnection({
-      iceServers: (connecting.ice_servers || []).map((s) => ({
-        urls: s.urls,
-        username: s.username ?? undefined,
-        credential: s.credential ?? undefined,
-      })),
-      iceTransportPolicy: connecting.ice_transport_policy === "relay" ? "relay" : "all",
-      bundlePolicy: "max-bundle",
-    });
+    this.pc = new RTCPeerConnection(rtcConfiguration(connecting));
     this.wire();
   }
 

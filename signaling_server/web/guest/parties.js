@@ -57,6 +57,13 @@ export function tileName(connecting) {
   return t("call.tile", t(`call.${connecting.peer}`), connecting.peer_name || "");
 }
 
+/** A connection on which this page offers: built (channels, transceivers, the offer) and given the call. */
+function offering(options) {
+  const connection = new CallConnection({ local: options.local });
+  connection.attach(options);
+  return connection;
+}
+
 /**
  * One connection per party (peer -> CallConnection when this page offers, AnswerConnection when it
  * answers). `page` is the page's state, read when it is needed: `signaling`, `local` (camera and
@@ -97,7 +104,7 @@ export class Parties {
       failed: () => page.tiles.waiting(peer, t("call.reconnecting")),
     };
     const options = { callId: connecting.call_id, connecting, local: page.local, signal, events };
-    const connection = connecting.offerer ? new CallConnection(options) : new AnswerConnection(options);
+    const connection = connecting.offerer ? offering(options) : new AnswerConnection(options);
     this.connections.set(peer, connection);
     page.tiles.ensure(peer, tileName(connecting));
     if (connecting.offerer) await connection.start();
