@@ -191,7 +191,10 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         max_msg_size=config.server.max_message_bytes * 4,  # oversize frames up to this get a readable error
         compress=False,
     )
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:  # gone before its upgrade was answered (an impatient client of a herd):
+        raise web.HTTPBadRequest(text="connection lost") from None  # not a traceback in the log for each
     request.app[SOCKETS].add(ws)
     try:
         await _Connection(request, ws).serve()

@@ -197,6 +197,7 @@ class Subscriber:
                         self.on_frame(channel, frame)
                     except Exception:
                         log.exception("%s: handling a %s frame failed", channel, frame.kind)
+                    await asyncio.sleep(0)  # let the loop turn: a batch may hold thousands of frames
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()

@@ -11,6 +11,7 @@ TTL runs out there, so it has stopped before Redis lets anyone else take the key
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ class Lease:
         self.epoch_key = f"{prefix}:epoch"
         self.clock = clock
         self.term: LeaseTerm | None = None
+        self._guard = threading.Lock()  # the term is renewed from the heartbeat thread (heartbeat.py)
         self.highest_epoch = 0  # fencing: the newest term this node has heard of
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
@@ -149,15 +151,27 @@ class Lease:
             return False
         sent_at = self.clock()
         renewed = int(await self._renew(keys=[self.key], args=[term.holder.value, self.ttl_ms]))
-        if not renewed or self.term is not term:
-            self.term = None
-            return False
-        self.term = term.renewed(sent_at)
-        return True
+        return self.renewed(term, sent_at, ok=bool(renewed))
+
+    def renewed(self, term: LeaseTerm, sent_at: float, *, ok: bool) -> bool:
+        """Note the answer to a renewal of ``term`` sent at ``sent_at`` (from the loop or the heartbeat
+        thread): the term runs on when Redis renewed it and nobody ended it meanwhile; else it ends."""
+        with self._guard:
+            current = self.term
+            if current is None or current.holder != term.holder:
+                return False  # ended meanwhile (lose): it stays ended
+            if not ok:
+                self.term = None
+                return False
+            fresh = term.renewed(sent_at)
+            if fresh.valid_until > current.valid_until:  # the loop's and the thread's answers may cross
+                self.term = fresh
+            return True
 
     def lose(self) -> None:
         """Stop leading at once (renewal failed, or the term ran out on this node's clock)."""
-        self.term = None
+        with self._guard:
+            self.term = None
 
     async def release(self) -> None:
         """Give the lease up (clean shutdown): a follower takes it at its next try, not after the TTL."""

@@ -2,14 +2,17 @@
 
 Every node serves websockets and REST; exactly one, the lease holder, runs the switchboard (router, calls,
 timers). The keeper wakes every ``ttl/3``: the leader renews its lease (and stops deciding at once if it
-cannot), a follower tries to take it. A node that takes the lease restores the switchboard from the shared
-store exactly as after a restart and tells every node; each node then closes the connections attached under
-the old term, and its clients reconnect and resume with the new leader. docs/deployment-cluster.md.
+cannot), a follower tries to take it. The heartbeat key and the leader's renewals are also kept from a
+thread (``heartbeat.py``) while the event loop turns, so that a loop busy for seconds keeps its lease.
+A node that takes the lease restores the switchboard from the shared store exactly as after a restart and
+tells every node; each node then closes the connections attached under the old term, and its clients
+reconnect and resume with the new leader. docs/deployment-cluster.md.
 
 A leader that loses its lease while alive (Redis restarted, a partition) stands its switchboard down without
 saving anything, drops its memory (``Switchboard.forget``: what it remembered is older than what the new
 leader writes) and serves on as a follower; when it wins a lease again it restores from the database like
-any new leader. A node whose database is unreachable does not stand (it could not restore).
+any new leader, but not within a TTL of losing one (the others first: a node that lost its lease is likely
+the loaded one). A node whose database is unreachable does not stand (it could not restore).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from remote_call import protocol as p
 from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
 from signaling_server.cluster.gateway import Gateway
+from signaling_server.cluster.heartbeat import ALIVE_TTLS, Heartbeat
 from signaling_server.cluster.lease import Holder, Lease
 from signaling_server.cluster.relay import LeaderDesk
 from signaling_server.cluster.sharing import NodeFigures, setup_every_node
@@ -52,7 +56,7 @@ def redis_client(url: str, ttl_s: float, *, timeout: bool = True) -> Redis:
     """No retries inside redis-py: the keeper retries on its own beat and must notice an outage at once."""
     return Redis.from_url(
         url,
-        socket_timeout=ttl_s / 3 if timeout else None,
+        socket_timeout=ttl_s if timeout else None,  # the loop's commands: a busy loop is slow to read
         socket_connect_timeout=ttl_s / 3,
         retry=Retry(NoBackoff(), 0),
         decode_responses=False,
@@ -82,6 +86,9 @@ class Node:
         self.lease = Lease(self.redis, self.node_id, ttl_s=settings.lease_ttl_s, prefix=settings.key_prefix)
         self.channels = channels = Channels(settings.key_prefix)
         self.publisher = Publisher(self.redis, on_unheard=self._unheard, on_error=self._redis_failed)
+        self.heartbeat = Heartbeat(
+            settings.redis_url, self.lease, alive_key=self._alive_key, on_lost=self._lost
+        )  # the heartbeat key and the leader's renewals, from a thread: a busy loop keeps its lease
         self.gateway = Gateway(self.node_id, board, self.publisher, channels, holds=self.lease.holds)
         self._inbox = Subscriber(
             self._listen_redis,
@@ -100,6 +107,8 @@ class Node:
         self._stopped = False
         self.candidate = True  # may stand for the lease (while its database is reachable: ``may_lead``)
         self.redis_up = True
+        self._redis_down_since: float | None = None
+        self._deposed_at = float("-inf")
         self.takeovers = 0
         self.terms_closed = 0  # connections closed because the leader's term changed
 
@@ -134,6 +143,7 @@ class Node:
         self.publisher.start()
         await self._inbox.start(timeout=self.settings.lease_ttl_s)  # or on: degraded until Redis answers
         await self._beat()
+        self.heartbeat.start(asyncio.get_running_loop())
         self._keeper = asyncio.create_task(self._keep(), name=f"cluster-keeper {self.node_id}")
 
     async def stop(self) -> None:
@@ -150,6 +160,8 @@ class Node:
         if self._term_end is not None:
             self._term_end.cancel()
             self._term_end = None
+        self.heartbeat.leading = False
+        await self.heartbeat.stop()
         if self.leading:
             epoch = self.lease.term.holder.epoch if self.lease.term else 0
             self.board.shutdown()  # saves the queue: what the next leader restores
@@ -190,14 +202,17 @@ class Node:
             self._redis_back()
         except (RedisError, OSError) as exc:
             self._redis_failed(exc)
-            if self.desk is None:  # nobody known to lead: relayed messages would be lost
+            # Nobody known to lead (relayed messages would be lost) once Redis has failed for a whole TTL
+            # (no term outlives that): not at the first time-out, which a busy loop alone can cause.
+            if self.desk is None and self._redis_down_s() >= self.settings.lease_ttl_s:
                 self._follow(None)
         if self.desk is not None and not self.lease.holds():
             self._depose("its lease could not be renewed in time")
 
     async def _step(self) -> None:
         ttl_ms = self.lease.ttl_ms
-        await self.redis.set(self._alive_key, self.figures.encode(self.status()), px=ttl_ms)
+        self.heartbeat.figures = self.figures.encode(self.status())
+        await self.redis.set(self._alive_key, self.heartbeat.figures, px=ALIVE_TTLS * ttl_ms)
         if self.desk is not None:
             if await self.lease.renew():
                 self._arm_term_end()
@@ -205,7 +220,7 @@ class Node:
             else:
                 self._depose("another node holds the lease")
             return
-        if self.may_lead:
+        if self.may_lead and time.monotonic() - self._deposed_at >= self.settings.lease_ttl_s:
             term = await self.lease.acquire()
             if term is not None:
                 await self._take_over(term.holder)
@@ -233,12 +248,14 @@ class Node:
         log.warning(
             "node %s leads the switchboard (term %d): restoring from the store", self.node_id, holder.epoch
         )
+        self.heartbeat.leading = True  # renewed from the thread while a large restore holds the loop
         try:
             self.board.restore()
         except DatabaseUnavailable as exc:  # lost since ``may_lead`` was asked: give the term back
             log.error(
                 "node %s cannot restore the switchboard (%s): the lease is given back", self.node_id, exc
             )
+            self.heartbeat.leading = False
             self.board.forget()
             await self.lease.release()
             return
@@ -286,11 +303,20 @@ class Node:
         self._term_end = None
         if self.desk is not None and not self.lease.holds():
             self._depose("its lease ran out before it could be renewed")
+        elif self.desk is not None:
+            self._arm_term_end()  # renewed meanwhile by the heartbeat thread
+
+    def _lost(self, reason: str) -> None:
+        """The heartbeat thread was refused a renewal: depose now, not at the keeper's next beat."""
+        if self.desk is not None and not self.lease.holds():
+            self._depose(reason)
 
     def _depose(self, reason: str) -> None:
         """Stop deciding at once: nothing more is decided, saved or sent by this node's switchboard."""
         log.error("node %s stops leading: %s; serving on as a follower", self.node_id, reason)
         self.lease.lose()
+        self.heartbeat.leading = False
+        self._deposed_at = time.monotonic()  # stands again only after a TTL: the others' turn first
         if self._term_end is not None:
             self._term_end.cancel()
             self._term_end = None
@@ -334,7 +360,12 @@ class Node:
 
     # ------------------------------------------------------------------ degraded mode
 
+    def _redis_down_s(self) -> float:
+        return 0.0 if self._redis_down_since is None else time.monotonic() - self._redis_down_since
+
     def _redis_failed(self, exc: Exception) -> None:
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
         if not self.redis_up:
             return
         self.redis_up = False
@@ -356,6 +387,7 @@ class Node:
             )
 
     def _redis_back(self) -> None:
+        self._redis_down_since = None
         if self.redis_up:
             return
         self.redis_up = True

@@ -117,8 +117,9 @@ class LeaderDesk:
 
     def _message(self, frame: Frame) -> None:
         client = self.remote.get((frame.node, frame.conn))
-        if client is None:
-            return  # detached meanwhile (its node was taken for gone)
+        if client is None:  # detached meanwhile (its node was taken for gone: a heartbeat late under load)
+            self._close_unknown(frame)  # reconnects and attaches again, instead of talking to nobody
+            return
         self.relayed += 1
         try:
             message = parse_guarded(lambda: self.parse(frame.text))
@@ -128,6 +129,10 @@ class LeaderDesk:
         except Exception:
             log.exception("%s: handling a relayed message failed", client.identity)
             client.send(p.Error(code=ErrorCode.INTERNAL, detail="the server could not handle that message"))
+
+    def _close_unknown(self, frame: Frame) -> None:
+        channel = self.channels.node(frame.node)
+        self.publisher.publish(channel, Frame("close", self.epoch, frame.node, frame.conn))
 
     def _detach(self, frame: Frame) -> None:
         client = self.remote.pop((frame.node, frame.conn), None)

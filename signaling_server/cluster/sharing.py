@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 SHARE_EVERY_S = 1.0
 STATS_EVERY_S = 5.0  # the statistics (Router.stats(): the per-officer figures are most of its cost)
 SNAPSHOT_TTL_S = 10.0  # a leader gone for this long leaves no snapshot behind (a takeover takes ~ttl)
+FLEET_SLICE = 500  # kiosks encoded between two turns of the event loop
 FLEET_TTL_S = 3600.0  # the kiosks' hash, renewed while a leader writes it
 
 
@@ -199,7 +200,13 @@ class Sharing:
         """The kiosks whose health changed (all of them in a new term) to the hash and the followers."""
         dirty = set(monitor.health.kiosks) if first else self._dirty
         self._dirty = set()
-        kiosks = [k for k in (monitor.kiosk_json(i) for i in sorted(dirty)) if k is not None]
+        kiosks: list[dict[str, Any]] = []
+        for n, kiosk_id in enumerate(sorted(dirty), 1):
+            kiosk = monitor.kiosk_json(kiosk_id)
+            if kiosk is not None:
+                kiosks.append(kiosk)
+            if n % FLEET_SLICE == 0:
+                await asyncio.sleep(0)  # a new term writes every kiosk (20,000: seconds): let the loop turn
         if not kiosks:
             return
         mapping = {k["id"]: json.dumps(k, ensure_ascii=False) for k in kiosks}

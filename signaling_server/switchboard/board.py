@@ -12,11 +12,11 @@ from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import Role
 from signaling_server.audit import AuditLog
-from signaling_server.calls import Call
 from signaling_server.routing import CheckInDesk, Decision, Router
 from signaling_server.routing.interpreters import InterpreterPool
 from signaling_server.routing.interpreters_snapshot import SNAPSHOT_KEY, InterpreterSnapshot
 from signaling_server.store import Store
+from signaling_server.switchboard.call_table import CallTable
 from signaling_server.switchboard.commands import Commands
 from signaling_server.switchboard.conference import Conference
 from signaling_server.switchboard.directory import Directory
@@ -123,7 +123,7 @@ class Switchboard:
         config, store, audit, monitor = self.config, self.store, self.audit, self.monitor
         listeners, session_valid, appointments = self._listeners, self._session_valid, self._appointments
         self.router = router
-        self.calls: dict[str, Call] = {}
+        self.calls = CallTable()  # a dict, with each party's calls indexed (call_table.py)
         self.roster = roster = Roster()
         self._timers = timers = EdgeTimers(self.clock)
         directory, conference = self._third_parties(pool, timers)

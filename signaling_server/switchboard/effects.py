@@ -33,6 +33,7 @@ from signaling_server.routing import (
     WithdrawRing,
 )
 from signaling_server.store import Store
+from signaling_server.switchboard.call_table import CallTable
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.observers import Events
 from signaling_server.switchboard.positions import PositionBatcher
@@ -144,6 +145,8 @@ class Effects:
         call.move(CallState.CONNECTING, self._clock())
         call.media_up.clear()
         call.record.officer = d.officer_id
+        if isinstance(self._calls, CallTable):
+            self._calls.touch()  # its officer changed: Presence.resume finds the call by it
         call.record.department = self._router.call_info(d.call_id)["department"]
         self._store.save_call(call.record)
         officer = self._roster.officers.get(d.officer_id)

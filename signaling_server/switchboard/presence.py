@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, ErrorCode, Role
-from signaling_server.calls import Call
 from signaling_server.routing import Decision, Router, RouterError, SkillLevel
 from signaling_server.store import Store
+from signaling_server.switchboard.call_table import CallTable
 from signaling_server.switchboard.directory import Directory
 from signaling_server.switchboard.effects import Effects
 from signaling_server.switchboard.observers import Events, Monitor
@@ -40,7 +40,7 @@ class Presence:
         *,
         router: Router,
         store: Store,
-        calls: dict[str, Call],
+        calls: CallTable,
         roster: Roster,
         directory: Directory,
         effects: Effects,
@@ -144,7 +144,7 @@ class Presence:
             if state is not None:
                 reason = self._router.officer_reason(client.identity)
                 client.send(p.OfficerState.model_validate({"state": state, "reason": reason}))
-        for call in list(self._calls.values()):
+        for call in self._calls.of(client.identity):  # its calls only, not every live call
             mine = is_caller_of(client, call.record) if is_caller else call.record.officer == client.identity
             if not mine:
                 continue

@@ -8,8 +8,8 @@ from collections.abc import Callable, Collection
 from remote_call import protocol as p
 from signaling_server.calls import Call
 from signaling_server.routing import Router, RouterError
-from signaling_server.routing.snapshot import QueueSnapshot, reconcile
-from signaling_server.store import Store
+from signaling_server.routing.snapshot import CallerSnapshot, QueueSnapshot, reconcile
+from signaling_server.store import CallRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +36,29 @@ def restore_calls(
         router.restore(snapshot)
     restored = {c.call_id: c for c in snapshot.callers}
     calls: dict[str, Call] = {}
-    for record in active.values():
-        caller = restored.get(record.call_id)
-        if caller is None:  # its department is gone from the configuration
-            record.state, record.end_reason, record.ended_at = "ended", "kiosk_disconnected", clock()
+    with store.conn.transaction():  # one commit, not one per call (3,000 calls: 5 s on a loaded machine)
+        for record in active.values():
+            call = _restored_call(record, restored.get(record.call_id), clock)
+            if call is not None:
+                calls[record.call_id] = call
             store.save_call(record)
-            continue
-        if caller.queued:
-            record.state, record.officer = "queued", None
-        try:
-            info = p.CallerInfo.model_validate(caller.info or {})
-        except ValueError:
-            info = p.CallerInfo()
-        calls[record.call_id] = Call(record, caller=info)
-        store.save_call(record)
     if active:
         log.info("restored %d calls after a restart", len(calls))
     return calls
+
+
+def _restored_call(
+    record: CallRecord, caller: CallerSnapshot | None, clock: Callable[[], float]
+) -> Call | None:
+    """The live call of a record the restore found active; None (the record ended) when its department is
+    gone from the configuration."""
+    if caller is None:
+        record.state, record.end_reason, record.ended_at = "ended", "kiosk_disconnected", clock()
+        return None
+    if caller.queued:
+        record.state, record.officer = "queued", None
+    try:
+        info = p.CallerInfo.model_validate(caller.info or {})
+    except ValueError:
+        info = p.CallerInfo()
+    return Call(record, caller=info)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -143,6 +144,11 @@ def summarise(
         "calls_completed": len(completed),
         "calls_failed": options.calls - len(completed),
         "callers_lost": sum(1 for c in calls if c["end_reason"] is None),
+        "end_reasons": dict(
+            Counter(
+                str(c["end_reason"]) for c in calls if not (c["started"] and c["end_reason"] == "completed")
+            )
+        ),
         "connected_kiosks": connected_k,
         "connected_officers": connected_o,
         "server_seen_kiosks": run.health.get("kiosks"),

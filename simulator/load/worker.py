@@ -141,7 +141,10 @@ class Worker:
                 async with self.slots or contextlib.nullcontext():
                     call.requested_at = time.monotonic()
                     done = kiosk.begin(call)
-                    await kiosk.send(p.RequestCall(department=department))
+                    # Mid-outage (its connection closing, a node gone or a term changed): the kiosk asks
+                    # again once it is back (Kiosk.on_resumed), as a real kiosk does; not a failed call.
+                    with contextlib.suppress(ConnectionError):
+                        await kiosk.send(p.RequestCall(department=department))
                     await asyncio.wait_for(done, self.a.options.call_timeout_s)
             except TimeoutError:
                 call.error = "timed out waiting for the call to end"

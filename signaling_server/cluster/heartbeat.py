@@ -1,0 +1,150 @@
+"""A node's heartbeat and its leader's lease, kept from a thread of their own while the event loop turns.
+
+Under load a node's event loop can be busy for seconds at a time (25,000 clients reconnecting, a burst of
+calls): a lease renewed *on* that loop ran out while the loop was busy, the leader stepped down, every
+client reconnected to the next leader, whose loop was then busy in turn... (measured: a 3,000-kiosk run
+changed leaders five times in its first minute). So a thread with its own (blocking) Redis connection
+does the two things whose timing matters:
+
+- it writes the node's heartbeat key (``<prefix>:alive:<id>``, the figures the loop last encoded), so that
+  a leader does not take a busy follower for dead and detach its clients;
+- while the node leads, it renews the lease every ``ttl/6``, with the same Lua script and the same
+  fencing (``Lease.renewed``) as the loop would.
+
+Both only while the loop still turns: a callback on the loop notes the time every ``TICK_S``; when the loop
+has not run it for ``stall_s`` (4 TTLs by default: stuck, not busy), the thread stops renewing and stops
+writing the heartbeat, so the lease runs out and another node takes over, as after a kill -9. A renewal
+refused by Redis (someone else holds the key) and a loop found stuck are reported to the loop
+(``on_lost``) through ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import redis as redis_sync
+from redis.exceptions import RedisError
+
+from signaling_server.cluster.lease import _RENEW, SAFETY_MARGIN, Holder, Lease
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1  # the loop's sign of life (a callback every 100 ms costs nothing measurable)
+BEATS_PER_TTL = 6  # a beat every ttl/6: on a loaded machine one beat came 2.6 s after the last (ttl 3 s)
+ALIVE_TTLS = 2  # the heartbeat key outlives two TTLs: one late beat does not get a node reaped
+STALL_TTLS = 4.0  # a loop silent this many lease TTLs is stuck: its lease is let go
+
+
+class Heartbeat:
+    """``start(loop)`` / ``stop()``; ``figures`` is what the heartbeat key holds (set by the loop)."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        lease: Lease,
+        *,
+        alive_key: str,
+        on_lost: Callable[[str], None],
+        stall_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lease = lease
+        self.alive_key = alive_key
+        self.on_lost = on_lost  # called on the loop with the reason
+        self.stall_s = stall_s if stall_s is not None else STALL_TTLS * lease.ttl_s
+        self.clock = clock
+        self.figures = b"{}"
+        self.leading = False  # renew the lease too (set by the loop while it leads)
+        self.renewals = 0
+        self._renewed: tuple[Holder, float] | None = None  # the last renewal: its term, when sent
+        self.redis = redis_sync.Redis.from_url(
+            redis_url, socket_timeout=lease.ttl_s / 3, socket_connect_timeout=lease.ttl_s / 3
+        )
+        self._renew = self.redis.register_script(_RENEW)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_seen = clock()
+        self._ticker: asyncio.TimerHandle | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ on the loop
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._tick()
+        self._thread = threading.Thread(
+            target=self._run, name=f"cluster-heartbeat {self.lease.node_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _tick(self) -> None:
+        self._loop_seen = self.clock()
+        assert self._loop is not None
+        self._ticker = self._loop.call_later(TICK_S, self._tick)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        self.redis.close()
+
+    # ------------------------------------------------------------------ on the thread
+
+    @property
+    def loop_silent_s(self) -> float:
+        return self.clock() - self._loop_seen
+
+    def _run(self) -> None:
+        period = self.lease.ttl_s / BEATS_PER_TTL
+        stalled = False
+        while not self._stop.wait(period):
+            if self.loop_silent_s > self.stall_s:
+                if not stalled:
+                    log.error(
+                        "node %s: its event loop has not run for %.1f s: no heartbeat, no renewal (the "
+                        "lease runs out, another node takes over)",
+                        self.lease.node_id,
+                        self.loop_silent_s,
+                    )
+                stalled = True
+                continue
+            stalled = False
+            with contextlib.suppress(RedisError, OSError):  # the loop's keeper reports Redis outages
+                self.redis.set(self.alive_key, self.figures, px=ALIVE_TTLS * self.lease.ttl_ms)
+            if self.leading:
+                self.renew()
+
+    def renew(self) -> None:
+        """One renewal of this node's term, if it has one; a refusal ends the term and tells the loop."""
+        term = self.lease.term
+        if term is None:
+            return
+        sent_at = self.clock()
+        try:
+            renewed = int(self._renew(keys=[self.lease.key], args=[term.holder.value, self.lease.ttl_ms]))
+        except (RedisError, OSError) as exc:
+            log.warning("node %s: the lease could not be renewed: %s", self.lease.node_id, exc)
+            return  # the term runs out by itself if this goes on (the loop deposes the node then)
+        if not self.lease.renewed(term, sent_at, ok=bool(renewed)):
+            self._tell("another node holds the lease")
+            return
+        self.renewals += 1
+        previous, self._renewed = self._renewed, (term.holder, sent_at)
+        gap = sent_at - previous[1] if previous is not None and previous[0] == term.holder else 0.0
+        if gap > self.lease.ttl_s * (1 - SAFETY_MARGIN):  # the term ran out on this node's clock meanwhile
+            log.warning("node %s: the lease was renewed %.1f s after the previous renewal", term.holder, gap)
+
+    def _tell(self, reason: str) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.on_lost, reason)

@@ -1,0 +1,109 @@
+"""The heartbeat thread against a real redis-server: a leader whose event loop is busy for several TTLs keeps
+its lease and its heartbeat key (a 3,000-kiosk run changed leaders five times in its first minute when
+both were kept on the loop); a loop stuck past ``stall_s`` lets the lease go; a refused renewal is reported
+to the loop at once.
+
+The loop is held on purpose with ``time.sleep`` *inside* a coroutine: that is the busy loop under test, not
+a wait for something to happen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from signaling_server.cluster.heartbeat import Heartbeat
+from signaling_server.cluster.lease import Lease
+
+TTL_S = 0.6
+WAIT_S = 10.0  # the most any awaited condition may take on a loaded machine
+
+
+@pytest.fixture
+async def redis(redis_server):
+    client = Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+def hold_the_loop(seconds: float) -> None:
+    end = time.monotonic() + seconds  # the event loop busy computing (holding the GIL): what these
+    while time.monotonic() < end:  # tests are about, not a wait for anything
+        sum(range(1000))
+
+
+async def leader(redis: Redis, url: str, *, stall_s: float, lost: list[str]) -> tuple[Lease, Heartbeat]:
+    lease = Lease(redis, "a", ttl_s=TTL_S)
+    assert await lease.acquire() is not None
+    heartbeat = Heartbeat(url, lease, alive_key="t:alive:a", on_lost=lost.append, stall_s=stall_s)
+    heartbeat.figures = b'{"node":"a"}'
+    heartbeat.leading = True
+    heartbeat.start(asyncio.get_running_loop())
+    return lease, heartbeat
+
+
+async def test_a_busy_loop_keeps_its_lease_and_its_heartbeat(redis_server, redis):
+    lost: list[str] = []
+    lease, heartbeat = await leader(redis, redis_server.url, stall_s=20 * TTL_S, lost=lost)
+    try:
+        hold_the_loop(4 * TTL_S)  # a term is 0.8 TTL: without the thread it would have run out 5 times
+        assert lease.holds(), "the term ran out while the loop was busy"
+        assert heartbeat.renewals >= 2
+        assert await redis.get(lease.key) == lease.term.holder.value.encode()
+        assert await redis.get("t:alive:a") == b'{"node":"a"}'  # only the thread wrote it
+        assert await Lease(redis, "b", ttl_s=TTL_S).acquire() is None
+        assert lost == []
+    finally:
+        await heartbeat.stop()
+
+
+async def test_a_stuck_loop_lets_its_lease_go(redis_server, redis):
+    lost: list[str] = []
+    lease, heartbeat = await leader(redis, redis_server.url, stall_s=TTL_S, lost=lost)
+    try:
+        hold_the_loop(5 * TTL_S)  # stuck: past stall_s, then past the key's TTL
+        assert not lease.holds()
+        assert await redis.get(lease.key) is None  # nobody renewed it: it expired in Redis
+        taken = await Lease(redis, "b", ttl_s=TTL_S).acquire()
+        assert taken is not None and taken.holder.epoch == 2
+        assert await redis.get("t:alive:a") is None  # nor the heartbeat: the leader reaps this node
+    finally:
+        await heartbeat.stop()
+
+
+async def test_a_refused_renewal_is_reported_to_the_loop(redis_server, redis):
+    lost: list[str] = []
+    told = asyncio.Event()
+    lease = Lease(redis, "a", ttl_s=TTL_S)
+    assert await lease.acquire() is not None
+
+    def on_lost(reason: str) -> None:
+        lost.append(reason)
+        told.set()
+
+    heartbeat = Heartbeat(redis_server.url, lease, alive_key="t:alive:a", on_lost=on_lost)
+    heartbeat.leading = True
+    heartbeat.start(asyncio.get_running_loop())
+    try:
+        await redis.delete(lease.key)  # as after a partition: someone else holds it now
+        assert await Lease(redis, "b", ttl_s=5.0).acquire() is not None
+        await asyncio.wait_for(told.wait(), WAIT_S)
+        assert lost == ["another node holds the lease"] and not lease.holds()
+        assert lease.term is None
+    finally:
+        await heartbeat.stop()
+
+
+async def test_answers_that_cross_never_shorten_or_revive_a_term(redis):
+    """The loop's and the thread's renewals of one term may land in any order."""
+    lease = Lease(redis, "a", ttl_s=3.0)
+    term = await lease.acquire()
+    assert term is not None
+    assert lease.renewed(term, term.valid_until, ok=True)  # a later request answered first ...
+    later = lease.term
+    assert lease.renewed(term, 0.0, ok=True) and lease.term is later  # ... the earlier one: no shorter
+    lease.lose()
+    sent_now = time.monotonic()  # a renewal sent after the term ended (not a duration)
+    assert not lease.renewed(term, sent_now, ok=True) and lease.term is None  # stays ended
