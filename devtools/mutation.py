@@ -74,7 +74,10 @@ TARGETS: dict[str, Target] = {
     "access": Target(("signaling_server/access.py",), ("tests/signaling_server/test_rest_auth.py",)),
     "case_documents": Target(
         ("signaling_server/case_documents.py", "signaling_server/case_routes.py"),
-        ("tests/signaling_server/test_case_documents.py",),
+        (
+            "tests/signaling_server/test_case_documents.py",
+            "tests/signaling_server/test_case_documents_routes.py",
+        ),
     ),
     "resident": Target(
         ("kiosk_client/resident.py", "kiosk_client/controller.py"),
@@ -94,6 +97,7 @@ TARGETS: dict[str, Target] = {
                 for part in (
                     "commands",
                     "commands_mutants",
+                    "commands_mutants_parties",
                     "board",
                     "effects",
                     "presence",

@@ -11,6 +11,8 @@ import contextlib
 import logging
 import re
 import urllib.parse
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -26,6 +28,8 @@ from signaling_server.access import (
     text_error,
 )
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
+from signaling_server.audit import DetailValue
+from signaling_server.auth import Principal
 from signaling_server.case_documents import MAX_BYTES, CaseDocuments, DocumentError, parse_key
 from signaling_server.case_uploads import UploadsBusy, UploadSlots, save_streamed
 
@@ -89,33 +93,56 @@ def _documents(request: web.Request) -> CaseDocuments:
 
 # Who reaches which case is declared on each route (``scope=``) and decided in one place
 # (``access.authorise_case`` with ``policy``): the officer who handled the call saves within a day and reads;
-# supervisors of the call's department read; IT administrators never do.
+# supervisors of the call's department read; IT administrators never do. Each handler only hands the signed-in
+# member of staff and the case to a plain function below (which mutation testing reaches; it skips decorated
+# functions).
 @routes.get("/api/cases/{call_id}/documents")
 @requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_READ)
 async def list_documents(request: web.Request) -> web.Response:
-    call_id = request[CASE].call_id
-    return web.json_response(
-        [
-            {
-                "doc_id": d.doc_id,
-                "name": d.name,
-                "mime": d.mime,
-                "size": d.size,
-                "sha256": d.sha256,
-                "saved_by": d.saved_by,
-                "saved_at": d.saved_at,
-            }
-            for d in _documents(request).list(call_id)
-        ]
-    )
+    return web.json_response(document_list(_documents(request), request[CASE].call_id))
 
 
 @routes.put("/api/cases/{call_id}/documents/{doc_id}")
 @requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_SAVE)
 async def save_document(request: web.Request) -> web.Response:
-    staff = request[PRINCIPAL]
-    documents = _documents(request)
-    call_id = request[CASE].call_id
+    return await save_upload(request, request[PRINCIPAL], request[CASE].call_id)
+
+
+@routes.get("/api/cases/{call_id}/documents/{doc_id}")
+@requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_READ)
+async def read_document(request: web.Request) -> web.Response:
+    return open_document(request, request[PRINCIPAL], request[CASE].call_id)
+
+
+def document_list(documents: CaseDocuments, call_id: str) -> list[dict[str, Any]]:
+    """What a case's listing shows of each document (never its content)."""
+    return [
+        {
+            "doc_id": d.doc_id,
+            "name": d.name,
+            "mime": d.mime,
+            "size": d.size,
+            "sha256": d.sha256,
+            "saved_by": d.saved_by,
+            "saved_at": d.saved_at,
+        }
+        for d in documents.list(call_id)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """What a PUT announces of the document it carries, checked before a byte of the body is read."""
+
+    doc_id: str
+    mime: str
+    sha256: str
+    name: str
+    size: int
+
+
+def announced(request: web.Request) -> Upload:
+    """The upload's id, type, digest, name and size, or the HTTP error saying what is missing or wrong."""
     doc_id = request.match_info["doc_id"]
     mime = request.content_type
     sha256 = request.headers.get("X-Content-SHA256", "")
@@ -127,17 +154,24 @@ async def save_document(request: web.Request) -> web.Response:
         raise web.HTTPLengthRequired(text="send Content-Length: uploads are saved as they arrive")
     if size > MAX_BYTES:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BYTES, actual_size=size)
+    return Upload(doc_id=doc_id, mime=mime, sha256=sha256, name=name, size=size)
+
+
+async def save_upload(request: web.Request, staff: Principal, call_id: str) -> web.Response:
+    """``staff`` saves the request's body to the case ``call_id`` as it arrives; audited without its name."""
+    documents = _documents(request)
+    upload = announced(request)
     try:
         with request.app[UPLOADS].take(staff.session_token or staff.identity):
             saved = await save_streamed(
                 documents,
                 request.content.iter_chunked(1 << 16),
                 call_id=call_id,
-                doc_id=doc_id,
-                name=name,
-                mime=mime,
-                size=size,
-                sha256=sha256,
+                doc_id=upload.doc_id,
+                name=upload.name,
+                mime=upload.mime,
+                size=upload.size,
+                sha256=upload.sha256,
                 saved_by=staff.identity,
             )
     except UploadsBusy as busy:
@@ -145,20 +179,14 @@ async def save_document(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(text=str(busy), headers=headers) from None
     except DocumentError as exc:
         raise web.HTTPUnprocessableEntity(text=str(exc)) from None
-    request.app[SWITCHBOARD].audit.append(
-        staff.identity,
-        "document_saved",
-        call_id,
-        {"doc_id": doc_id, "sha256": saved.sha256, "size": saved.size},  # never the name (personal data)
-    )
-    return web.json_response({"call_id": call_id, "doc_id": doc_id, "size": saved.size}, status=201)
+    # Never the document's name in the audit log: it is personal data.
+    details: dict[str, DetailValue] = {"doc_id": upload.doc_id, "sha256": saved.sha256, "size": saved.size}
+    request.app[SWITCHBOARD].audit.append(staff.identity, "document_saved", call_id, details)
+    return web.json_response({"call_id": call_id, "doc_id": upload.doc_id, "size": saved.size}, status=201)
 
 
-@routes.get("/api/cases/{call_id}/documents/{doc_id}")
-@requires(roles=CASE_READERS, refusal=SIGN_IN, scope=Scope.CASE_READ)
-async def read_document(request: web.Request) -> web.Response:
-    staff = request[PRINCIPAL]
-    call_id = request[CASE].call_id
+def open_document(request: web.Request, staff: Principal, call_id: str) -> web.Response:
+    """The document named by the request, for ``staff`` reading the case ``call_id``; audited."""
     try:
         meta, data = _documents(request).read(call_id, request.match_info["doc_id"])
     except DocumentError as exc:

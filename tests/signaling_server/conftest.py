@@ -13,6 +13,7 @@ import pytest
 from remote_call import protocol as p
 from remote_call.protocol import Role
 from signaling_server.auth import Principal
+from signaling_server.routing import CheckInDesk
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Listener, Switchboard
 from signaling_server.testing import test_config
@@ -118,6 +119,7 @@ class Harness:
         self.monitor = RecordingMonitor()
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.expired: set[str] = set()  # session tokens no longer valid
+        self.appointments: CheckInDesk | None = None  # a booking desk: set it, then rebuild (``_build``)
         self.board = self._build()
 
     def _build(self) -> Switchboard:
@@ -128,6 +130,7 @@ class Harness:
             monitor=self.monitor,
             listeners=self.listeners,
             session_valid=lambda token: token not in self.expired,
+            appointments=self.appointments,
         )
 
     def restart(self) -> Switchboard:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from signaling_server.appkeys import STORE
 from signaling_server.auth import Principal, hash_password
 from signaling_server.case_documents import MAX_BYTES, CaseDocuments, DocumentError, new_key, parse_key
 from signaling_server.case_routes import DOCUMENTS, _documents
+from signaling_server.case_uploads import save_streamed
 from signaling_server.store import CallRecord, Store
 from signaling_server.testing import WireClient, test_config
 
@@ -399,3 +401,41 @@ def test_retention_purges_a_document_half_a_second_past_its_period():
     )  # fmt: skip
     now[0] += 86_400.5  # a day and half a second later
     assert docs.purge(retention_days=1) == 1
+
+
+def test_a_listing_under_a_key_no_longer_configured_names_the_document_whose_name_is_sealed():
+    docs = store_with(old=new_key())
+    docs.save(
+        call_id="c1", doc_id="d1", name="住民票.png", mime="image/png", data=PNG,
+        sha256=hashlib.sha256(PNG).hexdigest(), saved_by="hanako",
+    )  # fmt: skip
+    only_new = CaseDocuments(docs.conn, {"new": parse_key(new_key())}, "new")
+    with pytest.raises(DocumentError) as refused:
+        only_new.list("c1")
+    assert str(refused.value) == "the name of document 'd1' cannot be decrypted"
+
+
+async def test_an_upload_cut_off_is_purged_an_hour_after_it_started_not_before():
+    now = [1000.0]
+    docs = store_with(clock=lambda: now[0])
+    asked, never = asyncio.Event(), asyncio.Event()
+
+    async def stalled():  # the uploader's connection hangs after the headers (then the server is killed)
+        asked.set()
+        await never.wait()
+        yield PNG
+
+    sha = hashlib.sha256(PNG).hexdigest()
+    fields = {"call_id": "c1", "doc_id": "d1", "name": "", "mime": "image/png", "sha256": sha}
+    upload = asyncio.create_task(save_streamed(docs, stalled(), size=len(PNG), saved_by="hanako", **fields))
+    try:
+        await asyncio.wait_for(asked.wait(), 20)  # its row is reserved, pending
+        now[0] += 3600  # STALE_UPLOAD_S: not yet
+        assert docs.purge(retention_days=30) == 0
+        now[0] += 0.5
+        assert docs.purge(retention_days=30) == 1
+        assert docs.conn.execute("SELECT COUNT(*) FROM case_documents").fetchone()[0] == 0
+    finally:
+        upload.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upload
