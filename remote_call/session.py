@@ -439,21 +439,36 @@ class CallSession:
     # ------------------------------------------------------------------ teardown
 
     async def close(self) -> None:
+        """Idempotent: every caller returns once the session is closed. A close cancelled or failing half
+        way still closes the peer connection and sets ``closed``, so no later close() waits forever."""
         if self._closing:
             await self.closed.wait()
             return
         self._closing = True
-        await self._close_channels()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await self.pc.close()
-        self.remote_video.clear()
-        self.remote_screen.clear()
-        self.remote_audio.clear()
-        self.closed.set()
+        try:
+            await self._close_channels()
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        finally:
+            try:
+                await self._close_peer_connection()
+            finally:
+                self.remote_video.clear()
+                self.remote_screen.clear()
+                self.remote_audio.clear()
+                self.closed.set()
+
+    async def _close_peer_connection(self) -> None:
+        """aiortc's close, shielded: a caller cancelled meanwhile must not cancel it, or aiortc's own
+        "closed" future is cancelled with it; its close then fails setting it (InvalidStateError, seen in
+        the kiosk suite's log) or, cancelled half way, leaves it unset and every later pc.close() waits."""
+        try:
+            await asyncio.shield(self.pc.close())
+        except Exception:  # aiortc failing half way: nothing of ours is left open to close
+            log.warning("call %s: the peer connection did not close cleanly", self.call_id, exc_info=True)
 
     async def _close_channels(self) -> None:
         """Close every data channel with an SCTP stream reset, and give the peer up to CHANNEL_CLOSE_S to

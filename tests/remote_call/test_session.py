@@ -84,6 +84,33 @@ async def test_close_is_safe_on_every_path():
         kiosk.send_control({"type": "x"})
 
 
+async def test_a_close_cancelled_half_way_still_closes_and_lets_every_later_close_return():
+    kiosk, officer = session_pair()
+    try:
+        await kiosk.start()
+        both_open = asyncio.gather(kiosk.channel_open.wait(), officer.channel_open.wait())
+        await asyncio.wait_for(both_open, TIMEOUT)
+        closing_channels = asyncio.Event()
+        close_channels = kiosk._close_channels
+
+        async def watched() -> None:  # only tells when the first close has begun; the close itself runs
+            closing_channels.set()
+            await close_channels()
+
+        kiosk._close_channels = watched  # type: ignore[method-assign]
+        first = asyncio.ensure_future(kiosk.close())
+        await asyncio.wait_for(closing_channels.wait(), TIMEOUT)
+        first.cancel()  # the caller gave up half way (a teardown's time-out, a task cancelled)
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await asyncio.wait_for(kiosk.close(), TIMEOUT)  # waited for ever before: `closed` was never set
+        assert kiosk.closed.is_set() and kiosk.remote_video.frame is None
+        await asyncio.wait_for(kiosk.pc.close(), TIMEOUT)  # aiortc's own close finished, not cancelled
+        assert kiosk.pc.connectionState == "closed"
+    finally:
+        await asyncio.wait_for(asyncio.gather(kiosk.close(), officer.close()), TIMEOUT)
+
+
 def test_no_ice_servers_means_none_at_all():
     assert rtc_configuration([]).iceServers == []
     turn = rtc_configuration([p.IceServerInfo(urls=["turn:127.0.0.1:3478"], username="u", credential="c")])
