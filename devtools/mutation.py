@@ -63,15 +63,28 @@ class Target:
 TARGETS: dict[str, Target] = {
     "auth": Target(
         ("signaling_server/auth.py",),
-        ("tests/security/test_auth.py", "tests/signaling_server/test_rest_auth.py"),
+        (
+            "tests/security/test_auth.py",
+            "tests/security/test_auth_business.py",
+            "tests/signaling_server/test_rest_auth.py",
+        ),
     ),
-    "ratelimit": Target(("signaling_server/ratelimit.py",), ("tests/security/test_ratelimit.py",)),
-    "audit": Target(("signaling_server/audit.py",), ("tests/security/test_audit.py",)),
+    "ratelimit": Target(
+        ("signaling_server/ratelimit.py",),
+        ("tests/security/test_ratelimit.py", "tests/security/test_ratelimit_summary.py"),
+    ),
+    "audit": Target(
+        ("signaling_server/audit.py",),
+        ("tests/security/test_audit.py", "tests/security/test_audit_open.py"),
+    ),
     "documents": Target(
         ("remote_call/documents.py",),
         ("tests/remote_call/test_documents.py", "tests/remote_call/test_session.py"),
     ),
-    "access": Target(("signaling_server/access.py",), ("tests/signaling_server/test_rest_auth.py",)),
+    "access": Target(
+        ("signaling_server/access.py",),
+        ("tests/signaling_server/test_rest_auth.py", "tests/signaling_server/test_case_documents.py"),
+    ),
     "case_documents": Target(
         ("signaling_server/case_documents.py", "signaling_server/case_routes.py"),
         (

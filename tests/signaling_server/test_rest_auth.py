@@ -16,14 +16,17 @@ from aiohttp.test_utils import make_mocked_request
 
 from remote_call.protocol import Role
 from signaling_server.access import (
+    CASE,
     PRINCIPAL,
     SESSION_COOKIE,
     Access,
     Credential,
     Refusal,
+    Scope,
     UndeclaredRoute,
     access_of,
     add_routes,
+    authorise_case,
     bearer_token,
     declared_routes,
     json_error,
@@ -34,10 +37,10 @@ from signaling_server.access import (
     signs_in_by_hello,
 )
 from signaling_server.app import create_app
-from signaling_server.appkeys import AUTHENTICATOR
-from signaling_server.auth import new_token, token_hash
+from signaling_server.appkeys import AUTHENTICATOR, STORE
+from signaling_server.auth import Principal, new_token, token_hash
 from signaling_server.monitoring import setup_monitoring
-from signaling_server.store import Store
+from signaling_server.store import CallRecord, Store
 from signaling_server.testing import test_config
 
 STAFF = "bearer session: it_admin, officer, supervisor"
@@ -398,6 +401,57 @@ def test_open_and_hello_routes_keep_their_handler_and_say_so() -> None:
     assert public()(handler) is handler and access_of(handler) == Access(Credential.NONE)
     assert signs_in_by_hello()(handler) is handler
     assert str(access_of(handler)) == "signs in with its hello"
+
+
+def test_a_route_declared_at_run_time_keeps_its_scope() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    declared = requires(roles=[Role.SUPERVISOR], refusal=NO, scope=Scope.CASE_READ)(handler)
+    assert access_of(declared) == Access(
+        Credential.BEARER, frozenset({Role.SUPERVISOR}), NO, False, Scope.CASE_READ
+    )
+    assert (
+        str(access_of(declared))
+        == "bearer session: supervisor [case: its officer or a supervisor of its department]"
+    )
+
+
+def test_a_case_route_without_a_case_id_is_a_bad_request() -> None:
+    app = web.Application()
+    app[STORE] = Store(":memory:")
+    request = make_mocked_request("GET", "/api/cases", app=app)  # no {call_id} in its path
+    boss = Principal(Role.SUPERVISOR, "sato", "sato", {"kosodate": "primary"}, "session")
+    try:
+        with pytest.raises(web.HTTPBadRequest) as refused:
+            authorise_case(request, boss, Scope.CASE_READ)
+        assert refused.value.text == "bad case id"
+    finally:
+        app[STORE].close()
+
+
+async def test_a_case_save_route_applies_the_save_rule(make_server) -> None:
+    """A supervisor of the case's department may read it but not save to it (only its officer)."""
+    server = make_server()
+    routes = web.RouteTableDef()
+
+    @routes.put("/probe/cases/{call_id}")
+    @requires(roles=[Role.OFFICER, Role.SUPERVISOR], refusal=NO, scope=Scope.CASE_SAVE)
+    async def save(request: web.Request) -> web.Response:
+        return ACCEPTED({"case": request[CASE].call_id})
+
+    add_routes(server.app, routes)
+    record = CallRecord("c-1", "kiosk-ueda", "kosodate", None, "ja", "in_call", time.time(), officer="hanako")
+    server.store.save_call(record)
+    server.store.add_officer("sato", "sato", "supervisor", "not a password hash", {"kosodate": "primary"})
+    async with server, aiohttp.ClientSession() as http:
+        url = server.http_url + "/probe/cases/c-1"
+        async with http.put(url, headers=_bearer(_session(server, "sato"))) as resp:
+            refused = (resp.status, await resp.text())
+        async with http.put(url, headers=_bearer(_session(server, "hanako"))) as resp:
+            admitted = (resp.status, await resp.json())
+    assert refused == (403, "only the officer who handled the call saves its documents, within a day")
+    assert admitted == (200, {"case": "c-1"})
 
 
 def test_a_declaration_that_cannot_work_says_why() -> None:
