@@ -31,6 +31,7 @@ async def render_screenshots(config: AppConfig, directory: Path, kiosk_id: str =
                     kiosk_demo.view_stage(window, name)
                     await settle(window)  # Qt's deferred shows and layouts, before the grab
                     window.refresh()
+                    await settle(window)  # the layout of the texts the refresh set
                     await window.flush_video()
                     path = folder / f"{index:02d}-{name}.png"
                     if not window.grab().save(str(path)):

@@ -11,6 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from devtools.stall_report import report_stalled_tasks  # noqa: F401 (autouse: tasks' stacks before a time-out)
 from remote_call.session import restrict_to_loopback
 from signaling_server.auth import hash_password
 from signaling_server.embedded import EmbeddedServer, provision
