@@ -272,8 +272,9 @@ class FailureSummary:
         window.count += 1
         window.last_at = now
         window.kinds.add(kind)
-        if len(window.identities) < self.MAX_IDENTITIES and who not in window.identities:
-            window.identities.append(who[:64])
+        name = who[:64]  # compared as stored: a long name tried twice is one identity, not two
+        if len(window.identities) < self.MAX_IDENTITIES and name not in window.identities:
+            window.identities.append(name)
         return window
 
     def due(self, *, everything: bool = False) -> list[FailureWindow]:
