@@ -151,7 +151,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         checked = written = time.monotonic()
         while True:
             try:
-                frame = await asyncio.wait_for(queue.get(), SESSION_RECHECK_S)
+                async with asyncio.timeout(SESSION_RECHECK_S):  # not wait_for: on 3.11 it can drop a cancel
+                    frame = await queue.get()
             except TimeoutError:
                 frame = ": keepalive\n\n" if time.monotonic() - written >= SSE_KEEPALIVE_S else ""
             if frame is None:
