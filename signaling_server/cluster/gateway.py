@@ -1,20 +1,38 @@
 """A node's side of the relay: where the websocket connections on this node take their clients' messages.
 
 While the node leads, to its own switchboard; while another node leads, over the bus to that leader.
-Each connection remembers the term it was attached under: when the term changes (a leader died, lost its
-lease, or resigned) the node closes it, the client reconnects like after a server restart and resumes its
-place in the queue or its call with the new leader. No connection ever talks to two terms.
+Each connection remembers the term it was attached under, and no connection ever talks to two terms at
+once. When the term changes (a leader died, lost its lease, or resigned) a connection is *re-pointed*:
+attached to the new leader without a second welcome (a ``resume`` frame; ``Switchboard.resume`` tells it
+where its calls and its place in the queue stand, as after a reconnect), so that only the dead node's
+clients reconnect. A connection is closed instead, to reconnect and resume as after a server restart, when
+the old term may have lost something it asked: a request whose handling the old leader did not confirm
+(``mark`` below), or any connection of a switchboard this node ran itself (it forgot them when deposed).
+
+Confirmation: every frame to a leader has a sequence number; after a request (a message that changes
+state: ``request_call``, ``accept_call``, ``end_call``...) the node sends a ``mark`` frame, and the leader
+answers ``marked`` once it has handled every frame before it, in order, and queued its answers to this
+node before the ``marked`` (one channel each way, order kept). A connection whose last request was marked
+lost nothing with the old leader that the new one's resume does not tell again. Media set-up messages,
+pings, heartbeats and call statistics need no mark: a new leader starts a call's half-made media afresh.
+
+A connection whose attach reached nobody (the leader died, the next one is still restoring) is *held*,
+not closed: nobody welcomed it, and it is attached again once a leader listens, for at most ``hold_s``
+(clients wait 15 s for their welcome). Before, each such client was closed, backed off and tried again,
+several times during a failover: that backoff was most of the dead node's clients' resume time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from remote_call import protocol as p
-from remote_call.protocol import ErrorCode
+from remote_call.protocol import ErrorCode, ProtocolError
 from signaling_server.cluster.bus import Channels, Frame, Publisher
 from signaling_server.cluster.lease import Holder
 from signaling_server.cluster.relay import principal_json
@@ -24,10 +42,16 @@ log = logging.getLogger(__name__)
 
 NO_LEADER = "no switchboard is leading right now (cluster failover or Redis unreachable); reconnecting"
 
+# What a lost copy of costs nothing after a term change: the new leader restarts a call's half-made media
+# (``Presence.resume``), and pings, heartbeats and call statistics come again within seconds.
+REPAIRED = frozenset(
+    {p.SessionDescription, p.IceCandidate, p.MediaConnected, p.Ping, p.Heartbeat, p.CallQuality}
+)
+
 
 @dataclass(frozen=True)
 class Route:
-    epoch: int  # the term the connection was attached under
+    epoch: int  # the term the connection is attached under
     conn: str  # its id on this node, as frames name it
     local: bool  # attached to this node's own switchboard (this node led)
 
@@ -43,6 +67,8 @@ class Gateway:
         channels: Channels,
         *,
         holds: Callable[[], bool],
+        hold_s: float = 9.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.node_id = node_id
         self.board = board
@@ -53,6 +79,15 @@ class Gateway:
         self.routes: dict[Client, Route] = {}
         self.by_conn: dict[str, Client] = {}
         self._ids = itertools.count(1)
+        self._seq = 0  # frames sent to a leader, numbered
+        self.asked: dict[Client, int] = {}  # each connection's last attach or request, by number
+        self.confirmed: dict[int, int] = {}  # by term: every frame up to this number was handled
+        self.shifts: dict[Client, tuple[p.SetShift, str]] = {}  # an officer's shift, for a new leader
+        self._mark_due = False
+        self.repointed = 0  # connections moved to a new term without reconnecting
+        self.hold_s = hold_s
+        self.clock = clock
+        self.held: dict[Client, float] = {}  # signed in, attach unheard: attached when a leader listens
 
     @property
     def local(self) -> bool:
@@ -80,24 +115,32 @@ class Gateway:
             client.send(self.board.attach(client))
             self.board.resume(client)
         else:
-            self._to_leader(route, "attach", principal_json(client.principal))
+            self.asked[client] = self._to_leader(route, "attach", principal_json(client.principal))
+            self._mark()
 
     def handle(self, client: Client, message: p.AnyMessage, text: str) -> None:
         route = self.routes.get(client)
         if route is None:
+            if self.held.pop(client, None) is not None:
+                client.close()  # nothing may be asked before the welcome: reconnect, as before
             return  # being closed: its term ended
+        if isinstance(message, p.SetShift):
+            self.shifts[client] = (message, text)
         if not route.local:
-            self._to_leader(route, "message", text)
+            seq = self._to_leader(route, "message", text)
+            if type(message) not in REPAIRED:
+                self.asked[client] = seq
+                self._mark()
         elif self.holds():
             self.board.handle(client, message, text)
         else:  # deposed between two checks of the node: decide nothing, let it reconnect
             self._drop(client)
 
     def detach(self, client: Client) -> None:
-        route = self.routes.pop(client, None)
+        self.held.pop(client, None)
+        route = self._forget(client)
         if route is None:
             return
-        del self.by_conn[route.conn]
         leader = self.leader
         if leader is None or leader.epoch != route.epoch:
             return  # the new leader never knew this connection
@@ -110,6 +153,10 @@ class Gateway:
 
     def on_frame(self, _channel: str, frame: Frame) -> None:
         """What a leader sends to a connection on this node; an older term's frames are dropped."""
+        if frame.kind == "marked":
+            if frame.epoch in self.confirmed:
+                self.confirmed[frame.epoch] = max(self.confirmed[frame.epoch], int(frame.text))
+            return
         client = self.by_conn.get(frame.conn)
         route = self.routes.get(client) if client is not None else None
         if client is None or route is None or route.epoch != frame.epoch:
@@ -120,26 +167,132 @@ class Gateway:
             client.close()
 
     def unheard(self, frames: list[Frame]) -> None:
-        """Frames for a leader that no longer listens: their connections reconnect (nothing lost silently)."""
-        for conn in {f.conn for f in frames}:
+        """Frames for a leader that no longer listens: a connection whose attach was among them is held for
+        the next leader, one whose request was among them reconnects (nothing lost silently), one that only
+        lost a repaired message waits for the next term."""
+        attached = {f.conn: f.epoch for f in frames if f.kind == "attach"}
+        for conn in {f.conn for f in frames if f.kind != "mark"}:
             client = self.by_conn.get(conn)
-            if client is not None:
+            if client is None:
+                continue
+            route = self.routes[client]
+            if attached.get(conn) == route.epoch and self.hold_s > 0:
+                self._forget(client)  # nobody welcomed it: it waits for a leader that listens
+                self.held[client] = self.clock() + self.hold_s
+            elif not self._safe(client, route):
                 self._drop(client)
 
+    def expire_held(self) -> int:
+        """Close the held connections that waited ``hold_s`` (they reconnect as before); how many."""
+        now = self.clock()
+        expired = [c for c, until in self.held.items() if until <= now]
+        for client in expired:
+            del self.held[client]
+            client.close()
+        return len(expired)
+
+    def stale(self) -> bool:
+        """Whether some connection is still attached under another term than the current leader's."""
+        epoch = self.leader.epoch if self.leader is not None else None
+        return any(r.epoch != epoch for r in self.routes.values())
+
     def close_other_terms(self) -> int:
-        """Close every connection attached under another term than the current leader's; how many."""
+        """Close every connection attached under another term than the current leader's, and the held
+        ones; how many."""
+        held, self.held = list(self.held), {}
+        for client in held:
+            client.close()
         epoch = self.leader.epoch if self.leader is not None else None
         stale = [c for c, r in self.routes.items() if r.epoch != epoch]
         for client in stale:
             self._drop(client)
         return len(stale)
 
-    def _drop(self, client: Client) -> None:
+    def repoint(self) -> int:
+        """Attach the connections of older terms to the current leader, without a second welcome: on this
+        node's switchboard when it leads now, else with a ``resume`` frame (the new leader must already
+        listen: ``Node`` waits for it), and attach the held ones. Connections that may have lost something
+        are closed instead; returns how many."""
+        leader = self.leader
+        assert leader is not None
+        if not self.local:
+            self.confirmed.setdefault(leader.epoch, 0)
+        closed = 0
+        for client, route in list(self.routes.items()):
+            if route.epoch == leader.epoch:
+                continue
+            if route.local or not self._safe(client, route):
+                self._drop(client)
+                closed += 1
+                continue
+            moved = Route(leader.epoch, route.conn, self.local)
+            self.routes[client] = moved
+            self.asked.pop(client, None)
+            self.repointed += 1
+            shift = self.shifts.get(client)
+            if moved.local:
+                self.board.attach(client)  # its welcome is not sent: it has one
+                self.board.resume(client)
+                if shift is not None:  # the console told the old leader; the new one must know it too
+                    self._replay(client, *shift)
+            else:
+                self.asked[client] = self._to_leader(moved, "resume", principal_json(client.principal))
+                if shift is not None:
+                    self._to_leader(moved, "message", shift[1])
+        held, self.held = list(self.held), {}
+        for client in held:
+            self.attach(client)
+        if not self.local:
+            self._mark()
+        for epoch in [e for e in self.confirmed if e != leader.epoch]:
+            del self.confirmed[epoch]
+        return closed
+
+    def _replay(self, client: Client, message: p.SetShift, text: str) -> None:
+        try:
+            self.board.handle(client, message, text)
+        except ProtocolError as exc:  # as the app answers a message it refuses
+            client.send(exc.to_message())
+
+    def mark(self) -> None:
+        """Ask the leader to confirm every frame sent so far (``marked``)."""
+        leader = self.leader
+        if leader is None or self.local:
+            return
+        self.confirmed.setdefault(leader.epoch, 0)
+        self.publisher.publish(
+            self.channels.leader(leader.epoch), Frame("mark", leader.epoch, self.node_id, "", str(self._seq))
+        )
+
+    def _mark(self) -> None:
+        """A mark after this turn of the loop's requests: one for all of them."""
+        if not self._mark_due:
+            self._mark_due = True
+            asyncio.get_running_loop().call_soon(self._send_mark)
+
+    def _send_mark(self) -> None:
+        self._mark_due = False
+        self.mark()
+
+    def _safe(self, client: Client, route: Route) -> bool:
+        """Whether everything this connection asked of its term was handled (``marked``)."""
+        asked = self.asked.get(client)
+        return asked is None or asked <= self.confirmed.get(route.epoch, -1)
+
+    def _forget(self, client: Client) -> Route | None:
         route = self.routes.pop(client, None)
         if route is not None:
             del self.by_conn[route.conn]
+            self.asked.pop(client, None)
+            self.shifts.pop(client, None)
+        return route
+
+    def _drop(self, client: Client) -> None:
+        self._forget(client)
         client.close()  # the client reconnects and resumes with whoever leads then
 
-    def _to_leader(self, route: Route, kind: str, text: str = "") -> None:
+    def _to_leader(self, route: Route, kind: str, text: str = "") -> int:
+        self._seq += 1
         frame = Frame(kind, route.epoch, self.node_id, route.conn, text)
         self.publisher.publish(self.channels.leader(route.epoch), frame)
+        return self._seq

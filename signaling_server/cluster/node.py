@@ -5,8 +5,10 @@ timers). The keeper wakes every ``ttl/3``: the leader renews its lease (and stop
 cannot), a follower tries to take it. The heartbeat key and the leader's renewals are also kept from a
 thread (``heartbeat.py``) while the event loop turns, so that a loop busy for seconds keeps its lease.
 A node that takes the lease restores the switchboard from the shared store exactly as after a restart and
-tells every node; each node then closes the connections attached under the old term, and its clients
-reconnect and resume with the new leader. docs/deployment-cluster.md.
+tells every node; each node then moves the connections attached under the old term to the new leader
+without closing them (``Gateway.repoint``: the leader resumes them as if they had reconnected), once the new
+leader listens. Only the dead node's clients, and a connection whose last request the old leader never
+confirmed, reconnect. docs/deployment-cluster.md.
 
 A leader that loses its lease while alive (Redis restarted, a partition) stands its switchboard down without
 saving anything, drops its memory (``Switchboard.forget``: what it remembered is older than what the new
@@ -50,6 +52,13 @@ from signaling_server.switchboard import Client, Switchboard
 log = logging.getLogger(__name__)
 
 ALERT_KIND = "cluster_redis"
+# How far back a new leader repeats a call's end to its parties (``Switchboard.recall_ended``): the old
+# leader decides while its lease holds (a TTL after its last renewal) and its loop may have held unsent
+# messages for up to 4 TTLs before that (``heartbeat.py``); the rest is margin for the nodes' clocks.
+RECALL_TTLS = 8
+# How long a connection whose attach reached nobody waits for the next leader (``Gateway.held``): a new term
+# within a TTL and a beat of a leader's death, then its restore (about 1 s at 3,000 calls here).
+HOLD_TTLS = 3
 
 
 def redis_client(url: str, ttl_s: float, *, timeout: bool = True) -> Redis:
@@ -89,7 +98,14 @@ class Node:
         self.heartbeat = Heartbeat(
             settings.redis_url, self.lease, alive_key=self._alive_key, on_lost=self._lost
         )  # the heartbeat key and the leader's renewals, from a thread: a busy loop keeps its lease
-        self.gateway = Gateway(self.node_id, board, self.publisher, channels, holds=self.lease.holds)
+        self.gateway = Gateway(
+            self.node_id,
+            board,
+            self.publisher,
+            channels,
+            holds=self.lease.holds,
+            hold_s=HOLD_TTLS * settings.lease_ttl_s,
+        )
         self._inbox = Subscriber(
             self._listen_redis,
             [channels.node(self.node_id), channels.control],
@@ -110,7 +126,7 @@ class Node:
         self._redis_down_since: float | None = None
         self._deposed_at = float("-inf")
         self.takeovers = 0
-        self.terms_closed = 0  # connections closed because the leader's term changed
+        self.terms_closed = 0  # connections closed because the leader's term changed (not moved)
 
     # ------------------------------------------------------------------ what the others read
 
@@ -208,6 +224,7 @@ class Node:
                 self._follow(None)
         if self.desk is not None and not self.lease.holds():
             self._depose("its lease could not be renewed in time")
+        self.gateway.expire_held()
 
     async def _step(self) -> None:
         ttl_ms = self.lease.ttl_ms
@@ -226,13 +243,26 @@ class Node:
                 await self._take_over(term.holder)
                 return
         self._follow(await self.lease.holder())
+        await self._catch_up()
 
     def _follow(self, holder: Holder | None) -> None:
         if holder == self.gateway.leader:
             return
         log.warning("node %s: the switchboard leader is now %s", self.node_id, holder or "nobody")
         self.gateway.leader = holder
-        self.terms_closed += self.gateway.close_other_terms()
+        if holder is None:  # nobody to move them to: they reconnect until somebody leads
+            self.terms_closed += self.gateway.close_other_terms()
+
+    async def _catch_up(self) -> None:
+        """Move the connections of an older term, and attach the held ones, once the leader listens: a new
+        leader subscribes after its restore (seconds at 3,000 calls), and a frame published before reaches
+        nobody."""
+        leader = self.gateway.leader
+        if leader is None or self.desk is not None or not (self.gateway.stale() or self.gateway.held):
+            return
+        listening = await self.redis.pubsub_numsub(self.channels.leader(leader.epoch))
+        if listening and listening[0][1]:
+            self.terms_closed += self.gateway.repoint()
 
     async def _reap_nodes(self) -> None:
         """The leader detaches the connections of nodes whose heartbeat key ran out (killed, cut off)."""
@@ -259,8 +289,8 @@ class Node:
             self.board.forget()
             await self.lease.release()
             return
+        self.board.recall_ended(since=time.time() - RECALL_TTLS * self.settings.lease_ttl_s)
         self.gateway.leader = holder
-        self.terms_closed += self.gateway.close_other_terms()  # its clients reconnect, now to a leader here
         desk = LeaderDesk(
             self.board,
             self.publisher,
@@ -279,6 +309,7 @@ class Node:
         )
         await inbox.start(timeout=self.settings.lease_ttl_s / 3)  # frames unheard meanwhile: reconnects
         self.desk, self._desk_inbox = desk, inbox
+        self.terms_closed += self.gateway.repoint()  # its relayed connections, now on its own switchboard
         self._timers = asyncio.create_task(self.board.run_timers(), name="router-timers")
         # The restore took time on this node's clock (on a loaded machine most of a 1.5 s term: the chaos
         # test saw terms lost before their first renewal, a period later): renew now.
@@ -354,7 +385,7 @@ class Node:
         self.gateway.on_frame(channel, frame)
 
     def _unheard(self, channel: str, frames: list[Frame]) -> None:
-        if self.channels.is_leader(channel):
+        if self.channels.is_leader(channel) and any(f.kind != "mark" for f in frames):
             self.gateway.unheard(frames)
             self._wake.set()
 

@@ -1,7 +1,9 @@
 """The leader's side of the relay: clients connected to other nodes, as ``Client``s of its switchboard.
 
 A remote client's ``send_raw`` and ``close`` publish to the node holding its connection, stamped with this
-leader's epoch: a node drops what an older term sends, so a deposed leader is not heard any more.
+leader's epoch: a node drops what an older term sends, so a deposed leader is not heard any more. A
+``resume`` frame attaches a connection that an older term already welcomed (``cluster/gateway.py``); a
+``mark`` frame is answered with ``marked`` to its node, after everything the node sent before it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class LeaderDesk:
         self.relayed = 0  # client messages handled for other nodes
         self._handlers: dict[str, Callable[[Frame], None]] = {
             "attach": self._attach,
+            "resume": self._resume,
+            "mark": self._mark,
             "message": self._message,
             "detach": self._detach,
         }
@@ -96,6 +100,22 @@ class LeaderDesk:
     # ------------------------------------------------------------------ frames
 
     def _attach(self, frame: Frame) -> None:
+        client = self._register(frame)
+        client.send(self.board.attach(client))
+        self.board.resume(client)
+
+    def _resume(self, frame: Frame) -> None:
+        """A connection of an older term, moved here without reconnecting: it has its welcome; it hears
+        where its calls and its place stand, as a client that reconnected does."""
+        client = self._register(frame)
+        self.board.attach(client)
+        self.board.resume(client)
+
+    def _mark(self, frame: Frame) -> None:
+        channel = self.channels.node(frame.node)
+        self.publisher.publish(channel, Frame("marked", self.epoch, frame.node, "", frame.text))
+
+    def _register(self, frame: Frame) -> Client:
         key = (frame.node, frame.conn)
         principal = principal_from_json(frame.text)
         channel = self.channels.node(frame.node)
@@ -112,8 +132,7 @@ class LeaderDesk:
             self.board.detach(previous)
         self.remote[key] = client
         self.on_attach(client)
-        client.send(self.board.attach(client))
-        self.board.resume(client)
+        return client
 
     def _message(self, frame: Frame) -> None:
         client = self.remote.get((frame.node, frame.conn))

@@ -6,12 +6,16 @@ import logging
 from collections.abc import Callable, Collection
 
 from remote_call import protocol as p
+from remote_call.protocol import Role
 from signaling_server.calls import Call
 from signaling_server.routing import Router, RouterError
 from signaling_server.routing.snapshot import CallerSnapshot, QueueSnapshot, reconcile
 from signaling_server.store import CallRecord, Store
+from signaling_server.switchboard.roster import Party, caller_role
 
 log = logging.getLogger(__name__)
+
+LONGEST_CALL_S = 4 * 3600.0  # ended records are looked up by their start: one ending now began within this
 
 
 def restore_calls(
@@ -62,3 +66,20 @@ def _restored_call(
     except ValueError:
         info = p.CallerInfo()
     return Call(record, caller=info)
+
+
+def recent_ends(store: Store, since: float) -> dict[Party, str]:
+    """Each party's latest call that ended since ``since``: its caller's and its officer's."""
+    latest: dict[Party, CallRecord] = {}
+    for record in store.calls(state="ended", since=since - LONGEST_CALL_S):
+        ended = record.ended_at
+        if ended is None or ended < since:
+            continue
+        parties = [(caller_role(record), record.kiosk_id)]
+        if record.officer is not None:
+            parties.append((Role.OFFICER, record.officer))
+        for party in parties:
+            known = latest.get(party)
+            if known is None or (known.ended_at or 0.0) < ended:
+                latest[party] = record
+    return {party: record.call_id for party, record in latest.items()}

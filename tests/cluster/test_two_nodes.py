@@ -114,7 +114,8 @@ async def test_no_leader_refuses_connections_until_one_leads(redis_server, tmp_p
 
 async def test_a_leader_stopped_cleanly_hands_over(redis_server, tmp_path: Path):
     """SIGTERM's path: the leader saves the queue, releases the lease and says so; the follower takes the
-    next term and the resident waiting through it is still first."""
+    next term and the resident waiting through it is still first, on the same connection: the follower
+    moves it to its own switchboard instead of closing it (before: closed, reconnected, welcomed again)."""
     database = tmp_path / "madoguchi.sqlite3"
     config_a = node_config(redis_server.url, "node-a", database)
     config_b = node_config(redis_server.url, "node-b", database)
@@ -131,15 +132,19 @@ async def test_a_leader_stopped_cleanly_hands_over(redis_server, tmp_path: Path)
                 await resident.request_call("kosodate")
                 assert (await queued)["position"] == 1
                 call_id = resident.resident.call_id
-                online = asyncio.ensure_future(resident.events.wait("online", TIMEOUT))
+                links: list[str] = []  # a close ("offline") or a second welcome ("online")
+                resident.events.subscribe(
+                    lambda event, _data: event in ("online", "offline") and links.append(event)
+                )
                 requeued = asyncio.ensure_future(resident.events.wait("queue", TIMEOUT))
                 a_running = False
                 await a.__aexit__(None, None, None)
-                await online
                 assert (await requeued)["position"] == 1 and resident.resident.call_id == call_id
                 node = b.app[CLUSTER]
                 assert node.leading and node.status()["epoch"] == 2 and node.candidate
                 assert "kiosk-ueda" in b.switchboard.kiosks
+                assert links == [] and node.gateway.repointed == 1 and node.terms_closed == 0
+                assert node.gateway.counts() == {"local": 1, "relayed": 0}
             finally:
                 await resident.stop()
     finally:

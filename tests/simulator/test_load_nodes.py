@@ -129,11 +129,12 @@ def test_three_nodes_one_killed_mid_run_lose_nobody(victim: str):
     assert set(per_node) == {"node-1", "node-2", "node-3"}
     assert [n["node"] for n in summary["per_node"] if n["killed"]] == [killed["node"]]
     assert all(n["rss_mb"] > 0 and n["cpu_s"] > 0 for n in per_node.values())
-    # A leader's death closes every connection (a new term); a follower's, its own 25 clients' only. Not
-    # every one of the 75 is counted as moved (a CI run saw 67; why 8 were not is not established yet), so
-    # a leader's death is told by more than one node's share moving.
-    moved = summary["clients_moved"]
-    assert moved > 35 if victim == "leader" else 20 <= moved <= 35, moved
+    # A node's death moves its own 25 clients. A leader's also closes the connections of the others whose
+    # last request it had not confirmed (cluster/gateway.py); the rest stay on their node, moved to the new
+    # term without reconnecting (before: all 75 reconnected). A client of the dead node that found the next
+    # node still on the old term may come back on its own node and not count as moved (docs/performance.md).
+    moved, outages = summary["clients_moved"], summary["outages"]
+    assert 20 <= moved <= outages and (outages < 75 if victim == "leader" else moved <= 35), summary
     assert summary["clients_not_back"] == 0
     assert 0 < summary["resume_s"]["p50"] <= summary["resume_s"]["p95"] < 30
     assert summary["cross_node_calls"] > 0  # kiosk on one node, officer on another
