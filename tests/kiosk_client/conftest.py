@@ -34,6 +34,10 @@ from config.schema import (
 )
 from devtools.manual_clock import ManualTimers
 from devtools.qasync_loop import DeferringLoop
+from devtools.qt_gc import (  # noqa: F401 (autouse: cyclic garbage collected between tests only)
+    collect_garbage_after_each_test,
+    collect_garbage_between_tests_only,
+)
 from devtools.qt_settle import settle
 from hardware.fake_escpos_printer import FakeEscposPrinter
 from hardware.simulated import SimulatedMedia

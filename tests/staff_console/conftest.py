@@ -29,6 +29,10 @@ from PySide6.QtWidgets import QApplication
 
 from devtools.headless import PASSWORD, TIMEOUT, console_media
 from devtools.qasync_loop import DeferringLoop
+from devtools.qt_gc import (  # noqa: F401 (autouse: cyclic garbage collected between tests only)
+    collect_garbage_after_each_test,
+    collect_garbage_between_tests_only,
+)
 from staff_console.directory import Directory
 from staff_console.i18n import Messages
 from staff_console.view.ringer import Ringer
