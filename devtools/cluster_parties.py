@@ -65,6 +65,26 @@ async def frames(session: Any, count: int, timeout: float) -> int:
     return int(session.remote_video.count)
 
 
+async def frames_on_current_session(app: Any, call_id: str, over: Callable[[], bool]) -> bool:
+    """Wait for ``FRAMES`` video frames on whichever media session ``app`` (a kiosk or console controller)
+    has now, until ``over()``; whether they came. A media restart replaces the session mid-call, so a wait on
+    the first session alone can miss media that flows. The officer's check once did (a CI run of stop 26): no
+    frames for 60 s, on a call whose kiosk saw the officer's video, placed between a Redis restart and a
+    leader kill."""
+    while not over():
+        session = app.party.session
+        if session is None:  # media being rebuilt: the next session
+            with contextlib.suppress(TimeoutError):
+                await app.events.wait("call_connecting", 5, call_id=call_id)
+            continue
+        try:
+            await frames(session, FRAMES, STEP_TIMEOUT / 4)
+        except TimeoutError:
+            continue
+        return True
+    return False
+
+
 @dataclass
 class CallRecord:
     """One resident's call, as the kiosk saw it."""
@@ -180,19 +200,9 @@ class KioskDriver:
         if ended.done():
             return
         record.answered = True
-        while not ended.done():
-            session = self.kiosk.party.session
-            if session is None:  # media being rebuilt: the next session
-                with contextlib.suppress(TimeoutError):
-                    await self.kiosk.events.wait("call_connecting", 5, call_id=call_id)
-                continue
-            try:
-                await frames(session, FRAMES, STEP_TIMEOUT / 4)
-            except TimeoutError:
-                continue
+        if await frames_on_current_session(self.kiosk, call_id, ended.done):
             record.kiosk_frames = True
             self.ledger.kiosk_media[call_id].set()
-            return
 
 
 class OfficerDriver:
@@ -241,12 +251,15 @@ class OfficerDriver:
         try:
             if record is not None:
                 record.officers.append(console.username)
-            session = console.party.session
-            if session is not None:
-                with contextlib.suppress(TimeoutError):
-                    await frames(session, FRAMES, STEP_TIMEOUT)
+
+            def over() -> bool:
+                return console.call_id != call_id
+
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STEP_TIMEOUT):
+                    seen = await frames_on_current_session(console, call_id, over)
                     if record is not None:
-                        record.officer_frames = True
+                        record.officer_frames = seen
             with contextlib.suppress(TimeoutError):  # the resident saw the officer too (or gave up)
                 await asyncio.wait_for(self.ledger.kiosk_media[call_id].wait(), STEP_TIMEOUT)
             await self._end(call_id)
