@@ -125,7 +125,8 @@ class Publisher:
 
 
 class Subscriber:
-    """Listens on some channels and hands every frame to ``on_frame``; resubscribes after Redis returns."""
+    """Listens on some channels and hands every frame to ``on_frame``; resubscribes after Redis returns, then
+    calls ``on_lost`` if it had been listening (frames published meanwhile are lost)."""
 
     RETRY_S = 0.5
     POLL_S = 1.0  # a read returns at least this often, to see a stop a cancellation did not deliver
@@ -137,13 +138,17 @@ class Subscriber:
         on_frame: Callable[[str, Frame], None],
         *,
         on_error: Callable[[Exception], None],
+        on_lost: Callable[[], None] = lambda: None,
         name: str,
     ) -> None:
         self.redis = redis
         self.channels = channels
         self.on_frame = on_frame
         self.on_error = on_error
+        self.on_lost = on_lost  # listening again after a break: frames sent meanwhile are lost
         self.name = name
+        self.losses = 0
+        self._broken = False
         self.ready = asyncio.Event()  # subscribed (again)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -173,6 +178,9 @@ class Subscriber:
             try:
                 await self._listen()
             except (RedisError, OSError) as exc:
+                # Redis closed a listening subscription (a restart, or its output buffer limit for a reader
+                # that lags: ``client-output-buffer-limit pubsub``): the frames in that buffer are gone.
+                self._broken = self._broken or self.ready.is_set()
                 self.ready.clear()
                 self.on_error(exc)
                 await asyncio.sleep(self.RETRY_S)  # a retry period while Redis is away, not synchronisation
@@ -182,6 +190,13 @@ class Subscriber:
         try:
             await pubsub.subscribe(*self.channels)
             self.ready.set()
+            if self._broken:  # told once listening again: what the owner does about it needs the channel
+                self._broken = False
+                self.losses += 1
+                try:
+                    self.on_lost()
+                except Exception:
+                    log.exception("%s: handling a broken subscription failed", self.name)
             while not self._stopping:
                 message = await pubsub.get_message(timeout=self.POLL_S)
                 if message is None:

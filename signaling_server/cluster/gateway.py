@@ -208,6 +208,15 @@ class Gateway:
             self._drop(client)
         return len(stale)
 
+    def close_relayed(self) -> int:
+        """Close every connection relayed to a leader (they reconnect and resume, and ask ``sync_call`` what
+        became of their call, as after a server restart); how many. For when this node's subscription broke:
+        what the leader sent them meanwhile is lost, and neither side can tell which frames."""
+        relayed = [c for c, r in self.routes.items() if not r.local]
+        for client in relayed:
+            self._drop(client)
+        return len(relayed)
+
     def repoint(self) -> int:
         """Attach the connections of older terms to the current leader, without a second welcome: on this
         node's switchboard when it leads now, else with a ``resume`` frame (the new leader must already

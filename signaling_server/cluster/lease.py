@@ -173,9 +173,12 @@ class Lease:
         with self._guard:
             self.term = None
 
-    async def release(self) -> None:
-        """Give the lease up (clean shutdown): a follower takes it at its next try, not after the TTL."""
-        term, self.term = self.term, None
+    async def release(self, term: LeaseTerm | None = None) -> None:
+        """Give the lease up (clean shutdown; or ``term``, one this node stopped deciding for): a follower
+        takes it at its next try, not after the TTL. Only that term's holder is deleted, never a newer one."""
+        term = term or self.term
+        if term is self.term:
+            self.term = None
         if term is not None:
             await self._release(keys=[self.key], args=[term.holder.value])
 

@@ -40,7 +40,7 @@ from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
 from signaling_server.cluster.gateway import Gateway
 from signaling_server.cluster.heartbeat import ALIVE_TTLS, Heartbeat
-from signaling_server.cluster.lease import Holder, Lease
+from signaling_server.cluster.lease import Holder, Lease, LeaseTerm
 from signaling_server.cluster.relay import LeaderDesk
 from signaling_server.cluster.sharing import NodeFigures, setup_every_node
 from signaling_server.db import DatabaseUnavailable
@@ -111,6 +111,7 @@ class Node:
             [channels.node(self.node_id), channels.control],
             self._on_frame,
             on_error=self._redis_failed,
+            on_lost=self._inbox_lost,
             name=f"cluster-inbox {self.node_id}",
         )
         self.desk: LeaderDesk | None = None
@@ -127,6 +128,9 @@ class Node:
         self._deposed_at = float("-inf")
         self.takeovers = 0
         self.terms_closed = 0  # connections closed because the leader's term changed (not moved)
+        self.losses_closed = 0  # connections closed because Redis broke this node's subscription
+        self.subscription_losses = 0
+        self._resigning: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ what the others read
 
@@ -178,6 +182,8 @@ class Node:
             self._term_end = None
         self.heartbeat.leading = False
         await self.heartbeat.stop()
+        if self._resigning is not None:
+            await self._resigning  # the lease given back after a broken subscription (errors suppressed)
         if self.leading:
             epoch = self.lease.term.holder.epoch if self.lease.term else 0
             self.board.shutdown()  # saves the queue: what the next leader restores
@@ -305,6 +311,7 @@ class Node:
             [self.channels.leader(holder.epoch)],
             desk.on_frame,
             on_error=self._redis_failed,
+            on_lost=self._desk_inbox_lost,
             name=f"cluster-leader {self.node_id}",
         )
         await inbox.start(timeout=self.settings.lease_ttl_s / 3)  # frames unheard meanwhile: reconnects
@@ -389,6 +396,40 @@ class Node:
             self.gateway.unheard(frames)
             self._wake.set()
 
+    def _inbox_lost(self) -> None:
+        """This node listens again after Redis broke its subscription (a restart, or a reader that lagged
+        behind Redis's output buffer limit: seen at 14,000 kiosks): what the leader sent its clients
+        meanwhile is lost, call ends included. They reconnect now that their welcome can be heard, resume,
+        and ask what became of their calls (``sync_call``)."""
+        closed = self.gateway.close_relayed()
+        self.losses_closed += closed
+        self.subscription_losses += 1
+        log.error(
+            "node %s: Redis broke its subscription, frames to its clients may be lost: %d relayed "
+            "connection(s) closed to reconnect and resume",
+            self.node_id,
+            closed,
+        )
+
+    def _desk_inbox_lost(self) -> None:
+        """The leader listens again after Redis broke its subscription: the other nodes' frames in it were
+        lost, and a ``marked`` answered now would confirm requests never handled. It resigns before it reads
+        another frame: the next leader moves the other nodes' connections, closing those with a request this
+        term did not confirm (every mark answered before the break followed frames all handled: one
+        channel, in order)."""
+        self.subscription_losses += 1
+        term = self.lease.term
+        if self.desk is None or term is None:
+            return
+        self._depose("Redis broke its subscription to the other nodes' frames (some may be lost)")
+        self._resigning = asyncio.ensure_future(self._give_up(term))
+
+    async def _give_up(self, term: LeaseTerm) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self.lease.release(term)
+            resign = Frame("resign", term.holder.epoch, self.node_id, "")
+            self.publisher.publish(self.channels.control, resign)
+
     # ------------------------------------------------------------------ degraded mode
 
     def _redis_down_s(self) -> float:
@@ -444,6 +485,11 @@ class NodeMetrics(Collector):
             ("madoguchi_cluster_candidate", "1 when this node may take the lease", node.may_lead),
             ("madoguchi_cluster_epoch", "The switchboard leader's term", node.lease.highest_epoch),
             ("madoguchi_cluster_takeovers", "Terms this node has taken", node.takeovers),
+            (
+                "madoguchi_cluster_subscription_losses",
+                "Times Redis broke this node's subscriptions (frames lost; its clients reconnected)",
+                node.subscription_losses,
+            ),
         ):
             family = GaugeMetricFamily(name, doc, labels=["node"])
             family.add_metric(labels, float(value))

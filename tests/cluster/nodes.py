@@ -6,10 +6,15 @@ import asyncio
 import socket
 from pathlib import Path
 
+import aiohttp
+import redis
+
 from config.schema import AppConfig, ClusterConfig
 from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController
-from signaling_server.embedded import Fleet, provision
+from signaling_server.cluster.node import ALERT_KIND
+from signaling_server.embedded import EmbeddedServer, Fleet, provision
+from signaling_server.monitor import MONITOR
 from signaling_server.store import Store
 from signaling_server.testing import test_config
 from staff_console.controller import ConsoleController
@@ -56,3 +61,36 @@ async def more_frames(session, count: int) -> None:
         lambda _f: session.remote_video.count - start >= count and arrived.set()
     )
     await asyncio.wait_for(arrived.wait(), TIMEOUT)
+
+
+def overflow(redis_url: str, channel: str) -> None:
+    """Make redis-server drop the subscribers of ``channel`` as it drops a reader that lags behind: past its
+    ``client-output-buffer-limit pubsub`` (32 MB here by default; 1 MB for this). The event loop is blocked
+    while 8 MB are published with a blocking client, so no subscriber in this process reads meanwhile."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        limit = client.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+        client.config_set("client-output-buffer-limit", "pubsub 1mb 1mb 0")
+        junk = "x" * 65536
+        for _ in range(128):
+            client.publish(channel, junk)
+        client.config_set("client-output-buffer-limit", limit)
+    finally:
+        client.close()
+
+
+def alert_event(server: EmbeddedServer, event: str) -> asyncio.Event:
+    """Set when this node's monitor raises (or clears) its Redis alert."""
+    happened = asyncio.Event()
+
+    def observe(kind: str, alert) -> None:
+        if kind == event and alert.kind == ALERT_KIND:
+            happened.set()
+
+    server.app[MONITOR].alerts.observers.append(observe)
+    return happened
+
+
+async def metrics(server: EmbeddedServer) -> str:
+    async with aiohttp.ClientSession() as session, session.get(f"{server.http_url}/metrics") as response:
+        return await response.text()

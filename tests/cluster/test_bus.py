@@ -11,6 +11,7 @@ from remote_call.protocol import BusinessInfo, Role
 from signaling_server.auth import Principal
 from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
 from signaling_server.cluster.relay import principal_from_json, principal_json
+from tests.cluster.nodes import overflow
 
 
 def test_a_frame_keeps_any_text():
@@ -63,4 +64,37 @@ async def test_frames_arrive_in_order_and_unheard_batches_are_reported(redis_ser
     finally:
         await subscriber.stop()
         await publisher.stop()
+        await redis.aclose()
+
+
+async def test_a_subscription_redis_drops_is_reported_lost_and_taken_again(redis_server):
+    """redis-server closes a subscriber that lags behind its output buffer limit, and the frames in that
+    buffer are gone (seen at 14,000 kiosks): the subscriber listens again and then says so (``on_lost``),
+    once."""
+    redis = Redis.from_url(redis_server.url)
+    channels = Channels("test")
+    received: list[str] = []
+    arrived = asyncio.Event()
+    lost = asyncio.Event()
+    errors: list[Exception] = []
+
+    def on_frame(_channel: str, frame: Frame) -> None:
+        received.append(frame.text)
+        arrived.set()
+
+    subscriber = Subscriber(
+        redis, [channels.node("b")], on_frame, on_error=errors.append, on_lost=lost.set, name="test"
+    )
+    try:
+        assert await subscriber.start(timeout=10)
+        overflow(redis_server.url, channels.node("b"))
+        await asyncio.wait_for(lost.wait(), 10)
+        assert subscriber.ready.is_set() and subscriber.losses == 1
+        assert errors  # told as a Redis error first (the node's degraded mode)
+        await redis.publish(channels.node("b"), Frame("send", 1, "b", "c", "after").encode())
+        await asyncio.wait_for(arrived.wait(), 10)
+        assert received == ["after"]  # the junk that overflowed it was never handed on
+        assert subscriber.losses == 1
+    finally:
+        await subscriber.stop()
         await redis.aclose()

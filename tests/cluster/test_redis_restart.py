@@ -10,22 +10,9 @@ from pathlib import Path
 
 import aiohttp
 
-from signaling_server.cluster.node import ALERT_KIND, CLUSTER
+from signaling_server.cluster.node import CLUSTER
 from signaling_server.embedded import EmbeddedServer
-from signaling_server.monitor import MONITOR
-from tests.cluster.nodes import TIMEOUT, kiosk, node_config, officer, provision_fleet
-
-
-def alert_event(server: EmbeddedServer, event: str) -> asyncio.Event:
-    """Set when this node's monitor raises (or clears) its Redis alert."""
-    happened = asyncio.Event()
-
-    def observe(kind: str, alert) -> None:
-        if kind == event and alert.kind == ALERT_KIND:
-            happened.set()
-
-    server.app[MONITOR].alerts.observers.append(observe)
-    return happened
+from tests.cluster.nodes import TIMEOUT, alert_event, kiosk, node_config, officer, provision_fleet
 
 
 async def get(server: EmbeddedServer, path: str) -> str:

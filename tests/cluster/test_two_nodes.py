@@ -14,7 +14,7 @@ from signaling_server.embedded import EmbeddedServer
 from signaling_server.revocation import CHECK_EVERY_S
 from signaling_server.store import Store
 from signaling_server.testing import WireClient
-from tests.cluster.nodes import TIMEOUT, kiosk, more_frames, node_config, officer, provision_fleet
+from tests.cluster.nodes import TIMEOUT, kiosk, metrics, more_frames, node_config, officer, provision_fleet
 
 REVOKED_WITHIN_S = CHECK_EVERY_S + 3.0  # one check period, and slack for a loaded machine
 
@@ -22,11 +22,6 @@ REVOKED_WITHIN_S = CHECK_EVERY_S + 3.0  # one check period, and slack for a load
 async def healthz(server: EmbeddedServer) -> dict:
     async with aiohttp.ClientSession() as session, session.get(f"{server.http_url}/healthz") as response:
         return await response.json()
-
-
-async def metrics(server: EmbeddedServer) -> str:
-    async with aiohttp.ClientSession() as session, session.get(f"{server.http_url}/metrics") as response:
-        return await response.text()
 
 
 async def test_a_call_across_two_nodes(redis_server, tmp_path: Path):
