@@ -6,8 +6,6 @@ that the benchmark really ran both sides (ours and the baseline) and reported a 
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,53 +16,26 @@ sys.path.insert(0, str(ROOT))
 
 from bench import run_all  # noqa: E402
 from bench.common import ratio_result, worst_of  # noqa: E402
-
-KEYS = {"name", "value", "baseline", "unit", "ratio", "goal", "pass", "details", "quick", "machine"}
-
-
-def _bench(name: str, timeout: float = 240) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--json", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one JSON line, got: {proc.stdout[:2000]}"
-    result = json.loads(lines[0])
-    assert set(result) >= KEYS, f"missing keys: {KEYS - set(result)}"
-    assert result["quick"] is True
-    assert isinstance(result["pass"], bool)
-    assert result["value"] is not None and result["baseline"] is not None
-    assert result["machine"]["cores"] >= 1 and result["machine"]["aiortc"]
-    return result
-
-
-def _check_ratio(result: dict) -> None:
-    assert result["baseline"] > 0 and result["value"] > 0
-    assert result["ratio"] == pytest.approx(result["value"] / result["baseline"], rel=0.01)
-    assert result["goal"].startswith(("<=", ">="))
+from devtools.quick_bench import check_ratio, run_quick  # noqa: E402
 
 
 def test_call_setup_quick() -> None:
-    result = _bench("bench_call_setup")
-    _check_ratio(result)
+    result = run_quick("bench_call_setup")
+    check_ratio(result)
     assert result["unit"] == "ms"
     assert len(result["details"]["ours_ms"]) == len(result["details"]["baseline_ms"]) >= 1
 
 
 def test_signaling_relay_quick() -> None:
-    result = _bench("bench_signaling_relay")
-    _check_ratio(result)
+    result = run_quick("bench_signaling_relay")
+    check_ratio(result)
     assert result["unit"] == "msg/s"
     assert result["goal"] == ">= 0.7"
 
 
 def test_kiosk_cpu_quick() -> None:
-    result = _bench("bench_kiosk_cpu")
-    _check_ratio(result)
+    result = run_quick("bench_kiosk_cpu")
+    check_ratio(result)
     assert result["cases"] and all(case["unit"] == "% of a core" for case in result["cases"])
     for case in result["cases"]:
         # Both sides really received video during the measured interval.
@@ -72,7 +43,7 @@ def test_kiosk_cpu_quick() -> None:
 
 
 def test_memory_calls_quick() -> None:
-    result = _bench("bench_memory_calls")
+    result = run_quick("bench_memory_calls")
     assert result["unit"] == "MB"
     ours = result["details"]["ours"]
     assert ours["min_frames_each_way"] > 0  # media flowed in every call
