@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from config.schema import CounterKind
 from simulator.load.clients import fake_sdp
-from simulator.load.hygiene import check_fd_budget
+from simulator.load.hygiene import check_fd_budget, work_directory
 from simulator.load.nodes import Nodes, RedisProcess
 from simulator.load.options import LoadOptions
 from simulator.load.routes import route
@@ -66,8 +64,7 @@ def run_load(options: LoadOptions) -> dict[str, Any]:
     check_fd_budget(options, fd_limit)  # before provisioning: a fleet that cannot fit is refused at once
     kiosk_ids = [f"load-kiosk-{i:05d}" for i in range(options.kiosks)]
     officer_names = [f"load-officer-{i:04d}" for i in range(options.officers)]
-    with tempfile.TemporaryDirectory(prefix="madoguchi-load-") as tmp:
-        workdir = Path(tmp)
+    with work_directory() as workdir:
         redis = RedisProcess(workdir) if options.nodes > 1 else None
         try:
             if redis is not None:

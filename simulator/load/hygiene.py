@@ -18,10 +18,13 @@ import contextlib
 import ctypes
 import math
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from simulator.load.options import LoadOptions
 from simulator.load.routes import busiest_node
@@ -108,6 +111,45 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+WORKDIR_PREFIX = "madoguchi-load-"
+OWNER_FILE = "simulator.pid"  # in a run's work directory: the simulator that owns it
+
+
+@contextlib.contextmanager
+def work_directory() -> Iterator[Path]:
+    """A temporary directory for one run (its database, configuration, node logs, Redis socket), removed
+    afterwards; first the directories of runs that were killed (a SIGKILL leaves nothing to clean up)."""
+    sweep_killed_runs(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=WORKDIR_PREFIX) as tmp:
+        (Path(tmp) / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        yield Path(tmp)
+
+
+def sweep_killed_runs(parent: Path) -> list[Path]:
+    """Remove the run directories under ``parent`` whose simulator is gone; which. A directory without an
+    owner (being made, or by an older simulator) is left alone."""
+    removed = []
+    for directory in sorted(parent.glob(f"{WORKDIR_PREFIX}*")):
+        try:
+            owner = int((directory / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(owner):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class Interrupted(KeyboardInterrupt):

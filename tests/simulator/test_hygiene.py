@@ -1,21 +1,32 @@
 """Simulator hygiene (issue #17, Must show): a fleet that cannot fit the processes' descriptor limits is
 refused before anything starts, and an interrupted or killed simulator leaves no server or worker process
-behind (real processes; the descendants are looked up with psutil while the calls run)."""
+behind (real processes; the descendants are looked up with psutil while the calls run), nor a work
+directory that the next run does not sweep."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
 import pytest
 
 from simulator.load import LoadOptions
-from simulator.load.hygiene import SERVER_FD_RESERVE, FleetTooLarge, check_fd_budget
+from simulator.load.hygiene import (
+    OWNER_FILE,
+    SERVER_FD_RESERVE,
+    WORKDIR_PREFIX,
+    FleetTooLarge,
+    check_fd_budget,
+    sweep_killed_runs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120.0
@@ -64,8 +75,23 @@ async def test_a_fleet_over_the_limit_is_refused_before_anything_starts():
     assert "RLIMIT_NOFILE is 1,024" in text
 
 
+def test_a_killed_runs_directory_is_swept_a_live_or_unknown_one_is_not(tmp_path: Path):
+    dead = subprocess.Popen(["true"])  # a process that has come and gone: its pid is free
+    dead.wait()
+    killed, running, unknown = (tmp_path / f"{WORKDIR_PREFIX}{name}" for name in ("killed", "running", "x"))
+    for directory in (killed, running, unknown):
+        directory.mkdir()
+        (directory / "load.sqlite3").write_bytes(b"")
+    (killed / OWNER_FILE).write_text(f"{dead.pid}\n")
+    (running / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    (tmp_path / "madoguchi-other").mkdir()  # not a load run's
+    assert sweep_killed_runs(tmp_path) == [killed]
+    assert not killed.exists() and running.exists() and unknown.exists()
+    assert (tmp_path / "madoguchi-other").exists()
+
+
 async def _started_run(
-    log: list[str], nodes: int = 1
+    log: list[str], nodes: int = 1, env: dict[str, str] | None = None
 ) -> tuple[asyncio.subprocess.Process, list[psutil.Process]]:
     """A signaling-only run with long calls (``nodes`` server processes; above one, with a redis-server),
     once its workers have connected: the simulator and every process under it."""
@@ -91,6 +117,7 @@ async def _started_run(
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     assert sim.stderr is not None
     placing = asyncio.get_running_loop().create_future()
@@ -137,7 +164,9 @@ async def test_an_interrupted_or_killed_simulator_leaves_no_process_behind(
     if nodes > 1 and shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (Debian package redis-server; scripts/bootstrap.sh)")
     log: list[str] = []
-    sim, descendants = await _started_run(log, nodes)
+    # Its work directory in one of this test's own (short: the Redis socket's path must fit 108 bytes).
+    runs = Path(tempfile.mkdtemp(prefix="mlh-"))
+    sim, descendants = await _started_run(log, nodes, {**os.environ, "TMPDIR": str(runs)})
     try:
         commands = [" ".join(p.cmdline()) for p in descendants]
         assert sum("signaling_server.cli" in c for c in commands) == nodes, commands  # the servers
@@ -147,12 +176,17 @@ async def test_an_interrupted_or_killed_simulator_leaves_no_process_behind(
         # First the descendants: a survivor would hold the simulator's stderr, and sim.wait() waits for it.
         assert await asyncio.to_thread(_still_running, descendants) == []
         code = await asyncio.wait_for(sim.wait(), TIMEOUT)
+        left = list(runs.glob(f"{WORKDIR_PREFIX}*"))
         if signum == signal.SIGKILL:
             assert code == -signal.SIGKILL
+            assert len(left) == 1  # nothing of it could clean up; the next run's sweep removes it
+            assert sweep_killed_runs(runs) == left and not left[0].exists()
         else:  # stopped in order, and said so
             assert code == 128 + signum, "\n".join(log[-40:])
             assert any(f"interrupted ({signum.name})" in line for line in log), "\n".join(log[-40:])
+            assert left == []
     finally:
+        shutil.rmtree(runs, ignore_errors=True)
         for proc in descendants:  # teardown on every path: nothing of this test survives it
             if proc.is_running():
                 proc.kill()
