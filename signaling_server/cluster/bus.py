@@ -72,10 +72,12 @@ class Publisher:
         *,
         on_unheard: Callable[[str, list[Frame]], None],
         on_error: Callable[[Exception], None],
+        on_failed: Callable[[str, list[Frame]], None] = lambda channel, frames: None,
     ) -> None:
         self.redis = redis
-        self.on_unheard = on_unheard
+        self.on_unheard = on_unheard  # nobody listened, or the PUBLISH failed
         self.on_error = on_error
+        self.on_failed = on_failed  # the PUBLISH failed: some of the batch may have been delivered
         self._pending: dict[str, list[Frame]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -112,6 +114,7 @@ class Publisher:
             self.on_error(exc)
             for channel, frames in batch.items():
                 self.on_unheard(channel, frames)
+                self.on_failed(channel, frames)
             return
         for (channel, frames), listeners in zip(batch.items(), heard, strict=True):
             self.published += len(frames)

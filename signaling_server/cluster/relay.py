@@ -8,6 +8,7 @@ leader's epoch: a node drops what an older term sends, so a deposed leader is no
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -24,6 +25,10 @@ from signaling_server.switchboard import Client, Switchboard
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (node, connection)
+# A close for a connection that may have missed frames goes out this long after the failed PUBLISH, and as
+# often while that fails too: no tighter loop while Redis is away (a retry that did not wait once grew a
+# test process to 24 GB).
+CLOSE_AGAIN_S = 0.5
 
 
 def principal_json(principal: Principal) -> str:
@@ -96,6 +101,23 @@ class LeaderDesk:
         if gone:
             log.warning("node %s is gone: %d of its connections detached", node, len(gone))
         return len(gone)
+
+    def missed(self, frames: list[Frame]) -> None:
+        """Frames to other nodes' clients in a PUBLISH that failed (one that timed out under load may still
+        have delivered part of its batch). Those connections may have missed anything, a call's end
+        included: each is closed, so that it reconnects, resumes and asks what became of its call. The close
+        goes out after ``CLOSE_AGAIN_S``, and again while its PUBLISH fails, until this term ends or the
+        connection is gone (its node reaped, or it detached)."""
+        missed = {(f.node, f.conn) for f in frames if f.kind in ("send", "close") and f.epoch == self.epoch}
+        if missed:
+            asyncio.get_running_loop().call_later(CLOSE_AGAIN_S, self._close, missed)
+
+    def _close(self, keys: set[Key]) -> None:
+        if not self.holds():
+            return  # a deposed leader's clients are closed by their nodes
+        for node, conn in keys:
+            if (node, conn) in self.remote:
+                self.publisher.publish(self.channels.node(node), Frame("close", self.epoch, node, conn))
 
     # ------------------------------------------------------------------ frames
 
