@@ -32,6 +32,9 @@ START_TIMEOUT = 120.0  # a node process under a load average of 35 on 2 cores to
 LEADER_TIMEOUT = 60.0
 KINDS = ("kill_leader", "kill_follower", "drain", "redis_restart", "link_cut")
 
+# The nodes' log level: CHAOS_NODE_LOG_LEVEL=DEBUG to follow a run's calls in the node logs.
+NODE_LOG_LEVEL = os.environ.get("CHAOS_NODE_LOG_LEVEL", "WARNING")
+
 
 class Engine(Protocol):
     """What the rig needs of Redis (tests/cluster/conftest.py ``RedisServer``)."""
@@ -71,7 +74,7 @@ class ClusterNode:
         self.output.append(f"---- start {self.starts}")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "signaling_server.cli", "--config", str(self.config_path),
-            "--node-id", self.node_id, "--port", str(self.port), "--log-level", "WARNING",
+            "--node-id", self.node_id, "--port", str(self.port), "--log-level", NODE_LOG_LEVEL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
         )  # fmt: skip
         assert self.proc.stdout is not None

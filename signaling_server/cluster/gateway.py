@@ -208,11 +208,12 @@ class Gateway:
             self._drop(client)
         return len(stale)
 
-    def close_relayed(self) -> int:
-        """Close every connection relayed to a leader (they reconnect and resume, and ask ``sync_call`` what
-        became of their call, as after a server restart); how many. For when this node's subscription broke:
-        what the leader sent them meanwhile is lost, and neither side can tell which frames."""
-        relayed = [c for c, r in self.routes.items() if not r.local]
+    def close_relayed(self, epoch: int) -> int:
+        """Close every connection relayed to the leader of term ``epoch`` (they reconnect and resume, and ask
+        ``sync_call`` what became of their call, as after a server restart); how many. For when this node's
+        subscription broke: what that leader sent them meanwhile is lost, and neither side can tell which
+        frames. (Those of an older term move to the new leader instead, whose resume tells them again.)"""
+        relayed = [c for c, r in self.routes.items() if not r.local and r.epoch == epoch]
         for client in relayed:
             self._drop(client)
         return len(relayed)

@@ -132,6 +132,7 @@ class Node:
         self.terms_closed = 0  # connections closed because the leader's term changed (not moved)
         self.losses_closed = 0  # connections closed because Redis broke this node's subscription
         self.subscription_losses = 0
+        self._resyncing: asyncio.Future[None] | None = None
         self._resigning: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ what the others read
@@ -184,8 +185,9 @@ class Node:
             self._term_end = None
         self.heartbeat.leading = False
         await self.heartbeat.stop()
-        if self._resigning is not None:
-            await self._resigning  # the lease given back after a broken subscription (errors suppressed)
+        for pending in (self._resigning, self._resyncing):  # after a broken subscription (errors handled)
+            if pending is not None:
+                await pending
         if self.leading:
             epoch = self.lease.term.holder.epoch if self.lease.term else 0
             self.board.shutdown()  # saves the queue: what the next leader restores
@@ -409,16 +411,31 @@ class Node:
     def _inbox_lost(self) -> None:
         """This node listens again after Redis broke its subscription (a restart, or a reader that lagged
         behind Redis's output buffer limit: seen at 14,000 kiosks): what the leader sent its clients
-        meanwhile is lost, call ends included. They reconnect now that their welcome can be heard, resume,
-        and ask what became of their calls (``sync_call``)."""
-        closed = self.gateway.close_relayed()
-        self.losses_closed += closed
+        meanwhile is lost, call ends included."""
         self.subscription_losses += 1
+        if self.desk is None:
+            self._resyncing = asyncio.ensure_future(self._close_missed())
+
+    async def _close_missed(self) -> None:
+        """Close the relayed connections of the term that leads now: they reconnect now that their welcome
+        can be heard, resume, and ask what became of their calls (``sync_call``). After a Redis restart the
+        lead has usually changed: connections of the older term then move instead (their new leader's resume
+        tells them again, ended calls included), rather than all reconnecting at once."""
+        try:
+            holder = await self.lease.holder()
+        except (RedisError, OSError):
+            holder = self.gateway.leader  # unknown now: the term this node knows
+        if self.desk is not None or holder is None:
+            return  # took the lead meanwhile, or nobody leads yet: the keeper moves or closes them
+        self._follow(holder)  # before: a new term's connections were closed, then told to move
+        closed = self.gateway.close_relayed(holder.epoch)
+        self.losses_closed += closed
         log.error(
             "node %s: Redis broke its subscription, frames to its clients may be lost: %d relayed "
-            "connection(s) closed to reconnect and resume",
+            "connection(s) of term %d closed to reconnect and resume",
             self.node_id,
             closed,
+            holder.epoch,
         )
 
     def _desk_inbox_lost(self) -> None:

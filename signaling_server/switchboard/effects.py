@@ -88,7 +88,11 @@ class Effects:
 
     def apply(self, decisions: Iterable[Decision]) -> None:
         table = self._table
+        tracing = log.isEnabledFor(logging.DEBUG)  # to follow a chaos run's calls (CHAOS_NODE_LOG_LEVEL)
         for decision in decisions:
+            if tracing:  # ids only: a decision may carry what the resident said about the call
+                ids = (getattr(decision, "call_id", None), getattr(decision, "officer_id", None))
+                log.debug("decision %s call=%s officer=%s", type(decision).__name__, *ids)
             effect = table.get(type(decision))
             if effect is not None:
                 effect(decision)

@@ -14,6 +14,8 @@ it over a reconnect within the grace.
 
 from __future__ import annotations
 
+import logging
+
 from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, ErrorCode, Role
 from signaling_server.routing import Decision, Router, RouterError, SkillLevel
@@ -32,6 +34,8 @@ from signaling_server.switchboard.roster import (
     is_caller_of,
 )
 from signaling_server.switchboard.timers import EdgeTimers, GraceEnds, PushStats
+
+log = logging.getLogger(__name__)
 
 
 class Presence:
@@ -79,6 +83,8 @@ class Presence:
         """Register an authenticated client and return its welcome; nothing is sent to it until ``resume``.
         A second connection of the same identity replaces the first."""
         role, identity = client.role, client.identity
+        if log.isEnabledFor(logging.DEBUG):  # to follow a chaos run (devtools/cluster_rig.py)
+            log.debug("attach %s %s (router: %s)", role.value, identity, self._router_state(identity))
         if role in PARTIES:
             registry = self._roster.registry(role)
             old = registry.get(identity)
@@ -202,6 +208,7 @@ class Presence:
         """The connection is gone. A party with a call in progress gets the reconnect grace to come back;
         after it (or at once when there is nothing to resume) nobody may be left stuck because of it."""
         role, identity = client.role, client.identity
+        log.debug("detach %s %s", role.value, identity)
         self._arrivals.pop(client, None)  # gone before its welcome was sent
         if role in PARTIES:
             registry = self._roster.registry(role)

@@ -43,6 +43,7 @@ def restore_calls(
     with store.conn.transaction():  # one commit, not one per call (3,000 calls: 5 s on a loaded machine)
         for record in active.values():
             call = _restored_call(record, restored.get(record.call_id), clock)
+            log.debug("restored call %s: %s, officer %s", record.call_id, record.state, record.officer)
             if call is not None:
                 calls[record.call_id] = call
             store.save_call(record)
