@@ -82,7 +82,8 @@ class EmbeddedServer:
     async def __aenter__(self) -> EmbeddedServer:
         self._runner = GuardedRunner(self.app, access_log=None)  # connection limits (limits.py)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._ssl)
+        backlog = self._runner.limits.listen_backlog
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._ssl, backlog=backlog)
         await site.start()
         port = self._runner.addresses[0][1]
         scheme = "wss" if self._ssl else "ws"

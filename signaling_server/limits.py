@@ -45,12 +45,17 @@ class ConnectionLimits:
     idle_timeout_s: float = 30.0
     max_per_address: int = 64  # a community centre's NAT: a handful of kiosks and browsers
     max_total: int = 4096  # keep under the process's open-file limit (LimitNOFILE), with room for the DB
+    # Connections the kernel completes while the loop is busy, before it accepts them (the kernel caps it
+    # at net.core.somaxconn, 4096 on Debian 12). aiohttp's 128 overflows when a failover sends thousands
+    # of clients back at once: the overflow waits for SYN-ACK retransmits, 1, 3, 7, 15 and 31 s later.
+    listen_backlog: int = 2048
 
     ENV: ClassVar[dict[str, str]] = {
         "header_timeout_s": "MADOGUCHI_HEADER_TIMEOUT_S",
         "idle_timeout_s": "MADOGUCHI_IDLE_TIMEOUT_S",
         "max_per_address": "MADOGUCHI_MAX_CONNECTIONS_PER_ADDRESS",
         "max_total": "MADOGUCHI_MAX_CONNECTIONS",
+        "listen_backlog": "MADOGUCHI_LISTEN_BACKLOG",
     }
 
     @classmethod
@@ -193,7 +198,8 @@ def run_guarded(
         runner = GuardedRunner(app, access_log=None)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+            backlog = runner.limits.listen_backlog
+            site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=backlog)
             await site.start()
             scheme = "https" if ssl_context is not None else "http"
             for address in runner.addresses:

@@ -6,16 +6,19 @@ its total cap get a clear 503. The call is signaling only (media would add nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
+import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from config.loader import dump_config
 from remote_call import protocol as p
-from signaling_server.embedded import provision
+from signaling_server.embedded import Fleet, provision
 from signaling_server.limits import ConnectionLimits
 from signaling_server.store import Store
 from signaling_server.testing import call_in_progress, test_config
@@ -84,11 +87,13 @@ async def dropped(reader: asyncio.StreamReader) -> bytes:
     return await reader.read()
 
 
-async def test_a_thousand_idle_sockets_do_not_stop_a_call_and_are_dropped_at_the_header_time_out(
-    tmp_path: Path, unused_tcp_port: int
-):
+@contextlib.asynccontextmanager
+async def limited_server(
+    tmp_path: Path, port: int
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, Fleet]]:
+    """A server process with a short header time-out and room for the idle sockets, a kiosk and an officer
+    provisioned; stopped afterwards, and its log free of tracebacks."""
     enough_file_descriptors(4 * IDLE)
-    port = unused_tcp_port
     config = test_config(port=port, database=str(tmp_path / "madoguchi.sqlite3"))
     config_path = tmp_path / "city.toml"
     config_path.write_text(dump_config(config), encoding="utf-8")
@@ -97,42 +102,53 @@ async def test_a_thousand_idle_sockets_do_not_stop_a_call_and_are_dropped_at_the
     store.close()
     env = {"MADOGUCHI_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S), "MADOGUCHI_MAX_CONNECTIONS": str(IDLE + 60)}
     server, log_lines = await start_server(config_path, env)
-    sockets = []
     try:
-        sockets = await asyncio.gather(*(idle_socket(port, i) for i in range(IDLE)))
-        url = f"ws://127.0.0.1:{port}/ws"
-        kiosk, officer, call_id = await asyncio.wait_for(
-            call_in_progress(url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"], "hanako", PASSWORD), 30
-        )
-        await officer.send(p.EndCall(call_id=call_id, outcome="resolved"))
-        assert (await kiosk.expect(p.CallEnded, timeout=30)).reason == "completed"
-        assert not any(reader.at_eof() for reader, _ in sockets)  # all still held during the call
-        # The header time-out: every idle socket is dropped, the half-sent requests included.
-        answers = await asyncio.wait_for(
-            asyncio.gather(*(dropped(r) for r, _ in sockets)), HEADER_TIMEOUT_S + 30
-        )
-        assert answers == [b""] * IDLE
-        # The signed-in connections are not idle: they outlive the header time-out.
-        await officer.send(p.SetStatus(status="available"))
-        await officer.expect(p.OfficerState, timeout=10)
-        # One address over its cap: a clear refusal.
-        over = [
-            await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.2.1", 0)) for _ in range(70)
-        ]
-        refused = await asyncio.wait_for(asyncio.gather(*(dropped(r) for r, _ in over[64:])), 10)
-        assert all(
-            a.startswith(b"HTTP/1.1 503") and b"too many connections from 127.0.2.1" in a for a in refused
-        )
-        for _, writer in over:
-            writer.close()
-        for client in (kiosk, officer):
-            await client.close()
+        yield server, fleet
     finally:
-        for _, writer in sockets:
-            writer.close()
         server.terminate()
         await server.wait()
     assert not [line for line in log_lines if "Traceback" in line], "".join(log_lines)[-6000:]
+
+
+async def test_a_thousand_idle_sockets_do_not_stop_a_call_and_are_dropped_at_the_header_time_out(
+    tmp_path: Path, unused_tcp_port: int
+):
+    port = unused_tcp_port
+    sockets: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    async with limited_server(tmp_path, port) as (_server, fleet):
+        try:
+            sockets = await asyncio.gather(*(idle_socket(port, i) for i in range(IDLE)))
+            url = f"ws://127.0.0.1:{port}/ws"
+            kiosk, officer, call_id = await asyncio.wait_for(
+                call_in_progress(url, "kiosk-ueda", fleet.kiosk_tokens["kiosk-ueda"], "hanako", PASSWORD), 30
+            )
+            await officer.send(p.EndCall(call_id=call_id, outcome="resolved"))
+            assert (await kiosk.expect(p.CallEnded, timeout=30)).reason == "completed"
+            assert not any(reader.at_eof() for reader, _ in sockets)  # all still held during the call
+            # The header time-out: every idle socket is dropped, the half-sent requests included.
+            answers = await asyncio.wait_for(
+                asyncio.gather(*(dropped(r) for r, _ in sockets)), HEADER_TIMEOUT_S + 30
+            )
+            assert answers == [b""] * IDLE
+            # The signed-in connections are not idle: they outlive the header time-out.
+            await officer.send(p.SetStatus(status="available"))
+            await officer.expect(p.OfficerState, timeout=10)
+            # One address over its cap: a clear refusal.
+            over = [
+                await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.2.1", 0))
+                for _ in range(70)
+            ]
+            refused = await asyncio.wait_for(asyncio.gather(*(dropped(r) for r, _ in over[64:])), 10)
+            assert all(
+                a.startswith(b"HTTP/1.1 503") and b"too many connections from 127.0.2.1" in a for a in refused
+            )
+            for _, writer in over:
+                writer.close()
+            for client in (kiosk, officer):
+                await client.close()
+        finally:
+            for _, writer in sockets:
+                writer.close()
 
 
 async def test_over_the_total_cap_connections_are_refused_clearly(make_server, monkeypatch):
@@ -147,3 +163,29 @@ async def test_over_the_total_cap_connections_are_refused_clearly(make_server, m
         )
         for _, w in [*held, (reader, writer)]:
             w.close()
+
+
+async def test_sockets_that_arrive_while_the_server_is_busy_are_dropped(tmp_path: Path, unused_tcp_port: int):
+    """A thousand sockets connect while the server's process cannot run (stopped, as a loop busy for a
+    moment): the kernel completes them and queues them for accept. With aiohttp's listen backlog of 128 the
+    queue overflowed and the sockets that said nothing were never accepted, so never dropped either (674 of
+    1,500 after 60 s, measured). A `./run-tests` under load once failed the test above by such sockets never
+    dropped; that this was why is likely, not shown. Every one is dropped at the header time-out now
+    (``ConnectionLimits.listen_backlog``)."""
+    port = unused_tcp_port
+    sockets: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    async with limited_server(tmp_path, port) as (server, _fleet):
+        try:
+            server.send_signal(signal.SIGSTOP)
+            try:
+                # The kernel completes the handshakes: these return while the server cannot run.
+                sockets = await asyncio.gather(*(idle_socket(port, i) for i in range(IDLE)))
+            finally:
+                server.send_signal(signal.SIGCONT)
+            answers = await asyncio.wait_for(
+                asyncio.gather(*(dropped(r) for r, _ in sockets)), HEADER_TIMEOUT_S + 30
+            )
+            assert answers == [b""] * IDLE
+        finally:
+            for _, writer in sockets:
+                writer.close()
