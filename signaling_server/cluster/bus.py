@@ -135,8 +135,8 @@ class Subscriber:
     RETRY_S = 0.5
     POLL_S = 1.0  # a read returns at least this often, to see a stop a cancellation did not deliver
     # Frames are handed on for this long before the loop may turn. Yielding after every frame, a loop busy
-    # with 300 clients drained 527 frames/s against 98,000 for a reader that never yields
-    # (bench/bench_bus_drain.py): Redis buffered the rest and, at 14,000 kiosks, dropped the subscription.
+    # with 300 clients drained 423 frames/s against 86,293 for a reader that never yields (0.005x; now
+    # 0.88-1.02x, bench/bench_bus_drain.py): Redis buffered the rest and, at 14,000 kiosks, dropped it.
     SLICE_S = 0.002
 
     def __init__(
