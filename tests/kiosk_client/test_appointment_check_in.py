@@ -5,6 +5,7 @@ the slot time shown and the booked officer is rung first although the other one 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from fractions import Fraction
 
@@ -65,10 +66,21 @@ class CardCamera(SimulatedMedia):
         return StillCamera(self.image) if self.image is not None else super().camera_track()
 
 
+def noon_now() -> str:
+    """A time zone in which it is about noon now. The slot booked below starts in two seconds and must lie
+    wholly inside one local day: in Asia/Tokyo between 23:30 and 24:00 a 30-minute slot crosses midnight,
+    there is no such slot, and both tests failed (a CI run at 23:41 JST)."""
+    offset = 12 - dt.datetime.now(dt.UTC).hour  # -11 .. +12 hours: an Etc/GMT zone exists for each
+    return f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-9 is nine hours ahead of UTC
+
+
 def appointment_config(config):
     rules = [DepartmentAppointments(department="kosodate", hours=["00:00-24:00"], lead_minutes=0)]
     return config.model_copy(
-        update={"appointments": config.appointments.model_copy(update={"departments": rules})}
+        update={
+            "appointments": config.appointments.model_copy(update={"departments": rules}),
+            "city": config.city.model_copy(update={"timezone": noon_now()}),
+        }
     )
 
 
