@@ -28,6 +28,7 @@ from signaling_server.switchboard.positions import PositionBatcher
 from signaling_server.switchboard.presence import Presence
 from signaling_server.switchboard.restore import recent_ends, restore_calls
 from signaling_server.switchboard.roster import Client, Roster, caller_role
+from signaling_server.switchboard.save_cadence import SaveCadence
 from signaling_server.switchboard.staff import StaffUpdates
 from signaling_server.switchboard.timers import (
     CheckSessions,
@@ -100,13 +101,16 @@ class Switchboard:
         session_valid: Callable[[str], bool] | None = None,
         appointments: CheckInDesk | None = None,
         interpreters: InterpreterPool | None = None,
+        cost_clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         """Without ``router``, ``audit`` or ``interpreters``, the ones the server builds: the router from
-        the config, the audit log in the store's database, an ``InterpreterPool`` with default timings."""
+        the config, the audit log in the store's database, an ``InterpreterPool`` with default timings.
+        ``cost_clock`` times the queue's saves (``save_cadence``)."""
         self.config = config
         self.store = store
         self.audit = audit if audit is not None else AuditLog(store.conn, extra_actions=AUDIT_ACTIONS)
         self.clock = clock
+        self._cost_clock = cost_clock
         self.monitor = monitor
         # What the parts are built from, again when a deposed leader forgets (``forget``).
         self._listeners = tuple(listeners)
@@ -179,6 +183,7 @@ class Switchboard:
         # Called for every message a client sends: bound once, not looked up through a method each time.
         self.handle = self._commands.handle
         self._interpreters_saved = InterpreterSnapshot().to_json()
+        self._save_cadence = SaveCadence()
         self._closing = False
 
     def forget(self) -> None:
@@ -334,13 +339,19 @@ class Switchboard:
 
     def next_due(self) -> float | None:
         """The earliest of the router's and the edge's deadlines."""
-        deadlines = (self.router.next_deadline(), self._timers.next_due(), self.conference.next_due())
+        deadlines = (
+            self.router.next_deadline(),
+            self._timers.next_due(),
+            self.conference.next_due(),
+            self._save_cadence.due,
+        )
         due = [t for t in deadlines if t is not None]
         return min(due, default=None)
 
     def tick(self) -> None:
-        """Everything due by now: the router's deadlines, then the edge's; then the queue saved if changed.
-        Nothing after shutdown: the saved queue is what the restarted server resumes."""
+        """Everything due by now: the router's deadlines, then the edge's; then the queue saved if changed
+        (later when saves are costly: ``save_cadence``). Nothing after shutdown: the saved queue is what the
+        restarted server resumes."""
         if self._closing:
             return
         self.apply(self.router.tick())
@@ -351,7 +362,8 @@ class Switchboard:
             except Exception:  # one deadline failing stops no other (as event loop timers did before)
                 log.exception("%s failed", due)
         interpreters = self.conference.snapshot()
-        if self._effects.queue_dirty or interpreters != self._interpreters_saved:
+        changed = self._effects.queue_dirty or interpreters != self._interpreters_saved
+        if changed and self._save_cadence.may_save(self.clock()):
             self._effects.queue_dirty = False
             self._save_queue(interpreters)
 
@@ -392,4 +404,6 @@ class Switchboard:
         """The one place the queue snapshot is written: the router's, with the interpreter pool's waiting
         requests beside it (``routing.interpreters_snapshot``), so a restart loses neither."""
         self._interpreters_saved = interpreters
+        started = self._cost_clock()
         self.store.save_queue({**self.router.snapshot(), SNAPSHOT_KEY: interpreters})
+        self._save_cadence.saved(self.clock(), self._cost_clock() - started)

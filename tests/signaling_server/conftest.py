@@ -120,6 +120,9 @@ class Harness:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.expired: set[str] = set()  # session tokens no longer valid
         self.appointments: CheckInDesk | None = None  # a booking desk: set it, then rebuild (``_build``)
+        # Times the queue's saves (Switchboard.cost_clock): standing still, every save is cheap and goes out
+        # at the tick after the change, however loaded the machine; set it, then rebuild, to test costly ones.
+        self.cost_clock: Callable[[], float] = lambda: 0.0
         self.board = self._build()
 
     def _build(self) -> Switchboard:
@@ -131,6 +134,7 @@ class Harness:
             listeners=self.listeners,
             session_valid=lambda token: token not in self.expired,
             appointments=self.appointments,
+            cost_clock=self.cost_clock,
         )
 
     def restart(self) -> Switchboard:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from remote_call import protocol as p
 from signaling_server.routing import QueuePosition
 from signaling_server.switchboard import timers as timers_module
@@ -32,6 +34,44 @@ def test_a_tick_saves_the_queue_once_it_changed(harness) -> None:
     harness.board.tick()
     (caller,) = harness.store.load_queue()["callers"]
     assert caller["kiosk_id"] == "kiosk-ueda"
+
+
+def _costly_saves(harness, took_s: float) -> None:
+    """Every save of the queue from now on takes ``took_s`` on the cost clock (called before and after)."""
+    ticks = iter(range(10**6))
+    harness.cost_clock = lambda: next(ticks) * took_s
+    harness.board = harness._build()
+
+
+def _saved_kiosks(harness) -> list[str]:
+    return [caller["kiosk_id"] for caller in harness.store.load_queue()["callers"]]
+
+
+def test_after_a_costly_save_the_next_change_waits_until_saves_took_a_tenth_of_the_time(harness) -> None:
+    _costly_saves(harness, took_s=0.25)
+    harness.send(harness.connect(kiosk("kiosk-a"))[0], p.RequestCall(department="kenchiku-shido"))
+    harness.board.tick()
+    assert _saved_kiosks(harness) == ["kiosk-a"]
+    harness.send(harness.connect(kiosk("kiosk-b"))[0], p.RequestCall(department="kenchiku-shido"))
+    harness.board.tick()
+    assert _saved_kiosks(harness) == ["kiosk-a"]  # held: 0.25 s of saving allows one more after 2.25 s
+    harness.advance(2.2)
+    assert _saved_kiosks(harness) == ["kiosk-a"]
+    assert harness.board.next_due() == pytest.approx(harness.clock() + 0.05)  # the held save's own deadline
+    harness.advance(0.05)
+    assert _saved_kiosks(harness) == ["kiosk-a", "kiosk-b"]
+
+
+def test_a_restart_while_a_save_is_held_loses_nobody(harness) -> None:
+    _costly_saves(harness, took_s=1.0)
+    for name in ("kiosk-a", "kiosk-b", "kiosk-c"):
+        harness.send(harness.connect(kiosk(name))[0], p.RequestCall(department="kenchiku-shido"))
+        harness.clock.advance(1.0)
+        harness.board.tick()
+    assert _saved_kiosks(harness) == ["kiosk-a"]  # b and c held (9 s after a save of 1 s)
+    board = harness.restart()  # as after kill -9: the call records know b and c
+    waiting = board.router.waiting("kenchiku-shido")
+    assert [board.calls[call_id].record.kiosk_id for call_id in waiting] == ["kiosk-a", "kiosk-b", "kiosk-c"]
 
 
 def test_shutdown_saves_the_queue_and_stops_every_deadline(harness) -> None:

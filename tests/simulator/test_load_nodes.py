@@ -139,3 +139,22 @@ def test_three_nodes_one_killed_mid_run_lose_nobody(victim: str):
     assert 0 < summary["resume_s"]["p50"] <= summary["resume_s"]["p95"] < 30
     assert summary["cross_node_calls"] > 0  # kiosk on one node, officer on another
     assert summary["officer_calls_ended"] == 60 and summary["officer_calls_open_at_end"] == 0
+
+
+@needs_redis
+def test_the_runs_redis_server_keeps_a_lagging_subscription_as_the_deployment_guide_advises(tmp_path):
+    """Redis's default drops a subscriber 32 MB behind; a follower was 40 MB behind after a failover at
+    20,000 kiosks (docs/deployment-cluster.md)."""
+    import redis
+
+    from simulator.load.nodes import RedisProcess
+
+    server = RedisProcess(tmp_path)
+    server.start()
+    try:
+        client = redis.Redis(unix_socket_path=str(server.socket), socket_timeout=10)
+        limits = client.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+        client.close()
+    finally:
+        server.stop()
+    assert f"pubsub {256 * 2**20} {64 * 2**20} 60" in limits
