@@ -107,3 +107,23 @@ async def test_answers_that_cross_never_shorten_or_revive_a_term(redis):
     lease.lose()
     sent_now = time.monotonic()  # a renewal sent after the term ended (not a duration)
     assert not lease.renewed(term, sent_now, ok=True) and lease.term is None  # stays ended
+
+
+def crunch_a_long_queue(seconds: float) -> None:
+    """Named so that the log can be seen to name it."""
+    hold_the_loop(seconds)
+
+
+async def test_a_loop_busy_for_a_ttl_is_logged_once_with_where_it_is(redis_server, redis, caplog):
+    """What holds a node's loop shows in its log."""
+    lost: list[str] = []
+    lease, heartbeat = await leader(redis, redis_server.url, stall_s=20 * TTL_S, lost=lost)
+    try:
+        with caplog.at_level("WARNING", logger="signaling_server.cluster.heartbeat"):
+            crunch_a_long_queue(4 * TTL_S)  # one spell of 24 beats: one report, from the thread, meanwhile
+        (busy,) = [r.getMessage() for r in caplog.records if "has been busy" in r.getMessage()]
+        assert "in crunch_a_long_queue" in busy
+        assert "hold_the_loop(seconds)" in busy  # down to the source line
+        assert lease.holds() and lost == []  # told, and still leading: busy is not stuck
+    finally:
+        await heartbeat.stop()
