@@ -209,13 +209,14 @@ def _signaling_only(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             kill_node_at=args.kill_node_at,
             kill_node=args.kill_node,
             lease_ttl_s=args.lease_ttl,
+            database=args.database,
         )
         with interruptible():  # SIGTERM unwinds like Ctrl-C: the workers and the server are stopped
             summary = run_load(options)
     except FleetTooLarge as exc:
         print(f"madoguchi-sim: refused before starting: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # redis-server missing or not answering (--nodes)
+    except RuntimeError as exc:  # redis-server or PostgreSQL missing or not answering
         print(f"madoguchi-sim: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
@@ -300,6 +301,14 @@ def _node_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="S",
         help="with --nodes: the leader's lease (server.cluster.lease_ttl_s; default 3 s)",
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="with --signaling-only: the records in one SQLite file (default) or in a throw-away PostgreSQL "
+        "cluster in the run's directory, as docs/deployment-cluster.md lays out several nodes "
+        "(Debian's postgresql; simulator/load/postgres.py)",
     )
 
 

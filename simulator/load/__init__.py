@@ -28,6 +28,7 @@ from simulator.load.clients import fake_sdp
 from simulator.load.hygiene import check_fd_budget, work_directory
 from simulator.load.nodes import Nodes, RedisProcess
 from simulator.load.options import LoadOptions
+from simulator.load.postgres import PostgresProcess
 from simulator.load.routes import route
 from simulator.load.server import City, ServerProcess, load_config_text, raise_fd_limit
 from simulator.load.summary import RunRecord, nodes_summary, succeeded, summarise
@@ -66,17 +67,28 @@ def run_load(options: LoadOptions) -> dict[str, Any]:
     officer_names = [f"load-officer-{i:04d}" for i in range(options.officers)]
     with work_directory() as workdir:
         redis = RedisProcess(workdir) if options.nodes > 1 else None
+        postgres = PostgresProcess(workdir) if options.database == "postgres" else None
         try:
             if redis is not None:
                 redis.start()
-            city = City(workdir, options, kiosk_ids, officer_names, redis.url if redis else None)
+            if postgres is not None:
+                postgres.start()
+            city = City(
+                workdir,
+                options,
+                kiosk_ids,
+                officer_names,
+                redis.url if redis else None,
+                postgres.url if postgres else None,
+            )
             nodes = Nodes(city, options.nodes) if redis is not None else None
             server = nodes.servers[0] if nodes is not None else ServerProcess(city)
             run = _Run(server, options, kiosk_ids, officer_names, nodes)
             run.execute()
         finally:
-            if redis is not None:
-                redis.stop()
+            for engine in (postgres, redis):  # the nodes are stopped by now (``_Run``)
+                if engine is not None:
+                    engine.stop()
     summary = summarise(options, server, run.record, fd_limit, wall_start)
     return {**summary, **nodes_summary(nodes, run.record)} if nodes is not None else summary
 

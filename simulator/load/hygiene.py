@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import math
 import os
+import pwd
 import shutil
 import signal
 import sys
@@ -96,13 +97,26 @@ def own_process_group() -> None:
         os.setpgid(0, 0)
 
 
+def become(user: str) -> None:
+    """Run as ``user`` from here on (a root simulator's PostgreSQL, which refuses root)."""
+    entry = pwd.getpwnam(user)
+    os.initgroups(user, entry.pw_gid)
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+
+
 def main(argv: list[str]) -> None:
     """``python -m simulator.load.hygiene PARENT_PID ARGS...``: die with the parent, then exec
     ``python ARGS...`` (the same pid, the flag kept); ``PARENT_PID --exec PROGRAM ARGS...`` execs another
-    program (redis-server)."""
+    program (redis-server); ``PARENT_PID --as-user USER --exec PROGRAM ARGS...`` as USER (postgres)."""
     if len(argv) < 2 or not argv[0].isdigit():
-        raise SystemExit("usage: python -m simulator.load.hygiene PARENT_PID [--exec PROGRAM] ARGS...")
+        raise SystemExit(
+            "usage: python -m simulator.load.hygiene PARENT_PID [--as-user USER] [--exec PROGRAM] ARGS..."
+        )
     own_process_group()
+    if argv[1] == "--as-user" and len(argv) > 3:
+        become(argv[2])  # first: a change of user clears the parent-death signal set below
+        argv = [argv[0], *argv[3:]]
     die_with_parent(int(argv[0]))
     if argv[1] == "--exec" and len(argv) > 2:
         os.execv(argv[2], argv[2:])

@@ -4,7 +4,7 @@
   no persistence), as the cluster tests run it, with the pub/sub output buffer the deployment guide advises.
 - **The database**: one SQLite file shared by every node. docs/deployment-cluster.md allows it on one
   machine (nodes side by side on one file, WAL); only the leader writes calls and the queue, the others
-  read credentials. A run against PostgreSQL is not offered yet.
+  read credentials. ``--database postgres``: a throw-away PostgreSQL instead (``simulator.load.postgres``).
 - **The nodes**: ``madoguchi-server`` over one configuration file with ``[server.cluster]``, each with its
   own ``--node-id`` and ``--port``, started together: the first to take the lease leads.
 - Every process is started through ``simulator.load.hygiene`` (its own process group, killed by the kernel

@@ -31,6 +31,7 @@ class LoadOptions:
     kill_node: str = "leader"  # which: "leader" (every client reconnects) or "follower" (its clients move)
     lease_ttl_s: float | None = None  # the nodes' [server.cluster] lease_ttl_s; None: the default (3 s)
     reconnect_timeout_s: float = 120.0  # a client that has not found a node again by then is lost
+    database: str = "sqlite"  # the records: "sqlite" (one file) or "postgres" (simulator.load.postgres)
 
     def __post_init__(self) -> None:
         if self.kiosks < 1 or self.officers < 1:
@@ -51,6 +52,8 @@ class LoadOptions:
             raise ValueError(f"max_in_flight must be at least 0 (0: no limit), got {self.max_in_flight}")
         if not 1 <= self.max_queue <= 10_000:
             raise ValueError(f"max_queue must be between 1 and 10000, got {self.max_queue}")
+        if self.database not in ("sqlite", "postgres"):
+            raise ValueError(f"database must be 'sqlite' or 'postgres', got {self.database!r}")
         self._check_nodes()
 
     def _check_nodes(self) -> None:

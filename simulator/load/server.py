@@ -104,11 +104,13 @@ class City:
         kiosk_ids: list[str],
         officers: list[str],
         redis_url: str | None = None,
+        database: str | None = None,
     ):
+        """``database``: a ``postgresql://`` URL (``--database postgres``), else a SQLite file here."""
         self.workdir = workdir
         self.options = options
         self.port = free_port()
-        self.database = str(workdir / "load.sqlite3")
+        self.database = database or str(workdir / "load.sqlite3")
         self.config_file = workdir / "load.toml"
         base = Path(options.config_path) if options.config_path else default_config_path()
         text = load_config_text(

@@ -140,6 +140,7 @@ def summarise(
     errors = run.errors + [e for r in results for e in r["errors"]]
     return {
         "mode": "signaling-only",
+        "database": options.database,
         "calls_requested": options.calls,
         "calls_completed": len(completed),
         "calls_failed": options.calls - len(completed),

@@ -91,10 +91,11 @@ def test_a_killed_runs_directory_is_swept_a_live_or_unknown_one_is_not(tmp_path:
 
 
 async def _started_run(
-    log: list[str], nodes: int = 1, env: dict[str, str] | None = None
+    log: list[str], nodes: int = 1, env: dict[str, str] | None = None, database: str = "sqlite"
 ) -> tuple[asyncio.subprocess.Process, list[psutil.Process]]:
-    """A signaling-only run with long calls (``nodes`` server processes; above one, with a redis-server),
-    once its workers have connected: the simulator and every process under it."""
+    """A signaling-only run with long calls (``nodes`` server processes; above one, with a redis-server;
+    ``database`` "postgres": with a PostgreSQL server), once its workers have connected: the simulator and
+    every process under it."""
     sim = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -114,6 +115,8 @@ async def _started_run(
         "INFO",
         "--nodes",
         str(nodes),
+        "--database",
+        database,
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -188,6 +191,41 @@ async def test_an_interrupted_or_killed_simulator_leaves_no_process_behind(
     finally:
         shutil.rmtree(runs, ignore_errors=True)
         for proc in descendants:  # teardown on every path: nothing of this test survives it
+            if proc.is_running():
+                proc.kill()
+        if sim.returncode is None:
+            sim.kill()
+            await sim.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+async def test_a_run_on_postgresql_leaves_no_database_server_behind(signum: signal.Signals):
+    """``--database postgres``: the PostgreSQL server (and every backend of it) dies with the simulator
+    too, stopped in order or killed with it."""
+    from devtools.postgres_engine import missing_reason
+
+    if (reason := missing_reason()) or shutil.which("redis-server") is None:
+        pytest.skip(reason or "redis-server is not installed (scripts/bootstrap.sh installs it)")
+    log: list[str] = []
+    runs = Path(tempfile.mkdtemp(prefix="mlh-"))
+    runs.chmod(0o711)  # PostgreSQL runs as its own user under root, and must reach its directory in here
+    sim, descendants = await _started_run(log, 2, {**os.environ, "TMPDIR": str(runs)}, "postgres")
+    try:
+        commands = [" ".join(p.cmdline()) for p in descendants]
+        assert sum("bin/postgres -D" in c for c in commands) == 1, commands  # the server, in the run's dir
+        nodes = [c for c in commands if "signaling_server.cli" in c]
+        assert len(nodes) == 2 and all("--database postgresql://" in c for c in nodes), commands
+        sim.send_signal(signum)
+        assert await asyncio.to_thread(_still_running, descendants) == []
+        code = await asyncio.wait_for(sim.wait(), TIMEOUT)
+        assert code == (-signal.SIGKILL if signum == signal.SIGKILL else 128 + signum), "\n".join(log[-40:])
+        if signum == signal.SIGKILL:
+            (left,) = runs.glob(f"{WORKDIR_PREFIX}*")
+            assert sweep_killed_runs(runs) == [left] and not left.exists()  # the database's files too
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
+        for proc in descendants:
             if proc.is_running():
                 proc.kill()
         if sim.returncode is None:
