@@ -8,6 +8,7 @@ import logging
 import sys
 
 from config import ConfigError, load_config
+from signaling_server import gc_watch
 from signaling_server.app import create_app
 from signaling_server.db import DatabaseError
 from signaling_server.drain import drain_node
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as exc:
         print(f"madoguchi-server: {exc}", file=sys.stderr)
         return 2
+    gc_watch.install()  # a long pause of the collector is logged (gc_watch.py)
     # Like web.run_app, behind the connection guard (header and idle time-outs, caps; limits.py).
     run_guarded(
         app,
