@@ -73,6 +73,26 @@ async def test_the_consoles_record_a_second_caller_offered_while_engaged() -> No
         await driver.stop()
 
 
+async def test_a_request_given_up_on_whose_call_comes_after_all_is_followed() -> None:
+    """A kiosk's request timed out but reached a queue: its call comes to the idle kiosk, and the driver
+    follows that call instead of asking again (which the kiosk refuses while connecting)."""
+    kiosk = kiosk_party("ws://127.0.0.1:9/ws", "chaos-k0", "a-token-of-sixteen-characters")
+    ledger = Ledger()
+    driver = KioskDriver(kiosk, ledger, random.Random(SEED), DEPARTMENTS)
+    kiosk.online = True  # never connected: the test plays the server's part
+
+    async def late_call(department: str) -> None:
+        kiosk.resident.call_id = "c-late"  # call_connecting came first
+        raise RuntimeError("cannot request a call while connecting")
+
+    kiosk.request_call = late_call  # type: ignore[method-assign]
+    try:
+        assert await driver._place() == "c-late"
+        assert list(ledger.calls) == ["c-late"] and ledger.not_placed == 0
+    finally:
+        await kiosk.stop()
+
+
 def city(tmp_path: Path, database: str, redis_url: str) -> tuple[Path, dict[str, str], dict[str, str]]:
     """One configuration for the three nodes; the kiosks' tokens and the officers' passwords."""
     cluster = ClusterConfig(redis_url=redis_url, node_id="node-a", lease_ttl_s=LEASE_TTL_S)
