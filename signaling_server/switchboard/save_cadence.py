@@ -27,16 +27,19 @@ class SaveCadence:
     """``may_save(now)`` before a save, ``saved(now, took_s)`` after it; ``held`` while a change waits."""
 
     next_at: float | None = None  # no save before this (board clock), after a costly one
+    saved_at: float = float("-inf")  # when the last save ended (board clock)
     held: bool = False  # a change is waiting for ``next_at``
 
     def may_save(self, now: float) -> bool:
-        """Whether a change may be saved at ``now``; if not, it is held for ``next_at``."""
-        self.held = self.next_at is not None and now < self.next_at
+        """Whether a change may be saved at ``now``; if not, it is held for ``next_at``. The board's clock
+        is the wall clock: set back (by hand, or NTP) to before the last save, it holds nothing."""
+        self.held = self.next_at is not None and self.saved_at <= now < self.next_at
         return not self.held
 
     def saved(self, now: float, took_s: float) -> None:
         """A save that took ``took_s`` ended at ``now``: the next one waits if it was costly."""
         self.held = False
+        self.saved_at = now
         self.next_at = now + took_s * (1 / SAVE_SHARE - 1) if took_s > CHEAP_S else None
 
     @property
