@@ -150,7 +150,7 @@ class Effects:
         call.media_up.clear()
         call.record.officer = d.officer_id
         if isinstance(self._calls, CallTable):
-            self._calls.touch()  # its officer changed: Presence.resume finds the call by it
+            self._calls.touch(call)  # its officer changed: Presence.resume finds the call by it
         call.record.department = self._router.call_info(d.call_id)["department"]
         self._store.save_call(call.record)
         officer = self._roster.officers.get(d.officer_id)

@@ -40,7 +40,7 @@ def test_the_index_follows_every_change():
     assert ids(table.of("kiosk-a")) == ["c3"]
     table["c3"].record.officer = "hanako"  # an officer accepted (effects.py) ...
     assert table.of("hanako") == []  # ... unseen until the table is told
-    table.touch()
+    table.touch(table["c3"])
     assert ids(table.of("hanako")) == ["c3"]
     table.clear()
     assert table.of("kiosk-a") == [] and table.of("hanako") == []
@@ -58,3 +58,28 @@ def test_finding_one_partys_calls_does_not_scan_every_call():
         c.record = Untouchable()
     for i in range(25_000):  # every client of a cluster resuming with a new leader
         assert len(table.of(f"kiosk-{i}")) == (1 if i < 20_000 else 0)
+
+
+def test_a_change_between_resumes_does_not_rebuild_the_index():
+    """Requests and ends come between the resumes of a new leader's 25,000 clients: each lookup after a
+    change must still not look at every call (a rebuild per change: the stalled leader was found in it)."""
+    table = CallTable({f"c{i}": call(f"c{i}", f"kiosk-{i}") for i in range(20_000)})
+    for c in table.values():
+        c.record = Untouchable()
+    for i in range(2_000):
+        table[f"n{i}"] = call(f"n{i}", f"kiosk-new-{i}")  # a request between two resumes
+        del table[f"c{i}"]  # an end
+        assert table.of(f"kiosk-{i}") == [] and ids(table.of(f"kiosk-new-{i}")) == [f"n{i}"]
+    assert len(table.of("kiosk-19999")) == 1
+
+
+def test_an_officer_assigned_later_keeps_the_table_order():
+    table = CallTable({"c1": call("c1", "kiosk-a"), "c2": call("c2", "kiosk-b")})
+    for key in ("c2", "c1"):  # accepted in the other order (a warm transfer's second call first)
+        table[key].record.officer = "hanako"
+        table.touch(table[key])
+    assert ids(table.of("hanako")) == ["c1", "c2"]
+    table["c1"] = call("c1", "kiosk-c")  # replaced: indexed under its new parties only, in its place
+    assert ids(table.of("hanako")) == ["c2"] and ids(table.of("kiosk-c")) == ["c1"]
+    assert table.of("kiosk-a") == [] and table.pop("nothing", None) is None
+    assert table.popitem()[0] == "c2" and table.of("hanako") == [] and list(table) == ["c1"]
