@@ -39,7 +39,7 @@ from remote_call import protocol as p
 from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
 from signaling_server.cluster.gateway import Gateway
-from signaling_server.cluster.heartbeat import ALIVE_TTLS, Heartbeat
+from signaling_server.cluster.heartbeat import ALIVE_TTLS, STALL_TTLS, Heartbeat
 from signaling_server.cluster.lease import Holder, Lease, LeaseTerm
 from signaling_server.cluster.relay import LeaderDesk
 from signaling_server.cluster.sharing import NodeFigures, setup_every_node
@@ -62,10 +62,18 @@ HOLD_TTLS = 3
 
 
 def redis_client(url: str, ttl_s: float, *, timeout: bool = True) -> Redis:
-    """No retries inside redis-py: the keeper retries on its own beat and must notice an outage at once."""
+    """No retries inside redis-py: the keeper retries on its own beat and must notice an outage at once.
+
+    The loop's commands time out after as long as the heartbeat thread lets the loop be silent before it
+    takes it for stuck (``STALL_TTLS``), not after one TTL: a time-out is a timer on the same loop, and a
+    loop busy for longer than it fires it in the turn that reads Redis's answer, before the waiting task
+    resumes. With one TTL (3 s), the new leader of the 20,000-kiosk run, busy 3.0-3.5 s at a time, took
+    Redis for unreachable 26 times in five minutes (once for 20 s): each time it refused new connections
+    and closed those whose frames it could not publish, and they came back into the same herd. A dead or
+    restarted Redis still fails at once (the connection is refused or reset)."""
     return Redis.from_url(
         url,
-        socket_timeout=ttl_s if timeout else None,  # the loop's commands: a busy loop is slow to read
+        socket_timeout=STALL_TTLS * ttl_s if timeout else None,
         socket_connect_timeout=ttl_s / 3,
         retry=Retry(NoBackoff(), 0),
         decode_responses=False,
