@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from signaling_server.routing.decisions import Decision, QueuePosition
 from signaling_server.routing.estimate import estimate_wait, estimate_waits
 from signaling_server.routing.records import Dept
 from signaling_server.routing.timers import PositionPush, Timers
 
+# Callers who moved up because someone ahead left are told within this (the server's router; 0 in a bare
+# Router: at once). Telling everyone behind at each departure cost O(queue) per answer: at 20,000 waiting
+# the new leader of a cluster spent 45 % of its loop building and coalescing places after accepts (py-spy,
+# docs/performance.md), for kiosks whose screens change at most five times a second anyway (positions.py).
+MOVED_PUSH_S = 0.2
+
+
+def check_limits(max_unanswered: int, rejoin_grace_s: float, push_s: float, moved_s: float) -> None:
+    """The router's numeric settings, each with the error that names it."""
+    if max_unanswered < 1:
+        raise ValueError(f"max_unanswered must be at least 1, not {max_unanswered}")
+    if rejoin_grace_s < 0:
+        raise ValueError(f"rejoin_grace_s must not be negative, not {rejoin_grace_s}")
+    if push_s <= 0:
+        raise ValueError(f"position_push_s must be positive, not {push_s}")
+    if moved_s < 0:
+        raise ValueError(f"position_moved_s must not be negative, not {moved_s}")
+
 
 class Positions:
     """Marks the first index of each queue whose callers moved during an event and, when the event ends,
     gives every caller from there on a `QueuePosition` (a caller joining at the tail: just itself)."""
 
-    def __init__(self, deps: Mapping[str, Dept], timers: Timers, push_s: float) -> None:
+    def __init__(
+        self,
+        deps: Mapping[str, Dept],
+        timers: Timers,
+        push_s: float,
+        *,
+        moved_s: float = 0.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._deps = deps
         self._timers = timers
         self._push_s = push_s
+        self._moved_s = moved_s if clock is not None else 0.0
+        self._clock = clock
         self._dirty: dict[str, int] = {}  # department -> first 0-based index whose position may have changed
+        self._early: dict[str, float] = {}  # department -> when its push brought forward by a move is due
 
     def ewt(self, dep: Dept, position: int) -> float | None:
         return estimate_wait(position, dep.free, dep.capacity_value(), dep.handle.mean())
@@ -27,6 +56,23 @@ class Positions:
         current = self._dirty.get(department)
         if current is None or index < current:
             self._dirty[department] = index
+
+    def moved(self, department: str, index: int) -> None:
+        """Callers from ``index`` on moved up (someone ahead left). Told at once without ``moved_s``; with
+        it, by the department's push, brought forward to ``moved_s`` from the first such move (one push
+        for every move until then; a push that has lapsed with its queue emptied or replaced is replaced
+        by the next move after its time)."""
+        if self._clock is None or self._moved_s <= 0:
+            self.mark(department, index)
+            return
+        dep = self._deps[department]
+        if index >= len(dep.queue):
+            return  # the last one left: nobody moved
+        now = self._clock()
+        if self._early.get(department, -1.0) > now:
+            return  # a push is due within moved_s already: it tells everyone
+        self._early[department] = now + self._moved_s
+        self._timers.push(now + self._moved_s, PositionPush(department, dep.push_gen))
 
     def flush(self, out: list[Decision]) -> list[Decision]:
         """The event's decisions `out`, followed by a position for every caller who moved during it."""
@@ -62,5 +108,6 @@ class Positions:
         return dep.push_gen == entry.push_gen and bool(len(dep.queue))
 
     def push_due(self, entry: PositionPush, now: float, out: list[Decision]) -> None:
+        self._early.pop(entry.department, None)
         self.mark(entry.department, 0)
         self.schedule(self._deps[entry.department], now)

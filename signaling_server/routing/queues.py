@@ -92,7 +92,7 @@ class Queues:
         self._reservations.discard(caller.call_id)
         index = dep.queue.remove(caller.call_id)
         caller.queued = False
-        self._positions.mark(dep.id, index)
+        self._positions.moved(dep.id, index)
         return freed
 
     def requeue(self, caller: Caller, reason: str, now: float, out: list[Decision]) -> None:

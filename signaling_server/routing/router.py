@@ -34,7 +34,7 @@ from signaling_server.routing.decisions import (
 )
 from signaling_server.routing.offers import Offers
 from signaling_server.routing.officers import Officers
-from signaling_server.routing.positions import Positions
+from signaling_server.routing.positions import MOVED_PUSH_S, Positions, check_limits
 from signaling_server.routing.queues import ParkKey, Queues
 from signaling_server.routing.records import (
     HEAD,
@@ -80,18 +80,14 @@ class Router(AfterCall):
         max_unanswered: int = 2,
         rejoin_grace_s: float = 120.0,
         position_push_s: float = 15.0,
+        position_moved_s: float = 0.0,
         tz: str = "Asia/Tokyo",
         default_handle_s: float = 300.0,
         handle_window: int = 50,
         history_days: int = 31,
         not_remote: Collection[str] = (),
     ) -> None:
-        if max_unanswered < 1:
-            raise ValueError(f"max_unanswered must be at least 1, not {max_unanswered}")
-        if rejoin_grace_s < 0:
-            raise ValueError(f"rejoin_grace_s must not be negative, not {rejoin_grace_s}")
-        if position_push_s <= 0:
-            raise ValueError(f"position_push_s must be positive, not {position_push_s}")
+        check_limits(max_unanswered, rejoin_grace_s, position_push_s, position_moved_s)
         try:
             zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -109,7 +105,9 @@ class Router(AfterCall):
         self._book = DayBook(zone, history_days)
         # Liveness goes through the deadline table built below; nothing is pushed before it exists.
         self._timers = DeadlineHeap[Deadline](self._deadline_live)
-        self._positions = Positions(self._deps, self._timers, position_push_s)
+        self._positions = Positions(
+            self._deps, self._timers, position_push_s, moved_s=position_moved_s, clock=clock
+        )
         self._states = Officers(self._deps, self._officers, self._book)
         self._queues = Queues(
             self._deps,
@@ -175,6 +173,7 @@ class Router(AfterCall):
             max_unanswered=config.server.max_unanswered_offers,
             rejoin_grace_s=config.server.rejoin_grace_s,
             position_push_s=config.server.position_push_s,
+            position_moved_s=MOVED_PUSH_S,
             default_handle_s=config.server.expected_handle_s,
             tz=config.city.timezone,
             not_remote=[d.id for d in config.departments if not d.remote],

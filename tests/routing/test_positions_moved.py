@@ -1,0 +1,76 @@
+"""Callers who moved up because someone ahead left are told by one push within ``position_moved_s`` (the
+server's router: ``MOVED_PUSH_S``), not at every departure: at 20,000 waiting each answer told everyone
+behind (O(queue) per answer; 45 % of a cluster leader's loop). A joiner still hears its place at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.schema import AppConfig
+from signaling_server.routing import QueuePosition, Router
+from signaling_server.routing.positions import MOVED_PUSH_S
+from signaling_server.testing import test_config
+
+
+def places(decisions: list) -> list[tuple[str, int]]:
+    return [(d.call_id, d.position) for d in decisions if isinstance(d, QueuePosition)]
+
+
+def queue_of(router: Router, clock, n: int) -> None:
+    for i in range(n):
+        assert places(router.join(f"c{i}", "kosodate")) == [(f"c{i}", i + 1)]  # its place at once
+        clock.advance(1)
+
+
+def test_departures_within_the_batch_are_told_by_one_push(clock, department) -> None:
+    router = Router([department("kosodate")], clock=clock, position_moved_s=0.25)
+    queue_of(router, clock, 5)
+    periodic = router.next_deadline()
+    assert places(router.leave("c0")) == []  # nobody behind is told yet
+    assert router.next_deadline() == clock.now + 0.25
+    clock.advance(0.125)
+    assert places(router.leave("c1")) == []
+    assert router.next_deadline() == clock.now + 0.125  # the same push: none added for the second move
+    clock.advance(0.125)
+    assert places(router.tick()) == [("c2", 1), ("c3", 2), ("c4", 3)]
+    assert router.next_deadline() == pytest.approx(clock.now + 15) and periodic < clock.now + 15  # the period restarts
+    assert places(router.leave("c2")) == [] and router.next_deadline() == clock.now + 0.25  # a new batch
+    clock.advance(0.25)
+    assert places(router.tick()) == [("c3", 1), ("c4", 2)]
+
+
+def test_the_last_caller_leaving_moves_nobody(clock, department) -> None:
+    router = Router([department("kosodate")], clock=clock, position_moved_s=0.25)
+    queue_of(router, clock, 3)
+    periodic = router.next_deadline()
+    assert places(router.leave("c2")) == [] and router.next_deadline() == periodic
+
+
+def test_without_a_batch_everyone_behind_is_told_at_once(clock, department) -> None:
+    router = Router([department("kosodate")], clock=clock)
+    queue_of(router, clock, 3)
+    assert places(router.leave("c0")) == [("c1", 1), ("c2", 2)]
+
+
+def test_a_push_that_lapsed_with_its_queue_is_replaced_by_the_next_move(clock, department) -> None:
+    router = Router([department("kosodate")], clock=clock, position_moved_s=0.25)
+    queue_of(router, clock, 2)
+    router.leave("c0")  # an early push for c1 ...
+    router.leave("c1")  # ... whose queue is now empty: it lapses
+    queue_of(router, clock, 3)
+    assert places(router.leave("c0")) == [] and router.next_deadline() == clock.now + 0.25
+    clock.advance(0.25)
+    assert places(router.tick()) == [("c1", 1), ("c2", 2)]
+
+
+def test_a_negative_batch_is_refused_by_name(clock, department) -> None:
+    with pytest.raises(ValueError, match="position_moved_s must not be negative"):
+        Router([department("kosodate")], clock=clock, position_moved_s=-1)
+
+
+def test_the_servers_router_batches_moves(clock) -> None:
+    config: AppConfig = test_config()
+    router = Router.from_config(config, clock=clock)
+    for i in range(3):
+        router.join(f"c{i}", "kosodate")
+    assert places(router.leave("c0")) == [] and router.next_deadline() == clock.now + MOVED_PUSH_S
