@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
 
 from remote_call.protocol import BusinessInfo, Role
 from signaling_server.auth import Principal
-from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
+from signaling_server.cluster.bus import (
+    SEPARATOR,
+    BatchReader,
+    Channels,
+    Frame,
+    Publisher,
+    Subscriber,
+    encode_batch,
+)
 from signaling_server.cluster.relay import principal_from_json, principal_json
 from tests.cluster.nodes import overflow
 
@@ -19,6 +28,51 @@ def test_a_frame_keeps_any_text():
     frame = Frame("message", 7, "node-b", "1f", text)
     assert Frame.decode(frame.encode()) == frame
     assert Frame.decode(Frame("close", 2, "n", "3").encode()).text == ""
+
+
+STATS = (
+    '{"type": "supervisor_stats", "stats": {"departments": [' + ", ".join(['{"waiting": 12}'] * 20) + "]}}"
+)
+
+
+def read_all(payload: str) -> list[Frame]:
+    reader = BatchReader()
+    return [reader.read(raw) for raw in payload.split(SEPARATOR)]
+
+
+def test_one_long_text_for_many_connections_crosses_once():
+    """5,000 officers' supervisor_stats (one text per skill set): the payload holds the text once; every
+    connection still gets its own send frame with the whole text, in order, beside other frames."""
+    frames = [Frame("send", 4, "node-b", str(i), STATS) for i in range(5_000)]
+    frames.insert(7, Frame("send", 4, "node-b", "k", '{"type": "queued", "position": 3}'))
+    frames.insert(9, Frame("close", 4, "node-b", "x"))
+    payload = encode_batch(frames)
+    assert payload.count(STATS) == 1 and len(payload) < 5_000 * 40
+    assert read_all(payload) == frames
+
+
+def test_short_texts_and_other_kinds_go_as_they_are():
+    short = '{"type": "officer_state", "state": "available"}'
+    long = "x" * 300
+    frames = [
+        Frame("send", 1, "n", "1", short),
+        Frame("send", 1, "n", "2", short),  # short: again in full
+        Frame("message", 1, "n", "3", long),  # a client's own message: never replaced
+        Frame("message", 1, "n", "4", long),
+    ]
+    payload = encode_batch(frames)
+    assert payload == SEPARATOR.join(f.encode() for f in frames)
+    assert read_all(payload) == frames
+
+
+def test_a_reference_to_nothing_is_unreadable_and_the_rest_still_reads():
+    reader = BatchReader()
+    good = Frame("send", 1, "n", "1", "y" * 300)
+    assert reader.read(good.encode()) == good
+    for bad in ("same\t1\tn\t2\t9", "same\t1\tn\t2\tzero", "no tabs"):
+        with pytest.raises(ValueError, match="unreadable frame"):
+            reader.read(bad)
+    assert reader.read("same\t1\tn\t5\t0") == Frame("send", 1, "n", "5", good.text)
 
 
 def test_principals_cross_intact():
@@ -55,9 +109,11 @@ async def test_frames_arrive_in_order_and_unheard_batches_are_reported(redis_ser
         assert await subscriber.start(timeout=10)
         publisher.start()
         for i in range(500):
-            publisher.publish(channels.node("b"), Frame("send", 1, "b", "c", str(i)))
+            text = STATS if i % 2 else str(i)  # every other one the same long text: sent once a batch
+            publisher.publish(channels.node("b"), Frame("send", 1, "b", f"c{i}", text))
         await asyncio.wait_for(all_in.wait(), 10)
-        assert [f.text for f in received] == [str(i) for i in range(500)]
+        assert [f.text for f in received] == [STATS if i % 2 else str(i) for i in range(500)]
+        assert [f.conn for f in received] == [f"c{i}" for i in range(500)]
         publisher.publish(channels.leader(3), Frame("message", 3, "b", "c", "{}"))
         await publisher.flush()
         assert unheard == [(channels.leader(3), [Frame("message", 3, "b", "c", "{}")])]
