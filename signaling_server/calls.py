@@ -33,6 +33,9 @@ class Call:
     media_up: set[str] = field(default_factory=set)  # parties that reported media_connected
     restarted_at: float = float("-inf")  # last media restart, to serve both parties' requests with one
     position_sent: bool = False  # the kiosk has been told its place at least once
+    # Media restarted because a party came back (a reconnect, a failover), not because it failed: the first
+    # set-up time-out after that restarts it once more instead of ending the call (Effects.setup_expired).
+    settling: bool = False
     guest: str | None = None  # the identity of a family member in the call by link (switchboard.guests)
 
     @property

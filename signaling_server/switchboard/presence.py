@@ -170,6 +170,7 @@ class Presence:
                 # up to four in a row; the offers of one crossed the sessions of the next and both sides
                 # waited for ever (setup_failed after nearly every failover in the cluster chaos test).
                 if not known and self._roster.peer_of(call, client) is not None:
+                    call.settling = True
                     self._effects.restart(call)
             elif call.state is CallState.IN_CALL:
                 # Media is peer to peer and probably still flowing; a party that lost its session

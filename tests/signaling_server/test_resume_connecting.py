@@ -7,7 +7,7 @@ the sessions of the next and the call failed its setup (after failovers: tests/c
 from __future__ import annotations
 
 from remote_call import protocol as p
-from remote_call.protocol import CallState
+from remote_call.protocol import CallState, EndReason
 
 from .conftest import kiosk, officer
 
@@ -51,5 +51,45 @@ def test_a_party_that_comes_back_alone_gets_the_rebuild_with_the_other(make_harn
     for inbox, offerer in ((k_inbox, True), (o_inbox, False)):
         assert [(m.restart, m.offerer) for m in inbox.only(p.CallConnecting)] == [(True, offerer)]
     assert jiro_inbox.only(p.CallConnecting) == []
+    harness.advance(10)  # the rebuild has its own deadline; a rebuild for a return gets a second one
+    for inbox in (k_inbox, o_inbox):
+        assert [m.restart for m in inbox.only(p.CallConnecting)] == [True, True]
     harness.advance(10)
-    assert harness.store.call(call_id).end_reason == "setup_failed"  # the rebuild has its own deadline
+    assert harness.store.call(call_id).end_reason == "setup_failed"
+
+
+def test_media_restarted_for_returning_parties_gets_a_second_set_up(make_harness) -> None:
+    """A call in media set-up when the server (a cluster's leader) died: both parties come back and their
+    media is rebuilt. Its first set-up time-out rebuilds it once more instead of ending the call (after a
+    failover the whole fleet comes back at once and a restart's offers can take longer); the second ends it.
+    A call whose own set-up failed (no return) still ends at its first time-out (the test above)."""
+    harness = make_harness(setup_timeout_s=5)
+    call_id, _ = connecting(harness)
+    harness.restart()  # kill -9 mid set-up
+    _, k_again = harness.connect(kiosk())
+    _, o_again = harness.connect(officer())
+    restarts = [m for m in k_again.only(p.CallConnecting) if m.restart]
+    assert [m.call_id for m in restarts] == [call_id]
+    harness.advance(5)
+    assert harness.board.calls[call_id].state is p.CallState.CONNECTING
+    assert [m.restart for m in k_again.only(p.CallConnecting)] == [True, True]
+    assert [m.restart for m in o_again.only(p.CallConnecting)] == [True, True]
+    harness.advance(5)
+    assert call_id not in harness.board.calls
+    assert harness.store.call(call_id).end_reason == "setup_failed"
+    assert [(m.call_id, m.reason) for m in k_again.only(p.CallEnded)] == [(call_id, EndReason.SETUP_FAILED)]
+
+
+def test_a_call_that_starts_after_returning_forgets_its_second_chance(make_harness) -> None:
+    harness = make_harness(setup_timeout_s=5)
+    call_id, _ = connecting(harness)
+    harness.restart()
+    k2, _ = harness.connect(kiosk())
+    o2, _ = harness.connect(officer())
+    for client in (k2, o2):
+        harness.send(client, p.MediaConnected(call_id=call_id))
+    call = harness.board.calls[call_id]
+    assert call.state is p.CallState.IN_CALL and not call.settling
+    harness.send(k2, p.RestartMedia(call_id=call_id, reason="ice_failed"))  # its own media failed later
+    harness.advance(5)
+    assert harness.store.call(call_id).end_reason == "setup_failed"
