@@ -94,6 +94,19 @@ def succeeded(summary: dict[str, Any]) -> bool:
     )
 
 
+RESUME_BOUNDS_S = (1, 2, 5, 10, 15, 20, 30, 60)
+
+
+def resume_counts(durations: list[float]) -> dict[str, int]:
+    """How many outages ended within each bound (``"<=5"``: over 2 s and up to 5 s), and the rest: where a
+    p95 comes from (a long tail, or a wave that came back together)."""
+    counts = dict.fromkeys([f"<={b}" for b in RESUME_BOUNDS_S] + [f">{RESUME_BOUNDS_S[-1]}"], 0)
+    for seconds in durations:
+        bound = next((b for b in RESUME_BOUNDS_S if seconds <= b), None)
+        counts[f"<={bound}" if bound is not None else f">{RESUME_BOUNDS_S[-1]}"] += 1
+    return counts
+
+
 def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
     """A multi-node run's own figures: the kill, the clients that moved, how soon they resumed, the calls
     whose kiosk and officer were on different nodes, and each node's RSS and CPU."""
@@ -122,6 +135,7 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         "clients_not_back": moves["not_back"],
         "outages": moves["outages"],
         "resume_s": {"p50": resume["p50"], "p95": resume["p95"], "max": resume["max"]},
+        "resume_s_counts": resume_counts(durations),
         "cross_node_calls": cross,
         "per_node": nodes.figures(),
     }

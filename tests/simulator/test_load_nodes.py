@@ -17,7 +17,7 @@ from simulator.load import LoadOptions
 from simulator.load.hygiene import FleetTooLarge, check_fd_budget
 from simulator.load.moves import Backoff, summarise_outages
 from simulator.load.routes import busiest_node, landing, route
-from simulator.load.summary import succeeded
+from simulator.load.summary import resume_counts, succeeded
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_redis = pytest.mark.skipif(
@@ -74,6 +74,12 @@ def test_backoff_doubles_once_per_round_through_the_list():
         backoff.failed()
         delays.append(backoff.delay)
     assert delays == [0.5, 0.5, 1.0, 1.0, 1.0, 2.0, 2.0]
+
+
+def test_resume_times_are_counted_by_bound():
+    assert resume_counts([0.5, 1.0, 1.5, 4.0, 25.0, 61.0]) == {
+        "<=1": 2, "<=2": 1, "<=5": 1, "<=10": 0, "<=15": 0, "<=20": 0, "<=30": 1, "<=60": 0, ">60": 1,
+    }  # fmt: skip
 
 
 def test_outages_give_resume_times_moves_and_the_clients_never_back():
@@ -137,6 +143,7 @@ def test_three_nodes_one_killed_mid_run_lose_nobody(victim: str):
     assert 20 <= moved <= outages and (outages < 75 if victim == "leader" else moved <= 35), summary
     assert summary["clients_not_back"] == 0
     assert 0 < summary["resume_s"]["p50"] <= summary["resume_s"]["p95"] < 30
+    assert sum(summary["resume_s_counts"].values()) == outages  # every outage ended within some bound
     assert summary["cross_node_calls"] > 0  # kiosk on one node, officer on another
     assert summary["officer_calls_ended"] == 60 and summary["officer_calls_open_at_end"] == 0
 
