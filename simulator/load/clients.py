@@ -220,6 +220,7 @@ class Client:
         while not self.stopping and time.monotonic() < deadline:
             link.next()
             await asyncio.sleep(random.uniform(0, backoff.delay))  # full jitter spreads the fleet's returns
+            outage.attempts += 1
             try:
                 assert self.session is not None
                 hello = link.hello()

@@ -26,9 +26,10 @@ class Outage:
     from_node: int
     resumed_at: float | None = None  # None: never back
     to_node: int | None = None
+    attempts: int = 0  # sign-ins tried (refused, failed or timed out, and the one that was welcomed)
 
     def row(self) -> list[float | int | None]:
-        return [self.dropped_at, self.resumed_at, self.from_node, self.to_node]
+        return [self.dropped_at, self.resumed_at, self.from_node, self.to_node, self.attempts]
 
 
 @dataclass
@@ -81,9 +82,11 @@ def summarise_outages(by_client: dict[str, list[list[float | int | None]]]) -> d
     """From each client's outages (``Outage.row``): the seconds from every drop to the next welcome, the
     clients that came back on another node, and those that never came back."""
     rows = [row for outages in by_client.values() for row in outages]
+    back = [r for r in rows if r[0] is not None and r[1] is not None]
     return {
         "outages": len(rows),
-        "resume_durations": [r[1] - r[0] for r in rows if r[0] is not None and r[1] is not None],
+        "resume_durations": [float(r[1] or 0) - float(r[0] or 0) for r in back],
+        "resume_attempts": [int(r[4]) if len(r) > 4 and r[4] is not None else 1 for r in back],
         "moved": sum(1 for o in by_client.values() if any(r[1] is not None and r[2] != r[3] for r in o)),
         "not_back": sum(1 for o in by_client.values() if o and o[-1][1] is None),
     }

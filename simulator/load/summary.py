@@ -107,6 +107,19 @@ def resume_counts(durations: list[float]) -> dict[str, int]:
     return counts
 
 
+def attempts_by_wait(durations: list[float], attempts: object) -> dict[str, float | None]:
+    """The sign-ins a client tried per outage, on average: all outages, and the slowest tenth (many
+    attempts: refusals and backoff; one: a welcome that was slow to come)."""
+    tried = list(attempts) if isinstance(attempts, list) else []
+    pairs = sorted(zip(durations, tried, strict=False))
+    slowest = pairs[len(pairs) - max(1, len(pairs) // 10) :] if pairs else []
+
+    def mean(values: list[int]) -> float | None:
+        return round(sum(values) / len(values), 2) if values else None
+
+    return {"mean": mean([a for _, a in pairs]), "slowest_tenth_mean": mean([a for _, a in slowest])}
+
+
 def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
     """A multi-node run's own figures: the kill, the clients that moved, how soon they resumed, the calls
     whose kiosk and officer were on different nodes, and each node's RSS and CPU."""
@@ -136,6 +149,7 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         "outages": moves["outages"],
         "resume_s": {"p50": resume["p50"], "p95": resume["p95"], "max": resume["max"]},
         "resume_s_counts": resume_counts(durations),
+        "resume_attempts": attempts_by_wait(durations, moves["resume_attempts"]),
         "cross_node_calls": cross,
         "per_node": nodes.figures(),
     }

@@ -17,7 +17,7 @@ from simulator.load import LoadOptions
 from simulator.load.hygiene import FleetTooLarge, check_fd_budget
 from simulator.load.moves import Backoff, summarise_outages
 from simulator.load.routes import busiest_node, landing, route
-from simulator.load.summary import resume_counts, succeeded
+from simulator.load.summary import attempts_by_wait, resume_counts, succeeded
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_redis = pytest.mark.skipif(
@@ -85,13 +85,23 @@ def test_resume_times_are_counted_by_bound():
 def test_outages_give_resume_times_moves_and_the_clients_never_back():
     figures = summarise_outages(
         {
-            "kiosk-a": [[10.0, 12.5, 0, 1]],  # moved
+            "kiosk-a": [[10.0, 12.5, 0, 1, 3]],  # moved, on its third sign-in
             "kiosk-b": [[10.0, 11.0, 1, 1], [20.0, 21.0, 1, 2]],  # came back home, then moved
             "kiosk-c": [[10.0, 11.0, 2, 2]],  # back on its own node: not moved
             "officer-a": [[10.0, None, 0, None]],  # never back
         }
     )
-    assert figures == {"outages": 5, "resume_durations": [2.5, 1.0, 1.0, 1.0], "moved": 2, "not_back": 1}
+    assert figures == {
+        "outages": 5,
+        "resume_durations": [2.5, 1.0, 1.0, 1.0],
+        "resume_attempts": [3, 1, 1, 1],  # an older row without its count: one
+        "moved": 2,
+        "not_back": 1,
+    }
+    assert attempts_by_wait(figures["resume_durations"], figures["resume_attempts"]) == {
+        "mean": 1.5,
+        "slowest_tenth_mean": 3.0,
+    }
     assert not succeeded(
         {
             "calls_completed": 1,
