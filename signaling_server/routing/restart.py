@@ -2,7 +2,9 @@
 
 A call that was connected when the server stopped is held for its officer for `rejoin_grace_s`: the
 officer coming back resumes it (IN_CALL, reason "resumed"); otherwise the caller goes back to the head
-of its queue (`RequeueCaller(not_resumed)`).
+of its queue (`RequeueCaller(not_resumed)`). An officer that was in wrap-up comes back to what is left of
+it (WRAP_UP, reason "resumed"; still held if it was writing the outcome), not available: a new leader of
+several nodes restored the queue but rang an officer writing its notes (cluster chaos test).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 
 from signaling_server.routing.claims import AppointmentClaim
 from signaling_server.routing.decisions import Decision, RouterError
-from signaling_server.routing.offers import Offers
+from signaling_server.routing.offers import WRAP_HOLD_MAX_S, Offers
 from signaling_server.routing.officers import Officers
 from signaling_server.routing.positions import Positions
 from signaling_server.routing.queues import ParkKey, Queues
@@ -19,7 +21,7 @@ from signaling_server.routing.records import Caller, Dept, Officer, Parked, copy
 from signaling_server.routing.snapshot import CallerSnapshot, ParkedSnapshot, QueueSnapshot
 from signaling_server.routing.states import OfficerState
 from signaling_server.routing.stats import DailyStats, DayBook
-from signaling_server.routing.timers import HeldExpires, SlotDue, Timers
+from signaling_server.routing.timers import HeldExpires, SlotDue, Timers, WrapUpEnds
 
 
 class Restart:
@@ -50,6 +52,7 @@ class Restart:
         self._timers = timers
         self._grace = grace_s
         self._held: dict[str, str] = {}  # officer id -> call id held across a restart
+        self._wrap_ups: dict[str, tuple[float, float | None]] = {}  # officer id -> its wrap-up, restored
 
     # ------------------------------------------------------------------ snapshot
 
@@ -63,6 +66,11 @@ class Restart:
             history=tuple(_copy_stats(day) for day in self._book.history.values()),
             handle_times={dep.id: tuple(dep.handle.samples()) for dep in self._deps.values()},
             calls_today={o.officer_id: o.calls_today for o in self._officers.values()},
+            wrap_ups={
+                o.officer_id: (o.wrap_ends, o.wrap_left)
+                for o in self._officers.values()
+                if o.state is OfficerState.WRAP_UP
+            },
         )
 
     def restore(self, snapshot: QueueSnapshot, now: float) -> None:
@@ -83,6 +91,7 @@ class Restart:
             if p.department in self._deps:
                 self._queues.keep(p.kiosk_id, p.department, _parked_record(p))
         self._restore_stats(snapshot)
+        self._wrap_ups = dict(snapshot.wrap_ups)
         self._positions.push_all_now(now)
 
     def _restore_caller(self, record: CallerSnapshot, now: float) -> None:
@@ -138,15 +147,31 @@ class Restart:
     # ------------------------------------------------------------------ held calls
 
     def resume(self, officer: Officer, now: float, out: list[Decision]) -> bool:
-        """The officer of a held call is back: it goes straight back IN_CALL with it."""
+        """An officer is back after a restart: IN_CALL with its held call, or WRAP_UP with what was left of
+        its wrap-up; False when neither (it becomes available)."""
         call_id = self._held.pop(officer.officer_id, None)
         if call_id is None:
-            return False
+            return self._resume_wrap_up(officer, now, out)
         caller = self._calls[call_id]
         caller.held_officer = None
         caller.officer = officer.officer_id
         self._states.start_call(officer, call_id, caller.officer_department, now)
         self._states.set_state(officer, OfficerState.IN_CALL, "resumed", now, out)
+        return True
+
+    def _resume_wrap_up(self, officer: Officer, now: float, out: list[Decision]) -> bool:
+        wrap_up = self._wrap_ups.pop(officer.officer_id, None)
+        if wrap_up is None:
+            return False
+        ends, left = wrap_up
+        if left is None and ends <= now:
+            return False  # it ran out meanwhile
+        officer.wrap_gen += 1
+        officer.wrap_ends, officer.wrap_left = (
+            (now + left + WRAP_HOLD_MAX_S, left) if left is not None else (ends, None)
+        )
+        self._states.set_state(officer, OfficerState.WRAP_UP, "resumed", now, out)
+        self._timers.push(officer.wrap_ends, WrapUpEnds(officer.officer_id, officer.wrap_gen))
         return True
 
     def release(self, caller: Caller) -> None:

@@ -155,6 +155,8 @@ class QueueSnapshot:
     history: tuple[DailyStats, ...] = ()
     handle_times: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     calls_today: Mapping[str, int] = field(default_factory=dict)  # officer -> calls answered today
+    # officer -> (when its wrap-up ends, the seconds left while it holds wrap-up writing the outcome, or None)
+    wrap_ups: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,7 +168,7 @@ class QueueSnapshot:
             "history": [day.to_json() for day in self.history],
             "handle_times": {dep: list(samples) for dep, samples in self.handle_times.items()},
             "calls_today": dict(self.calls_today),
-        }
+        } | ({"wrap_ups": {o: list(w) for o, w in self.wrap_ups.items()}} if self.wrap_ups else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> QueueSnapshot:
@@ -186,6 +188,10 @@ class QueueSnapshot:
                     for dep, samples in data.get("handle_times", {}).items()
                 },
                 calls_today={str(k): int(v) for k, v in data.get("calls_today", {}).items()},
+                wrap_ups={
+                    str(k): (float(ends), None if left is None else float(left))
+                    for k, (ends, left) in data.get("wrap_ups", {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SnapshotError(f"router snapshot field is missing or wrong: {exc!r}") from exc

@@ -22,7 +22,7 @@ class SkillLevel(StrEnum):
 # IN_CALL -> AVAILABLE: media never came up (requeue) or the department has no wrap-up time.
 # OFFLINE -> IN_CALL: an officer reconnecting to a call that was held across a server restart.
 ALLOWED_TRANSITIONS: dict[OfficerState, frozenset[OfficerState]] = {
-    OfficerState.OFFLINE: frozenset({OfficerState.AVAILABLE, OfficerState.IN_CALL}),
+    OfficerState.OFFLINE: frozenset({OfficerState.AVAILABLE, OfficerState.IN_CALL, OfficerState.WRAP_UP}),
     OfficerState.AVAILABLE: frozenset({OfficerState.RINGING, OfficerState.AWAY, OfficerState.OFFLINE}),
     OfficerState.RINGING: frozenset(
         {OfficerState.AVAILABLE, OfficerState.IN_CALL, OfficerState.AWAY, OfficerState.OFFLINE}

@@ -117,3 +117,57 @@ def test_restore_refuses_bad_input(clock, department) -> None:
         Router([department("kosodate")], clock=clock).restore({"version": 99})
     with pytest.raises(RouterError, match="no longer has"):
         Router([department("nenkin")], clock=clock).restore(snap)
+
+
+def in_wrap_up(clock, department, *, hold: bool = False) -> tuple[list, Router]:
+    """o1 finished a call 5 s ago (wrap-up 30 s, optionally holding it to write the outcome); b waits."""
+    deps = [department("kosodate", wrap_up_s=30)]
+    router = Router(deps, clock=clock)
+    router.officer_online("o1", {"kosodate": P})
+    router.join("a", "kosodate")
+    router.accept("o1", "a")
+    router.call_finished("a")
+    if hold:
+        router.hold_wrap_up("o1", True)
+    router.join("b", "kosodate")
+    clock.advance(5)
+    assert router.officer_state("o1") is OfficerState.WRAP_UP
+    return deps, router
+
+
+def test_an_officer_in_wrap_up_comes_back_to_what_was_left_of_it(clock, department) -> None:
+    """Not available (rung at once for b while writing its notes, as a new cluster leader did): wrap-up
+    with its 25 s left, then b."""
+    deps, router = in_wrap_up(clock, department)
+    fresh = restart(router, deps, clock)
+    back = fresh.officer_online("o1", {"kosodate": P})
+    assert fresh.officer_state("o1") is OfficerState.WRAP_UP and of(back, Ring) == []
+    assert fresh.officer_reason("o1") == "resumed"
+    clock.advance(24.9)
+    assert of(fresh.tick(), Ring) == []
+    clock.advance(0.1)
+    assert [r.call_id for r in of(fresh.tick(), Ring)] == ["b"]
+
+
+def test_a_held_wrap_up_stays_held_and_one_that_ran_out_is_over(clock, department) -> None:
+    deps, router = in_wrap_up(clock, department, hold=True)
+    fresh = restart(router, deps, clock)
+    fresh.officer_online("o1", {"kosodate": P})
+    clock.advance(60)  # past the 30 s it had left when it began writing: still writing
+    assert of(fresh.tick(), Ring) == [] and fresh.officer_state("o1") is OfficerState.WRAP_UP
+    assert [r.call_id for r in of(fresh.hold_wrap_up("o1", False) + fresh.tick(), Ring)] == []
+    clock.advance(29.5)
+    assert of(fresh.tick(), Ring) == []
+    clock.advance(0.5)
+    assert [r.call_id for r in of(fresh.tick(), Ring)] == ["b"]
+
+    deps, router = in_wrap_up(clock, department)
+    fresh = restart(router, deps, clock)
+    clock.advance(30)  # back after its wrap-up would have ended
+    assert [r.call_id for r in of(fresh.officer_online("o1", {"kosodate": P}), Ring)] == ["b"]
+
+
+def test_a_snapshot_without_wrap_ups_is_written_as_before(clock, department) -> None:
+    router = Router([department("kosodate")], clock=clock)
+    router.join("a", "kosodate")
+    assert "wrap_ups" not in router.snapshot()  # version 1, byte for byte, when nobody is in wrap-up
