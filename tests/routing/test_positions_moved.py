@@ -33,7 +33,8 @@ def test_departures_within_the_batch_are_told_by_one_push(clock, department) -> 
     assert router.next_deadline() == clock.now + 0.125  # the same push: none added for the second move
     clock.advance(0.125)
     assert places(router.tick()) == [("c2", 1), ("c3", 2), ("c4", 3)]
-    assert router.next_deadline() == pytest.approx(clock.now + 15) and periodic < clock.now + 15  # the period restarts
+    # the period restarts from this push
+    assert router.next_deadline() == pytest.approx(clock.now + 15) and periodic < clock.now + 15
     assert places(router.leave("c2")) == [] and router.next_deadline() == clock.now + 0.25  # a new batch
     clock.advance(0.25)
     assert places(router.tick()) == [("c3", 1), ("c4", 2)]
