@@ -87,6 +87,7 @@ def summarise_outages(by_client: dict[str, list[list[float | int | None]]]) -> d
         "outages": len(rows),
         "resume_durations": [float(r[1] or 0) - float(r[0] or 0) for r in back],
         "resume_attempts": [int(r[4]) if len(r) > 4 and r[4] is not None else 1 for r in back],
+        "resume_nodes": [int(r[3] or 0) for r in back],  # the node each came back on
         "moved": sum(1 for o in by_client.values() if any(r[1] is not None and r[2] != r[3] for r in o)),
         "not_back": sum(1 for o in by_client.values() if o and o[-1][1] is None),
     }

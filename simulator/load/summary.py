@@ -120,6 +120,19 @@ def attempts_by_wait(durations: list[float], attempts: object) -> dict[str, floa
     return {"mean": mean([a for _, a in pairs]), "slowest_tenth_mean": mean([a for _, a in slowest])}
 
 
+def by_node(durations: list[float], landed: object, nodes: Nodes) -> dict[str, dict[str, float | None]]:
+    """``resume_s`` p50 and p95 by the node the clients came back on (the new leader's own, or relayed)."""
+    where = list(landed) if isinstance(landed, list) else []
+    names = [server.node_id or str(i) for i, server in enumerate(nodes.servers)]
+    figures: dict[str, dict[str, float | None]] = {}
+    for index, name in enumerate(names):
+        mine = [d for d, n in zip(durations, where, strict=False) if n == index]
+        if mine:
+            spread = percentiles(mine)
+            figures[name] = {"outages": float(len(mine)), "p50": spread["p50"], "p95": spread["p95"]}
+    return figures
+
+
 def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
     """A multi-node run's own figures: the kill, the clients that moved, how soon they resumed, the calls
     whose kiosk and officer were on different nodes, and each node's RSS and CPU."""
@@ -150,6 +163,7 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         "resume_s": {"p50": resume["p50"], "p95": resume["p95"], "max": resume["max"]},
         "resume_s_counts": resume_counts(durations),
         "resume_attempts": attempts_by_wait(durations, moves["resume_attempts"]),
+        "resume_s_by_node": by_node(durations, moves["resume_nodes"], nodes),
         "cross_node_calls": cross,
         "per_node": nodes.figures(),
     }

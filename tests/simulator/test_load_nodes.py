@@ -95,6 +95,7 @@ def test_outages_give_resume_times_moves_and_the_clients_never_back():
         "outages": 5,
         "resume_durations": [2.5, 1.0, 1.0, 1.0],
         "resume_attempts": [3, 1, 1, 1],  # an older row without its count: one
+        "resume_nodes": [1, 1, 2, 2],
         "moved": 2,
         "not_back": 1,
     }
@@ -154,6 +155,8 @@ def test_three_nodes_one_killed_mid_run_lose_nobody(victim: str):
     assert summary["clients_not_back"] == 0
     assert 0 < summary["resume_s"]["p50"] <= summary["resume_s"]["p95"] < 30
     assert sum(summary["resume_s_counts"].values()) == outages  # every outage ended within some bound
+    landed = summary["resume_s_by_node"]  # none came back on the dead node
+    assert killed["node"] not in landed and sum(n["outages"] for n in landed.values()) == outages
     assert summary["cross_node_calls"] > 0  # kiosk on one node, officer on another
     assert summary["officer_calls_ended"] == 60 and summary["officer_calls_open_at_end"] == 0
 
