@@ -241,7 +241,7 @@ class Gateway:
             self.repointed += 1
             shift = self.shifts.get(client)
             if moved.local:
-                self.board.attach(client)  # its welcome is not sent: it has one
+                self.board.reattach(client)  # it has its welcome
                 self.board.resume(client)
                 if shift is not None:  # the console told the old leader; the new one must know it too
                     self._replay(client, *shift)

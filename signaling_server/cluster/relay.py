@@ -130,7 +130,7 @@ class LeaderDesk:
         """A connection of an older term, moved here without reconnecting: it has its welcome; it hears
         where its calls and its place stand, as a client that reconnected does."""
         client = self._register(frame)
-        self.board.attach(client)
+        self.board.reattach(client)
         self.board.resume(client)
 
     def _mark(self, frame: Frame) -> None:

@@ -264,6 +264,13 @@ class Switchboard:
             return self.guests.attach(client)
         return self._presence.attach(client)
 
+    def reattach(self, client: Client) -> None:
+        """``attach`` for a connection that has its welcome (moved from an older term, not reconnected)."""
+        if client.role in (Role.INTERPRETER, Role.GUEST):
+            self.attach(client)  # a handful at most: their welcome is built and not sent
+            return
+        self._presence.register(client)
+
     def resume(self, client: Client) -> None:
         """After the welcome: what the client must hear now (a waiting ring, where its calls stand)."""
         if client.role is Role.INTERPRETER:

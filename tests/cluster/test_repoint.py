@@ -169,6 +169,20 @@ async def test_a_new_leader_takes_its_own_relayed_connections_without_a_welcome(
     assert gateway.counts() == {"local": 1, "relayed": 0}
 
 
+def test_a_moved_connection_costs_no_welcome(monkeypatch):
+    """``reattach`` registers a connection that has its welcome without building one: a new leader moved
+    some 14,000 at 20,000 kiosks, and each welcome carries every department's live status."""
+    board = Switchboard(test_config(), Store(":memory:"))
+    built: list[Client] = []
+    welcome = board._presence._welcome
+    monkeypatch.setattr(board._presence, "_welcome", lambda client: built.append(client) or welcome(client))
+    moved, new = kiosk("kiosk-ueda"), kiosk("kiosk-kita")
+    board.reattach(moved.client)
+    board.resume(moved.client)
+    assert board.kiosks["kiosk-ueda"] is moved.client and built == [] and "welcome" not in moved.types()
+    assert board.attach(new.client).identity == "kiosk-kita" and built == [new.client]
+
+
 async def test_the_switchboards_own_connections_close_when_it_is_deposed():
     """A deposed leader forgot its switchboard: its clients reconnect, whatever they asked."""
     board = Switchboard(test_config(), Store(":memory:"))
