@@ -101,6 +101,7 @@ class Dept:
         "push_gen",
         "queue",
         "secondary_pool",
+        "status_cache",
     )
 
     def __init__(self, config: Department, tz: dt.tzinfo, handle: HandleTimes) -> None:
@@ -114,6 +115,7 @@ class Dept:
         self.capacity: dict[int, int] = {}  # k -> officers serving k departments as primary
         self.free = 0  # primary officers available or ringing
         self.push_gen = 0
+        self.status_cache: tuple[tuple[float, ...], Any] | None = None  # (its inputs, status): reports.py
 
     def capacity_value(self) -> float:
         """N of the estimate: officers serving this department, each weighted 1/k (primary in k)."""

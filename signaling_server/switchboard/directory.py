@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from config.schema import AppConfig
+from config.schema import AppConfig, Department
 from remote_call import protocol as p
 from signaling_server.calls import Call
-from signaling_server.routing import Router
+from signaling_server.routing import DepartmentStatus, Router
 from signaling_server.routing.interpreters import InterpreterPool
 from signaling_server.store import CallRecord, Store
 from signaling_server.turn import ice_servers_for_call
@@ -40,6 +40,7 @@ class Directory:
         self._tz = ZoneInfo(config.city.timezone)
         self.departments = {d.id: d for d in config.departments if d.remote}
         self.kiosk_names = {k.id: k for k in config.kiosks}
+        self._infos: dict[str, tuple[DepartmentStatus, p.DepartmentInfo]] = {}  # the last built, by id
 
     def kiosk_info(self, kiosk_id: str) -> p.KioskInfo:
         kiosk = self.kiosk_names.get(kiosk_id)
@@ -65,23 +66,31 @@ class Directory:
         return [p.IceServerInfo(**server) for server in servers]
 
     def department_infos(self) -> list[p.DepartmentInfo]:
+        """Each department as the wire carries it; built again only when its status changed (the router
+        returns the same status object while its inputs are the same: routing/reports.py)."""
         infos = []
         for dep in self.departments.values():
             status = self.router.department_status(dep.id)
-            infos.append(
-                p.DepartmentInfo(
-                    id=dep.id,
-                    name_ja=dep.name_ja,
-                    name_en=dep.name_en,
-                    open=status.open,
-                    waiting=status.waiting,
-                    ewt_s=status.ewt_s,
-                    next_open=status.next_open.isoformat(timespec="minutes") if status.next_open else None,
-                    wait_state=status.estimate.state.value,
-                    wait_minutes=status.estimate.minutes,
-                )
-            )
+            cached = self._infos.get(dep.id)
+            if cached is None or cached[0] is not status:
+                cached = (status, self._department_info(dep, status))
+                self._infos[dep.id] = cached
+            infos.append(cached[1])
         return infos
+
+    @staticmethod
+    def _department_info(dep: Department, status: DepartmentStatus) -> p.DepartmentInfo:
+        return p.DepartmentInfo(
+            id=dep.id,
+            name_ja=dep.name_ja,
+            name_en=dep.name_en,
+            open=status.open,
+            waiting=status.waiting,
+            ewt_s=status.ewt_s,
+            next_open=status.next_open.isoformat(timespec="minutes") if status.next_open else None,
+            wait_state=status.estimate.state.value,
+            wait_minutes=status.estimate.minutes,
+        )
 
     def stats(self) -> dict[str, Any]:
         """Live statistics without the day-by-day history (that is read over REST)."""
