@@ -37,13 +37,18 @@ GOAL = 0.5
 CANDIDATE = "candidate:842163049 1 udp 1677729535 192.0.2.10 50210 typ srflx raddr 10.0.0.5 rport 50210"
 
 
-async def _redis(directory: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def _redis(directory: Path, *, tcp_port: int | None = None) -> tuple[asyncio.subprocess.Process, str]:
+    """redis-server on a unix socket in ``directory`` (or on 127.0.0.1:``tcp_port``): (process, URL)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (scripts/bootstrap.sh installs it)")
     socket = directory / "redis.sock"
+    if tcp_port is None:
+        listen, url = ["--port", "0", "--unixsocket", str(socket)], f"unix://{socket}"
+    else:
+        listen, url = ["--bind", "127.0.0.1", "--port", str(tcp_port)], f"redis://127.0.0.1:{tcp_port}"
     process = await asyncio.create_subprocess_exec(
-        binary, "--port", "0", "--unixsocket", str(socket), "--save", "", "--appendonly", "no",
+        binary, *listen, "--save", "", "--appendonly", "no",
         "--dir", str(directory), stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
@@ -53,7 +58,7 @@ async def _redis(directory: Path) -> tuple[asyncio.subprocess.Process, str]:
             if not line:
                 raise SystemExit("redis-server exited before it was ready")
             if b"ready to accept connections" in line.lower():
-                return process, f"unix://{socket}"
+                return process, url
     except BaseException:  # never leave the server behind
         process.kill()
         await process.wait()

@@ -43,6 +43,7 @@ from signaling_server.cluster.heartbeat import ALIVE_TTLS, STALL_TTLS, Heartbeat
 from signaling_server.cluster.lease import Holder, Lease, LeaseTerm
 from signaling_server.cluster.relay import LeaderDesk
 from signaling_server.cluster.sharing import NodeFigures, setup_every_node
+from signaling_server.cluster.wide_reads import with_wide_reads
 from signaling_server.db import DatabaseUnavailable
 from signaling_server.drain import DRAIN
 from signaling_server.monitor import MONITOR, Monitor
@@ -99,7 +100,8 @@ class Node:
         self.on_attach = on_attach  # a relayed client, on the leader (revocations)
         self.figures = NodeFigures(draining)  # in its heartbeat key: the IT dashboard lists every node
         self.redis = redis_client(settings.redis_url, settings.lease_ttl_s)
-        self._listen_redis = redis_client(settings.redis_url, settings.lease_ttl_s, timeout=False)
+        listen = redis_client(settings.redis_url, settings.lease_ttl_s, timeout=False)
+        self._listen_redis = with_wide_reads(listen)  # a batch of several MB in a few turns of the loop
         self.lease = Lease(self.redis, self.node_id, ttl_s=settings.lease_ttl_s, prefix=settings.key_prefix)
         self.channels = channels = Channels(settings.key_prefix)
         self.publisher = Publisher(
