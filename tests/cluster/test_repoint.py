@@ -291,3 +291,27 @@ async def test_a_restored_call_that_ends_before_its_party_is_moved_here_is_told_
     assert {"type": "call_ended", "call_id": "c-live", "reason": "completed"} in [
         json.loads(t) for t in ueda.texts
     ]
+
+
+async def test_held_clients_are_attached_before_the_moved_ones_resume():
+    """The dead node's clients held here wait for a welcome; the moved connections have theirs. A party
+    held here whose older connection is also here has come back: the older one is closed, not moved (its
+    resume would replace the new connection on the leader)."""
+    gateway, bus, channels = follower()
+    settled = [kiosk(f"kiosk-{i}") for i in range(3)]
+    stale_ueda, waiting = kiosk("kiosk-ueda"), kiosk("kiosk-tonan")
+    for connection in (*settled, stale_ueda):
+        gateway.attach(connection.client)
+    await confirm(gateway, bus, channels)
+    gateway.leader = Holder("node-a", 1)
+    ueda_again = kiosk("kiosk-ueda")
+    for connection in (waiting, ueda_again):
+        gateway.attach(connection.client)
+    gateway.unheard([f for _c, f in bus.frames if f.kind == "attach" and f.conn in ("5", "6")])
+    assert len(gateway.held) == 2
+    bus.frames.clear()
+    gateway.leader = Holder("node-c", 2)
+    assert gateway.repoint() == 1 and stale_ueda.closed and not ueda_again.closed
+    order = [(f.kind, json.loads(f.text)["identity"]) for c, f in bus.frames if c == channels.leader(2)]
+    assert order[:2] == [("attach", "kiosk-tonan"), ("attach", "kiosk-ueda")]
+    assert order[2:] == [("resume", f"kiosk-{i}") for i in range(3)]
