@@ -20,6 +20,7 @@ from aiohttp import web
 from remote_call import protocol as p
 from signaling_server.access import SESSION_COOKIE
 from signaling_server.auth import hash_password
+from signaling_server.cluster import sharing as sharing_module
 from signaling_server.cluster.commands import DESK, NoLeader
 from signaling_server.cluster.node import CLUSTER
 from signaling_server.cluster.sharing import SHARING
@@ -314,3 +315,34 @@ def test_a_node_taking_the_lead_watches_its_kiosks_afresh():
     kiosks[0].watch_from = 6_500.0  # a heartbeat since
     assert watches_kiosks(app, kiosks, now=7_000.0) is True and kiosks[0].watch_from == 6_500.0
     assert watches_kiosks(web.Application(), kiosks, now=8_000.0) is True  # a single node always watches
+
+
+async def test_a_new_term_writes_its_whole_fleet_after_the_herd_not_among_it(
+    redis_server, tmp_path: Path, monkeypatch
+):
+    """A new leader writes every kiosk it knows to the shared hash ``FLEET_FULL_AFTER_S`` into its term,
+    not at its first beat, when the dead node's clients are coming back (20,000 kiosks: ~1 s of CPU)."""
+    database = tmp_path / "madoguchi.sqlite3"
+    config_a = node_config(redis_server.url, "node-a", database)
+    provision_fleet(config_a, ["kiosk-ueda"], [])
+    async with EmbeddedServer(config_a, database) as a:
+        sharing, redis = a.app[SHARING], a.app[CLUSTER].redis
+        assert sharing.monitor is not None
+        known = {kiosk_id.encode() for kiosk_id in sharing.monitor.health.kiosks}
+        assert b"kiosk-ueda" in known and len(known) > 1
+        await share(a)
+        assert await redis.hkeys(sharing.fleet_key) == []  # nothing changed yet, the whole comes later
+
+        class Later:
+            """The sharing module's clock, ``FLEET_FULL_AFTER_S`` on."""
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(time, name)
+
+            @staticmethod
+            def monotonic() -> float:
+                return time.monotonic() + sharing_module.FLEET_FULL_AFTER_S
+
+        monkeypatch.setattr(sharing_module, "time", Later())
+        await share(a)
+        assert set(await redis.hkeys(sharing.fleet_key)) == known
