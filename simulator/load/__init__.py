@@ -29,6 +29,7 @@ from simulator.load.hygiene import check_fd_budget, work_directory
 from simulator.load.nodes import Nodes, RedisProcess
 from simulator.load.options import LoadOptions
 from simulator.load.postgres import PostgresProcess
+from simulator.load.records import start_unheard, started_on_record
 from simulator.load.routes import route
 from simulator.load.server import City, ServerProcess, load_config_text, raise_fd_limit
 from simulator.load.summary import RunRecord, nodes_summary, succeeded, summarise
@@ -85,6 +86,9 @@ def run_load(options: LoadOptions) -> dict[str, Any]:
             server = nodes.servers[0] if nodes is not None else ServerProcess(city)
             run = _Run(server, options, kiosk_ids, officer_names, nodes)
             run.execute()
+            calls = [c for r in run.record.results.values() for c in r["calls"]]
+            killed_at = nodes.killed.get("wall") if nodes is not None and nodes.killed else None
+            run.record.started_on_record = started_on_record(city.database, start_unheard(calls), killed_at)
         finally:
             for engine in (postgres, redis):  # the nodes are stopped by now (``_Run``)
                 if engine is not None:
@@ -227,7 +231,10 @@ class _Run:
             return max(0.01, at - into)
         nodes.kill(self.options.kill_node, into)
         killed: dict[str, Any] = nodes.killed or {}
-        log.warning("load: kill -9 of the %s %s, %.1f s into the calls", killed["role"], killed["node"], into)
+        log.warning(
+            "load: kill -9 of the %s %s, %.1f s into the calls (monotonic %.2f s)",
+            *(killed["role"], killed["node"], into, time.monotonic()),
+        )
         return 5.0
 
     def _finish(self) -> None:

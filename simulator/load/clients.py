@@ -131,6 +131,8 @@ class KioskCall:
     started_at: float | None = None
     ended_at: float | None = None
     node: int | None = None  # the kiosk's node when the call started (multi-node runs)
+    # What the kiosk heard of the call, and its returns, as "kind@monotonic s": shown for a failed call.
+    trace: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -221,6 +223,7 @@ class Client:
             link.next()
             await asyncio.sleep(random.uniform(0, backoff.delay))  # full jitter spreads the fleet's returns
             outage.attempts += 1
+            outage.hello_at = time.monotonic()
             try:
                 assert self.session is not None
                 hello = link.hello()
@@ -271,6 +274,7 @@ class Kiosk(Client):
         call = self.call
         if call is None or self.done is None or self.done.done():
             return
+        call.trace.append(f"resumed@{time.monotonic():.2f}")
         if call.call_id:
             await self.send(p.SyncCall(call_id=call.call_id))
         else:
@@ -295,6 +299,8 @@ class Kiosk(Client):
             return
         if call is None:
             return
+        if data.get("call_id") in (None, call.call_id) or not call.call_id:
+            call.trace.append(f"{kind}@{time.monotonic():.2f}")
         if kind == "queued":
             call.call_id = call.call_id or data["call_id"]
         elif kind == "call_refused":

@@ -27,9 +27,10 @@ class Outage:
     resumed_at: float | None = None  # None: never back
     to_node: int | None = None
     attempts: int = 0  # sign-ins tried (refused, failed or timed out, and the one that was welcomed)
+    hello_at: float | None = None  # when the sign-in that was welcomed began (its connect, then its hello)
 
     def row(self) -> list[float | int | None]:
-        return [self.dropped_at, self.resumed_at, self.from_node, self.to_node, self.attempts]
+        return [self.dropped_at, self.resumed_at, self.from_node, self.to_node, self.attempts, self.hello_at]
 
 
 @dataclass
@@ -88,6 +89,8 @@ def summarise_outages(by_client: dict[str, list[list[float | int | None]]]) -> d
         "resume_durations": [float(r[1] or 0) - float(r[0] or 0) for r in back],
         "resume_attempts": [int(r[4]) if len(r) > 4 and r[4] is not None else 1 for r in back],
         "resume_nodes": [int(r[3] or 0) for r in back],  # the node each came back on
+        # From the hello that was welcomed to its welcome: the servers' part of ``resume_durations``.
+        "welcome_durations": [float(r[1] or 0) - float(r[5] or 0) for r in back if len(r) > 5 and r[5]],
         "moved": sum(1 for o in by_client.values() if any(r[1] is not None and r[2] != r[3] for r in o)),
         "not_back": sum(1 for o in by_client.values() if o and o[-1][1] is None),
     }

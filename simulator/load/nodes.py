@@ -34,12 +34,15 @@ POLL_S = 0.05  # polling a child process's socket while it starts, not test sync
 
 
 class RedisProcess:
-    """redis-server on ``workdir/redis.sock``; ``url`` for the nodes' ``[server.cluster]``."""
+    """redis-server on 127.0.0.1 (the nodes' ``url``, TCP as between machines: a unix socket's send buffer,
+    some 200 KB, would bound what a node reads of a batch per turn of its loop: bench/bench_wide_reads.py)
+    and on ``workdir/redis.sock`` (the readiness check)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.socket = workdir / "redis.sock"
-        self.url = f"unix://{self.socket}"
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.log_file = workdir / "redis.log"
 
@@ -52,7 +55,8 @@ class RedisProcess:
             self.proc = subprocess.Popen(
                 [
                     sys.executable, "-m", "simulator.load.hygiene", str(os.getpid()), "--exec", REDIS,
-                    "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+                    "--bind", "127.0.0.1", "--port", str(self.port),
+                    "--unixsocket", str(self.socket), "--unixsocketperm", "700",
                     "--save", "", "--appendonly", "no", "--dir", str(self.workdir), "--maxclients", "1000",
                     # as docs/deployment-cluster.md advises: a subscription was 40 MB behind after a
                     # failover at 20,000 kiosks, past the default 32 MB at which Redis drops it
@@ -149,7 +153,7 @@ class Nodes:
         if victim is None:
             raise RuntimeError(f"no {which} node to kill")
         victim.kill()
-        self.killed = {"node": victim.node_id, "role": which, "at_s": round(at_run_s, 2)}
+        self.killed = {"node": victim.node_id, "role": which, "at_s": round(at_run_s, 2), "wall": time.time()}
 
     def stop(self) -> list[tuple[ServerProcess, int | None]]:
         for server in self.alive():  # all at once: each drains its own clients

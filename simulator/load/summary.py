@@ -33,6 +33,7 @@ class RunRecord:
     cpu_after_calls: float = 0.0
     calls_started_at: float = 0.0
     calls_ended_at: float = 0.0
+    started_on_record: set[str] = field(default_factory=set)  # start unheard by the kiosk (records.py)
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -81,6 +82,14 @@ def stage_breakdown(
             if points.get(start) is not None and points.get(end) is not None:
                 steps[step].append((points[end] - points[start]) * 1000)
     return {step: round(statistics.median(v), 2) if v else None for step, v in steps.items()}
+
+
+def completed_call(call: dict[str, Any], run: RunRecord) -> bool:
+    """The kiosk heard the call start and end ``completed``; or heard the end only, and the server's records
+    show the call started and completed (``records.py``)."""
+    if call["end_reason"] != "completed":
+        return False
+    return bool(call["started"]) or call["call_id"] in run.started_on_record
 
 
 def succeeded(summary: dict[str, Any]) -> bool:
@@ -133,6 +142,15 @@ def by_node(durations: list[float], landed: object, nodes: Nodes) -> dict[str, d
     return figures
 
 
+def _listed(values: object) -> list[float]:
+    return list(values) if isinstance(values, list) else []
+
+
+def _spread(durations: object) -> dict[str, float | None]:
+    spread = percentiles(_listed(durations))
+    return {"p50": spread["p50"], "p95": spread["p95"], "max": spread["max"]}
+
+
 def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
     """A multi-node run's own figures: the kill, the clients that moved, how soon they resumed, the calls
     whose kiosk and officer were on different nodes, and each node's RSS and CPU."""
@@ -143,7 +161,7 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         outages.update(r.get("outages", {}))
         officer_nodes.update(r.get("officer_nodes", {}))
     moves = summarise_outages(outages)
-    completed = [c for r in results for c in r["calls"] if c["started"] and c["end_reason"] == "completed"]
+    completed = [c for r in results for c in r["calls"] if completed_call(c, run)]
     cross = sum(
         1
         for c in completed
@@ -151,7 +169,7 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         and officer_nodes.get(c["call_id"]) is not None
         and c["node"] != officer_nodes[c["call_id"]]
     )
-    durations = moves["resume_durations"]
+    durations, welcomes = moves["resume_durations"], _listed(moves["welcome_durations"])
     assert isinstance(durations, list)
     resume = percentiles(durations)
     return {
@@ -164,6 +182,9 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         "resume_s_counts": resume_counts(durations),
         "resume_attempts": attempts_by_wait(durations, moves["resume_attempts"]),
         "resume_s_by_node": by_node(durations, moves["resume_nodes"], nodes),
+        # From the connect of the sign-in that was welcomed to its welcome: the servers' part of resume_s.
+        "resume_welcome_s": _spread(welcomes),
+        "resume_welcome_s_by_node": by_node(welcomes, moves["resume_nodes"], nodes),
         "cross_node_calls": cross,
         "per_node": nodes.figures(),
     }
@@ -174,7 +195,7 @@ def summarise(
 ) -> dict[str, Any]:
     results = list(run.results.values())
     calls = [c for r in results for c in r["calls"]]
-    completed = [c for c in calls if c["started"] and c["end_reason"] == "completed"]
+    completed = [c for c in calls if completed_call(c, run)]
     kiosks = _span(r["kiosk_connect"] for r in run.ready.values())
     officers = _span(r["officer_connect"] for r in run.ready.values())
     connected_k = sum(r["kiosks"] for r in run.ready.values())
@@ -187,11 +208,14 @@ def summarise(
         "calls_completed": len(completed),
         "calls_failed": options.calls - len(completed),
         "callers_lost": sum(1 for c in calls if c["end_reason"] is None),
-        "end_reasons": dict(
-            Counter(
-                str(c["end_reason"]) for c in calls if not (c["started"] and c["end_reason"] == "completed")
-            )
-        ),
+        "end_reasons": dict(Counter(str(c["end_reason"]) for c in calls if not completed_call(c, run))),
+        "calls_start_unheard": len(run.started_on_record),  # completed: the server's records say so
+        # A few calls that did not complete, with what their kiosk heard: where to start looking.
+        "failed_call_traces": [
+            {"call_id": c["call_id"], "kiosk": c["kiosk"], "end_reason": c["end_reason"], "trace": c["trace"]}
+            for c in calls
+            if not completed_call(c, run)
+        ][:5],
         "connected_kiosks": connected_k,
         "connected_officers": connected_o,
         "server_seen_kiosks": run.health.get("kiosks"),

@@ -85,7 +85,7 @@ def test_resume_times_are_counted_by_bound():
 def test_outages_give_resume_times_moves_and_the_clients_never_back():
     figures = summarise_outages(
         {
-            "kiosk-a": [[10.0, 12.5, 0, 1, 3]],  # moved, on its third sign-in
+            "kiosk-a": [[10.0, 12.5, 0, 1, 3, 12.0]],  # moved, on its third sign-in, begun at 12.0
             "kiosk-b": [[10.0, 11.0, 1, 1], [20.0, 21.0, 1, 2]],  # came back home, then moved
             "kiosk-c": [[10.0, 11.0, 2, 2]],  # back on its own node: not moved
             "officer-a": [[10.0, None, 0, None]],  # never back
@@ -96,6 +96,7 @@ def test_outages_give_resume_times_moves_and_the_clients_never_back():
         "resume_durations": [2.5, 1.0, 1.0, 1.0],
         "resume_attempts": [3, 1, 1, 1],  # an older row without its count: one
         "resume_nodes": [1, 1, 2, 2],
+        "welcome_durations": [0.5],  # only a row that knows when its last sign-in began
         "moved": 2,
         "not_back": 1,
     }
