@@ -250,3 +250,35 @@ def test_the_server_restores_a_v1_queue_saved_before_the_split(clock) -> None:
         assert calls["a"].caller.procedure == "hoiku-moshikomi"  # the snapshot's info, not the record's
     finally:
         store.close()
+
+
+def test_the_server_restore_writes_back_only_the_records_it_changed(clock, monkeypatch) -> None:
+    """A new leader restores some 10,000 live calls: writing every record back held the database's write
+    lock for a third of its restore; only a record whose state the restore changed is written."""
+    from signaling_server.switchboard.restore import restore_calls
+
+    clock.now = SAVED_AT + 2
+    store = Store(":memory:")
+    try:
+        store.save_queue(V1)
+        for call_id, state, officer in (
+            ("a", "queued", None),
+            ("n1", "ringing", "sato"),
+            ("ok1", "in_call", "sato"),
+        ):
+            department = "nenkin" if call_id == "n1" else "kosodate"
+            store.save_call(record(call_id, state, SAVED_AT - 60, department=department, officer=officer))
+        store.save_call(record("gone", "queued", SAVED_AT - 60, department="closed-since"))
+        written: list[str] = []
+        save = store.save_call
+        monkeypatch.setattr(store, "save_call", lambda r: written.append(r.call_id) or save(r))
+        calls = restore_calls(
+            Router(v1_departments(), clock=clock), store, [d.id for d in v1_departments()], clock
+        )
+        assert sorted(written) == ["gone", "n1"]  # back in the queue; ended with its department
+        assert sorted(calls) == ["a", "n1", "ok1"]
+        n1, gone = store.call("n1"), store.call("gone")
+        assert n1 is not None and (n1.state, n1.officer) == ("queued", None)
+        assert gone is not None and (gone.state, gone.end_reason) == ("ended", "kiosk_disconnected")
+    finally:
+        store.close()
