@@ -144,6 +144,7 @@ class Node:
         self.subscription_losses = 0
         self._resyncing: asyncio.Future[None] | None = None
         self._resigning: asyncio.Future[None] | None = None
+        self._announcing: asyncio.Future[Any] | None = None  # a new term's "listening", once it is
 
     # ------------------------------------------------------------------ what the others read
 
@@ -346,9 +347,16 @@ class Node:
             return
         self._arm_term_end()
         self.takeovers += 1
-        # The others move their connections here at once (``_led_by``) if it listens by now.
-        told = LISTENING if inbox.ready.is_set() else ""
-        self.publisher.publish(self.channels.control, Frame("leader", holder.epoch, self.node_id, "", told))
+        self.publisher.publish(self.channels.control, Frame("leader", holder.epoch, self.node_id, ""))
+        # Once it listens, the others move their connections here at once (``_led_by``).
+        announcing = asyncio.ensure_future(inbox.ready.wait())
+        announcing.add_done_callback(lambda waited: self._announce(holder, waited))
+        self._announcing = announcing
+
+    def _announce(self, holder: Holder, waited: asyncio.Future[Any]) -> None:
+        if not waited.cancelled() and self.desk is not None and self.lease.holds():
+            listening = Frame("leader", holder.epoch, self.node_id, "", LISTENING)
+            self.publisher.publish(self.channels.control, listening)
 
     def _arm_term_end(self) -> None:
         """Depose this node the moment its term runs out on its clock, not at the keeper's next beat: the
@@ -396,6 +404,9 @@ class Node:
 
     async def _stop_desk(self) -> None:
         self.desk = None
+        if self._announcing is not None:
+            self._announcing.cancel()
+            self._announcing = None
         if self._timers is not None:
             self._timers.cancel()
             with contextlib.suppress(asyncio.CancelledError):

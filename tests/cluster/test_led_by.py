@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from signaling_server.cluster.bus import Frame
+from redis.asyncio import Redis
+
+from signaling_server.cluster.bus import SEPARATOR, BatchReader, Frame, unpack
 from signaling_server.cluster.gateway import Gateway
 from signaling_server.cluster.lease import Holder
 from signaling_server.cluster.node import CLUSTER, LISTENING
@@ -74,3 +76,39 @@ async def test_a_follower_moves_its_connections_when_the_new_leader_says_it_list
             assert node_b.gateway.leader == newer
         finally:
             await resident.stop()
+
+
+async def test_a_new_leader_says_it_listens_once_its_inbox_is_subscribed(
+    redis_server, tmp_path: Path
+) -> None:
+    database = tmp_path / "madoguchi.sqlite3"
+    a = EmbeddedServer(node_config(redis_server.url, "node-a", database), database)
+    await a.__aenter__()
+    b_running = False
+    redis = Redis.from_url(redis_server.url)
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    try:
+        b = EmbeddedServer(node_config(redis_server.url, "node-b", database), database)
+        await b.__aenter__()
+        b_running = True
+        node_b = b.app[CLUSTER]
+        await pubsub.subscribe(node_b.channels.control)
+        await a.__aexit__(None, None, None)  # a clean stop: the lease is released, node-b takes it
+        heard: list[Frame] = []
+
+        async def leader_frames() -> None:
+            while not any(f.kind == "leader" and f.text == LISTENING for f in heard):
+                message = await pubsub.get_message(timeout=TIMEOUT)
+                if message is not None:
+                    reader = BatchReader()
+                    heard.extend(reader.read(raw) for raw in unpack(message["data"]).split(SEPARATOR))
+
+        await asyncio.wait_for(leader_frames(), TIMEOUT)
+        said = [f for f in heard if f.kind == "leader"]
+        assert said[-1] == Frame("leader", said[-1].epoch, "node-b", "", LISTENING) and node_b.leading
+        assert node_b._desk_inbox is not None and node_b._desk_inbox.ready.is_set()
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
+        if b_running:
+            await b.__aexit__(None, None, None)
