@@ -7,6 +7,8 @@ tables), the resident's notices and the desk's session."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -60,7 +62,9 @@ class CallProgress:
             "call_started": self._on_started,
             "call_requeued": self._on_requeued,
             "call_ended": self._on_ended,
+            "online": self._on_online,
         }
+        self._sync: asyncio.Future[None] | None = None  # the waiting call's sync_call after a reconnection
 
     def server_handlers(self) -> dict[type[Any], Callable[[Any], None]]:
         return {p.Queued: self._on_queued, p.CallRefused: self._on_refused, p.Error: self._on_error}
@@ -176,8 +180,36 @@ class CallProgress:
             resident.requested = False
             self._flow.set_screen(Screen.CHOOSE)
             self._notify(Notice("trouble.call_failed"))
+        elif self._waiting_call_unknown(message):
+            # The server has no such call of ours: nothing will ever call the resident. They may call again.
+            log.warning("the server no longer knows the waiting call; the resident may call again")
+            resident.call_id, resident.requested = None, False
+            self._flow.set_state(KioskState.IDLE)
+            self._flow.set_screen(Screen.CHOOSE)
+            self._notify(Notice("trouble.call_failed"))
+
+    def _waiting_call_unknown(self, message: p.Error) -> bool:
+        return (
+            message.about == "sync_call"
+            and message.code is p.ErrorCode.NOT_FOUND
+            and self._flow.state is KioskState.WAITING
+            and self._party.call_id is None
+        )
 
     # ------------------------------------------------------------------ the call party's events
+
+    def _on_online(self, _data: dict[str, Any]) -> None:
+        """Back after a reconnection while waiting: ask where the waiting call stands. The server tells a
+        returning caller of a call still queued, and of one that ended while it was away if it has kept that
+        since; a call that ended across a restart of the server was heard of by nobody and the resident
+        would wait for ever (the call party asks only about a call with media: ``CallParty``)."""
+        call_id = self._resident().call_id
+        if self._flow.state is KioskState.WAITING and call_id is not None and self._party.call_id is None:
+            self._sync = asyncio.ensure_future(self._ask(p.SyncCall(call_id=call_id)))
+
+    async def _ask(self, message: p.Wire) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self._send(message)
 
     def _on_connecting(self, data: dict[str, Any]) -> None:
         if self._party.session is not None:

@@ -149,6 +149,7 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
         str(tmp_path / "kiosks-report.json"),
         log=log,
     )
+    agents = {"kiosks": kiosks_agent, "officers": officers_agent}
     faults: dict[str, int] = {}
     kinds = list(PROMISED_FAULTS)
     if lab.delay("kio", 1):  # netem in this kernel? (the probe is undone at once)
@@ -214,6 +215,8 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
         )
         view = json.loads((await asyncio.wait_for(check.communicate(), 60))[0])
     finally:
+        # Which agents had ended by themselves (the officers' never should): a clue when calls go unanswered.
+        ended_early = {name: proc.returncode for name, proc in agents.items() if proc.returncode is not None}
         for proc in (kiosks_agent, officers_agent):
             if proc.returncode is None:
                 proc.terminate()
@@ -258,8 +261,16 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
         )
     assert sum(faults.values()) >= TARGET_FAULTS, faults
     assert all(per_kind[kind] > 0 for kind in kinds), f"a promised kind of fault never happened: {per_kind}"
-    assert len(calls) == KIOSKS * CALLS_PER_KIOSK, kiosk_report.get("errors")
-    assert not lost, (lost, [r for r in records if r.call_id in {c["call_id"] for c in lost}])
+    # What a failure needs to be understood from CI's output alone: the officers as the server saw them, the
+    # calls each officer answered, agents that ended early, the callers' records and the log's tail.
+    officers_path = tmp_path / "officers-report.json"
+    answered = json.loads(officers_path.read_text()).get("answered") if officers_path.exists() else None
+    clues = {"errors": kiosk_report.get("errors"), "server_view": view, "answered": answered}
+    clues["agents_ended_early"] = ended_early
+    clues["log_tail"] = log.read_text()[-3000:]
+    assert len(calls) == KIOSKS * CALLS_PER_KIOSK, clues
+    lost_records = [r for r in records if r.call_id in {c["call_id"] for c in lost}]
+    assert not lost, (lost, lost_records, clues)
     assert not stuck, stuck
     assert not open_records and not incomplete, (open_records, incomplete, log.read_text()[-3000:])
     assert completed > 0

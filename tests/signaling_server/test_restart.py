@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from config.loader import dump_config
 from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController, KioskState
+from kiosk_client.flow import Screen
 from signaling_server.embedded import provision
 from signaling_server.store import Store
 from signaling_server.testing import test_config
@@ -41,6 +43,42 @@ async def start_server(config_path: Path) -> asyncio.subprocess.Process:
         "--log-level",
         "WARNING",
     )
+
+
+@dataclass
+class OneKioskCity:
+    """A city with one kiosk and no officer, its configuration written for a server process."""
+
+    config_path: Path
+    database: str
+    url: str
+    token: str
+
+    def kiosk(self) -> KioskController:
+        media = SimulatedMedia("ueda", 320, 240, 15, 440)
+        return KioskController(self.url, "kiosk-ueda", self.token, media, **FAST)
+
+
+def one_kiosk_city(tmp_path: Path) -> OneKioskCity:
+    port = free_port()
+    config = test_config(port=port, database=str(tmp_path / "madoguchi.sqlite3"))
+    config_path = tmp_path / "city.toml"
+    config_path.write_text(dump_config(config), encoding="utf-8")
+    store = Store(config.server.database)
+    fleet = provision(store, config, kiosk_ids=["kiosk-ueda"], officers=[], password=PASSWORD)
+    store.close()
+    url = f"ws://127.0.0.1:{port}/ws"
+    return OneKioskCity(config_path, config.server.database, url, fleet.kiosk_tokens["kiosk-ueda"])
+
+
+async def wait_in_queue(kiosk: KioskController, department: str) -> str:
+    """Start the kiosk and join the department's queue; the call's id."""
+    await kiosk.start(timeout=TIMEOUT)
+    queued = asyncio.ensure_future(kiosk.events.wait("queue", TIMEOUT))
+    await kiosk.request_call(department)
+    await queued
+    assert kiosk.resident.call_id is not None
+    return kiosk.resident.call_id
 
 
 async def more_frames(session, count: int) -> None:
@@ -136,35 +174,66 @@ async def test_kill_9_and_restart_loses_nobody(tmp_path: Path):
 
 @pytest.mark.slow
 async def test_sigterm_drains_and_the_queue_survives(tmp_path: Path):
-    port = free_port()
-    config = test_config(port=port, database=str(tmp_path / "madoguchi.sqlite3"))
-    config_path = tmp_path / "city.toml"
-    config_path.write_text(dump_config(config), encoding="utf-8")
-    store = Store(config.server.database)
-    fleet = provision(store, config, kiosk_ids=["kiosk-ueda"], officers=[], password=PASSWORD)
-    store.close()
-    server = await start_server(config_path)
-    kiosk = KioskController(
-        f"ws://127.0.0.1:{port}/ws",
-        "kiosk-ueda",
-        fleet.kiosk_tokens["kiosk-ueda"],
-        SimulatedMedia("ueda", 320, 240, 15, 440),
-        **FAST,
-    )
+    city = one_kiosk_city(tmp_path)
+    server = await start_server(city.config_path)
+    kiosk = city.kiosk()
     try:
-        await kiosk.start(timeout=TIMEOUT)
-        queued = asyncio.ensure_future(kiosk.events.wait("queue", TIMEOUT))
-        await kiosk.request_call("kenchiku-shido")
-        await queued
-        call_id = kiosk.resident.call_id
+        call_id = await wait_in_queue(kiosk, "kenchiku-shido")
         offline = asyncio.ensure_future(kiosk.events.wait("offline", TIMEOUT))
         server.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(server.wait(), TIMEOUT) == 0
         await offline
         requeued = asyncio.ensure_future(kiosk.events.wait("queue", TIMEOUT))
-        server = await start_server(config_path)
+        server = await start_server(city.config_path)
         again = await requeued
         assert kiosk.resident.call_id == call_id and again["position"] == 1
+    finally:
+        await kiosk.stop()
+        if server.returncode is None:
+            server.terminate()
+            await server.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("afterwards", ["ended", "unknown"])
+async def test_a_waiting_call_that_ended_across_a_restart_reaches_its_kiosk(tmp_path: Path, afterwards: str):
+    """A waiting kiosk asks where its call stands when it is back (sync_call): a restarted server has no
+    memory of an end it could not deliver, and before the kiosk asked its resident waited for ever (one CI
+    chaos run ended with kiosks 'waiting' 120 s for their calls; whether this was why is not known). A
+    call the server does not know at all (a database restored from a backup) gives the resident the choice
+    screen back with a notice."""
+    city = one_kiosk_city(tmp_path)
+    server = await start_server(city.config_path)
+    kiosk = city.kiosk()
+    try:
+        call_id = await wait_in_queue(kiosk, "kosodate")
+        offline = asyncio.ensure_future(kiosk.events.wait("offline", TIMEOUT))
+        os.kill(server.pid, signal.SIGKILL)
+        await server.wait()
+        await offline
+        # What the killed server had written and could not tell: the call ended while the kiosk was away
+        # (its reconnect grace ran out), the end sent into a dead connection. Or no record at all.
+        store = Store(city.database)
+        if afterwards == "ended":
+            record = store.call(call_id)
+            record.state, record.end_reason = "ended", "kiosk_disconnected"
+            record.ended_at = record.created_at
+            store.save_call(record)
+        else:
+            store.conn.execute("DELETE FROM calls WHERE call_id = ?", (call_id,))
+        store.close()
+        if afterwards == "ended":
+            heard = asyncio.ensure_future(kiosk.events.wait("call_ended", TIMEOUT, call_id=call_id))
+        else:
+            heard = asyncio.ensure_future(kiosk.events.wait("error", TIMEOUT, code="not_found"))
+        server = await start_server(city.config_path)
+        await heard
+        if afterwards == "ended":
+            assert heard.result()["reason"] == "kiosk_disconnected"
+            assert kiosk.state is KioskState.FINISHED and kiosk.resident.call_id is None
+        else:
+            assert kiosk.state is KioskState.IDLE and kiosk.resident.call_id is None
+            assert kiosk.screen is Screen.CHOOSE and kiosk.resident.notice.key == "trouble.call_failed"
     finally:
         await kiosk.stop()
         if server.returncode is None:
