@@ -337,9 +337,7 @@ class _Connection:
             await self._close_unauthenticated(error)
             return None
         attempt.succeeded()
-        self.board.audit.append(
-            principal.identity, "sign_in", "", {"role": principal.role.value, "remote": self.remote}
-        )
+        self.app[SIGN_IN].signed_in(principal.identity, principal.role.value, self.remote)
         return principal
 
     async def _close_unauthenticated(self, error: p.Error) -> None:

@@ -23,7 +23,7 @@ import re
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -85,6 +85,18 @@ class AuditEntry:
     details: dict[str, DetailValue] = field(default_factory=dict)
     prev_hash: str = GENESIS_HASH
     hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """An entry checked and timed, not yet in the chain (``AuditLog.prepare``)."""
+
+    at: float
+    actor: str
+    action: str
+    target: str
+    details: dict[str, DetailValue]
+    details_json: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,37 +222,58 @@ class AuditLog:
     ) -> AuditEntry:
         """Append one entry atomically: appenders take the ``audit_log`` lock in turn (SQLite: BEGIN
         IMMEDIATE; PostgreSQL: an advisory lock, so several nodes keep one linear chain)."""
+        return self.append_many([self.prepare(actor, action, target, details, at)])[0]
+
+    def prepare(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        details: Mapping[str, DetailValue] | None = None,
+        at: float | None = None,
+    ) -> PendingEntry:
+        """An entry checked and timed now, for ``append_many``; AuditError names what is wrong."""
         _check_text("actor", actor, allow_empty=False)
         _check_text("target", target, allow_empty=True)
         if not isinstance(action, str) or action not in self._actions:
             raise AuditError(f"unknown audit action {action!r}; known: {', '.join(sorted(self._actions))}")
         clean = _check_details(details or {})
-        details_json = canonical_details(clean)
         when = float(self._clock() if at is None else at)
         if not math.isfinite(when):
             raise AuditError(f"audit time {when} is not a finite number")
+        return PendingEntry(when, actor, str(action), target, clean, canonical_details(clean))
+
+    def append_many(self, entries: Sequence[PendingEntry]) -> list[AuditEntry]:
+        """Append prepared entries in order, in one transaction under the ``audit_log`` lock: one lock and
+        one commit for many (a node's sign-ins after a takeover, batched: signaling_server.audit_batch)."""
         conn = self._conn
         if conn.in_transaction:
             raise RuntimeError(
                 "AuditLog.append must not run inside another transaction on the same connection "
                 "(commit it first): it takes its own BEGIN IMMEDIATE lock to keep the chain linear"
             )
+        written: list[AuditEntry] = []
         with conn.transaction(lock="audit_log"):
             row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            prev_seq, prev_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
-            seq = prev_seq + 1
-            digest = entry_hash(prev_hash, seq, when, actor, str(action), target, details_json)
-            conn.execute(
-                "INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, when, actor, str(action), target, details_json, prev_hash, digest),
-            )
-            conn.execute(
-                "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (seq, digest),
-            )
-        return AuditEntry(seq, when, actor, str(action), target, clean, prev_hash, digest)
+            seq, prev_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
+            for e in entries:
+                seq += 1
+                digest = entry_hash(prev_hash, seq, e.at, e.actor, e.action, e.target, e.details_json)
+                conn.execute(
+                    "INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (seq, e.at, e.actor, e.action, e.target, e.details_json, prev_hash, digest),
+                )
+                entry = AuditEntry(seq, e.at, e.actor, e.action, e.target, e.details, prev_hash, digest)
+                written.append(entry)
+                prev_hash = digest
+            if written:
+                conn.execute(
+                    "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                    (seq, prev_hash),
+                )
+        return written
 
     def entries(
         self,

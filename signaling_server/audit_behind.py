@@ -7,30 +7,22 @@ hash) is given when it is written, so the chain stays one linear chain whichever
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
-from signaling_server.audit import AuditEntry, AuditLog, DetailValue
+from signaling_server.audit import AuditEntry, AuditLog, PendingEntry
 from signaling_server.db import DatabaseUnavailable
 
 
 class WriteBehindAudit(AuditLog):
-    def append(
-        self,
-        actor: str,
-        action: str,
-        target: str = "",
-        details: Mapping[str, DetailValue] | None = None,
-        at: float | None = None,
-    ) -> AuditEntry:
-        """As ``AuditLog.append``; while the database is unreachable, the entry is kept and a provisional
-        one (``seq`` 0, no hash) returned."""
-        when = float(self._clock() if at is None else at)
+    def append_many(self, entries: Sequence[PendingEntry]) -> list[AuditEntry]:
+        """As ``AuditLog.append_many``; while the database is unreachable, the entries are kept (each with
+        the time it happened) and provisional ones (``seq`` 0, no hash) returned."""
         db = self._conn
         if db.available and not db.pending_writes:
             try:
-                return super().append(actor, action, target, details, when)
+                return super().append_many(entries)
             except DatabaseUnavailable:
-                pass  # lost during this very entry: it waits with the others
-        kept = dict(details or {})
-        db.write_behind(None, lambda: AuditLog.append(self, actor, action, target, kept, when))
-        return AuditEntry(0, when, actor, action, target, kept, "", "")
+                pass  # lost during these very entries: they wait with the others
+        kept = list(entries)
+        db.write_behind(None, lambda: AuditLog.append_many(self, kept))
+        return [AuditEntry(0, e.at, e.actor, e.action, e.target, e.details, "", "") for e in kept]

@@ -30,6 +30,7 @@ from aiohttp import web
 from remote_call import protocol as p
 from signaling_server.appkeys import SWITCHBOARD
 from signaling_server.audit import AuditLog
+from signaling_server.audit_batch import AuditBatch
 from signaling_server.auth import token_hash
 from signaling_server.ratelimit import (
     Clock,
@@ -104,12 +105,21 @@ class SignInGuard:
         self,
         *,
         audit: Callable[[], AuditLog | None] = lambda: None,
+        batch: Callable[[], AuditBatch | None] = lambda: None,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
     ) -> None:
         self.throttle = LoginThrottle(clock=clock)
         self.summary = FailureSummary(SUMMARY_WINDOW_S, clock=wall_clock)
         self._audit = audit
+        self._batch = batch  # the switchboard's entries written a turn at a time
+
+    def signed_in(self, identity: str, role: str, remote: str) -> None:
+        """The sign-in's audit entry, written with the others of this turn of the loop (audit_batch.py:
+        after a node's death some 5,000 clients sign in again at each survivor within seconds)."""
+        batch = self._batch()
+        if batch is not None:
+            batch.add(identity, "sign_in", "", {"role": role, "remote": remote})
 
     def begin(self, credentials: p.Credentials, remote: str) -> Attempt:
         if isinstance(credentials, p.PasswordCredentials):
@@ -132,7 +142,11 @@ class SignInGuard:
         return self.throttle.check(user_key(username))
 
     def flush(self, *, everything: bool = False) -> int:
-        """Write the closed windows to the audit log; how many entries were written."""
+        """Write the closed windows to the audit log (and, with ``everything``, the sign-ins still waiting
+        for the end of their turn); how many summary entries were written."""
+        batch = self._batch()
+        if everything and batch is not None:
+            batch.flush()
         audit = self._audit()
         windows = self.summary.due(everything=everything)
         if audit is None:
@@ -152,7 +166,8 @@ def setup_sign_in(app: web.Application) -> None:
     """Call after the switchboard's cleanup context is added: the last windows are written before the
     store closes."""
     board_audit = lambda: getattr(app.get(SWITCHBOARD), "audit", None)  # noqa: E731
-    app[SIGN_IN] = SignInGuard(audit=board_audit)
+    board_batch = lambda: getattr(app.get(SWITCHBOARD), "audit_later", None)  # noqa: E731
+    app[SIGN_IN] = SignInGuard(audit=board_audit, batch=board_batch)
     app.cleanup_ctx.append(_flusher)
 
 

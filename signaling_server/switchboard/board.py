@@ -12,6 +12,7 @@ from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import Role
 from signaling_server.audit import AuditLog
+from signaling_server.audit_batch import AuditBatch
 from signaling_server.routing import CheckInDesk, Decision, Router
 from signaling_server.routing.interpreters import InterpreterPool
 from signaling_server.routing.interpreters_snapshot import SNAPSHOT_KEY, InterpreterSnapshot
@@ -109,6 +110,7 @@ class Switchboard:
         self.config = config
         self.store = store
         self.audit = audit if audit is not None else AuditLog(store.conn, extra_actions=AUDIT_ACTIONS)
+        self.audit_later = AuditBatch(self.audit)  # sign-ins, calls started and ended: a turn at a time
         self.clock = clock
         self._cost_clock = cost_clock
         self.monitor = monitor
@@ -137,7 +139,7 @@ class Switchboard:
         self._effects = effects = Effects(
             router=router,
             store=store,
-            audit=audit,
+            audit=self.audit_later,
             calls=self.calls,
             roster=roster,
             directory=directory,
@@ -406,6 +408,7 @@ class Switchboard:
         self._timers.clear()
         self._timers.wake()
         self._save_queue(self.conference.snapshot())
+        self.audit_later.flush()
 
     def _save_queue(self, interpreters: dict[str, Any]) -> None:
         """The one place the queue snapshot is written: the router's, with the interpreter pool's waiting

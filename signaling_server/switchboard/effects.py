@@ -14,7 +14,7 @@ from typing import Any
 
 from remote_call import protocol as p
 from remote_call.protocol import CallState, EndReason, Role
-from signaling_server.audit import AuditLog
+from signaling_server.audit_batch import AuditBatch
 from signaling_server.calls import Call
 from signaling_server.routing import (
     CallerRemoved,
@@ -49,7 +49,7 @@ class Effects:
         *,
         router: Router,
         store: Store,
-        audit: AuditLog,
+        audit: AuditBatch,
         calls: dict[str, Call],
         roster: Roster,
         directory: Directory,
@@ -260,7 +260,7 @@ class Effects:
         call.move(CallState.IN_CALL, self._clock())
         self._store.save_call(call.record)
         self._roster.send_parties(call, p.CallStarted(call_id=call.call_id))
-        self._audit.append(
+        self._audit.add(
             call.record.officer or "?",
             "call_started",
             call.call_id,
@@ -351,7 +351,7 @@ class Effects:
             if self._timers.pending(GraceEnds.key_of(role, identity)):
                 self._roster.missed.setdefault((role, identity), []).append(ended)
         if call.record.officer:
-            self._audit.append(
+            self._audit.add(
                 call.record.officer,
                 "call_ended",
                 call.call_id,
