@@ -282,6 +282,7 @@ class Switchboard:
             self.guests.resume(client)
             return
         self._presence.resume(client)
+        client.told = set(client.calls)
         self.conference.tell_party(client)  # where its calls' interpreter requests stand
 
     def detach(self, client: Client) -> None:

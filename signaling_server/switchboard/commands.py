@@ -390,7 +390,13 @@ class Commands:
         is_caller = client.role in CALLERS
         if call is not None:
             if is_caller_of(client, call.record) if is_caller else call.record.officer == client.identity:
-                self._presence.resume(client)
+                # The sync after a reconnection asks what the welcome's resume has just told: not again
+                # (after a node's death the leader resumed each of ~10,000 returning clients twice, and a
+                # waiting kiosk heard its place twice). Any later sync is answered.
+                if msg.call_id in client.told:
+                    client.told.discard(msg.call_id)
+                else:
+                    self._presence.resume(client)
             elif not is_caller:
                 client.send(
                     p.CallEnded(call_id=msg.call_id, reason=EndReason.REQUEUED)

@@ -29,6 +29,9 @@ class Client:
     # The last call_ended written to this connection and when: if the connection outlives it by a
     # heartbeat round it was delivered, and is not replayed when the party reconnects (Presence.detach).
     last_end: tuple[str, float] | None = None
+    # The calls it was told of right after its welcome and has not asked about since: the ``sync_call`` a
+    # client sends after it reconnects is answered by that telling, not a second time.
+    told: set[str] = field(default_factory=set)
     # The principal's, copied: read a few times for every relayed message.
     identity: str = field(init=False)
     role: Role = field(init=False)

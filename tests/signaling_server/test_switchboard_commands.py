@@ -182,6 +182,20 @@ def test_sync_on_a_live_call_resumes_its_own_parties_only(harness) -> None:
     )  # fmt: skip
 
 
+def test_the_sync_after_a_reconnection_is_answered_by_the_welcome_s_resume_once(harness) -> None:
+    k, _ = harness.connect(kiosk())
+    harness.send(k, p.RequestCall(department="kosodate"))
+    call_id = next(iter(k.calls))
+    harness.board.detach(k)
+    back, inbox = harness.connect(kiosk())  # reconnected: told where its call stands after the welcome
+    assert [q.call_id for q in inbox.only(p.Queued)] == [call_id]
+    inbox.take()
+    harness.send(back, p.SyncCall(call_id=call_id))  # what every client sends after it reconnects
+    assert inbox.take() == []  # not told twice
+    harness.send(back, p.SyncCall(call_id=call_id))  # asked again later: answered
+    assert [q.call_id for q in inbox.only(p.Queued)] == [call_id]
+
+
 def test_sync_on_an_ended_call_tells_how_it_ended(harness) -> None:
     k, k_inbox, o, o_inbox, call_id = harness.call_in_progress()
     harness.send(o, p.EndCall(call_id=call_id, outcome="resolved"))
