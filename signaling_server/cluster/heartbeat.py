@@ -9,7 +9,8 @@ does the two things whose timing matters:
 - it writes the node's heartbeat key (``<prefix>:alive:<id>``, the figures the loop last encoded), so that
   a leader does not take a busy follower for dead and detach its clients;
 - while the node leads, it renews the lease every ``ttl/6``, with the same Lua script and the same
-  fencing (``Lease.renewed``) as the loop would.
+  fencing (``Lease.renewed``) as the loop would;
+- while it follows, it tells the loop when a newer leader listens (``on_listening``).
 
 Both only while the loop still turns: a callback on the loop notes the time every ``TICK_S``; when the loop
 has not run it for ``stall_s`` (4 TTLs by default: stuck, not busy), the thread stops renewing and stops
@@ -32,6 +33,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import redis as redis_sync
 from redis.exceptions import RedisError
@@ -58,6 +60,8 @@ class Heartbeat:
         *,
         alive_key: str,
         on_lost: Callable[[str], None],
+        on_listening: Callable[[Holder], None] | None = None,
+        leader_channel: Callable[[int], str] | None = None,
         stall_s: float | None = None,
         busy_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -65,6 +69,9 @@ class Heartbeat:
         self.lease = lease
         self.alive_key = alive_key
         self.on_lost = on_lost  # called on the loop with the reason
+        # A follower: a newer leader that listens is told to the loop (``_watch_leader``).
+        self.on_listening, self.leader_channel = on_listening, leader_channel
+        self._listening_epoch = 0  # the newest leader told listening
         self.stall_s = stall_s if stall_s is not None else STALL_TTLS * lease.ttl_s
         self.busy_s = busy_s if busy_s is not None else BUSY_TTLS * lease.ttl_s
         self.clock = clock
@@ -141,6 +148,27 @@ class Heartbeat:
                 self.redis.set(self.alive_key, self.figures, px=ALIVE_TTLS * self.lease.ttl_ms)
             if self.leading:
                 self.renew()
+            else:
+                self._watch_leader()
+
+    def _watch_leader(self) -> None:
+        """A follower: tell the loop the moment a newer leader listens, so it moves its connections there.
+        The loop's own beat asks Redis three times in a row, each answer read behind a whole turn of a loop
+        busy with its share of a dead node's clients: at 20,000 kiosks a follower moved 5.7 s after the new
+        leader listened, its 4,500 returning clients held meanwhile. This thread's questions wait for no
+        turn; the loop acts on its next one."""
+        if self.on_listening is None or self.leader_channel is None:
+            return
+        try:
+            holder = Holder.parse(self.redis.get(self.lease.key))
+            if holder is None or holder.epoch <= self._listening_epoch or holder.node == self.lease.node_id:
+                return
+            listening = self.redis.pubsub_numsub(self.leader_channel(holder.epoch))
+        except (RedisError, OSError):
+            return  # the keeper on the loop finds the leader as before
+        if listening and listening[0][1]:
+            self._listening_epoch = holder.epoch
+            self._call_on_loop(self.on_listening, holder)
 
     def _tell_busy(self, silent_s: float) -> None:
         """Log where the loop thread is: its innermost frames (file, line, function, source line)."""
@@ -171,7 +199,10 @@ class Heartbeat:
             log.warning("node %s: the lease was renewed %.1f s after the previous renewal", term.holder, gap)
 
     def _tell(self, reason: str) -> None:
+        self._call_on_loop(self.on_lost, reason)
+
+    def _call_on_loop(self, callback: Callable[[Any], None], argument: Any) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self.on_lost, reason)
+                loop.call_soon_threadsafe(callback, argument)

@@ -107,9 +107,14 @@ class Node:
         self.publisher = Publisher(
             self.redis, on_unheard=self._unheard, on_error=self._redis_failed, on_failed=self._failed
         )
-        self.heartbeat = Heartbeat(
-            settings.redis_url, self.lease, alive_key=self._alive_key, on_lost=self._lost
-        )  # the heartbeat key and the leader's renewals, from a thread: a busy loop keeps its lease
+        self.heartbeat = Heartbeat(  # from a thread: a busy loop keeps its lease and hears of a new leader
+            settings.redis_url,
+            self.lease,
+            alive_key=self._alive_key,
+            on_lost=self._lost,
+            on_listening=self._led_by,
+            leader_channel=channels.leader,
+        )
         self.gateway = Gateway(
             self.node_id,
             board,
@@ -431,10 +436,11 @@ class Node:
         """A new leader says it listens: this follower moves its connections to it now. At its keeper's
         next beat (three Redis round trips on a loop serving 13,000 clients) they moved 2-4 s later, and the
         held clients' welcomes with them (20,000 kiosks, docs/performance.md). The beat still checks the
-        lease: a leader deposed since is found there, as before."""
+        lease: a leader deposed since is found there, as before. The heartbeat thread tells it too, which
+        no busy turn delays (``Heartbeat._watch_leader``)."""
         known = self.gateway.leader
-        if self.desk is not None or (known is not None and known.epoch > holder.epoch):
-            return  # this node leads, or already follows a newer term
+        if self._stopped or self.desk is not None or (known is not None and known.epoch > holder.epoch):
+            return  # stopping, this node leads, or it already follows a newer term
         self._follow(holder)
         if self.gateway.stale() or self.gateway.held:
             self._move_to(holder, "as told")

@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from signaling_server.cluster.heartbeat import Heartbeat
-from signaling_server.cluster.lease import Lease
+from signaling_server.cluster.lease import Holder, Lease
 
 TTL_S = 0.6
 WAIT_S = 10.0  # the most any awaited condition may take on a loaded machine
@@ -126,4 +126,49 @@ async def test_a_loop_busy_for_a_ttl_is_logged_once_with_where_it_is(redis_serve
         assert "hold_the_loop(seconds)" in busy  # down to the source line
         assert lease.holds() and lost == []  # told, and still leading: busy is not stuck
     finally:
+        await heartbeat.stop()
+
+
+async def test_a_follower_s_thread_tells_the_loop_when_a_newer_leader_listens(redis_server, redis):
+    """Told from the thread, on a loop too busy to ask Redis itself (the loop's own beat waited behind 5.7 s
+    of a busy follower's turns at 20,000 kiosks); not before the leader listens, once per term."""
+    lease = Lease(redis, "b", ttl_s=TTL_S)
+    asked: asyncio.Queue[int] = asyncio.Queue()
+    told: list[Holder] = []
+    listening = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def leader_channel(epoch: int) -> str:
+        loop.call_soon_threadsafe(asked.put_nowait, epoch)
+        return f"t:leader:{epoch}"
+
+    def on_listening(holder: Holder) -> None:
+        told.append(holder)
+        listening.set()
+
+    heartbeat = Heartbeat(
+        redis_server.url,
+        lease,
+        alive_key="t:alive:b",
+        on_lost=lambda reason: None,
+        on_listening=on_listening,
+        leader_channel=leader_channel,
+    )
+    heartbeat.start(loop)
+    inbox = redis.pubsub()
+    try:
+        assert await Lease(redis, "a", ttl_s=5.0).acquire() is not None  # a leads term 1, not listening yet
+        assert await asyncio.wait_for(asked.get(), WAIT_S) == 1
+        assert await asyncio.wait_for(asked.get(), WAIT_S) == 1  # asked again a beat later: the first said no
+        assert told == []
+        await inbox.subscribe("t:leader:1")  # it listens now
+        hold_the_loop(3 * TTL_S)  # busy: the loop could not have asked; the thread could
+        await asyncio.wait_for(listening.wait(), WAIT_S)
+        assert told == [Holder("a", 1)]
+        before = asked.qsize()
+        hold_the_loop(3 * TTL_S)  # beats go on (a dozen): none asks about that term again
+        await asyncio.sleep(0)  # one turn: the thread's callbacks, if any, have run
+        assert asked.qsize() == before and told == [Holder("a", 1)]
+    finally:
+        await inbox.aclose()
         await heartbeat.stop()
