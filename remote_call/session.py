@@ -48,6 +48,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from remote_call import protocol as p
+from remote_call.sctp_ack import delay_acknowledgements
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +268,7 @@ class CallSession:
             return
         self._adopt_channel(self.pc.createDataChannel(CONTROL_CHANNEL, ordered=True))
         self._adopt_channel(self.pc.createDataChannel(DOCUMENTS_CHANNEL, ordered=True))
+        delay_acknowledgements(self.pc.sctp)
         self._add_media()
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)  # returns after ICE gathering; candidates are in the SDP
@@ -287,6 +289,8 @@ class CallSession:
             await self._on_candidate(message)
             return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=message.sdp, type=message.sdp_type))
+        if self.pc.sctp is not None:  # the offer's data channels: half the SACKs of a transfer
+            delay_acknowledgements(self.pc.sctp)
         await self._apply_early_candidates()
         if message.sdp_type == "offer":
             self._attach_answer_media()
