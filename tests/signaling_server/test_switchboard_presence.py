@@ -160,3 +160,17 @@ def test_a_returning_officer_hears_its_calls_end_before_a_new_ring(harness) -> N
     types = again.types()
     assert "call_offer" in types and types.index("call_ended") < types.index("call_offer"), types
     assert [(m.call_id, m.reason) for m in again.only(p.CallEnded)] == [(call_id, EndReason.COMPLETED)]
+
+
+def test_a_party_gone_past_the_grace_looks_only_at_its_own_calls(harness) -> None:
+    """Graces ending together after a failover each looked at every live call: thousands of departures
+    times thousands of calls held a new leader's loop for seconds. The table's index finds a party's calls."""
+    k, _, o, _, call_id = harness.call_in_progress()
+    table = harness.board.calls
+    looked: list[str] = []
+    table.values = lambda: looked.append("every call") or dict.values(table)  # type: ignore[method-assign]
+    harness.board.detach(k)
+    harness.board.detach(o)
+    harness.advance(harness.config.server.reconnect_grace_s + 0.1)
+    assert harness.store.call(call_id).end_reason == "kiosk_disconnected"
+    assert looked == []
