@@ -247,7 +247,7 @@ class AuditLog:
         """Append prepared entries in order, in one transaction under the ``audit_log`` lock: one lock and
         one commit for many (a node's sign-ins after a takeover, batched: signaling_server.audit_batch)."""
         conn = self._conn
-        if conn.in_transaction:
+        if conn.in_transaction and not conn.writing:  # in our own write transaction the lock is held
             raise RuntimeError(
                 "AuditLog.append must not run inside another transaction on the same connection "
                 "(commit it first): it takes its own BEGIN IMMEDIATE lock to keep the chain linear"

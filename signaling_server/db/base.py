@@ -107,6 +107,14 @@ class Database(ABC):
         """One write transaction, committed at the end of the block, rolled back on an exception.
         Writers that pass the same ``lock`` run one at a time, in this process and in every other one."""
 
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Many small writes that may be committed together (a failover's reconnect graces ending in one
+        tick: thousands of calls' records). Here each write stays on its own: a PostgreSQL server takes
+        them one round trip at a time without a lock shared by the nodes, and a write lost with its
+        connection must wait in ``write_behind``, not vanish in a rolled-back transaction. SQLite's file
+        lock is taken once for the block instead (``SqliteDatabase.batch``)."""
+        return contextlib.nullcontext()
+
     @abstractmethod
     def snapshot(self) -> contextlib.AbstractContextManager[None]:
         """Reads inside the block see one consistent state (a concurrent writer's commit is not seen)."""
@@ -114,6 +122,13 @@ class Database(ABC):
     @property
     @abstractmethod
     def in_transaction(self) -> bool: ...
+
+    @property
+    def writing(self) -> bool:
+        """Inside a write transaction of this object's own (``transaction``, or SQLite's ``batch``): the
+        writers' lock is held, so a nested ``transaction`` is a savepoint under it (the audit chain may be
+        appended to). False in a transaction begun otherwise (a read ``snapshot``, a raw connection's)."""
+        return False
 
     @abstractmethod
     def change_counter(self) -> int:

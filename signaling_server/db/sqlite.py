@@ -18,6 +18,7 @@ class SqliteDatabase(Database):
         self.connection = connection  # the raw connection, for SQLite-only work (incremental blob I/O)
         self._owns = owns
         self._name = name
+        self._writing = 0  # depth of our own write transactions (``transaction``, ``batch``) now open
 
     @classmethod
     def open(cls, path: str | Path) -> SqliteDatabase:
@@ -51,6 +52,25 @@ class SqliteDatabase(Database):
 
     @contextlib.contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[None]:
+        self._writing += 1
+        try:
+            if self.connection.in_transaction:
+                # Inside a ``batch`` (or another transaction): the file's write lock is held already; a
+                # savepoint keeps this block all or nothing on its own.
+                with self._savepoint():
+                    yield
+            else:
+                with self._immediate():
+                    yield
+        finally:
+            self._writing -= 1
+
+    @property
+    def writing(self) -> bool:
+        return self._writing > 0
+
+    @contextlib.contextmanager
+    def _immediate(self) -> Iterator[None]:
         # BEGIN IMMEDIATE takes the file's write lock at once: every writer, of any kind, waits its turn.
         self.connection.execute("BEGIN IMMEDIATE")
         try:
@@ -59,6 +79,22 @@ class SqliteDatabase(Database):
             self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self.connection.execute("SAVEPOINT nested")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK TO nested")
+            self.connection.execute("RELEASE nested")
+            raise
+        self.connection.execute("RELEASE nested")
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """One transaction for the block's writes: the file lock, which every node's writes of a shared file
+        queue for (``busy_timeout``), taken once instead of once a write."""
+        return self.transaction()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from signaling_server.audit import AuditLog
 from signaling_server.db import Database, DatabaseUnavailable, IntegrityError, open_database
 from signaling_server.db.postgres import PostgresDatabase, pyformat, redact
 
@@ -153,4 +154,46 @@ def test_a_lost_connection_makes_the_database_unavailable_until_recovered(postgr
         assert db.available and len(lost) == 1
     finally:
         db.close()
+        other.close()
+
+
+def test_a_batch_on_sqlite_is_one_transaction_another_connection_sees_whole(tmp_path) -> None:
+    """A failover's thousands of call ends take the shared file's lock once, not once a write; a transaction
+    inside the batch (an audit chain's append) is a savepoint: its rollback undoes its own writes only."""
+    path = tmp_path / "records.sqlite3"
+    node, other = open_database(path), open_database(path)
+    insert = "INSERT INTO sessions(token_hash, username, expires_at) VALUES (?, ?, ?)"
+    try:
+        with node.batch():
+            node.execute(insert, ("t1", "hanako", 10.0))
+            with pytest.raises(RuntimeError), node.transaction(lock="sessions"):
+                node.execute(insert, ("t2", "jiro", 10.0))
+                raise RuntimeError("changed my mind")
+            with node.transaction(lock="sessions"):
+                node.execute(insert, ("t3", "saburo", 10.0))
+            assert AuditLog(node).append("hanako", "sign_in").seq == 1  # the chain's lock is held already
+            assert node.in_transaction
+            assert other.fetchone("SELECT COUNT(*) FROM sessions")[0] == 0  # nothing committed yet
+        assert not node.in_transaction
+        assert [r[0] for r in other.fetchall("SELECT username FROM sessions ORDER BY token_hash")] == [
+            "hanako",
+            "saburo",
+        ]
+        assert [e.actor for e in AuditLog(other).entries()] == ["hanako"]
+    finally:
+        node.close()
+        other.close()
+
+
+def test_a_batch_on_postgresql_leaves_each_write_on_its_own(postgres_url: str) -> None:
+    """No transaction: a write lost with the connection waits in write_behind instead of vanishing with a
+    rolled-back batch."""
+    node, other = open_database(postgres_url), open_database(postgres_url)
+    try:
+        with node.batch():
+            node.execute("INSERT INTO sessions(token_hash, username, expires_at) VALUES ('t1', 'hanako', 1)")
+            assert not node.in_transaction
+            assert other.fetchone("SELECT COUNT(*) FROM sessions")[0] == 1
+    finally:
+        node.close()
         other.close()

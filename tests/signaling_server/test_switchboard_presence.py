@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from remote_call import protocol as p
 from remote_call.protocol import EndReason
+from signaling_server.switchboard import board
 
 from .conftest import kiosk, officer, supervisor
 
@@ -174,3 +175,30 @@ def test_a_party_gone_past_the_grace_looks_only_at_its_own_calls(harness) -> Non
     harness.advance(harness.config.server.reconnect_grace_s + 0.1)
     assert harness.store.call(call_id).end_reason == "kiosk_disconnected"
     assert looked == []
+
+
+def test_graces_ending_together_end_a_slice_per_tick_each_slice_in_one_batch(harness, monkeypatch) -> None:
+    """A failover's herd: every dropped kiosk's grace ends in the same tick. A tick ends at most EDGE_SLICE
+    of them, their records written in one batch (SQLite's file lock once), and says the rest are due now,
+    so the loop runs what waits (the leader's lease) between slices."""
+    monkeypatch.setattr(board, "EDGE_SLICE", 10)  # the department's queue holds 30 at most
+    kiosks = [harness.connect(kiosk(f"kiosk-{i}"))[0] for i in range(17)]
+    for k in kiosks:
+        harness.send(k, p.RequestCall(department="kosodate"))  # queued: nobody answers
+        harness.board.detach(k)
+    assert len(harness.board.calls) == 17
+    batches: list[int] = []
+    db = harness.store.conn
+    batch = db.batch
+    db.batch = lambda: batches.append(len(harness.board.calls)) or batch()  # type: ignore[method-assign]
+    harness.advance(harness.config.server.reconnect_grace_s + 0.1)
+    ended = [17 - len(harness.board.calls)]
+    while harness.board.next_due() <= harness.clock():  # the rest: due already, at the next tick
+        left = len(harness.board.calls)
+        harness.board.tick()
+        ended.append(left - len(harness.board.calls))
+    assert sum(ended) == 17 and len(harness.board.calls) == 0
+    assert len(ended) >= 2 and max(ended) <= 10, ended  # the positions' flush and the stats share a slice
+    assert len(batches) == len(ended)  # one batch a slice
+    records = list(harness.store.calls())
+    assert len(records) == 17 and {r.end_reason for r in records} == {"kiosk_disconnected"}
