@@ -67,7 +67,7 @@ class Queues:
         caller.queued = True
         caller.ringing = set()
         index = dep.queue.add(caller.key)
-        self._positions.mark(department, index)
+        self._positions.joined(department, index, caller.call_id)
         if dep.config.overflow_after_s is not None:
             self._timers.push(
                 entered_at + dep.config.overflow_after_s, OverflowCheck(department, caller.call_id)
