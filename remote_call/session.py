@@ -289,7 +289,7 @@ class CallSession:
             await self._on_candidate(message)
             return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=message.sdp, type=message.sdp_type))
-        if self.pc.sctp is not None:  # the offer's data channels: half the SACKs of a transfer
+        if self.pc.sctp is not None:  # the offer's data channels: a quarter of the SACKs of a transfer
             delay_acknowledgements(self.pc.sctp)
         await self._apply_early_candidates()
         if message.sdp_type == "offer":
