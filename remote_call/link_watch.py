@@ -1,6 +1,11 @@
 """The link pings of one peer connection (docs/protocol.md "Link pings"): a ``link_ping`` a second on the
 ``control`` channel, each ping of the other end answered once, and a callback when no pong came for
-``dead_s`` — aiortc alone notices a silently vanished peer only after ~32 s.
+``dead_s`` — aiortc alone notices a silently vanished peer only after ~32 s. A link whose peer's audio or
+video still arrives is not dead, however late its pongs: they ride SCTP on the ordered ``control`` channel,
+where one dropped datagram holds every later message for a retransmission time-out that doubles when the
+resend is dropped too. Measured in a four-party call on a loaded two-core machine (kiosk, officer and
+interpreter in one process, a guest in Chromium; 5,900–9,000 datagrams dropped by full receive buffers in
+one call): pongs 10–22 s late while that process's loop lagged under 1 s.
 
 Used by the conference for every extra pair (a third party's connection to the caller and to the officer),
 so a dead interpreter link is found and rebuilt alone; the caller↔officer pair's ``CallParty`` runs the same
@@ -25,7 +30,8 @@ LINK_DEAD_S = 5.0
 
 
 class LinkWatch:
-    """Pings ``session``'s peer and answers its pings; ``on_dead()`` once per dead period."""
+    """Pings ``session``'s peer and answers its pings; ``on_dead()`` once per dead period: neither a pong
+    nor a frame of the peer's media for ``dead_s``."""
 
     def __init__(
         self,
@@ -42,6 +48,8 @@ class LinkWatch:
         self.rtt_ms: float | None = None
         self.pongs = 0
         self._last_pong = 0.0
+        self._last_media = 0.0
+        self._media_frames = 0
         self._last_answered: tuple[int, float] | None = None
         self.stopped = False
         session.control_handlers.append(self.on_control)
@@ -70,11 +78,19 @@ class LinkWatch:
             self.rtt_ms = max(0.0, self._last_pong * 1000 - parsed.sent_ms)
             self.pongs += 1
 
+    def _heard_at(self, now: float) -> float:
+        """When the peer was last heard: its last pong, or the last time its audio or video moved on."""
+        frames = self.session.remote_audio.count + self.session.remote_video.count
+        if frames != self._media_frames:
+            self._media_frames, self._last_media = frames, now
+        return max(self._last_pong, self._last_media)
+
     async def run(self) -> None:
         """Ping every ``ping_s`` from the moment the channel opens until the session closes."""
         session, loop = self.session, asyncio.get_running_loop()
         await session.channel_open.wait()
-        self._last_pong = loop.time()
+        self._last_pong = self._last_media = loop.time()
+        self._media_frames = session.remote_audio.count + session.remote_video.count
         seq = 0
         while not session.closed.is_set() and not self.stopped:
             seq += 1
@@ -84,7 +100,7 @@ class LinkWatch:
                 await asyncio.wait_for(session.closed.wait(), self.ping_s)
             if self.stopped or session.closed.is_set():
                 break
-            if loop.time() - self._last_pong > self.dead_s:
-                log.warning("call %s: no link pong for %.0f s", session.call_id, self.dead_s)
+            if loop.time() - self._heard_at(loop.time()) > self.dead_s:
+                log.warning("call %s: no link pong or media for %.0f s", session.call_id, self.dead_s)
                 self._last_pong = loop.time()  # one report per dead period
                 await self._on_dead()

@@ -125,7 +125,7 @@ class MediaConnected(Wire):
 
 
 class RestartMedia(Wire):
-    """Either party: the media path died (no link pong for 5 s); rebuild the peer connection for the
+    """Either party: the media path died (no link pong nor media for 5 s); rebuild the peer connection for the
     same call. The server answers both parties with a fresh call_connecting."""
 
     type: Literal["restart_media"] = "restart_media"

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 GUEST_DIR = BUSINESS_DIR.parent / "guest"
 SHARED = frozenset(
-    {"signaling.js", "call.js", "documents.js", "ui.js", "devicecheck.js", "style.css", "icon.svg"}
+    {"signaling.js", "call.js", "linkpings.js", "documents.js", "ui.js", "devicecheck.js"}
+    | {"style.css", "icon.svg"}
 )
 GUEST_PAGE = Page("g", GUEST_DIR, shared=dict.fromkeys(SHARED, BUSINESS_DIR), headers=CAMERA_HEADERS)
 GUEST_THROTTLE = web.AppKey("guest_link_throttle", LoginThrottle)

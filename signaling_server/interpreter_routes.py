@@ -53,8 +53,8 @@ PAGE_DIR = BUSINESS_DIR.parent / "interpreter"
 GUEST_DIR = BUSINESS_DIR.parent / "guest"
 # Served from the business client's and the guest page's folders under /i/: imported, not copied.
 SHARED = {
-    **{n: BUSINESS_DIR for n in ("signaling.js", "call.js", "documents.js", "ui.js", "devicecheck.js")},
-    **{n: BUSINESS_DIR for n in ("style.css", "icon.svg")},
+    **{n: BUSINESS_DIR for n in ("signaling.js", "call.js", "linkpings.js", "documents.js", "ui.js")},
+    **{n: BUSINESS_DIR for n in ("devicecheck.js", "style.css", "icon.svg")},
     **{n: GUEST_DIR for n in ("answer.js", "tiles.js", "shown.js", "parties.js", "guest.css")},
 }
 PAGE = Page("i", PAGE_DIR, shared=SHARED, headers=CAMERA_HEADERS)

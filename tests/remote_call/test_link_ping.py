@@ -11,7 +11,7 @@ from remote_call import protocol as p
 from remote_call.events import EventHub
 from remote_call.link_watch import LinkWatch
 from remote_call.party import CallParty
-from remote_call.session import CallSession
+from remote_call.session import CallSession, LatestFrame
 
 TIMEOUT = 20.0
 
@@ -110,3 +110,49 @@ def test_a_ping_on_a_session_let_go_of_is_not_answered():
             handler(ping)
     assert old.sent == []
     assert current.sent == [{"type": "link_pong", "seq": 1, "sent_ms": 1.0}]
+
+
+class SilentPeer:
+    """A session whose peer never answers a ping; while ``talking`` a frame of its audio arrives with each
+    ping we send (as a live peer's media does while its pongs are held up in SCTP)."""
+
+    def __init__(self) -> None:
+        self.call_id = "c1"
+        self.control_handlers: list[Any] = []
+        self.channel_open, self.closed = asyncio.Event(), asyncio.Event()
+        self.channel_open.set()
+        self.remote_audio, self.remote_video = LatestFrame(), LatestFrame()
+        self.talking = True
+        self.pings = 0
+        self.pinged = asyncio.Event()
+
+    def send_control(self, message: dict[str, Any]) -> None:
+        self.pings += 1
+        if self.talking:
+            self.remote_audio.push(object())
+        self.pinged.set()
+
+    async def until_pings(self, count: int) -> None:
+        while self.pings < count:
+            self.pinged.clear()
+            await asyncio.wait_for(self.pinged.wait(), TIMEOUT)
+
+
+async def test_a_link_whose_media_still_arrives_is_not_dead_however_late_its_pongs():
+    """No pong for 25 dead periods while the peer's audio flows: no restart; the media stops: a restart."""
+    peer, dead = SilentPeer(), asyncio.Event()
+
+    async def on_dead() -> None:
+        dead.set()
+
+    watch = LinkWatch(peer, on_dead, ping_s=0.01, dead_s=0.04)  # type: ignore[arg-type]
+    running = asyncio.ensure_future(watch.run())
+    try:
+        await peer.until_pings(100)  # 25 periods of 0.04 s with no pong
+        assert not dead.is_set() and watch.pongs == 0
+        peer.talking = False
+        await asyncio.wait_for(dead.wait(), TIMEOUT)
+        assert peer.remote_audio.count >= 100
+    finally:
+        peer.closed.set()
+        await asyncio.wait_for(running, TIMEOUT)

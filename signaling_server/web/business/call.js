@@ -4,8 +4,8 @@
 // track until the business shares: replaceTrack then, so sharing never renegotiates).
 // A media restart throws this object away and builds a new one (the server sends call_connecting again).
 
-const LINK_PING_MS = 1000; // a link ping a second on "control"...
-const LINK_DEAD_MS = 5000; // ...and no pong for 5 s: the media path is dead, ask for a restart
+import { linkPingsOf } from "./linkpings.js";
+
 const CHANNEL_CLOSE_WAIT_MS = 1000;
 const QUALITY_MS = 5000; // call_quality to the server every 5 s, as kiosks and consoles send it
 // The camera's first frames are encoded at most START_HEIGHT tall, then at most SEND_HEIGHT (see fullSize).
@@ -81,11 +81,9 @@ export class CallConnection {
     this.local = local;
     this.closed = false;
     this.mediaReported = false;
-    this.lastPong = 0;
-    this.linkTimer = 0;
-    this.seq = 0;
     this.pendingRemote = []; // candidates from the officer that arrive before the answer
     this.pc = new RTCPeerConnection(rtcConfiguration({}, cert));
+    this.link = linkPingsOf(this);
     this.control = this.pc.createDataChannel("control", { ordered: true });
     this.documents = this.pc.createDataChannel("documents", { ordered: true });
     this.documents.binaryType = "arraybuffer";
@@ -230,24 +228,19 @@ export class CallConnection {
       return;
     }
     if (message.type === "link_pong") {
-      this.lastPong = performance.now();
-      this.linkRttMs = Math.max(0, this.lastPong - message.sent_ms);
+      this.link.pong(message);
       return;
     }
     this.events.control(message);
   }
 
   startLinkPings() {
-    this.lastPong = performance.now();
-    this.linkTimer = setInterval(() => {
-      this.seq += 1;
-      this.sendControl({ type: "link_ping", seq: this.seq, sent_ms: performance.now() });
-      if (performance.now() - this.lastPong > LINK_DEAD_MS) {
-        this.lastPong = performance.now(); // one restart request per dead period
-        this.signal({ type: "restart_media", call_id: this.callId, reason: "link_lost" });
-        this.events.linkLost();
-      }
-    }, LINK_PING_MS);
+    this.link.start();
+  }
+
+  /** The round trip of the last link pong, in ms; null until the officer answered one. */
+  get linkRttMs() {
+    return this.link.rttMs;
   }
 
   // ------------------------------------------------------------------ media controls
@@ -353,7 +346,7 @@ export class CallConnection {
   async close() {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.linkTimer);
+    this.link.stop();
     clearInterval(this.qualityTimer);
     const channels = [this.control, this.documents].filter((c) => c.readyState !== "closed");
     const gone = channels.map(

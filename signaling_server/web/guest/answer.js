@@ -4,9 +4,7 @@
 // m-lines; the data channels come from it ("control" answers link pings as CallConnection does).
 
 import { rtcConfiguration } from "./call.js";
-
-const LINK_PING_MS = 1000;
-const LINK_DEAD_MS = 5000;
+import { linkPingsOf } from "./linkpings.js";
 
 export class AnswerConnection {
   constructor({ callId, connecting, local, signal, events }) {
@@ -18,10 +16,8 @@ export class AnswerConnection {
     this.mediaReported = false;
     this.pendingRemote = [];
     this.control = null;
-    this.seq = 0;
-    this.lastPong = 0;
-    this.linkTimer = 0;
     this.pc = new RTCPeerConnection(rtcConfiguration(connecting));
+    this.link = linkPingsOf(this);
     this.wire();
   }
 
@@ -114,7 +110,7 @@ export class AnswerConnection {
       if (this.control?.readyState !== "open") return; // closing: the ping needs no answer any more
       this.control.send(JSON.stringify({ type: "link_pong", seq: message.seq, sent_ms: message.sent_ms }));
     } else if (message?.type === "link_pong") {
-      this.lastPong = performance.now();
+      this.link.pong(message);
     } else if (message && typeof message === "object") {
       this.events.control(message);
     }
@@ -128,18 +124,7 @@ export class AnswerConnection {
   }
 
   startLinkPings() {
-    if (this.linkTimer) return;
-    this.lastPong = performance.now();
-    this.linkTimer = setInterval(() => {
-      if (this.control?.readyState !== "open") return;
-      this.seq += 1;
-      this.control.send(JSON.stringify({ type: "link_ping", seq: this.seq, sent_ms: performance.now() }));
-      if (performance.now() - this.lastPong > LINK_DEAD_MS) {
-        this.lastPong = performance.now();
-        this.signal({ type: "restart_media", call_id: this.callId, reason: "link_lost" });
-        this.events.linkLost();
-      }
-    }, LINK_PING_MS);
+    this.link.start();
   }
 
   async stats() {
@@ -156,7 +141,7 @@ export class AnswerConnection {
   async close() {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.linkTimer);
+    this.link.stop();
     if (this.control && this.control.readyState !== "closed") {
       const gone = new Promise((resolve) => {
         this.control.addEventListener("close", resolve, { once: true });
