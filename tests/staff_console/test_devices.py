@@ -61,3 +61,25 @@ def test_device_health_goes_into_the_heartbeat(tmp_path: Path):
     message = console.telemetry.heartbeat()
     assert set(message.devices) == {"camera", "microphone", "speaker"}
     assert message.devices["camera"].status in ("degraded", "error")  # not started / not found: never "ok"
+
+
+async def test_one_self_view_copy_a_frame_however_many_connections_send_the_camera():
+    """A call with an interpreter and a guest has three camera tracks; one of them feeds the self-view, and
+    when it ends (its connection rebuilt or closed) the next live one does."""
+    from hardware.simulated import SimulatedMedia
+
+    media = ConsoleMedia(SimulatedMedia("officer", 160, 120, 30, 660.0))
+    tracks = [media.camera_track() for _ in range(3)]
+    try:
+        for _ in range(5):
+            for track in tracks:
+                await asyncio.wait_for(track.recv(), 10)
+        assert media.self_view.count == 5
+        tracks[0].stop()
+        for _ in range(4):
+            for track in tracks[1:]:
+                await asyncio.wait_for(track.recv(), 10)
+        assert media.self_view.count == 9
+    finally:
+        for track in tracks:
+            track.stop()
