@@ -80,16 +80,19 @@ class TeeVideoTrack(MediaStreamTrack):
         super().__init__()
         self._inner = inner
         self._slot = slot
+        self._sent = 0
 
     async def recv(self) -> av.VideoFrame:
         frame = cast(av.VideoFrame, await self._inner.recv())  # aiortc types recv() for every kind of track
         self._slot.push(frame)
+        self._sent += 1
         return frame
 
     @property
     def frames_sent(self) -> int:
-        """For the call-quality telemetry (fps out)."""
-        return self._slot.count
+        """For the call-quality telemetry (fps out): this track's frames, not the shared self-view's count,
+        which every connection's track adds to (three of them with an interpreter and a guest)."""
+        return self._sent
 
     def stop(self) -> None:
         super().stop()

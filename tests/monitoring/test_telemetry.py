@@ -140,3 +140,24 @@ def test_device_statuses_are_bounded():
     many = {f"dev{i}": {"status": "ok", "detail": "x" * 500} for i in range(40)}
     statuses = device_statuses(many)
     assert len(statuses) == 16 and all(len(s.detail) == 200 for s in statuses.values())
+
+
+async def test_a_kiosk_camera_track_counts_its_own_frames_for_fps_out():
+    """fps out is one connection's: with an interpreter and a guest the kiosk's camera goes out on three
+    tracks, all feeding the one self-view."""
+    from hardware.simulated import SimulatedMedia
+    from kiosk_client.media import KioskMedia
+
+    media = KioskMedia(SimulatedMedia("kiosk", 160, 120, 30, 440.0))
+    tracks = [media.camera_track() for _ in range(3)]
+    try:
+        for _ in range(4):
+            for track in tracks:
+                assert track is not None
+                await asyncio.wait_for(track.recv(), 10)
+        assert [getattr(track, "frames_sent", None) for track in tracks] == [4, 4, 4]
+        assert media.self_view.count == 12
+    finally:
+        for track in tracks:
+            if track is not None:
+                track.stop()
