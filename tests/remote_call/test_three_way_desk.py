@@ -55,10 +55,11 @@ async def test_chat_shown_documents_and_scans_reach_the_interpreter(server):
         scanned = asyncio.ensure_future(interpreter.events.wait("document_shared", TIMEOUT, purpose="scan"))
         await officer.desk.request_scan("住民票をおいてください")
         await placing
+        verdict = asyncio.ensure_future(kiosk.events.wait("scan", TIMEOUT, stage="done"))  # waited for first
         kiosk.scan_now()
         scan = await scanned
         assert scan["ok"] and scan["peer"] == "caller"
-        await kiosk.events.wait("scan", TIMEOUT, stage="done")  # the officer's verdict, as before
+        await verdict  # the officer's verdict, as before
         received = next(iter(officer.desk.documents.values()))
         assert interpreter.desk.documents[scan["doc_id"]].data == received.data
 
