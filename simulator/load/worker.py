@@ -164,8 +164,11 @@ class Worker:
             await self._connect()
             if not await self._wait_event(self.start_calls, a.options.ready_timeout_s):
                 raise TimeoutError("never told to start the calls")
-            await self._place_calls()
-            await self._wait_event(self.stop, a.options.call_timeout_s + 60)
+            stop = asyncio.ensure_future(self._wait_event(self.stop, a.options.call_timeout_s + 60))
+            if not await self._place_calls_until(stop):
+                return  # stopped mid-run: hang up now
+            if not await stop:  # the wait timed out while the calls ran: wait for the stop as before
+                await self._wait_event(self.stop, a.options.call_timeout_s + 60)
             # The officers' call_ended travels at the same time as the kiosks': let the last ones land and
             # the officers get back to available before hanging up.
             deadline = time.monotonic() + 10
@@ -190,6 +193,21 @@ class Worker:
         )
         ready = {"kiosks": kn, "officers": on, "kiosk_connect": [k0, k1], "officer_connect": [o0, o1]}
         self.report.put(("ready", a.index, ready))
+
+    async def _place_calls_until(self, stop: asyncio.Future[bool]) -> bool:
+        """Place the calls, unless ``stop`` comes first (an interrupted simulator: waiting out its calls
+        held its exit 5 s for the results and 2 s for each worker's join); whether they were all placed."""
+        placing = asyncio.ensure_future(self._place_calls())
+        await asyncio.wait((placing, stop), return_when=asyncio.FIRST_COMPLETED)
+        if placing.done() or not stop.result():  # placed, or the wait for a stop timed out: go on placing
+            await placing
+            return True
+        placing.cancel()
+        await asyncio.gather(placing, return_exceptions=True)
+        for call in self.results:
+            if not call.error and call.ended_at is None:
+                call.error = "the run was stopped before the call ended"
+        return False
 
     async def _place_calls(self) -> None:
         self.stats.messages_sent = self.stats.messages_received = 0
