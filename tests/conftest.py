@@ -11,8 +11,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from argon2 import PasswordHasher
+
 from devtools.stall_report import report_stalled_tasks  # noqa: F401 (autouse: tasks' stacks before a time-out)
 from remote_call.session import restrict_to_loopback
+from signaling_server import auth
 from signaling_server.auth import hash_password
 from signaling_server.embedded import EmbeddedServer, provision
 from signaling_server.testing import test_config
@@ -29,6 +32,41 @@ def loopback_media():
     restrict_to_loopback()
     yield
     restrict_to_loopback(False)
+
+
+class OnceEach(PasswordHasher):
+    """argon2 as the server uses it, each password hashed and each right password checked once a session.
+
+    argon2 is slow on purpose: 150 ms a hash and 144 ms a check here, and every server the tests build
+    hashed the same password twice (16 % of the CPU of tests/signaling_server in a py-spy profile). The
+    answers are argon2's own, only not recomputed; a wrong password is checked (and refused) every time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hashes: dict[str, str] = {}
+        self._right: set[tuple[str, str]] = set()
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        if salt is not None or not isinstance(password, str):
+            return super().hash(password, salt=salt)
+        if password not in self._hashes:
+            self._hashes[password] = super().hash(password)
+        return self._hashes[password]
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        key = (str(hash), str(password))
+        if key not in self._right:
+            super().verify(hash, password)  # raises for a wrong password
+            self._right.add(key)
+        return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def argon2_once_each():
+    real = auth._hasher
+    auth._hasher = OnceEach()
+    yield
+    auth._hasher = real
 
 
 @pytest.fixture
