@@ -110,13 +110,15 @@ class ChooseScreen(Screen):
     def clear_resident(self) -> None:
         self.search.clear()
         self.keyboard.clear()
-        self._toggle_keyboard(False)
+        # The window refreshes every screen right after a reset: rebuilding the tiles here too was 14 % of
+        # the kiosk's text-fit test (py-spy), a whole tile list built and thrown away on every reset.
+        self._toggle_keyboard(False, rebuild=False)
         self._signature = None
 
     def show_keyboard(self, on: bool) -> None:
         self._toggle_keyboard(on)
 
-    def _toggle_keyboard(self, on: bool) -> None:
+    def _toggle_keyboard(self, on: bool, *, rebuild: bool = True) -> None:
         if on and self._ctx is not None:  # kana for Japanese readers, letters for everyone else
             wanted = "kana" if self._ctx.lang in ("ja", "ja-easy") else "alnum"
             if self.keyboard.mode != wanted:
@@ -127,7 +129,7 @@ class ChooseScreen(Screen):
         self._signature = None
         # One column of candidates beside the keyboard. A hidden screen (a reset on another screen) is
         # rebuilt by the window's next refresh instead: rebuilding its tiles here took ~0.2 s per reset.
-        if self._ctx is not None and self.isVisible():
+        if rebuild and self._ctx is not None and self.isVisible():
             self.refresh(self._ctx)
 
     def _status_lines(self, ctx: Ctx, dep: Any) -> list[tuple[str, str | None]]:
