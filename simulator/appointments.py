@@ -37,6 +37,7 @@ from signaling_server.switchboard.board import AUDIT_ACTIONS
 DEPARTMENTS = ("kosodate", "shimin-toroku")
 OFFICERS = tuple(f"sim-officer-{i}" for i in range(6))
 NO_SHOW_RATE = 0.1
+STATS_PREFIX = '{"type":"supervisor_stats"'  # how the wire encodes them (remote_call.protocol.encode)
 DAY = dt.date(
     2026, 11, 25
 )  # a Wednesday with no holiday near it: the simulated day (time is simulated anyway)
@@ -209,7 +210,9 @@ class AppointmentDay:
                 elif isinstance(message, p.CallEnded) and message.reason is p.EndReason.COMPLETED:
                     resident.completed = True
         for name, (client, inbox) in self.officers.items():
-            messages, inbox[:] = [p.parse_message(t, max_bytes=1 << 22) for t in inbox], []
+            # Statistics every 2 s of a whole day are most of an officer's inbox and none of its answers.
+            texts, inbox[:] = [t for t in inbox if not t.startswith(STATS_PREFIX)], []
+            messages = [p.parse_message(t, max_bytes=1 << 22) for t in texts]
             for message in messages:
                 if isinstance(message, p.CallOffer):
                     resident = self.calls[message.call_id]
