@@ -33,11 +33,11 @@ from signaling_server.auth import Principal
 from signaling_server.store import Store
 from signaling_server.switchboard import Client, Switchboard
 from signaling_server.switchboard.board import AUDIT_ACTIONS
+from simulator.load.clients import STATS_PREFIX
 
 DEPARTMENTS = ("kosodate", "shimin-toroku")
 OFFICERS = tuple(f"sim-officer-{i}" for i in range(6))
 NO_SHOW_RATE = 0.1
-STATS_PREFIX = '{"type":"supervisor_stats"'  # how the wire encodes them (remote_call.protocol.encode)
 DAY = dt.date(
     2026, 11, 25
 )  # a Wednesday with no holiday near it: the simulated day (time is simulated anyway)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import random
 import re
@@ -21,6 +22,7 @@ from simulator.load.moves import RECONNECT_HELLO_S, Backoff, Link
 from simulator.load.options import MAX_ERRORS, LoadOptions
 
 HELLO_TIMEOUT_S = 120.0  # officer sign-in is argon2, deliberately slow; hundreds queue behind each other
+STATS_PREFIX = '{"type":"supervisor_stats"'  # how the wire encodes them (remote_call.protocol.encode)
 
 
 # The codec lines of the fake SDP (what an aiortc or browser peer offers: Opus, PCMU/PCMA; VP8, H.264).
@@ -143,6 +145,7 @@ class WorkerStats:
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     paced: int = 0  # sends delayed to stay under the server's rate limit
+    failed_sign_ins: dict[str, int] = field(default_factory=dict)  # after an outage, by why (failure_reason)
 
     def error(self, text: str) -> None:
         self.error_count += 1
@@ -204,6 +207,11 @@ class Client:
             if frame.type is not aiohttp.WSMsgType.TEXT:
                 continue
             self.stats.messages_received += 1
+            if frame.data.startswith(STATS_PREFIX):
+                # Every officer's statistics every 2 s: over half of what the fleet receives and none of
+                # what it answers; parsing them was a quarter of a worker's CPU (py-spy, 20,000 kiosks).
+                self.stats.by_type["supervisor_stats"] = self.stats.by_type.get("supervisor_stats", 0) + 1
+                continue
             data = json.loads(frame.data)
             kind = data.get("type", "?")
             self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
@@ -228,7 +236,9 @@ class Client:
                 assert self.session is not None
                 hello = link.hello()
                 ws, welcome = await handshake(self.session, link.url, hello, self.stats, RECONNECT_HELLO_S)
-            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError):
+            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError) as exc:
+                why = failure_reason(exc)
+                self.stats.failed_sign_ins[why] = self.stats.failed_sign_ins.get(why, 0) + 1
                 backoff.failed()
                 continue
             self.ws = ws
@@ -432,6 +442,23 @@ class Officer(Client):
     def on_closed(self) -> None:
         for handle in self._timers:
             handle.cancel()
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a sign-in after an outage failed, in a few words that group alike failures (no identities)."""
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"websocket upgrade refused: HTTP {exc.status}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        name = errno.errorcode.get(exc.os_error.errno or 0, type(exc.os_error).__name__)
+        return f"could not connect: {name}"  # ECONNREFUSED: a dead node's port
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "no welcome in time"
+    text = str(exc)
+    if text.startswith("refused: "):
+        return text.split(":", 2)[0] + ": " + text.split(":", 2)[1].strip()  # "refused: <error code>"
+    if text.startswith("no welcome"):
+        return text
+    return type(exc).__name__
 
 
 async def handshake(

@@ -181,6 +181,10 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         "resume_s": {"p50": resume["p50"], "p95": resume["p95"], "max": resume["max"]},
         "resume_s_counts": resume_counts(durations),
         "resume_attempts": attempts_by_wait(durations, moves["resume_attempts"]),
+        # Why sign-ins after an outage failed (refused, closed, timed out), most frequent first.
+        "resume_failed_sign_ins": dict(
+            sum((Counter(r.get("failed_sign_ins", {})) for r in results), Counter()).most_common()
+        ),
         "resume_s_by_node": by_node(durations, moves["resume_nodes"], nodes),
         # From the connect of the sign-in that was welcomed to its welcome: the servers' part of resume_s.
         "resume_welcome_s": _spread(welcomes),

@@ -264,6 +264,7 @@ class Worker:
             "errors": self.stats.errors,
             "error_count": self.stats.error_count,
             "paced": self.stats.paced,
+            "failed_sign_ins": self.stats.failed_sign_ins,
         }
         self.report.put(("result", self.a.index, result))
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from config import load_config
 from config.loader import default_config_path
+from remote_call import protocol as p
 from simulator.load import (
     LoadOptions,
     _calls_per_kiosk,
@@ -21,6 +24,7 @@ from simulator.load import (
     run_load,
     succeeded,
 )
+from simulator.load.clients import STATS_PREFIX, failure_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,6 +111,31 @@ def test_fake_sdp_looks_like_sdp_and_has_the_asked_size() -> None:
     assert "a=setup:actpass" in sdp and "a=setup:active" in fake_sdp("answer", 7, 3000)
     assert 2800 <= len(sdp) <= 3200
     assert fake_sdp("offer", 7, 3000) == sdp  # deterministic per seed
+
+
+def test_the_statistics_the_load_clients_skip_are_recognised_as_the_wire_writes_them() -> None:
+    """The clients count statistics without parsing them, by the text's start: if the encoding changed, they
+    would parse (and count) them as any other message again, and the run would slow down unnoticed."""
+    for stats in ({}, {"departments": {"kosodate": {"waiting": 2}}}):
+        assert p.encode(p.SupervisorStats(stats=stats)).startswith(STATS_PREFIX)
+    assert not p.encode(p.Queued(call_id="c1", department="kosodate", position=1)).startswith(STATS_PREFIX)
+
+
+async def test_failed_sign_ins_after_an_outage_are_grouped_by_why() -> None:
+    """``resume_failed_sign_ins`` groups failures by a reason without addresses or identities: a dead node's
+    port, a refusal by error code, a welcome that never came."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]  # nobody listens once the socket is closed
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:
+            await session.ws_connect(f"http://127.0.0.1:{closed_port}/ws")
+    assert failure_reason(refused.value) == "could not connect: ECONNREFUSED"
+    assert failure_reason(ConnectionError("refused: unavailable: no switchboard is leading")) == (
+        "refused: unavailable"
+    )
+    assert failure_reason(TimeoutError()) == "no welcome in time"
+    assert failure_reason(ConnectionError("no welcome (frame CLOSE, close code 1013)")).endswith("1013)")
 
 
 def test_calls_are_spread_over_kiosks() -> None:
