@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,67 @@ from signaling_server.testing import test_config
 KIOSKS = ["kiosk-ueda", "kiosk-tonan", "kiosk-tamayama"]
 OFFICERS = ["hanako", "jiro"]
 PASSWORD = "correct horse battery"
+
+
+# ./run-tests runs this suite on two pytest-xdist workers. These modules run several media peers each
+# (aiortc encoders, Chromium, a chaos run's node processes) and wait for frames: two of them at once on
+# 2 cores starved a call's link for 5 s (a guest test, 2026-12-04), so they go to one worker, one after
+# the other, as a single unit of work; the other worker takes the rest of the suite beside them.
+MEDIA_HEAVY = (
+    "tests/guests/",
+    "tests/interpreters/test_browser_interpreter.py",
+    "tests/business/test_browser_",
+    "tests/chaos/",
+    "tests/cluster/test_chaos_cluster.py",
+    "tests/remote_call/test_three_way",
+    "tests/remote_call/test_browser_peer.py",
+    "tests/simulator/test_business_sim.py",
+    "tests/simulator/test_three_way_bench.py",
+    "tests/simulator/test_load.py",
+)
+
+
+def media_apart_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to: every media-heavy test one, each other test its own."""
+    return "media-heavy" if nodeid.startswith(MEDIA_HEAVY) else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` as ./run-tests asks it: xdist's own groups by an ``xdist_group`` mark, which
+    pytest-xdist 3.8 can no longer see under pytest 9 (it renames ``item._nodeid``, no longer read)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class MediaApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return media_apart_scope(nodeid)
+
+    return MediaApart(config, log)
+
+
+SUMMARY = "run summary"
+_summaries: list[str] = []
+
+
+@pytest.fixture
+def run_summary(record_property) -> Callable[[str], None]:
+    """``run_summary(line)``: a line for the end of the run's output, passed or not (the chaos tests' counts).
+    It travels in the test's report, so it reaches the terminal from an xdist worker too, where a print
+    with capture disabled is lost."""
+    return lambda line: record_property(SUMMARY, line)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _summaries.extend(str(value) for name, value in report.user_properties if name == SUMMARY)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _summaries:
+        terminalreporter.section("run summaries")
+        for line in dict.fromkeys(_summaries):  # a report per phase carries the same properties
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -73,7 +73,7 @@ async def spawn(lab: NetLab, host: str, *argv: str, log: Path) -> asyncio.subpro
 
 @pytest.mark.slow
 @pytest.mark.timeout(480)
-async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
+async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, run_summary):
     rng = random.Random(SEED)
     server_address = lab.address("srv")
     config = test_config(
@@ -251,14 +251,13 @@ async def test_chaos_loses_nobody(lab: NetLab, tmp_path: Path, capsys):
     completed = sum(1 for c in calls if c["reason"] == "completed")
     delay_note = "" if "delay" in kinds else " (no netem in this kernel: no delay faults)"
     per_kind = {kind: sum(n for key, n in faults.items() if key.startswith(f"{kind}:")) for kind in kinds}
-    with capsys.disabled():  # the summary belongs in every test run's output, passed or not
-        print(
-            f"\nchaos summary{delay_note}: seed {SEED}, faults injected {sum(faults.values())} "
-            f"by kind {per_kind} {dict(sorted(faults.items()))}, "
-            f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, "
-            f"stuck officers {len(stuck)}, "
-            f"open records {len(open_records)}, incomplete records {len(incomplete)}"
-        )
+    run_summary(  # the summary belongs in every test run's output, passed or not
+        f"chaos summary{delay_note}: seed {SEED}, faults injected {sum(faults.values())} "
+        f"by kind {per_kind} {dict(sorted(faults.items()))}, "
+        f"calls {len(calls)} (completed {completed}), callers lost {len(lost)}, "
+        f"stuck officers {len(stuck)}, "
+        f"open records {len(open_records)}, incomplete records {len(incomplete)}"
+    )
     assert sum(faults.values()) >= TARGET_FAULTS, faults
     assert all(per_kind[kind] > 0 for kind in kinds), f"a promised kind of fault never happened: {per_kind}"
     # What a failure needs to be understood from CI's output alone: the officers as the server saw them, the

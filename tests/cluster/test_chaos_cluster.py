@@ -145,7 +145,7 @@ async def test_three_nodes_lose_nobody_through_chaos(
     haproxy,  # noqa: F811
     postgres_url: str,
     tmp_path: Path,
-    capsys,
+    run_summary,
 ) -> None:
     rng = random.Random(SEED)
     config_path, tokens, passwords = city(tmp_path, postgres_url, redis_server.url)
@@ -219,8 +219,7 @@ async def test_three_nodes_lose_nobody_through_chaos(
         "open_records": len(bad_records),
         "wall_s": round(loop.time() - began, 1),
     }
-    with capsys.disabled():  # the summary belongs in every run's output, passed or not
-        print(f"\ncluster chaos summary: {summary}")
+    run_summary(f"cluster chaos summary: {summary}")  # in every run's output, passed or not
     assert fault_error is None, (fault_error, tmp_path)
     assert not errors, (errors, cluster.tails())
     assert len(ledger.calls) == KIOSKS * CALLS_PER_KIOSK
