@@ -195,18 +195,26 @@ export class WritingPanel {
   penMove(event) {
     const pen = this.pen;
     if (!pen) return;
-    const point = this.at(event);
-    const last = pen.stroke.points.at(-1);
-    if (last && Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_STEP) return;
-    if (pen.stroke.points.length >= MAX_POINTS_PER_STROKE) {
-      this.penUp(); // a very long stroke ends; the next touch begins another
-      return;
+    // A busy page gets one pointermove a frame, the moves between coalesced into it: each is a point of
+    // the stroke (ten quick moves under load reached the officer as fewer than five, a jagged line).
+    const coalesced = event.getCoalescedEvents?.() ?? [];
+    let added = false;
+    for (const move of coalesced.length ? coalesced : [event]) {
+      const point = this.at(move);
+      const last = pen.stroke.points.at(-1);
+      if (last && Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_STEP) continue;
+      if (pen.stroke.points.length >= MAX_POINTS_PER_STROKE) {
+        this.penUp(); // a very long stroke ends; the next touch begins another
+        break;
+      }
+      pen.stroke.points.push(point);
+      pen.pending.push(point);
+      added = true;
+      if (pen.pending.length >= MAX_POINTS_PER_MESSAGE) this.sendInk(false);
     }
-    pen.stroke.points.push(point);
-    pen.pending.push(point);
+    if (!added) return;
     this.draw();
-    if (pen.pending.length >= MAX_POINTS_PER_MESSAGE) this.sendInk(false);
-    else this.armInk();
+    if (this.pen?.pending.length) this.armInk();
   }
 
   penUp() {
