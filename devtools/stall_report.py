@@ -8,6 +8,10 @@ the await.
 The report comes from a timer thread, ``LEAD_S`` (at most half the time-out) before the time-out: reading
 a task's frames from another thread is not thread-safe, but the process is about to be stopped and a torn
 read costs only the report.
+
+With ``MADOGUCHI_STALL_LOG`` set to a file's path the report is also appended there: ``run-tests`` prints
+that file again at its very end, since a CI log is often read from its tail and pytest-timeout's thread dump
+(~170 lines in the kiosk suite) pushes the report out of it (stop 38's CI: the hung test went unnamed).
 """
 
 from __future__ import annotations
@@ -16,19 +20,22 @@ import asyncio
 import contextlib
 import gc
 import io
+import os
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 LEAD_S = 15.0  # enough for the report to be printed before pytest-timeout's own dump and exit
+LOG_VARIABLE = "MADOGUCHI_STALL_LOG"
 
 
-def pending_tasks_report() -> str:
+def pending_tasks_report(test_id: str = "") -> str:
     """Every asyncio task not yet done, in any loop of this process, with its stack."""
     tasks = [obj for obj in gc.get_objects() if isinstance(obj, asyncio.Task) and not obj.done()]
     out = io.StringIO()
-    out.write(f"\n===== {len(tasks)} asyncio task(s) pending =====\n")
+    about = f" in {test_id}" if test_id else ""
+    out.write(f"\n===== {len(tasks)} asyncio task(s) pending{about} =====\n")
     for task in tasks:
         with contextlib.suppress(Exception):  # a task finishing while it is read
             out.write(f"{task!r}\n{awaiting(task)}")
@@ -74,6 +81,15 @@ def _print_uncaptured(request: pytest.FixtureRequest, text: str) -> None:
             capture.resume_global_capture()
 
 
+def _report(request: pytest.FixtureRequest) -> None:
+    text = pending_tasks_report(request.node.nodeid)
+    log = os.environ.get(LOG_VARIABLE)
+    if log:
+        with contextlib.suppress(OSError), open(log, "a", encoding="utf-8") as file:
+            file.write(text)
+    _print_uncaptured(request, text)
+
+
 @pytest.fixture(autouse=True)
 def report_stalled_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
     time_out = _time_out_of(request)
@@ -81,7 +97,7 @@ def report_stalled_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     report_at = time_out - min(LEAD_S, time_out / 2)
-    timer = threading.Timer(report_at, lambda: _print_uncaptured(request, pending_tasks_report()))
+    timer = threading.Timer(report_at, lambda: _report(request))
     timer.daemon = True
     timer.start()
     try:

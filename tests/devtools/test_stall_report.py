@@ -31,7 +31,7 @@ def test_quick():
 """
 
 
-def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_pytest(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parents[2]
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", str(folder / "pytest.ini")]
     return subprocess.run(
@@ -40,7 +40,7 @@ def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         cwd=root,
-        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", **env},
     )
 
 
@@ -48,10 +48,14 @@ def test_a_stuck_test_is_reported_with_the_await_it_is_stuck_on(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_stuck.py").write_text(STUCK_TEST)
-    result = run_pytest(tmp_path, "--timeout=4", "--timeout-method=thread", "-k", "stuck")
+    log = tmp_path / "stalls.log"
+    result = run_pytest(
+        tmp_path, "--timeout=4", "--timeout-method=thread", "-k", "stuck", MADOGUCHI_STALL_LOG=str(log)
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "asyncio task(s) pending" in output, output
+    assert "asyncio task(s) pending in test_stuck.py::test_stuck =====" in output, output  # names the test
+    assert "in read_the_socket\n" in log.read_text()  # kept for run-tests to print again at its end
     assert "in wait_for_a_reply_that_never_comes\n" in output, output  # each await of the chain,
     assert "in read_the_socket\n" in output, output  # down to the one that waits
     assert output.index("asyncio task(s) pending") < output.index("Timeout"), output  # before the dump
