@@ -129,8 +129,9 @@ class Speaker:
         self._closed = True
         if self._supervisor is not None:
             self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+            # Waited for with asyncio.wait, not under suppress(CancelledError), which would also swallow a
+            # cancellation of our caller (remote_call/tasks.py explains; hardware may not import it).
+            await asyncio.wait([self._supervisor])
         await asyncio.to_thread(self._close_stream)
 
     def health(self) -> DeviceHealth:

@@ -19,6 +19,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from remote_call.party import MediaSources
+from remote_call.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -228,9 +229,7 @@ class KioskMedia:
             track.stop()
         self._preview_tracks = []
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)
         self.preview.clear()
         self.mic_level = 0.0
 

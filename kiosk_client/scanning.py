@@ -9,7 +9,6 @@ stays on the kiosk only as a small thumbnail until the privacy reset; the page i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -21,6 +20,7 @@ from remote_call import incall as ic
 from remote_call.desk import CHANNEL_TIMEOUT_S, CallDesk, new_id
 from remote_call.documents import sha256_hex
 from remote_call.events import EventHub
+from remote_call.tasks import cancel_and_wait
 
 SCAN_VERDICT_TIMEOUT_S = 30.0
 THUMBNAIL_PX = 360
@@ -113,9 +113,7 @@ class Scanning:
         """Stop a scan in progress (the privacy reset) and wait until it has."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)
 
     def forget(self) -> None:
         """The call is over: drop the scan prompt and the verdicts still awaited."""

@@ -49,6 +49,7 @@ from av.packet import Packet
 
 from remote_call import protocol as p
 from remote_call.sctp_ack import delay_acknowledgements
+from remote_call.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -451,11 +452,7 @@ class CallSession:
         self._closing = True
         try:
             await self._close_channels()
-            for task in list(self._tasks):
-                task.cancel()
-            for task in list(self._tasks):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(*self._tasks)
         finally:
             try:
                 await self._close_peer_connection()

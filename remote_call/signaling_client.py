@@ -12,7 +12,6 @@ refusal, not a doubled wait. ``url`` is the node in use; its HTTP endpoints are 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import ssl
@@ -23,6 +22,7 @@ import aiohttp
 
 from config.client_urls import check_server_url, split_server_urls
 from remote_call import protocol as p
+from remote_call.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,7 @@ class SignalingClient:
         if self._ws is not None:
             await self._ws.close()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         if self._session is not None:
             await self._session.close()
 

@@ -21,7 +21,6 @@ returns the ``CallQuality`` of the interval since ``previous`` (a ``StatsSnapsho
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import platform
 import random
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from remote_call import protocol as p
+from remote_call.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from remote_call.session import CallSession
@@ -205,11 +205,7 @@ class TelemetryReporter:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
 
     def on_message(self, message: p.Wire) -> None:
         """Feed every server message here; a Pong answering our last Ping sets ``rtt_ms``."""

@@ -7,7 +7,6 @@ aiohttp's own test utilities.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -20,6 +19,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from config.schema import AppConfig
 from remote_call import protocol as p
 from remote_call.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError
+from remote_call.tasks import cancel_and_wait
 from signaling_server.access import add_routes, same_origin, signs_in_by_hello
 from signaling_server.appkeys import AUTHENTICATOR, CONFIG, STORE, SWITCHBOARD
 from signaling_server.appointments import APPOINTMENTS, setup_appointments
@@ -140,9 +140,7 @@ async def _switchboard_ctx(
     timers = asyncio.create_task(board.run_timers(), name="router-timers")
     yield
     board.shutdown()
-    timers.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await timers
+    await cancel_and_wait(timers)
     store.close()
 
 

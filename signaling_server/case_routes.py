@@ -7,7 +7,6 @@ case up and decides, by ``signaling_server.policy``, whether the signed-in membe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import urllib.parse
@@ -17,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from remote_call.protocol import Role
+from remote_call.tasks import cancel_and_wait
 from signaling_server.access import (
     CASE,
     PRINCIPAL,
@@ -70,9 +70,7 @@ async def _documents_ctx(app: web.Application):
         )
     yield
     if purge is not None:
-        purge.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await purge
+        await cancel_and_wait(purge)
 
 
 async def _retention(app: web.Application, documents: CaseDocuments, days: float) -> None:

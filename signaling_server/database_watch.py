@@ -38,6 +38,7 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from remote_call.tasks import cancel_and_wait
 from signaling_server.alerts import AlertManager
 from signaling_server.appkeys import CONFIG, STORE
 from signaling_server.db import Database, DatabaseUnavailable
@@ -83,9 +84,7 @@ class DatabaseWatch:
     async def stop(self) -> None:
         self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         with contextlib.suppress(ValueError):
             self.db.on_lost.remove(self._on_lost)

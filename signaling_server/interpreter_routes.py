@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import math
@@ -28,6 +27,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from remote_call.protocol import Role
+from remote_call.tasks import cancel_and_wait
 from signaling_server.access import PRINCIPAL, Refusal, add_routes, json_error, public, requires
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
 from signaling_server.audit import DetailValue
@@ -133,9 +133,7 @@ async def _window_check(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(run(), name="interpreter-windows")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
 
 
 def _audit(

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from config.schema import AppConfig, KioskAppConfig, MonitoringConfig
 from remote_call import protocol as p
+from remote_call.tasks import cancel_and_wait
 from signaling_server.alerts import Alert, AlertManager, AlertRules
 from signaling_server.appkeys import CONFIG, STORE, SWITCHBOARD
 from signaling_server.cluster.views import live_view, watches_kiosks
@@ -262,9 +263,7 @@ class Monitor:
     async def stop(self) -> None:
         self.hub.close()
         if self._checker is not None:
-            self._checker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checker
+            await cancel_and_wait(self._checker)
             self._checker = None
         self.health.flush()
         if self.webhook is not None:

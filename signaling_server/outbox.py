@@ -11,10 +11,11 @@ relay's instructions (bench/bench_signaling_relay.py under callgrind: 202k → 1
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import ClassVar, Protocol
+
+from remote_call.tasks import cancel_and_wait
 
 # At most this much written into an empty transport buffer cannot fill it to asyncio's high-water mark
 # (64 KiB), so a reader writing through never waits for a slow peer to drain.
@@ -136,6 +137,4 @@ class Outbox:
                 self._wake()
 
     async def finish(self) -> None:
-        self.writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.writer
+        await cancel_and_wait(self.writer)

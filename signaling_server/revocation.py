@@ -25,7 +25,6 @@ treats it as a disconnect (a call in progress gets the usual reconnect grace, wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import weakref
@@ -35,6 +34,7 @@ from aiohttp import web
 
 from remote_call import protocol as p
 from remote_call.protocol import ErrorCode, Role
+from remote_call.tasks import cancel_and_wait
 from signaling_server.appkeys import AUTHENTICATOR, STORE, SWITCHBOARD
 from signaling_server.auth import Authenticator, token_hash
 from signaling_server.db import DatabaseUnavailable
@@ -165,6 +165,4 @@ async def _checker(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(run(), name="revocations")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +27,7 @@ from enum import StrEnum
 from aiohttp import web
 
 from remote_call import protocol as p
+from remote_call.tasks import cancel_and_wait
 from signaling_server.appkeys import SWITCHBOARD
 from signaling_server.audit import AuditLog
 from signaling_server.audit_batch import AuditBatch
@@ -181,7 +181,5 @@ async def _flusher(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(run(), name="sign-in-summary")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
     guard.flush(everything=True)

@@ -14,6 +14,7 @@ import aiohttp
 from config.loader import load_config
 from config.schema import AppConfig, OpeningHours
 from remote_call import protocol as p
+from remote_call.tasks import cancel_and_wait
 
 
 def always_open(config: AppConfig) -> AppConfig:
@@ -137,9 +138,7 @@ class WireClient:
 
     async def close(self) -> None:
         await self.ws.close()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await cancel_and_wait(self._reader)
         await self._session.close()
 
 

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from remote_call.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 
@@ -69,9 +71,7 @@ class WebhookSender:
 
     async def stop(self) -> None:
         if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+            await cancel_and_wait(self._worker)
             self._worker = None
         if self._session is not None:
             await self._session.close()

@@ -8,13 +8,13 @@ docs/appointments.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from remote_call.tasks import cancel_and_wait
 from signaling_server.access import add_routes
 from signaling_server.appkeys import CONFIG, STORE
 from signaling_server.appointments import public_routes, staff_routes
@@ -63,9 +63,7 @@ def setup_appointments(app: web.Application, *, clock: Callable[[], float] = tim
 async def _background(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_every_minute(app[REMINDERS]), name="appointments")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
 
 
 async def _every_minute(reminders: Reminders) -> None:

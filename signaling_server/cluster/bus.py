@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from remote_call.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 SEPARATOR = "\x00"
@@ -159,9 +161,7 @@ class Publisher:
         self._stopping = True  # the loops end on the flag too: see Node._keep
         self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     def publish(self, channel: str, frame: Frame) -> None:
@@ -253,9 +253,7 @@ class Subscriber:
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _run(self) -> None:

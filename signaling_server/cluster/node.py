@@ -34,6 +34,7 @@ from redis.retry import Retry
 
 from config.schema import ClusterConfig
 from remote_call import protocol as p
+from remote_call.tasks import cancel_and_wait
 from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
 from signaling_server.cluster.gateway import Gateway
@@ -197,9 +198,7 @@ class Node:
         self._stopped = True
         self._wake.set()
         if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
+            await cancel_and_wait(self._keeper)
             self._keeper = None
         if self._term_end is not None:
             self._term_end.cancel()
@@ -418,9 +417,7 @@ class Node:
             self._announcing.cancel()
             self._announcing = None
         if self._timers is not None:
-            self._timers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timers
+            await cancel_and_wait(self._timers)
             self._timers = None
         if self._desk_inbox is not None:
             await self._desk_inbox.stop()

@@ -41,6 +41,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
+from remote_call.tasks import cancel_and_wait
 from signaling_server.appkeys import SWITCHBOARD
 from signaling_server.cluster.commands import DESK, ClusterDesk
 from signaling_server.cluster.views import LEADER_VIEW, LeaderView, LocalView, SnapshotView, snapshot_data
@@ -145,9 +146,7 @@ class Sharing:
     async def stop(self) -> None:
         self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _run(self) -> None:

@@ -111,6 +111,35 @@ async def test_a_close_cancelled_half_way_still_closes_and_lets_every_later_clos
         await asyncio.wait_for(asyncio.gather(kiosk.close(), officer.close()), TIMEOUT)
 
 
+async def test_a_close_cancelled_while_it_waits_for_the_sessions_tasks_ends_cancelled():
+    """A message loop closing a session in a handler and cancelled meanwhile must stop, not read on: under
+    ``suppress(CancelledError)`` around each task's await the cancel was taken for the task's own
+    (remote_call/tasks.py), and close returned as if nothing had been asked."""
+    kiosk, officer = session_pair()
+    stopping, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_to_stop() -> None:  # a task of the session that takes a while to end once cancelled
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            stopping.set()
+            await release.wait()
+
+    try:
+        await kiosk.start()
+        kiosk._spawn(slow_to_stop(), "slow")
+        closing = asyncio.ensure_future(kiosk.close())
+        await asyncio.wait_for(stopping.wait(), TIMEOUT)  # close is waiting for the task now
+        closing.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(closing, TIMEOUT)
+        await asyncio.wait_for(kiosk.close(), TIMEOUT)
+        assert kiosk.closed.is_set() and kiosk.pc.connectionState == "closed"
+    finally:
+        await asyncio.wait_for(asyncio.gather(kiosk.close(), officer.close()), TIMEOUT)
+
+
 def test_no_ice_servers_means_none_at_all():
     assert rtc_configuration([]).iceServers == []
     turn = rtc_configuration([p.IceServerInfo(urls=["turn:127.0.0.1:3478"], username="u", credential="c")])
