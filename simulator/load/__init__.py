@@ -23,8 +23,11 @@ import multiprocessing as mp
 import time
 from typing import Any
 
+import psutil
+
 from config.schema import CounterKind
 from simulator.load.clients import fake_sdp
+from simulator.load.cpu_window import CpuWindow
 from simulator.load.hygiene import check_fd_budget, work_directory
 from simulator.load.nodes import Nodes, RedisProcess
 from simulator.load.options import LoadOptions
@@ -230,6 +233,7 @@ class _Run:
         if into < at:
             return max(0.01, at - into)
         nodes.kill(self.options.kill_node, into)
+        self._watch_cpu(nodes)
         killed: dict[str, Any] = nodes.killed or {}
         log.warning(
             "load: kill -9 of the %s %s, %.1f s into the calls (monotonic %.2f s)",
@@ -237,8 +241,21 @@ class _Run:
         )
         return 5.0
 
+    def _watch_cpu(self, nodes: Nodes) -> None:
+        """The survivors' and the workers' CPU over the seconds after the kill (``failover_cpu``)."""
+        alive = {s.node_id or "node": s.proc.pid for s in nodes.alive() if s.proc is not None}
+        workers = {f"worker-{i}": proc.pid for i, proc in enumerate(self.procs) if proc.pid is not None}
+        try:
+            self.record.cpu_window = CpuWindow({**alive, **workers})
+        except psutil.Error as exc:  # a worker already gone: the run's errors say why
+            log.warning("load: no failover CPU figures: %s", exc)
+            return
+        self.record.cpu_window.start()
+
     def _finish(self) -> None:
         """Release the workers, gather their results (a minute at most), and stop the server."""
+        if self.record.cpu_window is not None:
+            self.record.cpu_window.close()  # while its processes still run
         self.start_calls.set()
         self.stop.set()
         results = self.record.results

@@ -14,12 +14,13 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+from aiohttp import WSMsgType
 
 from remote_call import protocol as p
 from signaling_server.ratelimit import TokenBucket
 from simulator.load.moves import RECONNECT_HELLO_S, Backoff, Link
 from simulator.load.options import MAX_ERRORS, LoadOptions
+from simulator.load.wsclient import HandshakeRefused, WebSocket, connect
 
 HELLO_TIMEOUT_S = 120.0  # officer sign-in is argon2, deliberately slow; hundreds queue behind each other
 STATS_PREFIX = '{"type":"supervisor_stats"'  # how the wire encodes them (remote_call.protocol.encode)
@@ -161,7 +162,7 @@ class Client:
 
     def __init__(
         self,
-        ws: aiohttp.ClientWebSocketResponse,
+        ws: WebSocket,
         identity: str,
         stats: WorkerStats,
         rate: tuple[float, int],
@@ -176,7 +177,6 @@ class Client:
         self.link = link
         self.options = options or LoadOptions()
         self.stopping = False  # the worker hangs up: a drop is no outage
-        self.session: aiohttp.ClientSession | None = None  # the worker's, for reconnecting
         self.generation = 0  # connections so far after the first (one per resume)
 
     async def send(self, message: p.Wire) -> None:
@@ -204,7 +204,7 @@ class Client:
 
     async def _read(self) -> None:
         async for frame in self.ws:
-            if frame.type is not aiohttp.WSMsgType.TEXT:
+            if frame.type is not WSMsgType.TEXT:
                 continue
             self.stats.messages_received += 1
             if frame.data.startswith(STATS_PREFIX):
@@ -233,10 +233,9 @@ class Client:
             outage.attempts += 1
             outage.hello_at = time.monotonic()
             try:
-                assert self.session is not None
                 hello = link.hello()
-                ws, welcome = await handshake(self.session, link.url, hello, self.stats, RECONNECT_HELLO_S)
-            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError) as exc:
+                ws, welcome = await handshake(link.url, hello, self.stats, RECONNECT_HELLO_S)
+            except (ConnectionError, OSError, TimeoutError) as exc:
                 why = failure_reason(exc)
                 self.stats.failed_sign_ins[why] = self.stats.failed_sign_ins.get(why, 0) + 1
                 backoff.failed()
@@ -446,13 +445,12 @@ class Officer(Client):
 
 def failure_reason(exc: BaseException) -> str:
     """Why a sign-in after an outage failed, in a few words that group alike failures (no identities)."""
-    if isinstance(exc, aiohttp.WSServerHandshakeError):
+    if isinstance(exc, HandshakeRefused):
         return f"websocket upgrade refused: HTTP {exc.status}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        name = errno.errorcode.get(exc.os_error.errno or 0, type(exc.os_error).__name__)
-        return f"could not connect: {name}"  # ECONNREFUSED: a dead node's port
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "no welcome in time"
+    if isinstance(exc, OSError) and exc.errno:  # ECONNREFUSED: a dead node's port
+        return f"could not connect: {errno.errorcode.get(exc.errno, type(exc).__name__)}"
     text = str(exc)
     if text.startswith("refused: "):
         return text.split(":", 2)[0] + ": " + text.split(":", 2)[1].strip()  # "refused: <error code>"
@@ -462,18 +460,17 @@ def failure_reason(exc: BaseException) -> str:
 
 
 async def handshake(
-    session: aiohttp.ClientSession,
     url: str,
     hello: p.Hello,
     stats: WorkerStats,
     timeout: float = HELLO_TIMEOUT_S,
-) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+) -> tuple[WebSocket, dict[str, Any]]:
     """A websocket to ``url`` after its hello and welcome; the welcome."""
-    ws = await session.ws_connect(url, max_msg_size=1 << 20, compress=0, autoping=True)
+    ws = await connect(url)
     try:
         await ws.send_str(p.encode(hello))
         frame = await ws.receive(timeout=timeout)
-        if frame.type is not aiohttp.WSMsgType.TEXT:
+        if frame.type is not WSMsgType.TEXT:
             raise ConnectionError(f"no welcome (frame {frame.type.name}, close code {ws.close_code})")
         data = json.loads(frame.data)
         if data.get("type") != "welcome":

@@ -15,7 +15,10 @@ class LoadOptions:
     call_seconds: float = 0.0
     workers: int = 0  # 0: chosen from the fleet size
     connect_concurrency: int = 50  # kiosk handshakes in flight per worker
-    login_concurrency: int = 4  # officer sign-ins (argon2 on the server) in flight per worker
+    # Officer sign-ins in flight per worker. The server verifies two argon2 hashes at a time, and counts a
+    # password attempt as failed until it succeeds (signin.py): five at once from the fleet's one address
+    # locked it out for 30 s once this client stopped being slow (wsclient.py). Two workers x 2 stay under.
+    login_concurrency: int = 2
     ice_candidates: int = 0  # trickled candidates each party sends per call (aiortc peers send none)
     sdp_bytes: int = 3000
     call_timeout_s: float = 600.0

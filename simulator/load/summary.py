@@ -15,6 +15,7 @@ from simulator.load.options import MAX_ERRORS, LoadOptions
 from simulator.load.server import ServerProcess
 
 if TYPE_CHECKING:
+    from simulator.load.cpu_window import CpuWindow
     from simulator.load.nodes import Nodes
 
 
@@ -34,6 +35,7 @@ class RunRecord:
     calls_started_at: float = 0.0
     calls_ended_at: float = 0.0
     started_on_record: set[str] = field(default_factory=set)  # start unheard by the kiosk (records.py)
+    cpu_window: CpuWindow | None = None  # the processes' CPU after a kill (cpu_window.py)
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -191,6 +193,8 @@ def nodes_summary(nodes: Nodes, run: RunRecord) -> dict[str, Any]:
         "resume_welcome_s_by_node": by_node(welcomes, moves["resume_nodes"], nodes),
         "cross_node_calls": cross,
         "per_node": nodes.figures(),
+        # Cores each survivor and each of the simulator's workers used in the 10 s after the kill.
+        "failover_cpu": run.cpu_window.figures() if run.cpu_window is not None else None,
     }
 
 

@@ -11,14 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-import aiohttp
-
 from remote_call import protocol as p
 from simulator.load.clients import Kiosk, KioskCall, Officer, WorkerStats, handshake
 from simulator.load.hygiene import die_with_parent, own_process_group
 from simulator.load.moves import Backoff, Link
 from simulator.load.options import LoadOptions
 from simulator.load.server import raise_fd_limit
+from simulator.load.wsclient import WebSocket
 
 
 @dataclass
@@ -83,7 +82,6 @@ class Worker:
         link = self.a.link(kiosk_id, lambda: hello)
         ws, _welcome = await self._first_handshake(link, hello)
         kiosk = Kiosk(ws, kiosk_id, self.stats, self.a.rate, self.a.options, link)
-        kiosk.session = self.session
         kiosk.reader = asyncio.create_task(kiosk.run())
         self.kiosks.append(kiosk)
         return kiosk
@@ -109,23 +107,20 @@ class Worker:
             ws, username, self.stats, self.a.rate, self.a.options, self.rings, self.stages, link,
             self.officer_nodes,
         )  # fmt: skip
-        officer.session = self.session
         officer.reader = asyncio.create_task(officer.run())
         self.officers.append(officer)
         await officer.send(p.SetStatus(status="available"))
         return officer
 
-    async def _first_handshake(
-        self, link: Link, hello: p.Hello
-    ) -> tuple[aiohttp.ClientWebSocketResponse, dict]:
+    async def _first_handshake(self, link: Link, hello: p.Hello) -> tuple[WebSocket, dict]:
         """The first sign-in; with several nodes a refusal (a failover under way) moves to the next URL
         after the backoff, as a kiosk starting up would."""
         backoff = Backoff(len(link.route))
         deadline = time.monotonic() + self.a.options.reconnect_timeout_s
         while True:
             try:
-                return await handshake(self.session, link.url, hello, self.stats)
-            except (aiohttp.ClientError, ConnectionError, OSError, TimeoutError):
+                return await handshake(link.url, hello, self.stats)
+            except (ConnectionError, OSError, TimeoutError):
                 if not link.moves or time.monotonic() > deadline:
                     raise
             backoff.failed()
@@ -158,8 +153,6 @@ class Worker:
     async def run(self) -> None:
         a = self.a
         raise_fd_limit()
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        self.session = aiohttp.ClientSession(connector=connector)
         try:
             await self._connect()
             if not await self._wait_event(self.start_calls, a.options.ready_timeout_s):
@@ -237,7 +230,6 @@ class Worker:
         for c in clients:
             if c.reader:
                 c.reader.cancel()
-        await self.session.close()
 
     def _report_result(self) -> None:
         connected = {x.identity for x in self.kiosks}

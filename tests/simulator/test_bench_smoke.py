@@ -94,3 +94,12 @@ def test_run_all_records_a_failing_benchmark_and_renders_the_table(tmp_path: Pat
     assert run_all.parse_output('noise\n{"a": 1}\n') == {"a": 1}
     with pytest.raises(ValueError, match="no JSON"):
         run_all.parse_output("nothing here")
+
+
+def test_load_client_quick() -> None:
+    result = run_quick("bench_load_client")
+    check_ratio(result)
+    assert result["unit"] == "sign-ins/s" and result["goal"] == ">= 1.5"
+    details = result["details"]
+    assert details["clients"] == 200 and len(details["ours_cpu_s"]) == len(details["aiohttp_cpu_s"]) >= 1
+    assert min(details["ours_cpu_s"] + details["aiohttp_cpu_s"]) > 0  # both really worked

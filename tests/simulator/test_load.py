@@ -9,7 +9,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from config import load_config
@@ -25,6 +24,7 @@ from simulator.load import (
     succeeded,
 )
 from simulator.load.clients import STATS_PREFIX, failure_reason
+from simulator.load.wsclient import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,9 +127,8 @@ async def test_failed_sign_ins_after_an_outage_are_grouped_by_why() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]  # nobody listens once the socket is closed
-    async with aiohttp.ClientSession() as session:
-        with pytest.raises(aiohttp.ClientConnectorError) as refused:
-            await session.ws_connect(f"http://127.0.0.1:{closed_port}/ws")
+    with pytest.raises(OSError) as refused:
+        await connect(f"ws://127.0.0.1:{closed_port}/ws")
     assert failure_reason(refused.value) == "could not connect: ECONNREFUSED"
     assert failure_reason(ConnectionError("refused: unavailable: no switchboard is leading")) == (
         "refused: unavailable"

@@ -160,6 +160,9 @@ def test_three_nodes_one_killed_mid_run_lose_nobody(victim: str):
     assert killed["node"] not in landed and sum(n["outages"] for n in landed.values()) == outages
     assert summary["cross_node_calls"] > 0  # kiosk on one node, officer on another
     assert summary["officer_calls_ended"] == 60 and summary["officer_calls_open_at_end"] == 0
+    cpu = summary["failover_cpu"]  # the survivors' and the one worker's CPU after the kill
+    assert set(cpu["cores"]) == set(per_node) - {killed["node"]} | {"worker-0"} and cpu["window_s"] > 0
+    assert 0 <= cpu["simulator_share"] <= 1
 
 
 @needs_redis
