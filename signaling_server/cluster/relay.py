@@ -72,6 +72,9 @@ class LeaderDesk:
         self.holds = holds  # the fence: checked before every decision
         self.remote: dict[Key, Client] = {}
         self.relayed = 0  # client messages handled for other nodes
+        # Subscribed before the restore, so that the other nodes move their connections meanwhile: their
+        # frames wait here, in order, until the switchboard is restored (``open``).
+        self.waiting: list[Frame] | None = []
         self._handlers: dict[str, Callable[[Frame], None]] = {
             "attach": self._attach,
             "resume": self._resume,
@@ -80,7 +83,17 @@ class LeaderDesk:
             "detach": self._detach,
         }
 
+    def open(self) -> int:
+        """The switchboard is restored: handle the frames that came meanwhile, then each as it comes."""
+        waiting, self.waiting = self.waiting or [], None
+        for frame in waiting:
+            self.on_frame("", frame)
+        return len(waiting)
+
     def on_frame(self, _channel: str, frame: Frame) -> None:
+        if self.waiting is not None:
+            self.waiting.append(frame)
+            return
         if frame.epoch != self.epoch or not self.holds():
             return  # meant for another term, or this node may not decide any more
         handler = self._handlers.get(frame.kind)

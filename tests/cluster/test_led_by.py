@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from signaling_server.cluster.bus import SEPARATOR, BatchReader, Frame, unpack
@@ -93,6 +94,17 @@ async def test_a_new_leader_says_it_listens_once_its_inbox_is_subscribed(
         b_running = True
         node_b = b.app[CLUSTER]
         await pubsub.subscribe(node_b.channels.control)
+        listeners: list[int] = []  # on the new term's channel while node-b restores: the others move then
+        restore = b.switchboard.restore
+
+        def restore_and_count() -> None:
+            term = node_b.lease.term
+            assert term is not None
+            with SyncRedis.from_url(redis_server.url) as sync:
+                listeners.append(int(sync.pubsub_numsub(node_b.channels.leader(term.holder.epoch))[0][1]))
+            restore()
+
+        b.switchboard.restore = restore_and_count  # type: ignore[method-assign]
         await a.__aexit__(None, None, None)  # a clean stop: the lease is released, node-b takes it
         heard: list[Frame] = []
 
@@ -107,6 +119,7 @@ async def test_a_new_leader_says_it_listens_once_its_inbox_is_subscribed(
         said = [f for f in heard if f.kind == "leader"]
         assert said[-1] == Frame("leader", said[-1].epoch, "node-b", "", LISTENING) and node_b.leading
         assert node_b._desk_inbox is not None and node_b._desk_inbox.ready.is_set()
+        assert listeners == [1]  # subscribed before the restore (``Node._take_over``)
     finally:
         await pubsub.aclose()
         await redis.aclose()
