@@ -14,7 +14,7 @@ officer); a call answered with an interpreter asked for at the kiosk requests on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -458,9 +458,10 @@ class Conference:
                 client.send(p.CallEnded.model_validate({"call_id": call_id, "reason": data["reason"]}))
         self.apply(self.pool.call_gone(call_id))
 
-    def restore(self) -> None:
+    def restore(self, saved: Mapping[str, Any] | None) -> None:
         """After a restart (the calls restored first): an interpreter's stay in a call that lives on is held
-        for it for the reconnect grace, like the officer's (media is peer to peer); other stays end now."""
+        for it for the reconnect grace, like the officer's (media is peer to peer); other stays end now.
+        ``saved``: the queue snapshot as the store holds it, with the interpreters' waiting requests."""
         now = self._clock()
         for row in self._store.open_parties():
             call = self._calls.get(row["call_id"])
@@ -483,7 +484,7 @@ class Conference:
                 account.username, name, row["language"], row["id"], call.record.officer
             )
             self._graces[account.username] = now + self._grace_s
-        decisions, asked = restore_waiting(self.pool, self._store.load_queue(), self._calls, self._grace_s)
+        decisions, asked = restore_waiting(self.pool, saved, self._calls, self._grace_s)
         self._asked.update(asked)
         self.apply(decisions)  # the calls' waits for an interpreter, held while interpreters sign in again
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
 from remote_call import protocol as p
 from remote_call.protocol import Role
@@ -19,18 +20,22 @@ LONGEST_CALL_S = 4 * 3600.0  # ended records are looked up by their start: one e
 
 
 def restore_calls(
-    router: Router, store: Store, departments: Collection[str], clock: Callable[[], float]
+    router: Router,
+    store: Store,
+    departments: Collection[str],
+    clock: Callable[[], float],
+    saved: Mapping[str, Any] | None,
 ) -> dict[str, Call]:
     """After a restart (clean or kill -9): waiting callers get their places back with their original
     join times; calls that were connected are held for their officer (media is peer to peer and goes
     on) until the parties reconnect within the grace. The queue snapshot gives order and priorities;
-    call records, saved at every change, say where each call stood. Returns the live calls."""
+    call records, saved at every change, say where each call stood; ``saved`` is the queue snapshot as the
+    store holds it (``Store.load_queue``). Returns the live calls."""
     active = {
         r.call_id: r
         for state in ("queued", "ringing", "connecting", "in_call")
         for r in store.calls(state=state)
     }
-    saved = store.load_queue()
     try:  # SnapshotError (unreadable, another version) is a RouterError too
         snapshot = reconcile(QueueSnapshot.from_json(saved) if saved else None, active.values(), departments)
         router.restore(snapshot)

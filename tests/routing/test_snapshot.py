@@ -241,7 +241,7 @@ def test_the_server_restores_a_v1_queue_saved_before_the_split(clock) -> None:
             department = "nenkin" if call_id == "n1" else "kosodate"
             store.save_call(record(call_id, state, SAVED_AT - 60, department=department, officer=officer))
         router = Router(v1_departments(), clock=clock)
-        calls = restore_calls(router, store, [d.id for d in v1_departments()], clock)
+        calls = restore_calls(router, store, [d.id for d in v1_departments()], clock, store.load_queue())
         assert router.waiting("kosodate") == ["h", "a", "b"]  # the snapshot's order, not the records'
         assert router.waiting("nenkin") == ["n1"]
         assert router.call_info("ok1")["state"] == "held"
@@ -273,7 +273,7 @@ def test_the_server_restore_writes_back_only_the_records_it_changed(clock, monke
         save = store.save_call
         monkeypatch.setattr(store, "save_call", lambda r: written.append(r.call_id) or save(r))
         calls = restore_calls(
-            Router(v1_departments(), clock=clock), store, [d.id for d in v1_departments()], clock
+            Router(v1_departments(), clock=clock), store, [d.id for d in v1_departments()], clock, V1
         )
         assert sorted(written) == ["gone", "n1"]  # back in the queue; ended with its department
         assert sorted(calls) == ["a", "n1", "ok1"]
