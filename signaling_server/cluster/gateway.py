@@ -25,6 +25,7 @@ several times during a failover: that backoff was most of the dead node's client
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 from remote_call import protocol as p
 from remote_call.protocol import ErrorCode, ProtocolError
+from signaling_server.cluster.backlog import Backlog
 from signaling_server.cluster.bus import Channels, Frame, Publisher
 from signaling_server.cluster.lease import Holder
 from signaling_server.cluster.relay import principal_json
@@ -88,6 +90,8 @@ class Gateway:
         self.hold_s = hold_s
         self.clock = clock
         self.held: dict[Client, float] = {}  # signed in, attach unheard: attached when a leader listens
+        # Connections moved onto this node's own switchboard wait here while the returning clients go first.
+        self.moves = Backlog(f"cluster-moves {node_id}")
 
     @property
     def local(self) -> bool:
@@ -132,6 +136,7 @@ class Gateway:
                 self.asked[client] = seq
                 self._mark()
         elif self.holds():
+            self.moves.promote(client)  # its resume first, if it waits: what it hears keeps its order
             self.board.handle(client, message, text)
         else:  # deposed between two checks of the node: decide nothing, let it reconnect
             self._drop(client)
@@ -147,6 +152,7 @@ class Gateway:
         if not route.local:
             self._to_leader(route, "detach")
         elif self.holds():
+            self.moves.promote(client)
             self.board.detach(client)
 
     # ------------------------------------------------------------------ from the bus and the node
@@ -248,11 +254,8 @@ class Gateway:
             self.asked.pop(client, None)
             self.repointed += 1
             shift = self.shifts.get(client)
-            if moved.local:
-                self.board.reattach(client)  # it has its welcome
-                self.board.resume(client)
-                if shift is not None:  # the console told the old leader; the new one must know it too
-                    self._replay(client, *shift)
+            if moved.local:  # after the clients that wait for a welcome (``Backlog``)
+                self.moves.add(client, functools.partial(self._resume_local, client, shift))
             else:
                 self.asked[client] = self._to_leader(moved, "resume", principal_json(client.principal))
                 if shift is not None:
@@ -262,6 +265,19 @@ class Gateway:
         for epoch in [e for e in self.confirmed if e != leader.epoch]:
             del self.confirmed[epoch]
         return closed
+
+    def _resume_local(self, client: Client, shift: tuple[p.SetShift, str] | None) -> None:
+        """A connection moved onto this node's own switchboard: it has its welcome."""
+        route = self.routes.get(client)
+        if route is None or not route.local or not self.holds():
+            return  # gone, or this node was deposed meanwhile (the connection is closed)
+        if self.board.superseded(client.role, client.identity):
+            self._drop(client)  # the party came back on another connection meanwhile
+            return
+        self.board.reattach(client)
+        self.board.resume(client)
+        if shift is not None:  # the console told the old leader; the new one must know it too
+            self._replay(client, *shift)
 
     def _replay(self, client: Client, message: p.SetShift, text: str) -> None:
         try:
@@ -295,6 +311,7 @@ class Gateway:
         return asked is None or asked <= self.confirmed.get(route.epoch, -1)
 
     def _forget(self, client: Client) -> Route | None:
+        self.moves.drop(client)
         route = self.routes.pop(client, None)
         if route is not None:
             del self.by_conn[route.conn]

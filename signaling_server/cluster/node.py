@@ -122,13 +122,9 @@ class Node:
             leader_channel=channels.leader,
         )
         self.gateway = Gateway(
-            self.node_id,
-            board,
-            self.publisher,
-            channels,
-            holds=self.lease.holds,
-            hold_s=HOLD_TTLS * settings.lease_ttl_s,
-        )
+            self.node_id, board, self.publisher, channels,
+            holds=self.lease.holds, hold_s=HOLD_TTLS * settings.lease_ttl_s,
+        )  # fmt: skip
         self._inbox = Subscriber(
             self._listen_redis,
             [channels.node(self.node_id), channels.control],
@@ -407,6 +403,8 @@ class Node:
         if self._timers is not None:
             self._timers.cancel()
             self._timers = None
+        if self.desk is not None:
+            self.desk.close()  # the moves it kept are the next leader's
         self.desk = None
         if self._desk_inbox is not None:
             self._stopping = asyncio.ensure_future(self._desk_inbox.stop())
@@ -416,6 +414,8 @@ class Node:
         self._wake.set()
 
     async def _stop_desk(self) -> None:
+        if self.desk is not None:
+            self.desk.close()  # the moves it kept are the next leader's
         self.desk = None
         if self._announcing is not None:
             self._announcing.cancel()

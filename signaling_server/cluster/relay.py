@@ -18,6 +18,7 @@ from typing import Any
 from remote_call import protocol as p
 from remote_call.protocol import BusinessInfo, ErrorCode, ProtocolError, Role
 from signaling_server.auth import Principal
+from signaling_server.cluster.backlog import Backlog
 from signaling_server.cluster.bus import Channels, Frame, Publisher
 from signaling_server.limits import parse_guarded
 from signaling_server.switchboard import Client, Switchboard
@@ -75,6 +76,8 @@ class LeaderDesk:
         # Subscribed before the restore, so that the other nodes move their connections meanwhile: their
         # frames wait here, in order, until the switchboard is restored (``open``).
         self.waiting: list[Frame] | None = []
+        # Connections moved from an older term wait here while the returning clients' attaches go first.
+        self.moves = Backlog(f"cluster-moves term {epoch}")
         self._handlers: dict[str, Callable[[Frame], None]] = {
             "attach": self._attach,
             "resume": self._resume,
@@ -100,7 +103,13 @@ class LeaderDesk:
         if handler is None:
             log.warning("unknown frame %r from node %s", frame.kind, frame.node)
             return
+        if frame.conn:  # its resume first, if it waits: what the connection hears keeps its order
+            self.moves.promote((frame.node, frame.conn))
         handler(frame)
+
+    def close(self) -> None:
+        """The term ended: the resumes still waiting are the next leader's."""
+        self.moves.clear()
 
     def nodes(self) -> set[str]:
         """The nodes whose connections this leader serves."""
@@ -108,6 +117,7 @@ class LeaderDesk:
 
     def node_gone(self, node: str) -> int:
         """A node stopped (its heartbeat ran out): its connections are gone as if each had dropped."""
+        self.moves.drop_where(lambda key: isinstance(key, tuple) and key[0] == node)  # never registered
         gone = [key for key in self.remote if key[0] == node]
         for key in gone:
             self.board.detach(self.remote.pop(key))
@@ -141,8 +151,18 @@ class LeaderDesk:
 
     def _resume(self, frame: Frame) -> None:
         """A connection of an older term, moved here without reconnecting: it has its welcome; it hears
-        where its calls and its place stand, as a client that reconnected does."""
-        client = self._register(frame)
+        where its calls and its place stand, as a client that reconnected does, after the clients that
+        wait for a welcome (``Backlog``)."""
+        self.moves.add((frame.node, frame.conn), lambda: self._resume_now(frame))
+
+    def _resume_now(self, frame: Frame) -> None:
+        if not self.holds():
+            return  # deposed meanwhile: the next leader resumes it
+        principal = principal_from_json(frame.text)
+        if self.board.superseded(principal.role, principal.identity):
+            self._close_unknown(frame)  # the party came back on another connection meanwhile
+            return
+        client = self._register(frame, principal)
         self.board.reattach(client)
         self.board.resume(client)
 
@@ -150,9 +170,9 @@ class LeaderDesk:
         channel = self.channels.node(frame.node)
         self.publisher.publish(channel, Frame("marked", self.epoch, frame.node, "", frame.text))
 
-    def _register(self, frame: Frame) -> Client:
+    def _register(self, frame: Frame, principal: Principal | None = None) -> Client:
         key = (frame.node, frame.conn)
-        principal = principal_from_json(frame.text)
+        principal = principal or principal_from_json(frame.text)
         channel = self.channels.node(frame.node)
 
         def send_raw(text: str) -> None:

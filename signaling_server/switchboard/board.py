@@ -283,6 +283,13 @@ class Switchboard:
             return
         self._presence.register(client)
 
+    def superseded(self, role: Role, identity: str) -> bool:
+        """Whether a call party has a connection attached now: a moved connection of the same party that
+        waited its turn (``cluster/backlog.py``) is the older one."""
+        if role not in (Role.KIOSK, Role.BUSINESS, Role.OFFICER):
+            return False  # supervisors and IT administrators may watch from several places
+        return identity in self.roster.registry(role)
+
     def resume(self, client: Client) -> None:
         """After the welcome: what the client must hear now (a waiting ring, where its calls stand)."""
         if client.role is Role.INTERPRETER:

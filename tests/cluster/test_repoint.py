@@ -163,6 +163,7 @@ async def test_a_new_leader_takes_its_own_relayed_connections_without_a_welcome(
     board.restore()
     gateway.leader = Holder(NODE, 2)  # this node leads now
     assert gateway.repoint() == 0
+    await asyncio.wait_for(gateway.moves.drained.wait(), 2.0)  # after any returning client (test_backlog)
     assert board.officers["hanako"] is staff.client and not staff.closed
     assert "welcome" not in staff.types() and "officer_state" in staff.types()
     assert set(board.router.officer_info("hanako")["skills"]) == {"kosodate"}  # the shift, not both
@@ -258,6 +259,7 @@ async def test_a_moved_party_hears_again_the_end_of_a_call_the_dead_leader_may_n
     await confirm(gateway, bus, channels)
     gateway.leader = Holder(NODE, 2)
     assert gateway.repoint() == 0
+    await asyncio.wait_for(gateway.moves.drained.wait(), 2.0)
     assert [json.loads(t) for t in ueda.texts] == [
         {"type": "call_ended", "call_id": "c-late", "reason": "completed"}
     ]
