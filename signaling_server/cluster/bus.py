@@ -4,7 +4,8 @@ A frame is a short tab-separated text whose last field is free text (a client's 
 message for a client as the wire encodes it): ``kind \\t epoch \\t node \\t connection \\t text``.
 Frames for one channel are gathered while the event loop is busy and published together, NUL-separated
 (a JSON text never holds a raw NUL), in one pipelined round trip: under load, one Redis command carries
-many frames instead of one round trip each (bench/bench_cluster_relay.py measures the whole path).
+many frames instead of one round trip each (bench/bench_cluster_relay.py measures the whole path), and
+the next batch goes without waiting for the replies of the one before (``Publisher``).
 
 One text for many connections (a ``supervisor_stats`` every 2 s for every officer with the same skills: at
 5,000 officers most of what the leader published) crosses Redis once per batch: a later ``send`` frame of the
@@ -27,11 +28,13 @@ import contextlib
 import logging
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import RedisError, ResponseError
 
 from remote_call.tasks import cancel_and_wait
 
@@ -134,7 +137,10 @@ class Channels:
 
 
 class Publisher:
-    """Frames queued without blocking, published by one writer task per batch (order kept per channel)."""
+    """Frames queued without blocking, published by one writer task, a batch at a time, on one connection
+    (order kept per channel). A batch is written without waiting for the previous one's replies, which a
+    reader task takes in order: waiting for them, a new leader at 20,000 kiosks held each batch of welcomes
+    1.5-4.8 s (two turns of its loop in the herd) before it went out."""
 
     def __init__(
         self,
@@ -153,6 +159,10 @@ class Publisher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.published = 0  # frames
+        self._conn: AbstractConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._closing: asyncio.Future[None] | None = None  # a broken connection's disconnect
+        self.in_flight: deque[tuple[dict[str, list[Frame]], asyncio.Future[None]]] = deque()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="cluster-publisher")
@@ -163,37 +173,108 @@ class Publisher:
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None
+        if self._reader is not None:
+            await cancel_and_wait(self._reader)
+            self._reader = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await conn.disconnect()
+        for _batch, done in self.in_flight:  # nobody reads their replies any more
+            if not done.done():
+                done.set_result(None)
+        self.in_flight.clear()
 
     def publish(self, channel: str, frame: Frame) -> None:
         self._pending.setdefault(channel, []).append(frame)
         self._wake.set()
 
     async def flush(self) -> None:
-        """Publish everything queued now (also what the writer task does each time it wakes)."""
-        batch, self._pending = self._pending, {}
-        if not batch:
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        for channel, frames in batch.items():
-            pipe.publish(channel, pack(encode_batch(frames)))
-        try:
-            heard = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self.on_error(exc)
-            for channel, frames in batch.items():
-                self.on_unheard(channel, frames)
-                self.on_failed(channel, frames)
-            return
-        for (channel, frames), listeners in zip(batch.items(), heard, strict=True):
-            self.published += len(frames)
-            if not listeners:
-                self.on_unheard(channel, frames)
+        """Publish everything queued now and wait for Redis to have taken it, and what went before."""
+        written = await self.write()
+        if written is None and self.in_flight:
+            written = self.in_flight[-1][1]  # the replies come in order: the last one's come last
+        if written is not None:
+            await written
 
     async def _run(self) -> None:
         while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            await self.write()
+
+    async def write(self) -> asyncio.Future[None] | None:
+        """Write the queued batch; a future done once its replies are read (None: nothing was queued)."""
+        batch, self._pending = self._pending, {}
+        if not batch:
+            return None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.in_flight.append((batch, done))
+        try:
+            conn = self._conn
+            if conn is None:
+                conn = self._conn = await self.redis.connection_pool.get_connection()
+            commands = [("PUBLISH", channel, pack(encode_batch(frames))) for channel, frames in batch.items()]
+            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        except (RedisError, OSError) as exc:
+            self._broken(self._conn, exc)
+            return done
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_replies(conn), name="cluster-publisher-replies")
+        return done
+
+    async def _read_replies(self, conn: AbstractConnection) -> None:
+        """Each batch's replies, in the order the batches went (one listener count per channel)."""
+        try:
+            while self.in_flight and self._conn is conn:
+                batch, done = self.in_flight[0]
+                heard: list[int | Exception] = []
+                for _channel in batch:
+                    try:
+                        heard.append(int(await conn.read_response()))
+                    except ResponseError as exc:  # refused (an ACL): the connection reads on
+                        heard.append(exc)
+                self.in_flight.popleft()
+                self._heard(batch, heard)
+                done.set_result(None)
+        except (RedisError, OSError) as exc:
+            self._broken(conn, exc)
+        finally:
+            if self._reader is asyncio.current_task():
+                self._reader = None
+
+    def _heard(self, batch: dict[str, list[Frame]], heard: list[int | Exception]) -> None:
+        errors = [h for h in heard if isinstance(h, Exception)]
+        if errors:
+            self.on_error(errors[0])
+        for (channel, frames), listeners in zip(batch.items(), heard, strict=True):
+            if isinstance(listeners, Exception):
+                self.on_unheard(channel, frames)
+                self.on_failed(channel, frames)
+                continue
+            self.published += len(frames)
+            if not listeners:
+                self.on_unheard(channel, frames)
+
+    def _broken(self, conn: AbstractConnection | None, exc: Exception) -> None:
+        """The connection failed: every batch still waiting for its replies failed with it (some of it may
+        have been delivered); the next batch goes on a new connection."""
+        if conn is not self._conn:
+            return  # an older connection's reader: its batches were failed when it broke
+        self._conn = None
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()  # it reads a dead connection: the next one gets its own reader
+        if conn is not None:  # (redis-py has usually closed it already)
+            self._closing = asyncio.ensure_future(conn.disconnect(nowait=True))
+        self.on_error(exc)
+        failed, self.in_flight = self.in_flight, deque()
+        for batch, done in failed:
+            for channel, frames in batch.items():
+                self.on_unheard(channel, frames)
+                self.on_failed(channel, frames)
+            if not done.done():
+                done.set_result(None)
 
 
 class Subscriber:
@@ -209,7 +290,10 @@ class Subscriber:
     # ... and, while a backlog lasts, for as long as the rest of the loop took in between, up to this: the
     # inbox of a new leader speaks for the other nodes' clients (two thirds of them with three nodes), and
     # at 2 ms a turn behind its own 7,000 websockets their attaches waited 15 s for a welcome (20,000 kiosks).
-    SLICE_MAX_S = 0.1
+    # Capped at 0.1 s, the follower's returning clients were still the slow half once the moves waited
+    # (``backlog.py``): the leader's turns in the herd last 1-3 s. At 1 s the two halves come back together
+    # (p95 11.3, 11.3 and 13.1 s, against 13.3-18.5 s; docs/performance.md).
+    SLICE_MAX_S = 1.0
 
     def __init__(
         self,

@@ -104,10 +104,11 @@ def test_a_reference_to_nothing_is_unreadable_and_the_rest_still_reads():
 
 def test_a_reader_with_a_backlog_gets_as_long_as_the_rest_of_the_loop_took_within_bounds():
     """A new leader's inbox speaks for two nodes' clients: 2 ms a turn behind its own websockets kept
-    their welcomes waiting 15 s at 20,000 kiosks; a share as long as the others', up to 0.1 s a turn."""
+    their welcomes waiting 15 s at 20,000 kiosks; a share as long as the others', up to 1 s a turn."""
     assert Subscriber.share_after(0.0) == Subscriber.SLICE_S  # an idle loop: the short slice
     assert Subscriber.share_after(0.03) == 0.03  # a busy one: half of the loop while the backlog lasts
-    assert Subscriber.share_after(2.5) == Subscriber.SLICE_MAX_S  # never more than this in one turn
+    assert Subscriber.share_after(0.6) == 0.6  # the herd after a failover: turns of seconds
+    assert Subscriber.share_after(2.5) == Subscriber.SLICE_MAX_S == 1.0  # never more than this in one turn
 
 
 def test_principals_cross_intact():
@@ -194,4 +195,92 @@ async def test_a_subscription_redis_drops_is_reported_lost_and_taken_again(redis
         assert subscriber.losses == 1
     finally:
         await subscriber.stop()
+        await redis.aclose()
+
+
+async def _subscribed(redis: Redis, channel: str) -> tuple[Subscriber, list[str], asyncio.Event]:
+    """A subscriber on ``channel``: the texts it got, and an event set at each one."""
+    received: list[str] = []
+    arrived = asyncio.Event()
+
+    def on_frame(_channel: str, frame: Frame) -> None:
+        received.append(frame.text)
+        arrived.set()
+
+    subscriber = Subscriber(redis, [channel], on_frame, on_error=lambda e: None, name="test")
+    assert await subscriber.start(timeout=10)
+    return subscriber, received, arrived
+
+
+async def test_a_batch_goes_out_while_the_one_before_waits_for_its_replies(redis_server):
+    """Redis paused for writes (``CLIENT PAUSE WRITE``: a PUBLISH waits): the second batch is written without
+    waiting for the first one's reply (a new leader's welcomes waited 1.5-4.8 s for it in the herd); once
+    Redis goes on, both arrive, in order, and both are counted."""
+    redis, admin = Redis.from_url(redis_server.url), Redis.from_url(redis_server.url)
+    channel = Channels("test").node("b")
+    subscriber, received, arrived = await _subscribed(redis, channel)
+    publisher = Publisher(redis, on_unheard=lambda c, f: None, on_error=lambda e: None)
+    try:
+        await admin.execute_command("CLIENT", "PAUSE", "10000", "WRITE")
+        try:
+            publisher.publish(channel, Frame("send", 1, "b", "c1", "first"))
+            first = await publisher.write()
+            publisher.publish(channel, Frame("send", 1, "b", "c2", "second"))
+            second = await publisher.write()
+            assert first is not None and second is not None
+            assert len(publisher.in_flight) == 2 and not first.done() and not second.done()
+        finally:
+            await admin.execute_command("CLIENT", "UNPAUSE")
+        await asyncio.wait_for(second, 10)
+        while len(received) < 2:
+            arrived.clear()
+            await asyncio.wait_for(arrived.wait(), 10)
+        assert first.done() and received == ["first", "second"] and publisher.published == 2
+    finally:
+        await subscriber.stop()
+        await publisher.stop()
+        await admin.aclose()
+        await redis.aclose()
+
+
+async def test_batches_in_flight_on_a_connection_that_dies_are_reported_and_the_next_goes_on_a_new_one(
+    redis_server,
+):
+    """Both batches waiting for their replies are reported (unheard, and failed: some of either may have
+    been delivered), once each; the next batch goes on a new connection and arrives."""
+    redis, admin = Redis.from_url(redis_server.url), Redis.from_url(redis_server.url)
+    channel = Channels("test").node("b")
+    subscriber, received, arrived = await _subscribed(redis, channel)
+    failed: list[tuple[str, list[str]]] = []
+    unheard: list[tuple[str, list[str]]] = []
+    errors: list[Exception] = []
+    publisher = Publisher(
+        redis,
+        on_unheard=lambda c, frames: unheard.append((c, [f.text for f in frames])),
+        on_error=errors.append,
+        on_failed=lambda c, frames: failed.append((c, [f.text for f in frames])),
+    )
+    try:
+        await admin.execute_command("CLIENT", "PAUSE", "10000", "WRITE")
+        try:
+            writes = []
+            for text in ("lost-1", "lost-2"):
+                publisher.publish(channel, Frame("send", 1, "b", "c", text))
+                writes.append(await publisher.write())
+            # Every normal connection but this one: the publisher's among them (its subscriber is pubsub).
+            await admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        finally:
+            await admin.execute_command("CLIENT", "UNPAUSE")
+        await asyncio.wait_for(asyncio.gather(*[w for w in writes if w is not None]), 10)
+        assert failed == unheard == [(channel, ["lost-1"]), (channel, ["lost-2"])] and errors
+        publisher.publish(channel, Frame("send", 1, "b", "c", "after"))
+        await asyncio.wait_for(publisher.flush(), 10)
+        while not received or received[-1] != "after":
+            arrived.clear()
+            await asyncio.wait_for(arrived.wait(), 10)
+        assert publisher.published == 1 and len(failed) == 2
+    finally:
+        await subscriber.stop()
+        await publisher.stop()
+        await admin.aclose()
         await redis.aclose()
