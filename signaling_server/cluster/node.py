@@ -232,7 +232,7 @@ class Node:
             self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())  # sooner than the period: told of a new term
             try:
-                await asyncio.wait({waiter}, timeout=period)
+                await asyncio.wait({waiter}, timeout=self.lease.retry_in(period))
             finally:
                 waiter.cancel()
             if not self._stopped:

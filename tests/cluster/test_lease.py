@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from signaling_server.cluster.lease import SAFETY_MARGIN, Holder, Lease, LeaseTerm
+from signaling_server.cluster.lease import RETRY_MARGIN_S, SAFETY_MARGIN, Holder, Lease, LeaseTerm
 
 
 class FakeClock:
@@ -103,3 +103,20 @@ async def test_renewal_keeps_the_key_alive(redis):
     await redis.pexpire(a.key, 50)
     assert await a.renew()
     assert await redis.pttl(a.key) > 500
+
+
+async def test_a_follower_tries_again_as_a_dead_leaders_lease_runs_out(redis):
+    """A live leader's lease is renewed long before it runs low: a follower waits its period. A dead one's
+    runs out: the follower tries again then (plus a margin), not up to a period later; once, so that a node
+    that may not try meanwhile does not spin."""
+    a, b = Lease(redis, "a", ttl_s=3.0), Lease(redis, "b", ttl_s=3.0)
+    assert await a.acquire() is not None and a.free_in_s is None
+    assert await b.acquire() is None and b.free_in_s is not None and 2.0 < b.free_in_s <= 3.0
+    assert b.retry_in(1.0) == 1.0  # a live leader's: the period
+    await redis.pexpire(a.key, 300)  # as if a stopped renewing 2.7 s ago
+    assert await b.acquire() is None and b.free_in_s is not None and 0 < b.free_in_s <= 0.3
+    free_in = b.free_in_s
+    assert b.retry_in(1.0) == pytest.approx(free_in + RETRY_MARGIN_S)
+    assert b.retry_in(1.0) == 1.0  # told once
+    await redis.delete(a.key)
+    assert await b.acquire() is not None and b.free_in_s is None
