@@ -162,6 +162,7 @@ class Publisher:
         self._conn: AbstractConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None  # a broken connection's disconnect
+        self._writing = asyncio.Lock()
         self.in_flight: deque[tuple[dict[str, list[Frame]], asyncio.Future[None]]] = deque()
 
     def start(self) -> None:
@@ -178,8 +179,7 @@ class Publisher:
             self._reader = None
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await conn.disconnect()
+            await self._discard(conn)
         for _batch, done in self.in_flight:  # nobody reads their replies any more
             if not done.done():
                 done.set_result(None)
@@ -205,23 +205,41 @@ class Publisher:
 
     async def write(self) -> asyncio.Future[None] | None:
         """Write the queued batch; a future done once its replies are read (None: nothing was queued)."""
-        batch, self._pending = self._pending, {}
-        if not batch:
-            return None
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.in_flight.append((batch, done))
-        try:
-            conn = self._conn
-            if conn is None:
-                conn = self._conn = await self.redis.connection_pool.get_connection()
-            commands = [("PUBLISH", channel, pack(encode_batch(frames))) for channel, frames in batch.items()]
-            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-        except (RedisError, OSError) as exc:
-            self._broken(self._conn, exc)
+        async with self._writing:  # one batch at a time, in order (the writer task's, or a flush's)
+            batch, self._pending = self._pending, {}
+            if not batch:
+                return None
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            try:
+                if not self.in_flight:  # nothing waits on it: the pool checks it, as it did each pipeline's
+                    await self._fresh_connection()
+                conn = self._conn
+                assert conn is not None
+                self.in_flight.append((batch, done))
+                commands = [("PUBLISH", ch, pack(encode_batch(frames))) for ch, frames in batch.items()]
+                await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            except (RedisError, OSError) as exc:
+                if not any(d is done for _b, d in self.in_flight):
+                    self.in_flight.append((batch, done))  # failed before it was written: reported as well
+                self._broken(self._conn, exc)
+                return done
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read_replies(conn), name="cluster-publisher-replies")
             return done
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_replies(conn), name="cluster-publisher-replies")
-        return done
+
+    async def _discard(self, conn: AbstractConnection) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await conn.disconnect(nowait=True)
+        await self.redis.connection_pool.release(conn)  # closed: the pool opens it again when it lends it
+
+    async def _fresh_connection(self) -> None:
+        """Give the idle connection back to the pool and take one it has checked: one that Redis closed
+        meanwhile (a restart) is opened again, instead of failing the next batch."""
+        pool = self.redis.connection_pool
+        old, self._conn = self._conn, None
+        if old is not None:
+            await pool.release(old)
+        self._conn = await pool.get_connection()
 
     async def _read_replies(self, conn: AbstractConnection) -> None:
         """Each batch's replies, in the order the batches went (one listener count per channel)."""
@@ -266,7 +284,7 @@ class Publisher:
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()  # it reads a dead connection: the next one gets its own reader
         if conn is not None:  # (redis-py has usually closed it already)
-            self._closing = asyncio.ensure_future(conn.disconnect(nowait=True))
+            self._closing = asyncio.ensure_future(self._discard(conn))
         self.on_error(exc)
         failed, self.in_flight = self.in_flight, deque()
         for batch, done in failed:

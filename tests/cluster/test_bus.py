@@ -284,3 +284,31 @@ async def test_batches_in_flight_on_a_connection_that_dies_are_reported_and_the_
         await publisher.stop()
         await admin.aclose()
         await redis.aclose()
+
+
+async def test_a_publisher_idle_through_a_redis_restart_goes_on_without_an_error(redis_server):
+    """Its connection died with Redis while nothing was in flight: the next batch goes on a connection the
+    pool has checked, not on the dead one (that failed it, and put the node in degraded mode once more
+    after Redis was back: the Redis-restart test)."""
+    redis = Redis.from_url(redis_server.url)
+    channel = Channels("test").node("b")
+    errors: list[Exception] = []
+    unheard: list[str] = []
+    publisher = Publisher(redis, on_unheard=lambda c, f: unheard.append(c), on_error=errors.append)
+    subscriber = None
+    try:
+        publisher.publish(channel, Frame("send", 1, "b", "c", "before"))
+        await asyncio.wait_for(publisher.flush(), 10)
+        assert unheard == [channel] and publisher.published == 1  # nobody listened yet: told so
+        await redis_server.stop(kill=True)
+        await redis_server.start()
+        subscriber, received, arrived = await _subscribed(redis, channel)
+        publisher.publish(channel, Frame("send", 1, "b", "c", "after"))
+        await asyncio.wait_for(publisher.flush(), 10)
+        await asyncio.wait_for(arrived.wait(), 10)
+        assert received == ["after"] and errors == [] and publisher.published == 2
+    finally:
+        if subscriber is not None:
+            await subscriber.stop()
+        await publisher.stop()
+        await redis.aclose()
