@@ -142,17 +142,27 @@ class Lease:
         """Take the lease if nobody holds it: the new term (with a new, higher epoch), or None (and
         ``free_in_s``: when the holder's runs out unless renewed)."""
         sent_at = self.clock()
-        epoch = int(
-            await self._acquire(
-                keys=[self.key, self.epoch_key], args=[self.node_id, self.ttl_ms, self.highest_epoch]
-            )
-        )
-        self.free_in_s = -epoch / 1000 if epoch <= 0 else None
-        if epoch <= 0:
+        answer = int(await self._acquire(keys=self.acquire_keys, args=self.acquire_args()))
+        self.free_in_s = -answer / 1000 if answer <= 0 else None
+        return self.taken(answer, sent_at)
+
+    @property
+    def acquire_keys(self) -> list[str]:
+        return [self.key, self.epoch_key]
+
+    def acquire_args(self) -> list[str | int]:
+        """The acquire script's arguments (``_ACQUIRE``), for the loop's client or the heartbeat thread's."""
+        return [self.node_id, self.ttl_ms, self.highest_epoch]
+
+    def taken(self, answer: int, sent_at: float) -> LeaseTerm | None:
+        """Note the acquire script's answer to a request sent at ``sent_at`` (from the loop or the heartbeat
+        thread): the new term when it took the lease, else None."""
+        if answer <= 0:
             return None
-        self.highest_epoch = max(self.highest_epoch, epoch)
-        self.term = LeaseTerm.begin(Holder(self.node_id, epoch), self.ttl_s, sent_at)
-        return self.term
+        with self._guard:
+            self.highest_epoch = max(self.highest_epoch, answer)
+            self.term = LeaseTerm.begin(Holder(self.node_id, answer), self.ttl_s, sent_at)
+            return self.term
 
     def retry_in(self, period_s: float) -> float:
         """When a follower tries again: at its period, or as the lease it could not take runs out if that

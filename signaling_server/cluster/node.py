@@ -3,7 +3,8 @@
 Every node serves websockets and REST; exactly one, the lease holder, runs the switchboard (router, calls,
 timers). The keeper wakes every ``ttl/3``: the leader renews its lease (and stops deciding at once if it
 cannot), a follower tries to take it. The heartbeat key and the leader's renewals are also kept from a
-thread (``heartbeat.py``) while the event loop turns, so that a loop busy for seconds keeps its lease.
+thread (``heartbeat.py``) while the event loop turns, so that a loop busy for seconds keeps its lease; a
+follower's thread takes a dead leader's lease as it runs out, and the keeper takes over at its next turn.
 A node that takes the lease restores the switchboard from the shared store exactly as after a restart and
 tells every node; each node then moves the connections attached under the old term to the new leader
 without closing them (``Gateway.repoint``: the leader resumes them as if they had reconnected), once the new
@@ -21,24 +22,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from config.schema import ClusterConfig
 from remote_call import protocol as p
 from remote_call.tasks import cancel_and_wait
 from signaling_server.appkeys import CONFIG, SWITCHBOARD
 from signaling_server.cluster.bus import Channels, Frame, Publisher, Subscriber
+from signaling_server.cluster.degraded import RedisWatch, redis_client
 from signaling_server.cluster.gateway import Gateway
-from signaling_server.cluster.heartbeat import ALIVE_TTLS, STALL_TTLS, Heartbeat
+from signaling_server.cluster.heartbeat import ALIVE_TTLS, Heartbeat
 from signaling_server.cluster.lease import Holder, Lease, LeaseTerm
 from signaling_server.cluster.node_metrics import NodeMetrics
 from signaling_server.cluster.relay import LeaderDesk
@@ -52,7 +52,6 @@ from signaling_server.switchboard import Client, Switchboard
 
 log = logging.getLogger(__name__)
 
-ALERT_KIND = "cluster_redis"
 # How far back a new leader repeats a call's end to its parties (``Switchboard.recall_ended``): the old
 # leader decides while its lease holds (a TTL after its last renewal) and its loop may have held unsent
 # messages for up to 4 TTLs before that (``heartbeat.py``); the rest is margin for the nodes' clocks.
@@ -61,30 +60,6 @@ LISTENING = "listening"  # a new leader's control frame, once its inbox is subsc
 # How long a connection whose attach reached nobody waits for the next leader (``Gateway.held``): a new term
 # within a TTL and a beat of a leader's death, then its restore (about 1 s at 3,000 calls here).
 HOLD_TTLS = 3
-
-
-def redis_client(url: str, ttl_s: float, *, timeout: bool = True) -> Redis:
-    """No retries inside redis-py: the keeper retries on its own beat and must notice an outage at once.
-
-    The loop's commands time out after as long as the heartbeat thread lets the loop be silent before it
-    takes it for stuck (``STALL_TTLS``), not after one TTL: a time-out is a timer on the same loop, and a
-    loop busy for longer than it fires it in the turn that reads Redis's answer, before the waiting task
-    resumes. With one TTL (3 s), the new leader of the 20,000-kiosk run, busy 3.0-3.5 s at a time, took
-    Redis for unreachable 26 times in five minutes (once for 20 s): each time it refused new connections
-    and closed those whose frames it could not publish, and they came back into the same herd. The same
-    holds for opening a connection (the pool opens one when its others are busy): with a third of a TTL,
-    a node in four of ten 20,000-kiosk runs logged "Timeout connecting to server" twice and raised the
-    critical Redis alert, in the herd after a failover, its loop's turns lasting 1-2 s. A dead or
-    restarted Redis still fails at once (the connection is refused or reset); one that stops answering
-    altogether costs a leader its lease through the heartbeat thread first (its own time-outs, off the
-    loop)."""
-    return Redis.from_url(
-        url,
-        socket_timeout=STALL_TTLS * ttl_s if timeout else None,
-        socket_connect_timeout=STALL_TTLS * ttl_s,
-        retry=Retry(NoBackoff(), 0),
-        decode_responses=False,
-    )
 
 
 class Node:
@@ -104,10 +79,13 @@ class Node:
         self.parse = parse
         self.monitor = monitor
         self.on_attach = on_attach  # a relayed client, on the leader (revocations)
+        self.redis_watch = RedisWatch(self.node_id, monitor)  # degraded mode: up or not, since, alert
+        self._redis_failed = self.redis_watch.failed
         self.figures = NodeFigures(draining)  # in its heartbeat key: the IT dashboard lists every node
         self.redis = redis_client(settings.redis_url, settings.lease_ttl_s)
-        listen = redis_client(settings.redis_url, settings.lease_ttl_s, timeout=False)
-        self._listen_redis = with_wide_reads(listen)  # a batch of several MB in a few turns of the loop
+        listen = functools.partial(redis_client, settings.redis_url, settings.lease_ttl_s, timeout=False)
+        self._listen_redis = with_wide_reads(listen())  # a batch of several MB in a few turns of the loop
+        self._term_redis = with_wide_reads(listen())  # a term's inbox: its connection opened in advance
         self.lease = Lease(self.redis, self.node_id, ttl_s=settings.lease_ttl_s, prefix=settings.key_prefix)
         self.channels = channels = Channels(settings.key_prefix)
         self.publisher = Publisher(
@@ -120,6 +98,8 @@ class Node:
             on_lost=self._lost,
             on_listening=self._led_by,
             leader_channel=channels.leader,
+            may_take=self._may_take,
+            on_taken=lambda term: self._wake.set(),
         )
         self.gateway = Gateway(
             self.node_id, board, self.publisher, channels,
@@ -142,8 +122,6 @@ class Node:
         self._term_end: asyncio.TimerHandle | None = None
         self._stopped = False
         self.candidate = True  # may stand for the lease (while its database is reachable: ``may_lead``)
-        self.redis_up = True
-        self._redis_down_since: float | None = None
         self._deposed_at = float("-inf")
         self.takeovers = 0
         self.terms_closed = 0  # connections closed because the leader's term changed (not moved)
@@ -160,9 +138,12 @@ class Node:
         return self.desk is not None and self.lease.holds()
 
     @property
+    def redis_up(self) -> bool:
+        return self.redis_watch.up
+
+    @property
     def may_lead(self) -> bool:
-        """Whether this node stands for the lease: willing, and its database reachable (a leader
-        restores the switchboard from it; signaling_server/database_watch.py)."""
+        """Willing to stand for the lease, and its database reachable (a leader restores from it)."""
         return self.candidate and self.board.store.db.available
 
     def status(self) -> dict[str, Any]:
@@ -183,6 +164,7 @@ class Node:
         """Listening, and leading or following, once this returns (when Redis answers)."""
         self.publisher.start()
         await self._inbox.start(timeout=self.settings.lease_ttl_s)  # or on: degraded until Redis answers
+        await self._warm_listener()
         await self._beat()
         self.heartbeat.start(asyncio.get_running_loop())
         self._keeper = asyncio.create_task(self._keep(), name=f"cluster-keeper {self.node_id}")
@@ -212,6 +194,9 @@ class Node:
                 await self.lease.release()
                 self.publisher.publish(self.channels.control, Frame("resign", epoch, self.node_id, ""))
                 await self.publisher.flush()
+        elif self.lease.term is not None:  # taken by the heartbeat thread, never taken over
+            with contextlib.suppress(RedisError, OSError):
+                await self.lease.release()
         await self._stop_desk()
         await self._inbox.stop()
         await self.publisher.stop()
@@ -219,6 +204,7 @@ class Node:
             await self.redis.delete(self._alive_key)
         await self.redis.aclose()
         await self._listen_redis.aclose()
+        await self._term_redis.aclose()
 
     @property
     def _alive_key(self) -> str:
@@ -232,7 +218,8 @@ class Node:
             self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())  # sooner than the period: told of a new term
             try:
-                await asyncio.wait({waiter}, timeout=self.lease.retry_in(period))
+                if not self._taken_by_thread():
+                    await asyncio.wait({waiter}, timeout=self.lease.retry_in(period))
             finally:
                 waiter.cancel()
             if not self._stopped:
@@ -241,18 +228,27 @@ class Node:
     async def _beat(self) -> None:
         try:
             await self._step()
-            self._redis_back()
+            if self.redis_watch.back():  # reachable again: the pool's connections were closed meanwhile
+                await self._warm_listener()
         except (RedisError, OSError) as exc:
             self._redis_failed(exc)
             # Nobody known to lead (relayed messages would be lost) once Redis has failed for a whole TTL
             # (no term outlives that): not at the first time-out, which a busy loop alone can cause.
-            if self.desk is None and self._redis_down_s() >= self.settings.lease_ttl_s:
+            if self.desk is None and self.redis_watch.down_s() >= self.settings.lease_ttl_s:
                 self._follow(None)
         if self.desk is not None and not self.lease.holds():
             self._depose("its lease could not be renewed in time")
         self.gateway.expire_held()
 
     async def _step(self) -> None:
+        term = self.lease.term
+        if self._taken_by_thread() and term is not None:  # first: no Redis round trip before the restore
+            if self.may_lead:
+                await self._take_over(term.holder)
+            else:  # stood down since (drained, database lost)
+                self.heartbeat.leading = False
+                await self.lease.release(term)
+            return
         ttl_ms = self.lease.ttl_ms
         self.heartbeat.figures = self.figures.encode(self.status())
         await self.redis.set(self._alive_key, self.heartbeat.figures, px=ALIVE_TTLS * ttl_ms)
@@ -271,9 +267,19 @@ class Node:
         self._follow(await self.lease.holder())
         await self._catch_up()
 
+    def _may_take(self) -> bool:
+        """Asked from the heartbeat thread: whether it may take a free lease for this node."""
+        if self._stopped or self.desk is not None or self.lease.term is not None or not self.may_lead:
+            return False
+        return time.monotonic() - self._deposed_at >= self.settings.lease_ttl_s  # the others' turn first
+
+    def _taken_by_thread(self) -> bool:  # (``Heartbeat._take``) and the keeper has not taken over yet
+        return self.desk is None and self.lease.term is not None
+
     def _follow(self, holder: Holder | None) -> None:
-        if holder == self.gateway.leader:
-            return
+        term = self.lease.term
+        if holder == self.gateway.leader or (self._taken_by_thread() and term and term.holder == holder):
+            return  # (its own term, taken by the heartbeat thread: the keeper takes over)
         log.warning("node %s: the switchboard leader is now %s", self.node_id, holder or "nobody")
         self.gateway.leader = holder
         if holder is None:  # nobody to move them to: they reconnect until somebody leads
@@ -309,7 +315,7 @@ class Node:
         # node restores, the desk keeping their frames in order. Subscribed after the restore (20,000 kiosks)
         # a leader listened up to 2.8 s later, and its follower moved 3 s after that (docs/performance.md).
         desk, inbox = self._leader_inbox(holder)
-        await inbox.start(timeout=self.settings.lease_ttl_s / 3)  # frames unheard meanwhile: held or closed
+        await inbox.start(timeout=self.settings.lease_ttl_s / 3, at_once=True)  # unheard before: held, closed
         listening = time.monotonic()
         try:
             self.board.restore()
@@ -353,7 +359,7 @@ class Node:
             holds=self.lease.holds, on_attach=self.on_attach,
         )  # fmt: skip
         inbox = Subscriber(
-            self._listen_redis,
+            self._term_redis,
             [self.channels.leader(holder.epoch)],
             desk.on_frame,
             on_error=self._redis_failed,
@@ -388,6 +394,8 @@ class Node:
         """The heartbeat thread was refused a renewal: depose now, not at the keeper's next beat."""
         if self.desk is not None and not self.lease.holds():
             self._depose(reason)
+        elif self.desk is None and self.lease.term is None:  # taken by the thread, refused before a take-over
+            self.heartbeat.leading = False
 
     def _depose(self, reason: str) -> None:
         """Stop deciding at once: nothing more is decided, saved or sent by this node's switchboard."""
@@ -407,11 +415,21 @@ class Node:
             self.desk.close()  # the moves it kept are the next leader's
         self.desk = None
         if self._desk_inbox is not None:
-            self._stopping = asyncio.ensure_future(self._desk_inbox.stop())
+            self._stopping = asyncio.ensure_future(self._stop_inbox(self._desk_inbox))
             self._desk_inbox = None
         self.gateway.leader = None
         self.terms_closed += self.gateway.close_other_terms()
         self._wake.set()
+
+    async def _stop_inbox(self, inbox: Subscriber) -> None:
+        await inbox.stop()
+        await self._warm_listener()  # its connection was closed: another, for the next term's inbox
+
+    async def _warm_listener(self) -> None:
+        """An idle connection for the next term's inbox: opening one (connect, handshake: each behind a turn
+        of a loop busy with a dead node's clients) held a new leader's restore back 1.57 s (20,000 kiosks)."""
+        with contextlib.suppress(RedisError, OSError):
+            await self._term_redis.ping()
 
     async def _stop_desk(self) -> None:
         if self.desk is not None:
@@ -521,43 +539,6 @@ class Node:
             await self.lease.release(term)
             resign = Frame("resign", term.holder.epoch, self.node_id, "")
             self.publisher.publish(self.channels.control, resign)
-
-    # ------------------------------------------------------------------ degraded mode
-
-    def _redis_down_s(self) -> float:
-        return 0.0 if self._redis_down_since is None else time.monotonic() - self._redis_down_since
-
-    def _redis_failed(self, exc: Exception) -> None:
-        if self._redis_down_since is None:
-            self._redis_down_since = time.monotonic()
-        if not self.redis_up:
-            return
-        self.redis_up = False
-        log.error(
-            "node %s: Redis unreachable (%s): degraded; new connections are refused until a leader is "
-            "known again, a leader stops deciding when its lease runs out",
-            self.node_id,
-            exc,
-        )
-        if self.monitor is not None:
-            self.monitor.alerts.raise_alert(
-                ALERT_KIND,
-                self.node_id,
-                kiosk_id=None,
-                severity="critical",
-                message_ja=f"ノード {self.node_id}: Redis に接続できません（縮退運転中）",
-                message_en=f"node {self.node_id}: Redis unreachable (degraded mode)",
-                now=time.time(),
-            )
-
-    def _redis_back(self) -> None:
-        self._redis_down_since = None
-        if self.redis_up:
-            return
-        self.redis_up = True
-        log.warning("node %s: Redis reachable again", self.node_id)
-        if self.monitor is not None:
-            self.monitor.alerts.clear(ALERT_KIND, self.node_id, time.time())
 
 
 CLUSTER = web.AppKey("cluster", Node)

@@ -12,7 +12,7 @@ import redis
 from config.schema import AppConfig, ClusterConfig
 from hardware.simulated import SimulatedMedia
 from kiosk_client.controller import KioskController
-from signaling_server.cluster.node import ALERT_KIND
+from signaling_server.cluster.degraded import ALERT_KIND
 from signaling_server.embedded import EmbeddedServer, Fleet, provision
 from signaling_server.monitor import MONITOR
 from signaling_server.store import Store

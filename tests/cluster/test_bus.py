@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis as redis_sync
 from redis.asyncio import Redis
 
 from remote_call.protocol import BusinessInfo, Role
@@ -23,6 +24,7 @@ from signaling_server.cluster.bus import (
     pack,
     unpack,
 )
+from signaling_server.cluster.degraded import redis_client
 from signaling_server.cluster.relay import principal_from_json, principal_json
 from tests.cluster.nodes import overflow
 
@@ -311,4 +313,28 @@ async def test_a_publisher_idle_through_a_redis_restart_goes_on_without_an_error
         if subscriber is not None:
             await subscriber.stop()
         await publisher.stop()
+        await redis.aclose()
+
+
+@pytest.mark.parametrize("at_once", [True, False])
+async def test_a_subscriber_started_at_once_listens_before_the_loop_turns(redis_server, at_once: bool):
+    """A new leader's inbox: subscribed in the step that starts it, on a connection its client has open (the
+    restore that follows holds the loop); otherwise from a task, a turn or more later."""
+    redis = redis_client(redis_server.url, 3.0, timeout=False)  # as a node's listening clients are made
+    await redis.ping()  # a connection open and idle in the client's pool
+    arrived = asyncio.Event()
+    turned: list[bool] = []
+    asyncio.get_running_loop().call_soon(turned.append, True)
+    subscriber = Subscriber(
+        redis, ["t:once"], lambda channel, frame: arrived.set(), on_error=lambda e: None, name="test"
+    )
+    try:
+        assert await subscriber.start(timeout=10, at_once=at_once)
+        assert turned == ([] if at_once else [True])  # at once: not one turn of the loop has passed
+        with redis_sync.Redis.from_url(redis_server.url) as view:  # asked without a turn of the loop
+            assert view.pubsub_numsub("t:once")[0][1] == 1
+            view.publish("t:once", pack(encode_batch([Frame("send", 1, "b", "c1", "hello")])))
+        await asyncio.wait_for(arrived.wait(), 10)  # and its reader hands frames on as before
+    finally:
+        await subscriber.stop()
         await redis.aclose()

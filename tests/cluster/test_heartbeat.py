@@ -15,9 +15,9 @@ import pytest
 import redis as redis_sync
 from redis.asyncio import Redis
 
+from signaling_server.cluster.degraded import redis_client
 from signaling_server.cluster.heartbeat import STALL_TTLS, Heartbeat
 from signaling_server.cluster.lease import Holder, Lease
-from signaling_server.cluster.node import redis_client
 
 TTL_S = 0.6
 WAIT_S = 10.0  # the most any awaited condition may take on a loaded machine
