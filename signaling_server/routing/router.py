@@ -553,9 +553,10 @@ class Router(AfterCall):
         dep = self._dep(department)
         return self._reports.department_status(dep, self._now())
 
-    def stats(self) -> dict[str, Any]:
-        """Live and per-day statistics per department and officer (JSON-serialisable)."""
-        return self._reports.stats(self._now())
+    def stats(self, *, officers: bool = True, history: bool = True) -> dict[str, Any]:
+        """Live and per-day statistics per department and officer (JSON-serialisable); see
+        ``Reports.stats`` for leaving each officer's figures or the past days out."""
+        return self._reports.stats(self._now(), officers=officers, history=history)
 
     # ------------------------------------------------------------------ restart
 

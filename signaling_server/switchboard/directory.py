@@ -111,9 +111,10 @@ class Directory:
             wait_minutes=status.estimate.minutes,
         )
 
-    def stats(self) -> dict[str, Any]:
-        """Live statistics without the day-by-day history (that is read over REST)."""
-        stats = self.router.stats()
+    def stats(self, *, officers: bool = True) -> dict[str, Any]:
+        """Live statistics without the day-by-day history (that is read over REST); ``officers``: with each
+        officer's own figures (supervisors read them)."""
+        stats = self.router.stats(officers=officers, history=False)
         stats.pop("history", None)
         self._add_business_sessions(stats["departments"])
         if self._interpreters is not None:

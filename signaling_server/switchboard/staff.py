@@ -53,7 +53,7 @@ class StaffUpdates:
         supervisors = [c for c in self._roster.watchers if c.role is Role.SUPERVISOR]
         if not supervisors and not self._roster.officers:
             return
-        stats = self._directory.stats()
+        stats = self._directory.stats(officers=bool(supervisors))  # officers read departments only
         texts: dict[frozenset[str], str] = {}  # supervisors of the same departments share one encoding
         for client in supervisors:
             theirs = departments_of(client.principal)

@@ -44,6 +44,20 @@ def test_an_officer_sees_only_the_queues_it_serves(harness) -> None:
     }
 
 
+def test_officers_hear_the_same_numbers_whether_or_not_a_supervisor_watches(harness) -> None:
+    """Without a supervisor the leader leaves each officer's own figures out of its statistics."""
+    _, inbox = harness.connect(officer(skills={"kosodate": "primary"}))
+    harness.connect(kiosk())
+    harness.advance(STATS_PUSH_S)
+    alone = stats(inbox)[-1]
+    every = {d: "primary" for d in harness.board.directory.departments}
+    _, boss_inbox = harness.connect(replace(supervisor(), skills=every))
+    harness.advance(STATS_PUSH_S)
+    watched = stats(inbox)[-1]
+    assert alone["availability"] == watched["availability"] and alone["departments"] == watched["departments"]
+    assert stats(boss_inbox)[-1]["officers"]["hanako"]["state"] == "available"  # the supervisor's has them
+
+
 def test_an_expired_session_is_disconnected_at_the_next_check(harness) -> None:
     o, o_inbox = harness.connect(officer())
     _, s_inbox = harness.connect(supervisor())
