@@ -260,21 +260,22 @@ def reconcile(
 
 
 def _placed(caller: CallerSnapshot, record: CallStanding) -> CallerSnapshot:
-    """The caller where its record says the call stands."""
+    """The caller where its record says the call stands; the same caller when it already does (most of a
+    recent snapshot: a copy of each of 13,000 callers was a sixth of a new leader's restore at 20,000
+    kiosks)."""
+    department = record.department
+    where: tuple[bool, str | None, str | None, str]
     if record.state in ("connecting", "in_call") and record.officer:
-        return replace(
-            caller,
-            queued=False,
-            officer=record.officer,
-            officer_department=record.department,
-            department=record.department,
-        )
-    if record.state in ("queued", "ringing"):
-        return replace(
-            caller,
-            queued=not caller.early,  # an appointment checked in early still waits for its slot
-            officer=None,
-            officer_department=None,
-            department=record.department,
-        )
-    return replace(caller, department=record.department)
+        where = (False, record.officer, department, department)
+    elif record.state in ("queued", "ringing"):
+        where = (not caller.early, None, None, department)  # checked in early: still waits for its slot
+    elif caller.department == department:
+        return caller
+    else:
+        return replace(caller, department=department)
+    if (caller.queued, caller.officer, caller.officer_department, caller.department) == where:
+        return caller
+    queued, officer, officer_department, _ = where
+    return replace(
+        caller, queued=queued, officer=officer, officer_department=officer_department, department=department
+    )
