@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,10 +38,33 @@ def raise_fd_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def free_port() -> int:
+_HANDED_OUT: set[int] = set()  # ports this process chose for its servers: never the same twice
+
+
+def free_port(bind: Callable[[], int] | None = None) -> int:
+    """A loopback port nothing listens on now, and none this process chose before. The kernel may answer
+    two binds to port 0 with the same port once the first socket is closed: two nodes of one run were
+    given one port (2026-12-04), the second could not bind and died, the first answered for both, and the
+    run went on with two nodes."""
+    bind = bind or _bind_any_port
+    while True:
+        port = bind()
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+
+
+def _bind_any_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
+
+
+def answered_by(health: dict[str, Any], node_id: str | None, port: int) -> None:
+    """Raise when another node answered on ``port``'s /healthz than ``node_id`` (the port was not its own)."""
+    answered = health.get("cluster", {}).get("node")
+    if node_id is not None and answered is not None and answered != node_id:
+        raise RuntimeError(f"port {port} is served by {answered}, not by {node_id}: two nodes were given it")
 
 
 _ALL_DAY = '["00:00-24:00"]'
@@ -223,7 +247,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited with code {self.proc.returncode}: {self.log_tail()}")
             with contextlib.suppress(OSError):
-                self.health()
+                health = self.health()
+                answered_by(health, self.node_id, self.port)
                 return
             time.sleep(0.05)  # polling a child process's port, not test synchronisation
         raise RuntimeError(f"the server did not answer /healthz within {timeout_s:.0f} s: {self.log_tail()}")

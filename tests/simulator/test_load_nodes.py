@@ -17,6 +17,7 @@ from simulator.load import LoadOptions
 from simulator.load.hygiene import FleetTooLarge, check_fd_budget
 from simulator.load.moves import Backoff, summarise_outages
 from simulator.load.routes import busiest_node, landing, route
+from simulator.load.server import answered_by, free_port
 from simulator.load.summary import attempts_by_wait, resume_counts, succeeded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,18 @@ def test_routes_start_round_the_nodes_and_split_a_dead_nodes_clients():
     assert landing([0, 1], 1, everyone_moves=True) == 0  # round the list back home
     assert busiest_node(20_000, 5_000, 3, kill=False) == 8_334
     assert busiest_node(20_000, 5_000, 3, kill=True) == 12_502  # half the fleet on each survivor
+
+
+def test_no_two_servers_of_a_run_are_given_one_port():
+    answers = iter([3, 3, 3, 4])  # what binds to port 0 said: the kernel may give one port again
+    assert [free_port(lambda: next(answers)), free_port(lambda: next(answers))] == [3, 4]
+
+
+def test_a_port_answered_by_another_node_is_named():
+    answered_by({"cluster": {"node": "node-2"}}, "node-2", 5000)  # its own: nothing to say
+    answered_by({"status": "ok"}, None, 5000)  # a single server: no node to compare
+    with pytest.raises(RuntimeError, match="port 5000 is served by node-3, not by node-1"):
+        answered_by({"cluster": {"node": "node-3"}}, "node-1", 5000)
 
 
 def test_the_budget_counts_the_clients_a_node_takes_over():
