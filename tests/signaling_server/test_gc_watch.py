@@ -7,7 +7,7 @@ import gc
 import itertools
 import logging
 
-from signaling_server.gc_watch import GcWatch, install
+from signaling_server.gc_watch import THRESHOLDS, GcWatch, install
 
 
 def collect_with(watch: GcWatch, generation: int) -> None:
@@ -39,13 +39,29 @@ def test_a_short_collection_is_counted_not_logged(caplog) -> None:
 
 
 def test_installing_twice_adds_one_watch() -> None:
-    before = list(gc.callbacks)
+    before, thresholds = list(gc.callbacks), gc.get_threshold()
     try:
         first = install()
         assert install() is first
         assert [c for c in gc.callbacks if isinstance(c, GcWatch)] == [first]
     finally:
         gc.callbacks[:] = before
+        gc.set_threshold(*thresholds)
+
+
+def test_installing_sets_the_servers_thresholds() -> None:
+    """A server makes almost no cyclic garbage: its young objects are collected far less often than
+    Python's default of every 700 allocations, and the older generations rarely."""
+    thresholds = gc.get_threshold()
+    try:
+        install()
+        assert gc.get_threshold() == THRESHOLDS
+        young, middle, oldest = THRESHOLDS
+        assert young >= 100 * 700 and middle > 10 and oldest > 10
+        install((1_000, 10, 10))
+        assert gc.get_threshold() == (1_000, 10, 10)
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 class Freezer:
