@@ -150,9 +150,13 @@ class Publisher:
         on_unheard: Callable[[str, list[Frame]], None],
         on_error: Callable[[Exception], None],
         on_failed: Callable[[str, list[Frame]], None] = lambda channel, frames: None,
+        on_nobody: Callable[[str, list[Frame]], None] | None = None,
     ) -> None:
         self.redis = redis
         self.on_unheard = on_unheard  # nobody listened, or the PUBLISH failed
+        # Redis answered that nobody listened: none of the batch was delivered (a failed PUBLISH may have
+        # delivered some of it). Given, it hears those batches instead of ``on_unheard``.
+        self.on_nobody = on_nobody
         self.on_error = on_error
         self.on_failed = on_failed  # the PUBLISH failed: some of the batch may have been delivered
         self._pending: dict[str, list[Frame]] = {}
@@ -273,7 +277,7 @@ class Publisher:
                 continue
             self.published += len(frames)
             if not listeners:
-                self.on_unheard(channel, frames)
+                (self.on_nobody or self.on_unheard)(channel, frames)
 
     def _broken(self, conn: AbstractConnection | None, exc: Exception) -> None:
         """The connection failed: every batch still waiting for its replies failed with it (some of it may

@@ -89,8 +89,9 @@ class Node:
         self.lease = Lease(self.redis, self.node_id, ttl_s=settings.lease_ttl_s, prefix=settings.key_prefix)
         self.channels = channels = Channels(settings.key_prefix)
         self.publisher = Publisher(
-            self.redis, on_unheard=self._unheard, on_error=self._redis_failed, on_failed=self._failed
-        )
+            self.redis, on_unheard=self._unheard, on_error=self._redis_failed, on_failed=self._failed,
+            on_nobody=functools.partial(self._unheard, nobody=True),
+        )  # fmt: skip
         self.heartbeat = Heartbeat(  # from a thread: a busy loop keeps its lease and hears of a new leader
             settings.redis_url,
             self.lease,
@@ -471,16 +472,19 @@ class Node:
 
     def _move_to(self, leader: Holder, when: str) -> None:
         held, moved, began = len(self.gateway.held), self.gateway.repointed, time.monotonic()
+        replayed = self.gateway.replayed
         self.terms_closed += self.gateway.repoint()
         moved, took = self.gateway.repointed - moved, time.monotonic() - began
+        replayed = self.gateway.replayed - replayed
         log.warning(
-            "node %s: %d held attached and %d connections moved to term %d %s, in %.2f s",
-            *(self.node_id, held, moved, leader.epoch, when, took),
+            "node %s: %d held attached and %d connections moved to term %d %s, in %.2f s (%d of them asking"
+            " again what had reached nobody)",
+            *(self.node_id, held, moved, leader.epoch, when, took, replayed),
         )
 
-    def _unheard(self, channel: str, frames: list[Frame]) -> None:
+    def _unheard(self, channel: str, frames: list[Frame], *, nobody: bool = False) -> None:
         if self.channels.is_leader(channel) and any(f.kind != "mark" for f in frames):
-            self.gateway.unheard(frames)
+            self.gateway.unheard(frames, nobody=nobody)
             self._wake.set()
 
     def _failed(self, channel: str, frames: list[Frame]) -> None:

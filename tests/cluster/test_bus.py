@@ -161,6 +161,13 @@ async def test_frames_arrive_in_order_and_unheard_batches_are_reported(redis_ser
         publisher.publish(channels.leader(3), Frame("message", 3, "b", "c", "{}"))
         await publisher.flush()
         assert unheard == [(channels.leader(3), [Frame("message", 3, "b", "c", "{}")])]
+        # Told apart when asked: Redis said nobody listened, so none of it was delivered.
+        nobody: list[tuple[str, list[Frame]]] = []
+        publisher.on_nobody = lambda c, f: nobody.append((c, f))
+        publisher.publish(channels.leader(3), Frame("message", 3, "b", "c", "again"))
+        await publisher.flush()
+        assert nobody == [(channels.leader(3), [Frame("message", 3, "b", "c", "again")])]
+        assert len(unheard) == 1
     finally:
         await subscriber.stop()
         await publisher.stop()
@@ -261,7 +268,9 @@ async def test_batches_in_flight_on_a_connection_that_dies_are_reported_and_the_
         on_unheard=lambda c, frames: unheard.append((c, [f.text for f in frames])),
         on_error=errors.append,
         on_failed=lambda c, frames: failed.append((c, [f.text for f in frames])),
+        on_nobody=lambda c, frames: nobody.append(c),  # never: some of a failed batch may have arrived
     )
+    nobody: list[str] = []
     try:
         await admin.execute_command("CLIENT", "PAUSE", "10000", "WRITE")
         try:
@@ -275,6 +284,7 @@ async def test_batches_in_flight_on_a_connection_that_dies_are_reported_and_the_
             await admin.execute_command("CLIENT", "UNPAUSE")
         await asyncio.wait_for(asyncio.gather(*[w for w in writes if w is not None]), 10)
         assert failed == unheard == [(channel, ["lost-1"]), (channel, ["lost-2"])] and errors
+        assert nobody == []
         publisher.publish(channel, Frame("send", 1, "b", "c", "after"))
         await asyncio.wait_for(publisher.flush(), 10)
         while not received or received[-1] != "after":
