@@ -46,8 +46,8 @@ THAW_S = 600.0  # how long frozen objects stay out of the collector's walks befo
 # Young objects are collected every 100,000 allocations net (700 by default), the middle generation every
 # 50 of those, the oldest every 100 of the middle (and Python's own rule: when a quarter of it is new). The
 # same run with these, three times: 0.8-1.6 s of collections in those 8 s, none of the two older
-# generations; the three nodes' CPU for the whole run 103-107 s (111-134 s in five runs at the defaults) for
-# more calls a second; their peak memory unchanged (400-550 MB), 100,000 young objects being a few MB.
+# generations; the nodes' peak memory unchanged (520-590 MB), 100,000 young objects being a few MB. (The
+# whole run's node CPU did not tell it apart from the machine's drift: docs/performance.md.)
 THRESHOLDS = (100_000, 50, 100)
 
 
