@@ -60,6 +60,9 @@ LISTENING = "listening"  # a new leader's control frame, once its inbox is subsc
 # How long a connection whose attach reached nobody waits for the next leader (``Gateway.held``): a new term
 # within a TTL and a beat of a leader's death, then its restore (about 1 s at 3,000 calls here).
 HOLD_TTLS = 3
+# Nobody holding the lease this long, not just between a lease running out and the next take: a follower
+# closing its 8,300 connections then (20,000 kiosks) sent them to a survivor out of descriptors, 409 lost.
+LEADERLESS_TTLS = 2
 
 
 class Node:
@@ -124,6 +127,7 @@ class Node:
         self._stopped = False
         self.candidate = True  # may stand for the lease (while its database is reachable: ``may_lead``)
         self._deposed_at = float("-inf")
+        self._leaderless_since: float | None = None  # when this node last found nobody holding the lease
         self.takeovers = 0
         self.terms_closed = 0  # connections closed because the leader's term changed (not moved)
         self.losses_closed = 0  # connections closed because Redis broke this node's subscription
@@ -279,12 +283,27 @@ class Node:
 
     def _follow(self, holder: Holder | None) -> None:
         term = self.lease.term
+        if holder is None:
+            self._nobody_leads()
+            return
+        self._leaderless_since = None
         if holder == self.gateway.leader or (self._taken_by_thread() and term and term.holder == holder):
             return  # (its own term, taken by the heartbeat thread: the keeper takes over)
-        log.warning("node %s: the switchboard leader is now %s", self.node_id, holder or "nobody")
+        log.warning("node %s: the switchboard leader is now %s", self.node_id, holder)
         self.gateway.leader = holder
-        if holder is None:  # nobody to move them to: they reconnect until somebody leads
-            self.terms_closed += self.gateway.close_other_terms()
+
+    def _nobody_leads(self) -> None:
+        """Nobody holds the lease: for ``LEADERLESS_TTLS`` the connections stay under the old term (held,
+        kept) to move when the next leader listens; then they reconnect until somebody leads."""
+        now = time.monotonic()
+        if self._leaderless_since is None:
+            self._leaderless_since = now
+        waited = now - self._leaderless_since
+        if self.gateway.leader is None or waited < LEADERLESS_TTLS * self.settings.lease_ttl_s:
+            return
+        log.warning("node %s: the switchboard leader is now nobody (for %.1f s)", self.node_id, waited)
+        self.gateway.leader = None
+        self.terms_closed += self.gateway.close_other_terms()
 
     async def _catch_up(self) -> None:
         """Move the connections of an older term, and attach the held ones, once the leader listens (it
